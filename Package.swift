@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "EventCRM",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "EventLog", targets: ["EventLog"]),
+        .executable(name: "eventlog-demo", targets: ["EventLogDemo"]),
+        // Unstable: sample data and temporary directories for the demo, the tests and the benchmarks.
+        .library(name: "_EventLogTestSupport", targets: ["_EventLogTestSupport"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2")
+    ],
+    targets: [
+        // Debian's liblz4-dev through pkg-config; wrapped by `LZ4` in EventLog and never re-exported.
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .target(
+            name: "EventLog",
+            dependencies: [
+                "CLZ4",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The main job until the `crm` tool exists: write, reopen, verify and describe a log.
+        .executableTarget(
+            name: "EventLogDemo",
+            dependencies: ["EventLog", "_EventLogTestSupport"]
+        ),
+        // A child process for crash tests: appends and reports each acknowledged offset until killed.
+        .executableTarget(
+            name: "EventLogCrashWriter",
+            dependencies: ["EventLog"],
+            path: "Tests/EventLogCrashWriter"
+        ),
+        .target(
+            name: "_EventLogTestSupport",
+            dependencies: ["EventLog"],
+            path: "Tests/_EventLogTestSupport"
+        ),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "CLZ4", "_EventLogTestSupport", "EventLogCrashWriter"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,39 @@
+internal import CLZ4
+
+/// The only place that calls liblz4: one LZ4 block per frame, no dictionary.
+enum LZ4 {
+    /// The largest output `compress` can produce for `count` input bytes.
+    static func compressBound(_ count: Int) -> Int {
+        Int(LZ4_compressBound(Int32(clamping: count)))
+    }
+
+    /// Compresses `source` into `destination`; returns the compressed size, or 0 when it does not fit.
+    static func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int {
+        guard let src = source.baseAddress, let dst = destination.baseAddress, source.count > 0 else { return 0 }
+        return Int(
+            LZ4_compress_default(
+                src.assumingMemoryBound(to: CChar.self),
+                dst.assumingMemoryBound(to: CChar.self),
+                Int32(source.count),
+                Int32(clamping: destination.count)
+            )
+        )
+    }
+
+    /// Decompresses one block; returns false unless it decodes to exactly `destination.count` bytes.
+    static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        guard let src = source.baseAddress, let dst = destination.baseAddress, source.count > 0 else {
+            return destination.isEmpty && source.isEmpty
+        }
+        let produced = LZ4_decompress_safe(
+            src.assumingMemoryBound(to: CChar.self),
+            dst.assumingMemoryBound(to: CChar.self),
+            Int32(source.count),
+            Int32(clamping: destination.count)
+        )
+        return Int(produced) == destination.count
+    }
+
+    /// The version of the liblz4 library linked in, e.g. "1.9.4".
+    static var libraryVersion: String { String(cString: LZ4_versionString()) }
+}

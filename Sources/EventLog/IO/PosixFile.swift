@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open file descriptor with the few blocking calls the log needs; every failure becomes an
+/// ``EventLogError`` naming the file. Not thread-safe by itself: `pread`/`pwrite` take positions, so
+/// concurrent readers of one descriptor are fine, and only the writer thread writes.
+struct PosixFile: Sendable {
+    let descriptor: Int32
+    /// The name used in errors (the file name inside the log directory).
+    let name: String
+
+    static func open(_ path: String, name: String, flags: Int32, mode: mode_t = 0o600) throws(EventLogError)
+        -> PosixFile
+    {
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard descriptor >= 0 else {
+            throw EventLogError(.ioFailure, "cannot open", file: name, systemError: errno)
+        }
+        return PosixFile(descriptor: descriptor, name: name)
+    }
+
+    func close() {
+        _ = Glibc.close(descriptor)
+    }
+
+    /// Reads until `buffer` is full or the file ends; returns the number of bytes read.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws(EventLogError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let count = pread(descriptor, base + done, buffer.count - done, off_t(position) + off_t(done))
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw EventLogError(.ioFailure, "read failed", file: name, position: position, systemError: errno)
+            }
+            done += count
+        }
+        return done
+    }
+
+    /// Reads `count` bytes at `position`, fewer when the file ends first.
+    func read(count: Int, at position: Int64) throws(EventLogError) -> [UInt8] {
+        var failure: EventLogError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(EventLogError) {
+                initialized = try read(into: UnsafeMutableRawBufferPointer(buffer), at: position)
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    /// Writes all of `bytes` at `position`.
+    func write(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let count = pwrite(descriptor, base + done, bytes.count - done, off_t(position) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw EventLogError(
+                    .ioFailure,
+                    "write of \(bytes.count) bytes failed",
+                    file: name,
+                    position: position + Int64(done),
+                    systemError: errno
+                )
+            }
+            done += count
+        }
+    }
+
+    func write(_ bytes: [UInt8], at position: Int64) throws(EventLogError) {
+        var failure: EventLogError?
+        bytes.withUnsafeBytes { raw in
+            do throws(EventLogError) { try write(raw, at: position) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Flushes the file's data (and the metadata needed to read it) to stable storage.
+    func syncData() throws(EventLogError) {
+        while fdatasync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            throw EventLogError(.ioFailure, "fdatasync failed", file: name, systemError: errno)
+        }
+    }
+
+    /// Flushes data and all metadata (used for directories and new files).
+    func syncAll() throws(EventLogError) {
+        while fsync(descriptor) != 0 {
+            if errno == EINTR { continue }
+            throw EventLogError(.ioFailure, "fsync failed", file: name, systemError: errno)
+        }
+    }
+
+    func truncate(to length: Int64) throws(EventLogError) {
+        while ftruncate(descriptor, off_t(length)) != 0 {
+            if errno == EINTR { continue }
+            throw EventLogError(.ioFailure, "truncate failed", file: name, position: length, systemError: errno)
+        }
+    }
+
+    func size() throws(EventLogError) -> Int64 {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw EventLogError(.ioFailure, "fstat failed", file: name, systemError: errno)
+        }
+        return Int64(status.st_size)
+    }
+
+    /// Takes an exclusive advisory lock without waiting; false when someone else holds it.
+    func tryLockExclusive() throws(EventLogError) -> Bool {
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+        if errno == EWOULDBLOCK { return false }
+        throw EventLogError(.ioFailure, "flock failed", file: name, systemError: errno)
+    }
+}
