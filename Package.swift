@@ -35,7 +35,7 @@ let package = Package(
         // A child process for crash tests: appends and reports each acknowledged offset until killed.
         .executableTarget(
             name: "EventLogCrashWriter",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", "_EventLogTestSupport"],
             path: "Tests/EventLogCrashWriter"
         ),
         .target(

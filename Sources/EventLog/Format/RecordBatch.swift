@@ -93,6 +93,35 @@ public struct RecordBatch: Sendable {
         maxEventTime = Swift.max(maxEventTime, eventTime)
     }
 
+    /// Adds a record whose key, producer id and value are byte arrays.
+    public mutating func append(
+        key: [UInt8],
+        typeTag: UInt16,
+        schemaVersion: UInt16,
+        eventTime: Int64,
+        producerID: [UInt8]? = nil,
+        value: [UInt8]
+    ) throws(EventLogError) {
+        try key.withBytes { key throws(EventLogError) in
+            try value.withBytes { value throws(EventLogError) in
+                guard let producerID else {
+                    try append(key: key, typeTag: typeTag, schemaVersion: schemaVersion, eventTime: eventTime, value: value)
+                    return
+                }
+                try producerID.withBytes { producer throws(EventLogError) in
+                    try append(
+                        key: key,
+                        typeTag: typeTag,
+                        schemaVersion: schemaVersion,
+                        eventTime: eventTime,
+                        producerID: producer,
+                        value: value
+                    )
+                }
+            }
+        }
+    }
+
     /// Adds a record whose key, producer id and value are given as strings and bytes.
     public mutating func append(
         key: String,
