@@ -88,7 +88,8 @@ enum Recovery {
                     position: position,
                     expectedOffset: frame.baseOffset,
                     previousHash: nil,
-                    maxEventTime: number == 0 ? .min : hints[number - 1].maxEventTime,
+                    // The hint's running maximum already includes its own frame, which the scan reads again.
+                    maxEventTime: entry.maxEventTime,
                     entries: Array(hints[..<number])
                 )
                 break
