@@ -57,6 +57,9 @@ public final class EventLog: Sendable {
     }
 
     deinit {
+        // Without close(): finish the queued appends and release the lock (once; the descriptor number may be
+        // reused by then if close() ran).
+        guard !closed.load(ordering: .acquiring) else { return }
         writer?.stop()
         lockFile?.close()
     }
