@@ -34,7 +34,7 @@ public final class EventLog: Sendable {
     let catalog: LogCatalog
     private let writer: LogWriter?
     private let lockFile: PosixFile?
-    private let noticeList: Mutex<[Notice]>
+    private let noticeList: Locked<[Notice]>
     private let closed = Atomic<Bool>(false)
 
     private init(
@@ -53,7 +53,7 @@ public final class EventLog: Sendable {
         self.catalog = catalog
         self.writer = writer
         self.lockFile = lockFile
-        self.noticeList = Mutex(notices)
+        self.noticeList = Locked(notices)
     }
 
     deinit {

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// What readers may see of the log, shared between the writer thread, readers and tails.
 ///
@@ -19,10 +18,10 @@ final class LogCatalog: Sendable {
         var closed = false
     }
 
-    let state: Mutex<State>
+    let state: Locked<State>
 
     init(segmentBases: [Int64], active: ActiveSegment) {
-        state = Mutex(
+        state = Locked(
             State(
                 segmentBases: segmentBases,
                 activeEnd: active.end,
