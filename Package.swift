@@ -20,10 +20,13 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // CRC32C with the CPU's instruction where there is one; Swift cannot reach it portably.
+        .target(name: "CCRC32C"),
         .target(
             name: "EventLog",
             dependencies: [
                 "CLZ4",
+                "CCRC32C",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -51,7 +54,7 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CCRC32C" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

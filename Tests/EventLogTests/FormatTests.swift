@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import _EventLogTestSupport
 
@@ -16,6 +17,17 @@ struct FormatTests {
         #expect(CRC32C.checksum([]) == 0)
         // 32 bytes of zeros, from RFC 3720 B.4.
         #expect(CRC32C.checksum([UInt8](repeating: 0, count: 32)) == 0x8A91_36AA)
+        // The CPU instruction and the table agree on every length and alignment.
+        var random = SplitMix64(seed: 1)
+        let bytes = (0..<4099).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+        bytes.withUnsafeBytes { raw in
+            for start in 0..<9 {
+                for end in stride(from: start, through: raw.count, by: 37) {
+                    let slice = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                    #expect(CRC32C.checksum(slice, continuing: 7) == CRC32C.portableChecksum(slice, continuing: 7))
+                }
+            }
+        }
     }
 
     @Test("A segment header round-trips and every flipped bit is caught")
@@ -116,3 +128,40 @@ struct FormatTests {
     }
 }
 
+
+@Suite("Fixture frames")
+struct FixtureFrameTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("fixtures/frames")
+
+    @Test("A frame built by an independent script from docs/on-disk-format.md decodes as documented")
+    func referenceFrame() throws {
+        let bytes = Files.read(Self.directory.appendingPathComponent("reference-raw-2.frame").path)
+        #expect(bytes.count == 190)
+        let batch = try bytes.withBytes { raw throws(EventLogError) in try LogBatch.decode(frame: raw) }
+        let records = Array(batch)
+        #expect(records.count == 2 && batch.firstOffset == 1000 && batch.appendTime == 1_709_400_000_000_000)
+        #expect(records[0].keyString == "c-42" && records[0].producerID.map { Array($0) } == Array("e1".utf8))
+        #expect(records[0].typeTag == 3 && records[0].schemaVersion == 1 && records[0].eventTime == 1_709_287_200_000_000)
+        #expect(String(decoding: records[0].value, as: UTF8.self) == #"{"type":"customer.registered","customer":"c-42"}"#)
+        #expect(records[1].key.isEmpty && records[1].producerID == nil && records[1].value.isEmpty)
+        let hash = bytes.withUnsafeBytes { FrameHeader.chainHash(previous: .zero, frame: $0) }
+        #expect(hash.description == "4d3afc9421f36f3bee61df4c41538a1c0e7ba8e0a953c51ba96798992982960d")
+    }
+
+    @Test("Every fixture frame (the fuzzer's seed corpus) decodes, and any truncation of it is refused")
+    func seedCorpus() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".frame") }
+        #expect(names.count >= 3)
+        for name in names {
+            let bytes = Files.read(Self.directory.appendingPathComponent(name).path)
+            let batch = try bytes.withBytes { raw throws(EventLogError) in try LogBatch.decode(frame: raw) }
+            #expect(batch.count >= 1)
+            for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 97)) {
+                #expect(throws: EventLogError.self) {
+                    try Array(bytes[..<cut]).withBytes { raw throws(EventLogError) in try LogBatch.decode(frame: raw) }
+                }
+            }
+        }
+    }
+}

@@ -213,3 +213,44 @@ struct RoundTripTests {
         await log.close()
     }
 }
+
+@Suite("Record views")
+struct RecordViewTests {
+    @Test("forEachRecord shows the same fields as the records, from the first offset asked")
+    func viewsMatchRecords() async throws {
+        let directory = TemporaryDirectory()
+        let log = try EventLog.open(at: directory.path)
+        var batch = RecordBatch()
+        for index in 0..<50 {
+            try batch.append(
+                key: "c-\(index)",
+                typeTag: UInt16(index),
+                schemaVersion: 3,
+                eventTime: Int64(index) * 7,
+                producerID: index % 2 == 0 ? "p\(index)" : nil,
+                value: Array("v\(index)".utf8)
+            )
+        }
+        try await log.append(batch)
+        let read = try #require(try log.reader(from: 20).nextBatch())
+        var views = [RoundTripTests.Expected]()
+        var offsets = [Int64]()
+        read.forEachRecord { view in
+            offsets.append(view.offset)
+            views.append(
+                .init(
+                    key: Array(view.key),
+                    typeTag: view.typeTag,
+                    schemaVersion: view.schemaVersion,
+                    eventTime: view.eventTime,
+                    producerID: view.producerID.isEmpty ? nil : Array(view.producerID),
+                    value: Array(view.value)
+                )
+            )
+        }
+        #expect(offsets == Array(20..<50))
+        #expect(views == read.map(RoundTripTests.actual))
+        #expect(views.first?.key == Array("c-20".utf8) && views.first?.producerID == Array("p20".utf8))
+        await log.close()
+    }
+}

@@ -27,6 +27,11 @@ public struct RecordBatch: Sendable {
     /// The size of the encoded records, which is what the log compresses.
     public var encodedByteCount: Int { bytes.count }
 
+    /// Calls `body` with the encoded records: exactly the bytes the log compresses into a frame's payload.
+    public func withEncodedBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try bytes.withUnsafeBytes(body)
+    }
+
     /// Removes every record and keeps the buffer's capacity.
     public mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
