@@ -34,5 +34,5 @@ benchmark: deps
 # libFuzzer on the batch decoder; FUZZ_SECONDS=600 for a long run (docs/fuzzing.md).
 FUZZ_SECONDS ?= 60
 fuzz: deps
-	cd Fuzz && swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product FuzzBatchDecoder
+	cd Fuzz && swift build -c debug -Xswiftc -sanitize=fuzzer,address --product FuzzBatchDecoder
 	mkdir -p Fuzz/corpus && Fuzz/.build/debug/FuzzBatchDecoder Fuzz/corpus ../fixtures/frames -max_total_time=$(FUZZ_SECONDS) -max_len=70000

@@ -66,13 +66,17 @@ extension EventLog {
             }
             let header: SegmentHeader
             do {
-                header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in try SegmentHeader.decode(raw, file: name)
+                header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in
+                    try SegmentHeader.decode(raw, file: name)
                 }
             } catch {
                 return problem(error.message, position: 0)
             }
             guard header.baseOffset == base, base == expectedOffset else {
-                return problem("segment starts at offset \(header.baseOffset), expected \(expectedOffset)", position: 16)
+                return problem(
+                    "segment starts at offset \(header.baseOffset), expected \(expectedOffset)",
+                    position: 16
+                )
             }
             guard header.previousChainHash == previousHash else {
                 return problem("segment header does not chain to the previous segment's last batch", position: 24)
@@ -164,7 +168,8 @@ extension EventLog {
             let name = LogDirectory.segmentName(base)
             let file = try PosixFile.open(directory.path(of: name), name: name, flags: O_RDONLY)
             defer { file.close() }
-            let header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in try SegmentHeader.decode(raw, file: name)
+            let header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in
+                try SegmentHeader.decode(raw, file: name)
             }
             let limit = number == bases.count - 1 && accessMode == .readWrite ? activeEnd : try file.size()
             let scan = try SegmentScan.scan(

@@ -72,4 +72,3 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
         return text
     }
 }
-

@@ -32,19 +32,39 @@ do {
         for _ in 0..<count {
             let event = payloads.next()
             rawBytes += event.json.count
-            try batch.append(key: event.key, typeTag: event.typeTag, schemaVersion: 1, eventTime: event.eventTime, value: event.json)
+            try batch.append(
+                key: event.key,
+                typeTag: event.typeTag,
+                schemaVersion: 1,
+                eventTime: event.eventTime,
+                value: event.json
+            )
         }
         try await log.append(batch)
         written += count
     }
     let writeSeconds = seconds(since: writeStart)
-    print(String(format: "  appended   %d records in %.2f s (%.0f records/s, group commit)", written, writeSeconds, Double(written) / writeSeconds))
+    print(
+        String(
+            format: "  appended   %d records in %.2f s (%.0f records/s, group commit)",
+            written,
+            writeSeconds,
+            Double(written) / writeSeconds
+        )
+    )
     let head = log.headHash
     await log.close()
 
     let openStart = ContinuousClock.now
     let reopened = try EventLog.open(at: path, configuration: configuration)
-    print(String(format: "  reopened   in %.1f ms; next offset %d; notices: %d", seconds(since: openStart) * 1000, reopened.nextOffset, reopened.notices.count))
+    print(
+        String(
+            format: "  reopened   in %.1f ms; next offset %d; notices: %d",
+            seconds(since: openStart) * 1000,
+            reopened.nextOffset,
+            reopened.notices.count
+        )
+    )
     precondition(reopened.headHash == head, "head hash changed across reopen")
 
     let readStart = ContinuousClock.now
@@ -58,14 +78,28 @@ do {
         }
     }
     let readSeconds = seconds(since: readStart)
-    print(String(format: "  replayed   %d records in %.2f s (%.0f records/s)", readCount, readSeconds, Double(readCount) / readSeconds))
+    print(
+        String(
+            format: "  replayed   %d records in %.2f s (%.0f records/s)",
+            readCount,
+            readSeconds,
+            Double(readCount) / readSeconds
+        )
+    )
 
     let verifyStart = ContinuousClock.now
     let report = try reopened.verify()
     print(String(format: "  verified   in %.2f s: %@", seconds(since: verifyStart), report.description))
     let statistics = try reopened.statistics()
     print("  statistics \(statistics.segments) segments, \(statistics.frames) batches, \(statistics.records) records")
-    print(String(format: "             raw JSON %.1f MiB, on disk %.1f MiB (%.1f %% of the JSON)", Double(rawBytes) / 1048576, Double(statistics.bytesOnDisk) / 1048576, 100 * Double(statistics.bytesOnDisk) / Double(rawBytes)))
+    print(
+        String(
+            format: "             raw JSON %.1f MiB, on disk %.1f MiB (%.1f %% of the JSON)",
+            Double(rawBytes) / 1_048_576,
+            Double(statistics.bytesOnDisk) / 1_048_576,
+            100 * Double(statistics.bytesOnDisk) / Double(rawBytes)
+        )
+    )
     print("  head hash  \(reopened.headHash)")
     await reopened.close()
     if !report.isValid { exit(1) }

@@ -16,9 +16,12 @@ import Glibc
 #endif
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 4, let durability = EventLog.Durability(rawValue: arguments[2]), let seed = UInt64(arguments[3])
+guard arguments.count >= 4, let durability = EventLog.Durability(rawValue: arguments[2]),
+    let seed = UInt64(arguments[3])
 else {
-    FileHandle.standardError.write(Data("usage: EventLogCrashWriter DIR DURABILITY SEED [SEGMENT_BYTES] [FSIZE]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: EventLogCrashWriter DIR DURABILITY SEED [SEGMENT_BYTES] [FSIZE]\n".utf8)
+    )
     exit(2)
 }
 var configuration = EventLog.Configuration()

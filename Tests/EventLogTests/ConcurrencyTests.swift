@@ -7,7 +7,10 @@ import _EventLogTestSupport
 /// Many appenders and tailing readers at once. Run also under ThreadSanitizer: `make tsan`.
 @Suite("Concurrency")
 struct ConcurrencyTests {
-    @Test("Concurrent appenders get disjoint, dense offsets; tails see every record once, in order", arguments: EventLog.Durability.allCases)
+    @Test(
+        "Concurrent appenders get disjoint, dense offsets; tails see every record once, in order",
+        arguments: EventLog.Durability.allCases
+    )
     func appendersAndTails(durability: EventLog.Durability) async throws {
         let directory = TemporaryDirectory("concurrency")
         var configuration = smallSegments(128 << 10, durability: durability)
@@ -37,7 +40,9 @@ struct ConcurrencyTests {
                 group.addTask {
                     for number in 0..<appendsEach {
                         let id = UInt64(appender << 16 | number)
-                        let range = try await log.append(CheckedRecords.batch(appendID: id, count: number % 7 + 1, maxPayload: 200))
+                        let range = try await log.append(
+                            CheckedRecords.batch(appendID: id, count: number % 7 + 1, maxPayload: 200)
+                        )
                         acknowledged.withLock { $0[range] = id }
                     }
                     return []
@@ -58,7 +63,11 @@ struct ConcurrencyTests {
         #expect(next == log.nextOffset)
         let records = try readAll(log)
         for (range, id) in ranges {
-            #expect(records[Int(range.lowerBound)..<Int(range.upperBound)].allSatisfy { CheckedRecords.check($0)?.appendID == id })
+            #expect(
+                records[Int(range.lowerBound)..<Int(range.upperBound)].allSatisfy {
+                    CheckedRecords.check($0)?.appendID == id
+                }
+            )
         }
         #expect(log.segmentCount > 1)
         #expect(try log.verify().isValid)
@@ -85,7 +94,9 @@ struct ConcurrencyTests {
         }
         #expect(try await seen == Array(0..<total))
         #expect(follower.nextOffset == total)
-        await #expect(throws: EventLogError.self) { try await follower.append(CheckedRecords.batch(appendID: 1, count: 1)) }
+        await #expect(throws: EventLogError.self) {
+            try await follower.append(CheckedRecords.batch(appendID: 1, count: 1))
+        }
         await follower.close()
         await writer.close()
     }
@@ -105,4 +116,3 @@ struct ConcurrencyTests {
         #expect(try await count == 2)
     }
 }
-

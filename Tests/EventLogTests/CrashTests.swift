@@ -14,7 +14,13 @@ final class ChildWriter {
     private let output = Pipe()
     private var buffered = Data()
 
-    init(directory: String, durability: EventLog.Durability, seed: UInt64, segmentBytes: Int, fileSizeLimit: Int64? = nil) throws {
+    init(
+        directory: String,
+        durability: EventLog.Durability,
+        seed: UInt64,
+        segmentBytes: Int,
+        fileSizeLimit: Int64? = nil
+    ) throws {
         process.executableURL = URL(fileURLWithPath: builtExecutable("EventLogCrashWriter"))
         var arguments = [directory, durability.rawValue, String(seed), String(segmentBytes)]
         if let fileSizeLimit { arguments.append(String(fileSizeLimit)) }
@@ -80,7 +86,10 @@ func checkAgainstAcknowledged(_ log: EventLog, _ acknowledged: [Acknowledged]) t
         #expect(first.index == 0, "an append starts in the middle at offset \(position)")
         for index in 0..<Int(first.count) {
             let identity = position + index < identities.count ? identities[position + index] : nil
-            #expect(identity?.appendID == first.appendID && identity?.index == UInt32(index), "partial append at \(position)")
+            #expect(
+                identity?.appendID == first.appendID && identity?.index == UInt32(index),
+                "partial append at \(position)"
+            )
         }
         position += Int(first.count)
     }
@@ -104,7 +113,12 @@ struct CrashTests {
         var allAcknowledged = [Acknowledged]()
         var previousCount: Int64 = 0
         for round in 0..<rounds {
-            let child = try ChildWriter(directory: directory.path, durability: durability, seed: UInt64(round + 1), segmentBytes: 256 << 10)
+            let child = try ChildWriter(
+                directory: directory.path,
+                durability: durability,
+                seed: UInt64(round + 1),
+                segmentBytes: 256 << 10
+            )
             // Wait for some acknowledgements, then a random extra moment, so kills land anywhere: mid-write, mid-
             // fsync, mid-roll.
             child.waitForAcks(Int(random.next() % 40) + 1)
@@ -119,7 +133,9 @@ struct CrashTests {
             #expect(count >= previousCount)
             // Appends continue after recovery.
             let appended = try await log.append(CheckedRecords.batch(appendID: UInt64(0xFFFF_0000 + round), count: 3))
-            allAcknowledged.append(Acknowledged(first: appended.lowerBound, count: 3, appendID: UInt64(0xFFFF_0000 + round)))
+            allAcknowledged.append(
+                Acknowledged(first: appended.lowerBound, count: 3, appendID: UInt64(0xFFFF_0000 + round))
+            )
             previousCount = log.nextOffset
             await log.close()
         }

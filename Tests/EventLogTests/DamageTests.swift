@@ -19,7 +19,9 @@ struct DamageTests {
         var identities = try await appendChecked(log, appends: 60, maxCount: 10, maxPayload: 600)
         // The last frame, whose bytes the tests cut.
         try await log.append(CheckedRecords.batch(appendID: 0xABCD, count: lastAppend, maxPayload: lastPayload))
-        for index in 0..<lastAppend { identities.append(.init(appendID: 0xABCD, index: UInt32(index), count: UInt32(lastAppend))) }
+        for index in 0..<lastAppend {
+            identities.append(.init(appendID: 0xABCD, index: UInt32(index), count: UInt32(lastAppend)))
+        }
         await log.close()
         return (directory, identities)
     }
@@ -57,7 +59,15 @@ struct DamageTests {
             let log = try EventLog.open(at: copy.path, configuration: smallSegments(32 << 10))
             #expect(log.nextOffset == Int64(identities.count - 1))
             if cut > frameStart {
-                #expect(log.notices == [.tornTailTruncated(segment: (segment as NSString).lastPathComponent, position: frameStart, bytes: cut - frameStart)])
+                #expect(
+                    log.notices == [
+                        .tornTailTruncated(
+                            segment: (segment as NSString).lastPathComponent,
+                            position: frameStart,
+                            bytes: cut - frameStart
+                        )
+                    ]
+                )
             } else {
                 #expect(log.notices.isEmpty)
             }
@@ -162,7 +172,10 @@ struct DamageTests {
         }
     }
 
-    @Test("Damaged or missing indexes of sealed segments are rebuilt and reported", arguments: ["delete", "flip", "truncate"])
+    @Test(
+        "Damaged or missing indexes of sealed segments are rebuilt and reported",
+        arguments: ["delete", "flip", "truncate"]
+    )
     func damagedIndexes(damage: String) async throws {
         let (directory, identities) = try await Self.makeLog()
         let sealed = Files.segmentNames(directory.path).dropLast()

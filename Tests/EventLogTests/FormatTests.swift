@@ -11,7 +11,10 @@ struct FormatTests {
         let check = Array("123456789".utf8)
         #expect(CRC32C.checksum(check) == 0xE306_9283)
         let split = check.withUnsafeBytes { raw in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[4...]), continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<4])))
+            CRC32C.checksum(
+                UnsafeRawBufferPointer(rebasing: raw[4...]),
+                continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<4]))
+            )
         }
         #expect(split == 0xE306_9283)
         #expect(CRC32C.checksum([]) == 0)
@@ -128,7 +131,6 @@ struct FormatTests {
     }
 }
 
-
 @Suite("Fixture frames")
 struct FixtureFrameTests {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -142,8 +144,12 @@ struct FixtureFrameTests {
         let records = Array(batch)
         #expect(records.count == 2 && batch.firstOffset == 1000 && batch.appendTime == 1_709_400_000_000_000)
         #expect(records[0].keyString == "c-42" && records[0].producerID.map { Array($0) } == Array("e1".utf8))
-        #expect(records[0].typeTag == 3 && records[0].schemaVersion == 1 && records[0].eventTime == 1_709_287_200_000_000)
-        #expect(String(decoding: records[0].value, as: UTF8.self) == #"{"type":"customer.registered","customer":"c-42"}"#)
+        #expect(
+            records[0].typeTag == 3 && records[0].schemaVersion == 1 && records[0].eventTime == 1_709_287_200_000_000
+        )
+        #expect(
+            String(decoding: records[0].value, as: UTF8.self) == #"{"type":"customer.registered","customer":"c-42"}"#
+        )
         #expect(records[1].key.isEmpty && records[1].producerID == nil && records[1].value.isEmpty)
         let hash = bytes.withUnsafeBytes { FrameHeader.chainHash(previous: .zero, frame: $0) }
         #expect(hash.description == "4d3afc9421f36f3bee61df4c41538a1c0e7ba8e0a953c51ba96798992982960d")
@@ -151,7 +157,9 @@ struct FixtureFrameTests {
 
     @Test("Every fixture frame (the fuzzer's seed corpus) decodes, and any truncation of it is refused")
     func seedCorpus() throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".frame") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter {
+            $0.hasSuffix(".frame")
+        }
         #expect(names.count >= 3)
         for name in names {
             let bytes = Files.read(Self.directory.appendingPathComponent(name).path)

@@ -81,10 +81,12 @@ enum Files {
 
 /// The path of an executable built next to the test binary.
 func builtExecutable(_ name: String) -> String {
-    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let testBinary =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
     // swift test runs PackageTests.xctest from .build/<triple>/debug.
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) && directory.path != "/" {
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) && directory.path != "/"
+    {
         directory.deleteLastPathComponent()
     }
     return directory.appendingPathComponent(name).path

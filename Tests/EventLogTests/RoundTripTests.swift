@@ -74,7 +74,10 @@ struct RoundTripTests {
         )
     }
 
-    @Test("Random records, across segments, come back exactly, from any offset, after reopening", arguments: EventLog.Durability.allCases)
+    @Test(
+        "Random records, across segments, come back exactly, from any offset, after reopening",
+        arguments: EventLog.Durability.allCases
+    )
     func randomRecords(durability: EventLog.Durability) async throws {
         let directory = TemporaryDirectory()
         var random = SplitMix64(seed: 11)
@@ -122,7 +125,9 @@ struct RoundTripTests {
             for task in 0..<64 {
                 group.addTask {
                     for number in 0..<20 {
-                        try await log.append(CheckedRecords.batch(appendID: UInt64(task * 1000 + number), count: 1, maxPayload: 150))
+                        try await log.append(
+                            CheckedRecords.batch(appendID: UInt64(task * 1000 + number), count: 1, maxPayload: 150)
+                        )
                     }
                 }
             }

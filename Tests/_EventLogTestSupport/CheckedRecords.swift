@@ -53,9 +53,15 @@ public enum CheckedRecords {
         func load<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T {
             value.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: T.self)) }
         }
-        let identity = Identity(appendID: load(0, UInt64.self), index: load(8, UInt32.self), count: load(12, UInt32.self))
+        let identity = Identity(
+            appendID: load(0, UInt64.self),
+            index: load(8, UInt32.self),
+            count: load(12, UInt32.self)
+        )
         let length = Int(load(16, UInt32.self))
-        guard value == Self.value(appendID: identity.appendID, index: identity.index, count: identity.count, length: length),
+        guard
+            value
+                == Self.value(appendID: identity.appendID, index: identity.index, count: identity.count, length: length),
             record.keyString == "k\(identity.appendID % 97)",
             record.eventTime == Int64(identity.appendID) * 1000 + Int64(identity.index)
         else { return nil }

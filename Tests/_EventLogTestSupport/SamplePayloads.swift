@@ -38,7 +38,8 @@ public struct SamplePayloads: Sendable {
         var json = "{\"id\":\"e\(id)\",\"type\":\"\(Self.types[kind])\",\"at\":\"\(Self.rfc3339(time))\","
         json += "\"customer\":\"\(customer)\",\"channel\":\"\(channel)\","
         if kind == 2 {
-            json += "\"order\":\"o-\(id % 10_000_000)\",\"total\":\(random.next() % 50_000 / 100).\(random.next() % 90 + 10)}"
+            json +=
+                "\"order\":\"o-\(id % 10_000_000)\",\"total\":\(random.next() % 50_000 / 100).\(random.next() % 90 + 10)}"
         } else {
             json += "\"campaign\":\"\(campaign)\"}"
         }
@@ -49,7 +50,13 @@ public struct SamplePayloads: Sendable {
     public mutating func fill(_ batch: inout RecordBatch, count: Int) {
         for _ in 0..<count {
             let event = next()
-            try! batch.append(key: event.key, typeTag: event.typeTag, schemaVersion: 1, eventTime: event.eventTime, value: event.json)
+            try! batch.append(
+                key: event.key,
+                typeTag: event.typeTag,
+                schemaVersion: 1,
+                eventTime: event.eventTime,
+                value: event.json
+            )
         }
     }
 

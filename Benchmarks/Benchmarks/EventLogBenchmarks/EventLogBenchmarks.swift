@@ -24,7 +24,13 @@ enum Fixture {
         (start: Int) -> RecordBatch in
         var batch = RecordBatch(reservingBytes: 80 << 10)
         for event in events[start..<min(start + recordsPerBatch, events.count)] {
-            try! batch.append(key: event.key, typeTag: event.typeTag, schemaVersion: 1, eventTime: event.eventTime, value: event.json)
+            try! batch.append(
+                key: event.key,
+                typeTag: event.typeTag,
+                schemaVersion: 1,
+                eventTime: event.eventTime,
+                value: event.json
+            )
         }
         return batch
     }
@@ -159,7 +165,8 @@ let benchmarks: @Sendable () -> Void = {
         benchmark.measurement(.megabytesPerSecond, Int(Double(bytes) / seconds(elapsed) / 1e6))
     }
 
-    Benchmark("disk-fdatasync-rate", configuration: configuration([.operationsPerSecond, .latencyP99], iterations: 10)) {
+    Benchmark("disk-fdatasync-rate", configuration: configuration([.operationsPerSecond, .latencyP99], iterations: 10))
+    {
         benchmark in
         let path = Fixture.root + "/fdatasync-probe"
         let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
@@ -224,7 +231,13 @@ let benchmarks: @Sendable () -> Void = {
                     for number in 0..<appendsPerTask {
                         let event = events[(task * appendsPerTask + number) % events.count]
                         var batch = RecordBatch()
-                        try batch.append(key: event.key, typeTag: event.typeTag, schemaVersion: 1, eventTime: event.eventTime, value: event.json)
+                        try batch.append(
+                            key: event.key,
+                            typeTag: event.typeTag,
+                            schemaVersion: 1,
+                            eventTime: event.eventTime,
+                            value: event.json
+                        )
                         let began = clock.now
                         try await log.append(batch)
                         latencies.append(seconds(clock.now - began) * 1e6)
@@ -251,7 +264,13 @@ let benchmarks: @Sendable () -> Void = {
         let elapsed = try await clock.measure {
             for event in Fixture.events.prefix(100) {
                 var batch = RecordBatch()
-                try batch.append(key: event.key, typeTag: event.typeTag, schemaVersion: 1, eventTime: event.eventTime, value: event.json)
+                try batch.append(
+                    key: event.key,
+                    typeTag: event.typeTag,
+                    schemaVersion: 1,
+                    eventTime: event.eventTime,
+                    value: event.json
+                )
                 let began = clock.now
                 try await log.append(batch)
                 latencies.append(seconds(clock.now - began) * 1e6)
@@ -277,7 +296,8 @@ let benchmarks: @Sendable () -> Void = {
             while let batch = try reader.nextBatch() {
                 batch.forEachRecord { record in
                     // Visit every field.
-                    checksum &+= record.key.count &+ record.value.count &+ Int(record.typeTag) &+ Int(record.schemaVersion)
+                    checksum &+=
+                        record.key.count &+ record.value.count &+ Int(record.typeTag) &+ Int(record.schemaVersion)
                     checksum &+= Int(truncatingIfNeeded: record.eventTime) &+ record.producerID.count
                     records += 1
                     bytes += record.value.count
@@ -309,7 +329,11 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark(
         "eventlog-writer-memory-10M-records",
-        configuration: configuration([.recordsPerSecond, .residentGrowth, .peakMemoryResident], seconds: 120, iterations: 1)
+        configuration: configuration(
+            [.recordsPerSecond, .residentGrowth, .peakMemoryResident],
+            seconds: 120,
+            iterations: 1
+        )
     ) { benchmark in
         var settings = EventLog.Configuration()
         settings.durability = .none
@@ -345,7 +369,9 @@ let benchmarks: @Sendable () -> Void = {
         let path = Fixture.root + "/sqlite-scan-2M.db"
         if !FileManager.default.fileExists(atPath: path + ".complete") {
             let database = try SQLitePeer.open(Fixture.freshDirectory("sqlite-scan-2M.db"))
-            for round in 0..<10 { try SQLitePeer.insert(Fixture.events, into: database, firstOffset: round * Fixture.events.count) }
+            for round in 0..<10 {
+                try SQLitePeer.insert(Fixture.events, into: database, firstOffset: round * Fixture.events.count)
+            }
             try database.close()
             _ = FileManager.default.createFile(atPath: path + ".complete", contents: nil)
         }
@@ -380,7 +406,9 @@ enum SQLitePeer {
             try pool.write { db in
                 let statement = try db.makeStatement(sql: "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)")
                 for event in events[chunk..<min(chunk + 1000, events.count)] {
-                    statement.setUncheckedArguments([offset, event.key, Int(event.typeTag), 1, event.eventTime, Data(event.json)])
+                    statement.setUncheckedArguments([
+                        offset, event.key, Int(event.typeTag), 1, event.eventTime, Data(event.json),
+                    ])
                     try statement.execute()
                     offset += 1
                 }
@@ -392,7 +420,10 @@ enum SQLitePeer {
         try pool.read { db in
             var count = 0
             var checksum = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT offset, key, type, version, time, value FROM events ORDER BY offset")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: "SELECT offset, key, type, version, time, value FROM events ORDER BY offset"
+            )
             while let row = try rows.next() {
                 let key: String = row[1]
                 let type: Int = row[2]

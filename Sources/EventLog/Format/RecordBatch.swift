@@ -110,7 +110,13 @@ public struct RecordBatch: Sendable {
         try key.withBytes { key throws(EventLogError) in
             try value.withBytes { value throws(EventLogError) in
                 guard let producerID else {
-                    try append(key: key, typeTag: typeTag, schemaVersion: schemaVersion, eventTime: eventTime, value: value)
+                    try append(
+                        key: key,
+                        typeTag: typeTag,
+                        schemaVersion: schemaVersion,
+                        eventTime: eventTime,
+                        value: value
+                    )
                     return
                 }
                 try producerID.withBytes { producer throws(EventLogError) in

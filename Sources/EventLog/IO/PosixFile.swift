@@ -14,7 +14,12 @@ struct PosixFile: Sendable {
     /// The name used in errors (the file name inside the log directory).
     let name: String
 
-    static func open(_ path: String, name: String, flags: Int32, mode: mode_t = 0o600) throws(EventLogError)
+    static func open(
+        _ path: String,
+        name: String,
+        flags: Int32,
+        mode: mode_t = 0o600
+    ) throws(EventLogError)
         -> PosixFile
     {
         let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)

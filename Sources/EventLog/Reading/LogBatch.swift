@@ -41,7 +41,8 @@ public struct LogBatch: Sendable, Sequence {
         guard offset > firstOffset else { return self }
         var position = startPosition
         for _ in 0..<Int(offset - firstOffset) {
-            position += RecordLayout.lengthFieldSize
+            position +=
+                RecordLayout.lengthFieldSize
                 + Int(storage.withUnsafeBytes { $0.le(position, as: UInt32.self) })
         }
         return LogBatch(
@@ -57,6 +58,13 @@ public struct LogBatch: Sendable, Sequence {
     /// Decodes one whole frame: checks its header and CRC, decompresses it and checks every record's layout.
     /// This is the decoder that readers use; it is public for fuzzing and tools.
     public static func decode(frame: UnsafeRawBufferPointer) throws(EventLogError) -> LogBatch {
+        try decode(frame: frame, checkingCRC: true)
+    }
+
+    /// The decoder with the CRC check optional, so that a fuzzer's mutations reach decompression and the record
+    /// layout checks instead of stopping at the checksum.
+    @_spi(Fuzzing)
+    public static func decode(frame: UnsafeRawBufferPointer, checkingCRC: Bool) throws(EventLogError) -> LogBatch {
         let header: FrameHeader
         switch FrameHeader.parse(frame) {
         case .success(let parsed): header = parsed
@@ -65,7 +73,9 @@ public struct LogBatch: Sendable, Sequence {
         guard Int(header.frameLength) == frame.count else {
             throw EventLogError(.corruptSegment, "frame length \(header.frameLength) ≠ \(frame.count) bytes given")
         }
-        guard FrameHeader.crcMatches(frame) else { throw EventLogError(.corruptSegment, "frame fails its CRC32C") }
+        guard !checkingCRC || FrameHeader.crcMatches(frame) else {
+            throw EventLogError(.corruptSegment, "frame fails its CRC32C")
+        }
         return try decode(header: header, frame: frame)
     }
 

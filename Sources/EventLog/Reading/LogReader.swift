@@ -76,7 +76,10 @@ public final class LogReader: Sequence, IteratorProtocol {
                 throw corruption(reason, at: position)
             case .end:
                 if segment!.isActive {
-                    let (limit, stillActive) = try log.readableEnd(ofSegment: segment!.baseOffset, file: segment!.cursor.file)
+                    let (limit, stillActive) = try log.readableEnd(
+                        ofSegment: segment!.baseOffset,
+                        file: segment!.cursor.file
+                    )
                     segment!.isActive = stillActive
                     if limit > segment!.cursor.limit {
                         segment!.cursor.limit = limit
@@ -186,7 +189,8 @@ extension EventLog {
     }
 
     func locate(offset: Int64) throws(EventLogError) -> Location? {
-        let snapshot = catalog.state.withLock { state -> (bases: [Int64], next: Int64, end: Int64, entry: IndexEntry?)? in
+        let snapshot = catalog.state.withLock {
+            state -> (bases: [Int64], next: Int64, end: Int64, entry: IndexEntry?)? in
             guard offset < state.nextOffset else { return nil }
             let entry = state.segmentBases.last! <= offset ? state.activeIndex.floorEntry(forOffset: offset) : nil
             return (state.segmentBases, state.nextOffset, state.activeEnd, entry)

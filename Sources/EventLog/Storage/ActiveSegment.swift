@@ -166,7 +166,13 @@ enum Recovery {
             if let last = merged.last, last.position >= entry.position || last.relativeOffset >= entry.relativeOffset {
                 break
             }
-            merged.append(IndexEntry(relativeOffset: entry.relativeOffset, position: entry.position, maxEventTime: time.maxEventTime))
+            merged.append(
+                IndexEntry(
+                    relativeOffset: entry.relativeOffset,
+                    position: entry.position,
+                    maxEventTime: time.maxEventTime
+                )
+            )
         }
         return merged
     }

@@ -20,7 +20,8 @@ extension EventLog {
         case .success(let loaded):
             index = loaded
         case .failure(let problem):
-            let header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in try SegmentHeader.decode(raw, file: segmentName)
+            let header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in
+                try SegmentHeader.decode(raw, file: segmentName)
             }
             let scan = try SegmentScan.scan(
                 file: file,
@@ -57,7 +58,8 @@ extension EventLog {
     }
 
     /// Reads and fully checks a sealed segment's two index files.
-    func loadSealedIndex(baseOffset: Int64, nextBase: Int64, segmentLength: Int64) -> Result<SegmentIndex, IndexProblem> {
+    func loadSealedIndex(baseOffset: Int64, nextBase: Int64, segmentLength: Int64) -> Result<SegmentIndex, IndexProblem>
+    {
         var decoded = [IndexFile.Decoded]()
         for kind in [IndexFile.Kind.offsets, .times] {
             let name = LogDirectory.indexName(baseOffset, kind)
@@ -108,7 +110,11 @@ extension EventLog {
                 return .failure(IndexProblem(file: name, reason: "entries are out of order"))
             }
             entries.append(
-                IndexEntry(relativeOffset: entry.relativeOffset, position: entry.position, maxEventTime: time.maxEventTime)
+                IndexEntry(
+                    relativeOffset: entry.relativeOffset,
+                    position: entry.position,
+                    maxEventTime: time.maxEventTime
+                )
             )
         }
         return .success(SegmentIndex(baseOffset: baseOffset, entries: entries))

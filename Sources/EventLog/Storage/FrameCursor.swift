@@ -73,7 +73,12 @@ struct FrameCursor {
             let into = UnsafeMutableRawBufferPointer(rebasing: buffer.memory[kept..<kept + max(0, wanted)])
             bufferCount = kept + (try file.read(into: into, at: position + Int64(kept)))
             if bufferCount < count {
-                throw EventLogError(.corruptSegment, "segment is shorter than expected", file: file.name, position: position)
+                throw EventLogError(
+                    .corruptSegment,
+                    "segment is shorter than expected",
+                    file: file.name,
+                    position: position
+                )
             }
         }
         let start = Int(position - bufferStart)

@@ -111,7 +111,8 @@ struct SegmentScan {
 
     /// Whether any frame that passes its own checks starts after `position` (damage followed by good data,
     /// as opposed to a torn tail). Looks at every byte position, so it is only used on a damaged tail.
-    static func validFrameExists(in file: PosixFile, after position: Int64, limit: Int64) throws(EventLogError) -> Bool {
+    static func validFrameExists(in file: PosixFile, after position: Int64, limit: Int64) throws(EventLogError) -> Bool
+    {
         guard limit - position > Int64(FrameHeader.size) else { return false }
         let bytes = try file.read(count: Int(limit - position), at: position)
         return bytes.withUnsafeBytes { raw in
