@@ -46,6 +46,8 @@ final class LogWriter: @unchecked Sendable {
     private var active: ActiveSegment
     private var output: [UInt8] = []
     private var payload: [UInt8] = []
+    /// The active segment's two hint files, opened on first use (offsets, then times).
+    private var hintFiles: [PosixFile] = []
     /// How many appends the last group held, and how long an fdatasync takes here (a moving average).
     private var lastGroupCount = 0
     private var syncNanoseconds: Int64 = 100_000
@@ -109,6 +111,7 @@ final class LogWriter: @unchecked Sendable {
             }
             if stopping && requests.isEmpty { break }
         }
+        closeHintFiles()
         active.file.close()
         finished.signal()
     }
@@ -311,20 +314,28 @@ final class LogWriter: @unchecked Sendable {
     /// Appends index entries to the active segment's hint files. Best effort: recovery checks hints.
     private func appendHints(_ entries: [IndexEntry]) {
         guard !entries.isEmpty else { return }
-        for kind in [IndexFile.Kind.offsets, .times] {
-            let name = LogDirectory.indexName(active.baseOffset, kind)
-            guard let file = try? PosixFile.open(directory.path(of: name), name: name, flags: O_WRONLY | O_APPEND)
-            else { continue }
+        if hintFiles.isEmpty {
+            hintFiles = [IndexFile.Kind.offsets, .times].compactMap { kind in
+                let name = LogDirectory.indexName(active.baseOffset, kind)
+                return try? PosixFile.open(directory.path(of: name), name: name, flags: O_WRONLY | O_APPEND)
+            }
+        }
+        for (file, kind) in zip(hintFiles, [IndexFile.Kind.offsets, .times]) {
             var bytes = [UInt8]()
             for entry in entries { IndexFile.appendEntry(kind, entry, to: &bytes) }
             _ = bytes.withUnsafeBytes { Glibc.write(file.descriptor, $0.baseAddress, $0.count) }
-            file.close()
         }
+    }
+
+    private func closeHintFiles() {
+        for file in hintFiles { file.close() }
+        hintFiles = []
     }
 
     /// Seals the active segment and starts the next one (docs/on-disk-format.md, section 7).
     private func roll() throws(EventLogError) {
         do {
+            closeHintFiles()
             try active.file.syncData()
             let recordCount = UInt32(active.nextOffset - active.baseOffset)
             for kind in [IndexFile.Kind.offsets, .times] {
