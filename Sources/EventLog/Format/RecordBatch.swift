@@ -82,6 +82,11 @@ public struct RecordBatch: Sendable {
                     + "\(EventLog.Limits.maxBytesPerAppend) bytes"
             )
         }
+        let needed = bytes.count + RecordLayout.lengthFieldSize + length
+        if needed > bytes.capacity {
+            // One allocation for the record, keeping geometric growth (reserveCapacity alone grows exactly).
+            bytes.reserveCapacity(Swift.max(needed, bytes.capacity * 2))
+        }
         bytes.appendLE(UInt32(length))
         bytes.appendLE(eventTime)
         bytes.appendLE(typeTag)
