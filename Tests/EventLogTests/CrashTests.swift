@@ -171,6 +171,27 @@ struct CrashTests {
         await log.close()
     }
 
+    @Test("A reader in another process than the writer follows its appends while it writes")
+    func crossProcessFollower() async throws {
+        let directory = TemporaryDirectory("follow")
+        let child = try ChildWriter(directory: directory.path, durability: .none, seed: 3, segmentBytes: 256 << 10)
+        child.waitForAcks(1)
+        let follower = try EventLog.open(at: directory.path, mode: .readOnly)
+        var seen: Int64 = 0
+        for try await batch in follower.tail(from: 0) {
+            for record in batch {
+                #expect(CheckedRecords.check(record) != nil, "damaged record at \(record.offset)")
+                #expect(record.offset == seen)
+                seen += 1
+            }
+            if seen >= 20_000 { break }
+        }
+        child.kill()
+        #expect(seen >= 20_000)
+        #expect(follower.segmentCount > 1, "the follower crossed segment rolls")
+        await follower.close()
+    }
+
     @Test("A second writer is refused, in another process and in this one; readers are not")
     func singleWriter() async throws {
         let directory = TemporaryDirectory("lock")
