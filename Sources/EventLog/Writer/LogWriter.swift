@@ -98,7 +98,7 @@ final class LogWriter: @unchecked Sendable {
 
     private func run() {
         while true {
-            wakeup.wait()
+            awaitWork()
             gatherStragglers()
             let (requests, stopping) = takeGroup()
             if !requests.isEmpty { lastGroupCount = requests.count }
@@ -114,6 +114,17 @@ final class LogWriter: @unchecked Sendable {
         closeHintFiles()
         active.file.close()
         finished.signal()
+    }
+
+    /// Blocks until an append arrives. Spins briefly first: a caller appending back to back usually comes back
+    /// within microseconds, and waking a thread that went to sleep costs tens of microseconds per frame.
+    private func awaitWork() {
+        let deadline = Self.monotonicNanoseconds() + 30_000
+        while Self.monotonicNanoseconds() < deadline {
+            if inbox.withLock({ !$0.requests.isEmpty || $0.stopping }) { break }
+            sched_yield()
+        }
+        wakeup.wait()
     }
 
     /// Group commit under load: the appenders acknowledged by the last group are being resumed and append again
