@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "EventLog", targets: ["EventLog"]),
+        .library(name: "CRMModel", targets: ["CRMModel"]),
         .executable(name: "eventlog-demo", targets: ["EventLogDemo"]),
         // Unstable: sample data and temporary directories for the demo, the tests and the benchmarks.
         .library(name: "_EventLogTestSupport", targets: ["_EventLogTestSupport"]),
@@ -30,6 +31,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The event catalog, ids, exact money, times, the JSON and binary codecs (docs/events.md). Knows no files.
+        .target(name: "CRMModel"),
+        .testTarget(name: "CRMModelTests", dependencies: ["CRMModel", "_EventLogTestSupport"]),
         // The main job until the `crm` tool exists: write, reopen, verify and describe a log.
         .executableTarget(
             name: "EventLogDemo",
