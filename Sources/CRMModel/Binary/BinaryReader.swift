@@ -1,0 +1,129 @@
+/// Why bytes are not a valid binary event (docs/event-codec.md).
+public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { reason }
+}
+
+/// Reads the primitives of the binary event codec, refusing anything that runs past the end.
+struct BinaryReader {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    var isAtEnd: Bool { position == bytes.count }
+
+    static let maximumDepth = 64
+
+    private func failure(_ reason: String) -> EventDecodingError {
+        EventDecodingError(reason: "\(reason) at byte \(position)")
+    }
+
+    mutating func byte() throws(EventDecodingError) -> UInt8 {
+        guard position < bytes.count else { throw failure("value ends early") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func varint() throws(EventDecodingError) -> UInt64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let next = try byte()
+            guard shift < 64 else { throw failure("varint too long") }
+            result |= UInt64(next & 0x7F) << shift
+            if next & 0x80 == 0 { return result }
+            shift += 7
+        }
+    }
+
+    mutating func zigzag() throws(EventDecodingError) -> Int64 {
+        let raw = try varint()
+        return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+    }
+
+    mutating func count(_ what: String) throws(EventDecodingError) -> Int {
+        let value = try varint()
+        guard value <= UInt64(bytes.count - position) else { throw failure("\(what) count \(value) is too large") }
+        return Int(value)
+    }
+
+    private mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
+        guard length <= bytes.count - position else { throw failure("string runs past the end") }
+        guard
+            let text = String(
+                validating: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]),
+                as: UTF8.self
+            )
+        else { throw failure("string is not valid UTF-8") }
+        position += length
+        return text
+    }
+
+    mutating func string() throws(EventDecodingError) -> String {
+        try utf8(try count("string"))
+    }
+
+    mutating func optionalString() throws(EventDecodingError) -> String? {
+        let marker = try varint()
+        guard marker > 0 else { return nil }
+        guard marker - 1 <= UInt64(bytes.count - position) else { throw failure("string runs past the end") }
+        return try utf8(Int(marker - 1))
+    }
+
+    mutating func bool() throws(EventDecodingError) -> Bool {
+        switch try byte() {
+        case 0: false
+        case 1: true
+        default: throw failure("boolean is not 0 or 1")
+        }
+    }
+
+    mutating func optionalSmall() throws(EventDecodingError) -> Int? {
+        let marker = try varint()
+        guard marker > 0 else { return nil }
+        guard marker <= UInt64(Int.max) else { throw failure("integer out of range") }
+        return Int(marker - 1)
+    }
+
+    mutating func money() throws(EventDecodingError) -> Money {
+        let minor = try zigzag()
+        guard let currency = Currency(try utf8(3)) else { throw failure("not a currency code") }
+        return Money(minorUnits: minor, currency: currency)
+    }
+
+    mutating func optionalMoney() throws(EventDecodingError) -> Money? {
+        try bool() ? try money() : nil
+    }
+
+    mutating func object(depth: Int = 0) throws(EventDecodingError) -> JSONObject {
+        let count = try count("object member")
+        var members = [(key: String, value: JSONValue)]()
+        members.reserveCapacity(count)
+        for _ in 0..<count {
+            members.append((try string(), try json(depth: depth + 1)))
+        }
+        return JSONObject(members)
+    }
+
+    mutating func json(depth: Int = 0) throws(EventDecodingError) -> JSONValue {
+        guard depth <= Self.maximumDepth else { throw failure("JSON nested too deep") }
+        switch try byte() {
+        case 0: return .null
+        case 1: return .bool(false)
+        case 2: return .bool(true)
+        case 3: return .number(try string())
+        case 4: return .string(try string())
+        case 5:
+            let count = try count("array element")
+            var values = [JSONValue]()
+            values.reserveCapacity(count)
+            for _ in 0..<count { values.append(try json(depth: depth + 1)) }
+            return .array(values)
+        case 6: return .object(try object(depth: depth + 1).members)
+        case let tag: throw failure("unknown JSON tag \(tag)")
+        }
+    }
+}

@@ -1,0 +1,313 @@
+/// An event as the log stores it: the record's fields (docs/event-codec.md).
+public struct EncodedEvent: Sendable, Hashable {
+    /// The customer id, or empty.
+    public var key: String
+    public var typeTag: UInt16
+    public var schemaVersion: UInt16
+    /// `at`, in microseconds since 1970.
+    public var eventTime: Int64
+    /// The event's `id`.
+    public var producerID: String?
+    /// flags, the personal part, the public part.
+    public var value: [UInt8]
+}
+
+/// Turns events into log records and back, reading every schema version ever written (upcasting).
+public enum EventBinaryCodec {
+    /// The version each type is written with now.
+    public static func currentVersion(of type: EventType) -> UInt16 {
+        type == .orderPlaced ? 2 : 1
+    }
+
+    // MARK: Encoding
+
+    public static func encode(_ event: Event) -> EncodedEvent {
+        var personal = BinaryWriter()
+        var open = BinaryWriter()
+        switch event.payload {
+        case .customerRegistered(let email, let name, let phone, let country, let city, let channel, let traits):
+            personal.optionalString(email)
+            personal.optionalString(name)
+            personal.optionalString(phone)
+            personal.optionalString(city)
+            personal.object(traits)
+            open.optionalString(country)
+            open.optionalString(channel)
+        case .customerUpdated(let changes):
+            personal.object(changes)
+        case .customerMerged(let from):
+            open.string(from)
+        case .consentChanged(let channel, let granted):
+            open.string(channel)
+            open.bool(granted)
+        case .customerForgotten:
+            break
+        case .touchpoint(let channel, let campaign, let source, let medium, let kind, let url):
+            open.string(channel)
+            for field in [campaign, source, medium, kind, url] { open.optionalString(field) }
+        case .message(_, let campaign, let channel):
+            open.string(campaign)
+            open.string(channel)
+        case .interaction(let channel, let direction, let subject, let text):
+            personal.optionalString(subject)
+            personal.optionalString(text)
+            open.string(channel)
+            open.string(direction)
+        case .ticketOpened(let ticket, let subject, let channel, let priority):
+            personal.optionalString(subject)
+            open.string(ticket)
+            open.optionalString(channel)
+            open.optionalString(priority)
+        case .ticketReplied(let ticket, let by):
+            open.string(ticket)
+            open.optionalString(by)
+        case .ticketResolved(let ticket, let satisfaction):
+            open.string(ticket)
+            open.optionalSmall(satisfaction)
+        case .orderPlaced(let order, let total, let items, let channel, let country, let region, let city):
+            open.string(order)
+            open.money(total)
+            if let items {
+                open.varint(UInt64(items.count) + 1)
+                for item in items {
+                    open.string(item.sku)
+                    open.varint(UInt64(item.quantity))
+                    open.money(item.price)
+                    open.optionalString(item.category)
+                    open.object(item.extra)
+                }
+            } else {
+                open.varint(0)
+            }
+            for field in [channel, country, region, city] { open.optionalString(field) }
+        case .orderPaid(let order, let amount):
+            open.string(order)
+            open.optionalMoney(amount)
+        case .orderShipped(let order, let carrier, let tracking):
+            open.string(order)
+            open.optionalString(carrier)
+            open.optionalString(tracking)
+        case .orderDelivered(let order):
+            open.string(order)
+        case .orderCancelled(let order, let reason):
+            open.string(order)
+            open.optionalString(reason)
+        case .orderReturned(let order, let amount), .orderRefunded(let order, let amount):
+            open.string(order)
+            open.money(amount)
+        case .productLaunched(let sku, let name, let category):
+            open.string(sku)
+            open.optionalString(name)
+            open.optionalString(category)
+        case .productSubscribed(let sku, let category), .productUnsubscribed(let sku, let category):
+            open.optionalString(sku)
+            open.optionalString(category)
+        case .campaignCreated(let campaign, let name, let channel, let segment):
+            open.string(campaign)
+            open.string(name)
+            open.string(channel)
+            open.optionalString(segment)
+        case .campaignLaunched(let campaign), .campaignEnded(let campaign):
+            open.string(campaign)
+        }
+        open.object(event.custom)
+        var value = BinaryWriter()
+        value.bytes.reserveCapacity(personal.bytes.count + open.bytes.count + 6)
+        value.bytes.append(0)
+        value.varint(UInt64(personal.bytes.count))
+        value.bytes.append(contentsOf: personal.bytes)
+        value.bytes.append(contentsOf: open.bytes)
+        return EncodedEvent(
+            key: event.customer ?? "",
+            typeTag: event.type.tag,
+            schemaVersion: currentVersion(of: event.type),
+            eventTime: event.at.microseconds,
+            producerID: event.id,
+            value: value.bytes
+        )
+    }
+
+    // MARK: Decoding
+
+    /// Decodes a record into the current form of its event, whatever version wrote it.
+    public static func decode(_ encoded: EncodedEvent) throws(EventDecodingError) -> Event {
+        guard let type = EventType(tag: encoded.typeTag) else {
+            throw EventDecodingError(reason: "unknown type tag \(encoded.typeTag)")
+        }
+        guard encoded.schemaVersion >= 1, encoded.schemaVersion <= currentVersion(of: type) else {
+            throw EventDecodingError(reason: "\(type.rawValue) has no schema version \(encoded.schemaVersion)")
+        }
+        var result: Result<Event, EventDecodingError>!
+        encoded.value.withUnsafeBytes { raw in
+            result = Result { () throws(EventDecodingError) -> Event in
+                try decode(type: type, version: encoded.schemaVersion, encoded: encoded, value: raw)
+            }
+        }
+        return try result.get()
+    }
+
+    private static func decode(
+        type: EventType,
+        version: UInt16,
+        encoded: EncodedEvent,
+        value raw: UnsafeRawBufferPointer
+    ) throws(EventDecodingError) -> Event {
+        var header = BinaryReader(raw)
+        guard try header.byte() == 0 else {
+            throw EventDecodingError(reason: "the personal part is sealed; unseal it before decoding")
+        }
+        let personalLength = try header.count("personal byte")
+        let personalStart = header.position
+        var personal = BinaryReader(
+            UnsafeRawBufferPointer(rebasing: raw[personalStart..<personalStart + personalLength])
+        )
+        var open = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[(personalStart + personalLength)...]))
+        let payload: EventPayload
+        switch type {
+        case .customerRegistered:
+            let email = try personal.optionalString()
+            let name = try personal.optionalString()
+            let phone = try personal.optionalString()
+            let city = try personal.optionalString()
+            let traits = try personal.object()
+            payload = .customerRegistered(
+                email: email,
+                name: name,
+                phone: phone,
+                country: try open.optionalString(),
+                city: city,
+                channel: try open.optionalString(),
+                traits: traits
+            )
+        case .customerUpdated:
+            payload = .customerUpdated(changes: try personal.object())
+        case .customerMerged:
+            payload = .customerMerged(from: try open.string())
+        case .consentChanged:
+            payload = .consentChanged(channel: try open.string(), granted: try open.bool())
+        case .customerForgotten:
+            payload = .customerForgotten
+        case .touchpoint:
+            payload = .touchpoint(
+                channel: try open.string(),
+                campaign: try open.optionalString(),
+                source: try open.optionalString(),
+                medium: try open.optionalString(),
+                kind: try open.optionalString(),
+                url: try open.optionalString()
+            )
+        case .messageSent, .messageOpened, .messageClicked, .messageBounced, .messageUnsubscribed:
+            let kind = MessageKind(rawValue: String(type.rawValue.dropFirst("message.".count)))!
+            payload = .message(kind, campaign: try open.string(), channel: try open.string())
+        case .interaction:
+            let subject = try personal.optionalString()
+            let text = try personal.optionalString()
+            payload = .interaction(
+                channel: try open.string(),
+                direction: try open.string(),
+                subject: subject,
+                text: text
+            )
+        case .ticketOpened:
+            let subject = try personal.optionalString()
+            payload = .ticketOpened(
+                ticket: try open.string(),
+                subject: subject,
+                channel: try open.optionalString(),
+                priority: try open.optionalString()
+            )
+        case .ticketReplied:
+            payload = .ticketReplied(ticket: try open.string(), by: try open.optionalString())
+        case .ticketResolved:
+            payload = .ticketResolved(ticket: try open.string(), satisfaction: try open.optionalSmall())
+        case .orderPlaced:
+            let order = try open.string()
+            let total = try open.money()
+            // Version 1 had no items: upcast by leaving them absent.
+            let items = version >= 2 ? try orderItems(&open) : nil
+            payload = .orderPlaced(
+                order: order,
+                total: total,
+                items: items,
+                channel: try open.optionalString(),
+                country: try open.optionalString(),
+                region: try open.optionalString(),
+                city: try open.optionalString()
+            )
+        case .orderPaid:
+            payload = .orderPaid(order: try open.string(), amount: try open.optionalMoney())
+        case .orderShipped:
+            payload = .orderShipped(
+                order: try open.string(),
+                carrier: try open.optionalString(),
+                tracking: try open.optionalString()
+            )
+        case .orderDelivered:
+            payload = .orderDelivered(order: try open.string())
+        case .orderCancelled:
+            payload = .orderCancelled(order: try open.string(), reason: try open.optionalString())
+        case .orderReturned:
+            payload = .orderReturned(order: try open.string(), amount: try open.money())
+        case .orderRefunded:
+            payload = .orderRefunded(order: try open.string(), amount: try open.money())
+        case .productLaunched:
+            payload = .productLaunched(
+                sku: try open.string(),
+                name: try open.optionalString(),
+                category: try open.optionalString()
+            )
+        case .productSubscribed:
+            payload = .productSubscribed(sku: try open.optionalString(), category: try open.optionalString())
+        case .productUnsubscribed:
+            payload = .productUnsubscribed(sku: try open.optionalString(), category: try open.optionalString())
+        case .campaignCreated:
+            payload = .campaignCreated(
+                campaign: try open.string(),
+                name: try open.string(),
+                channel: try open.string(),
+                segment: try open.optionalString()
+            )
+        case .campaignLaunched:
+            payload = .campaignLaunched(campaign: try open.string())
+        case .campaignEnded:
+            payload = .campaignEnded(campaign: try open.string())
+        }
+        let custom = try open.object()
+        guard personal.isAtEnd, open.isAtEnd else {
+            throw EventDecodingError(reason: "\(type.rawValue) value has bytes left over")
+        }
+        return Event(
+            id: encoded.producerID,
+            at: EventTime(microseconds: encoded.eventTime),
+            customer: type.isCustomerEvent ? encoded.key : nil,
+            payload: payload,
+            custom: custom
+        )
+    }
+
+    private static func orderItems(_ reader: inout BinaryReader) throws(EventDecodingError) -> [OrderItem]? {
+        let marker = try reader.varint()
+        guard marker > 0 else { return nil }
+        guard marker - 1 <= UInt64(reader.bytes.count - reader.position) else {
+            throw EventDecodingError(reason: "item count \(marker - 1) is too large")
+        }
+        var items = [OrderItem]()
+        for _ in 0..<Int(marker - 1) {
+            let sku = try reader.string()
+            let quantity = try reader.varint()
+            guard quantity >= 1, quantity <= 1_000_000 else {
+                throw EventDecodingError(reason: "item quantity out of range")
+            }
+            items.append(
+                OrderItem(
+                    sku: sku,
+                    quantity: Int(quantity),
+                    price: try reader.money(),
+                    category: try reader.optionalString(),
+                    extra: try reader.object()
+                )
+            )
+        }
+        return items
+    }
+}

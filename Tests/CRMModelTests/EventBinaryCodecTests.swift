@@ -1,0 +1,111 @@
+import Testing
+import _EventLogTestSupport
+
+@testable import CRMModel
+
+@Suite("Event binary codec")
+struct EventBinaryCodecTests {
+    @Test("Random events of every type survive encode and decode unchanged")
+    func randomRoundTrip() throws {
+        var random = SplitMix64(seed: 33)
+        for _ in 0..<3000 {
+            let event = RandomEvents.event(&random)
+            let encoded = EventBinaryCodec.encode(event)
+            #expect(encoded.typeTag == event.type.tag && encoded.key == (event.customer ?? ""))
+            #expect(try EventBinaryCodec.decode(encoded) == event)
+        }
+    }
+
+    @Test("An order.placed written as version 1 (before items existed) decodes as the current form")
+    func upcastOrderPlacedV1() throws {
+        var value = BinaryWriter()
+        value.bytes.append(0)  // flags
+        value.varint(0)  // no personal part
+        value.string("o-9")
+        value.money(Money(minorUnits: 1250, currency: Currency("EUR")!))
+        value.optionalString("web")
+        value.optionalString("PT")
+        value.optionalString(nil)
+        value.optionalString("Porto")
+        value.object(JSONObject([("coupon", .string("SPRING"))]))
+        let v1 = EncodedEvent(
+            key: "c-1",
+            typeTag: EventType.orderPlaced.tag,
+            schemaVersion: 1,
+            eventTime: 1_000_000,
+            producerID: "e-7",
+            value: value.bytes
+        )
+        let event = try EventBinaryCodec.decode(v1)
+        #expect(
+            event
+                == Event(
+                    id: "e-7",
+                    at: EventTime(microseconds: 1_000_000),
+                    customer: "c-1",
+                    payload: .orderPlaced(
+                        order: "o-9",
+                        total: Money(minorUnits: 1250, currency: Currency("EUR")!),
+                        items: nil,
+                        channel: "web",
+                        country: "PT",
+                        region: nil,
+                        city: "Porto"
+                    ),
+                    custom: JSONObject([("coupon", .string("SPRING"))])
+                )
+        )
+        // Re-encoding writes the current version, which reads back the same.
+        let current = EventBinaryCodec.encode(event)
+        #expect(current.schemaVersion == 2)
+        #expect(try EventBinaryCodec.decode(current) == event)
+    }
+
+    @Test("Personal fields are kept in the personal part only")
+    func personalPart() throws {
+        let event = Event(
+            at: EventTime(microseconds: 0),
+            customer: "c-1",
+            payload: .customerRegistered(
+                email: "ana@example.com",
+                name: "Ana Silva",
+                phone: "+5511999",
+                country: "BR",
+                city: "Recife",
+                channel: "social",
+                traits: JSONObject([("shoe", .number("38"))])
+            )
+        )
+        let value = EventBinaryCodec.encode(event).value
+        #expect(value[1] < 0x80, "the personal length fits one varint byte here")
+        let personalLength = Int(value[1])
+        let personal = value[2..<2 + personalLength]
+        let open = value[(2 + personalLength)...]
+        for secret in ["ana@example.com", "Ana Silva", "+5511999", "Recife", "shoe"] {
+            #expect(personal.firstRange(of: Array(secret.utf8)) != nil, "\(secret) is in the personal part")
+            #expect(open.firstRange(of: Array(secret.utf8)) == nil, "\(secret) is not in the public part")
+        }
+        #expect(open.firstRange(of: Array("social".utf8)) != nil)
+    }
+
+    @Test("Damaged values, unknown tags and unknown versions are errors, never crashes")
+    func damage() throws {
+        var random = SplitMix64(seed: 5)
+        for _ in 0..<500 {
+            var encoded = EventBinaryCodec.encode(RandomEvents.event(&random))
+            let cut = Int(random.next() % UInt64(encoded.value.count))
+            encoded.value = Array(encoded.value[..<cut])
+            #expect(throws: EventDecodingError.self) { try EventBinaryCodec.decode(encoded) }
+        }
+        var encoded = EventBinaryCodec.encode(RandomEvents.event(&random))
+        encoded.value.append(0)
+        #expect(throws: EventDecodingError.self) { try EventBinaryCodec.decode(encoded) }
+        encoded.typeTag = 999
+        #expect(throws: EventDecodingError(reason: "unknown type tag 999")) { try EventBinaryCodec.decode(encoded) }
+        encoded.typeTag = EventType.touchpoint.tag
+        encoded.schemaVersion = 7
+        #expect(throws: EventDecodingError(reason: "touchpoint has no schema version 7")) {
+            try EventBinaryCodec.decode(encoded)
+        }
+    }
+}
