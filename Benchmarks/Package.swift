@@ -24,6 +24,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "EventLog", package: rootPackage),
+                .product(name: "CRMModel", package: rootPackage),
                 .product(name: "_EventLogTestSupport", package: rootPackage),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "CLZ4Baseline",

@@ -21,6 +21,12 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
         self.minorUnitDigits = Self.exceptions[upper] ?? 2
     }
 
+    /// A code already known to be three upper-case ASCII letters (the binary codec's fast path).
+    init(uppercaseCode code: String) {
+        self.code = code
+        self.minorUnitDigits = Self.exceptions[code] ?? 2
+    }
+
     public var description: String { code }
 
     /// The default currency of a log unless configured otherwise.

@@ -229,3 +229,17 @@ enum RandomEvents {
         )
     }
 }
+
+@Suite("Sample payloads")
+struct SamplePayloadTests {
+    @Test("The sample payloads of the demo and the benchmarks are valid events")
+    func samplesAreValid() throws {
+        var samples = SamplePayloads(seed: 1)
+        let codec = EventJSONCodec()
+        for _ in 0..<2000 {
+            let sample = samples.next()
+            let event = try codec.decode(String(decoding: sample.json, as: UTF8.self))
+            #expect(event.customer == sample.key && event.at.microseconds / 1_000_000 == sample.eventTime / 1_000_000)
+        }
+    }
+}

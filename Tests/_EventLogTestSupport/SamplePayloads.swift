@@ -1,6 +1,6 @@
 public import EventLog
 
-/// Realistic CRM event payloads (JSON of about 150 bytes) for examples, tests and benchmarks: touchpoints,
+/// Realistic CRM event payloads (JSON of about 140 bytes, valid events of docs/events.md) for examples, tests and benchmarks: touchpoints,
 /// messages, orders and tickets of a few hundred thousand customers, in event-time order with some jitter.
 public struct SamplePayloads: Sendable {
     /// One generated event: its key (the customer), type tag, event time and JSON bytes.
@@ -40,6 +40,8 @@ public struct SamplePayloads: Sendable {
         if kind == 2 {
             json +=
                 "\"order\":\"o-\(id % 10_000_000)\",\"total\":\(random.next() % 50_000 / 100).\(random.next() % 90 + 10)}"
+        } else if kind == 3 {
+            json += "\"ticket\":\"t-\(id % 1_000_000)\",\"priority\":\"normal\"}"
         } else {
             json += "\"campaign\":\"\(campaign)\"}"
         }

@@ -1,5 +1,6 @@
 import Benchmark
 import CLZ4Baseline
+import CRMModel
 import EventLog
 import Foundation
 import GRDB
@@ -34,6 +35,11 @@ enum Fixture {
         }
         return batch
     }
+    /// The sample payloads as CRM events (they are valid events of docs/events.md).
+    static let crmEvents: [Event] = {
+        let codec = EventJSONCodec()
+        return events.map { event in try! event.json.withUnsafeBytes { try codec.decode(line: $0) } }
+    }()
     /// The JSON payload bytes of all events: what "raw payload bytes" means in the on-disk size figure.
     static let payloadBytes = events.reduce(0) { $0 + $1.json.count }
     static let averagePayload = Double(payloadBytes) / Double(events.count)
@@ -382,6 +388,47 @@ let benchmarks: @Sendable () -> Void = {
         try? FileManager.default.removeItem(atPath: Fixture.root + "/memory-10M")
         benchmark.measurement(.recordsPerSecond, Int(Double(written) / seconds(elapsed)))
         benchmark.measurement(.residentGrowth, (peak - baseline) >> 20)
+    }
+
+    // The CRM event model: the binary codec (issue 3 target: 3M events/s each way on one core) and the JSON codec.
+
+    Benchmark("crmmodel-binary-encode", configuration: configuration([.recordsPerSecond], iterations: 10)) {
+        benchmark in
+        let events = Fixture.crmEvents
+        var bytes = 0
+        let elapsed = ContinuousClock().measure {
+            for event in events { bytes &+= EventBinaryCodec.encode(event).value.count }
+        }
+        blackHole(bytes)
+        benchmark.measurement(.recordsPerSecond, Int(Double(events.count) / seconds(elapsed)))
+    }
+
+    Benchmark("crmmodel-binary-decode", configuration: configuration([.recordsPerSecond], iterations: 10)) {
+        benchmark in
+        let encoded = Fixture.crmEvents.map(EventBinaryCodec.encode)
+        var decoded = 0
+        let elapsed = try ContinuousClock().measure {
+            for record in encoded { decoded &+= try EventBinaryCodec.decode(record).custom.members.count + 1 }
+        }
+        blackHole(decoded)
+        benchmark.measurement(.recordsPerSecond, Int(Double(encoded.count) / seconds(elapsed)))
+    }
+
+    Benchmark(
+        "crmmodel-json-decode",
+        configuration: configuration([.recordsPerSecond, .megabytesPerSecond], iterations: 10)
+    ) { benchmark in
+        let codec = EventJSONCodec()
+        let lines = Fixture.events.map(\.json)
+        var bytes = 0
+        let elapsed = try ContinuousClock().measure {
+            for line in lines {
+                _ = try line.withUnsafeBytes { raw in try codec.decode(line: raw) }
+                bytes += line.count
+            }
+        }
+        benchmark.measurement(.recordsPerSecond, Int(Double(lines.count) / seconds(elapsed)))
+        benchmark.measurement(.megabytesPerSecond, Int(Double(bytes) / seconds(elapsed) / 1e6))
     }
 
     // The peer: SQLite through GRDB as an event table, WAL, synchronous=NORMAL, 1000-row transactions.

@@ -90,8 +90,13 @@ struct BinaryReader {
 
     mutating func money() throws(EventDecodingError) -> Money {
         let minor = try zigzag()
-        guard let currency = Currency(try utf8(3)) else { throw failure("not a currency code") }
-        return Money(minorUnits: minor, currency: currency)
+        guard bytes.count - position >= 3 else { throw failure("currency runs past the end") }
+        let letters = UnsafeRawBufferPointer(rebasing: bytes[position..<position + 3])
+        guard letters.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else {
+            throw failure("not a currency code")
+        }
+        position += 3
+        return Money(minorUnits: minor, currency: Currency(uppercaseCode: String(decoding: letters, as: UTF8.self)))
     }
 
     mutating func optionalMoney() throws(EventDecodingError) -> Money? {

@@ -197,7 +197,7 @@ public enum EventBinaryCodec {
                 url: try open.optionalString()
             )
         case .messageSent, .messageOpened, .messageClicked, .messageBounced, .messageUnsubscribed:
-            let kind = MessageKind(rawValue: String(type.rawValue.dropFirst("message.".count)))!
+            let kind = type.messageKind!
             payload = .message(kind, campaign: try open.string(), channel: try open.string())
         case .interaction:
             let subject = try personal.optionalString()

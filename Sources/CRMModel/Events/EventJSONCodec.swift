@@ -105,7 +105,7 @@ public struct EventJSONCodec: Sendable {
                 url: try fields.string("url", maxBytes: 2048)
             )
         case .messageSent, .messageOpened, .messageClicked, .messageBounced, .messageUnsubscribed:
-            let kind = MessageKind(rawValue: String(type.rawValue.dropFirst("message.".count)))!
+            let kind = type.messageKind!
             return .message(
                 kind,
                 campaign: try fields.string("campaign", required: true, maxBytes: 128)!,

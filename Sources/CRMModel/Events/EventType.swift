@@ -63,12 +63,29 @@ public enum EventType: String, CaseIterable, Sendable, Hashable {
         }
     }
 
-    private static let byTag: [UInt16: EventType] = Dictionary(uniqueKeysWithValues: allCases.map { ($0.tag, $0) })
+    /// Types by tag, for decoding without hashing (tags are small).
+    private static let byTag: [EventType?] = {
+        var table = [EventType?](repeating: nil, count: Int(allCases.map(\.tag).max()!) + 1)
+        for type in allCases { table[Int(type.tag)] = type }
+        return table
+    }()
 
     /// The type stored under `tag`, or nil for a tag this version does not know.
     public init?(tag: UInt16) {
-        guard let type = Self.byTag[tag] else { return nil }
+        guard Int(tag) < Self.byTag.count, let type = Self.byTag[Int(tag)] else { return nil }
         self = type
+    }
+
+    /// What a `message.*` type says happened; nil for other types.
+    public var messageKind: MessageKind? {
+        switch self {
+        case .messageSent: .sent
+        case .messageOpened: .opened
+        case .messageClicked: .clicked
+        case .messageBounced: .bounced
+        case .messageUnsubscribed: .unsubscribed
+        default: nil
+        }
     }
 
     /// Whether events of this type must name a customer.
