@@ -2,21 +2,26 @@
 /// event's custom properties (in their order).
 public struct FieldReader {
     private var members: [(key: String, value: JSONValue)]
-    private var claimed: Set<String> = []
+    /// Which members a field took, by position (a set of names would hash every key).
+    private var claimed: [Bool]
     /// The currency used when an event gives none.
     public let defaultCurrency: Currency
 
     public init(object members: [(key: String, value: JSONValue)], defaultCurrency: Currency) {
         self.members = members
+        self.claimed = [Bool](repeating: false, count: members.count)
         self.defaultCurrency = defaultCurrency
     }
 
     /// The members no field claimed, in their order.
-    public var unclaimed: [(key: String, value: JSONValue)] { members.filter { !claimed.contains($0.key) } }
+    public var unclaimed: [(key: String, value: JSONValue)] {
+        zip(members, claimed).compactMap { member, taken in taken ? nil : member }
+    }
 
     private mutating func take(_ name: String) -> JSONValue? {
-        claimed.insert(name)
-        return members.first { $0.key == name }?.value
+        guard let index = members.firstIndex(where: { $0.key == name }) else { return nil }
+        claimed[index] = true
+        return members[index].value
     }
 
     static func wrongType(_ name: String, expected: String, got value: JSONValue) -> ValidationError {

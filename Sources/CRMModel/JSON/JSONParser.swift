@@ -90,7 +90,6 @@ public struct JSONParser {
         try enter()
         position += 1
         var members = [(key: String, value: JSONValue)]()
-        var keys = Set<String>()
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
@@ -102,7 +101,8 @@ public struct JSONParser {
             guard current == UInt8(ascii: "\"") else { throw failure("expected a member name in quotes") }
             let keyColumn = position
             let key = try parseString()
-            guard keys.insert(key).inserted else {
+            // Events have a dozen members or so: a linear scan beats hashing into a set per object.
+            guard !members.contains(where: { $0.key == key }) else {
                 throw Failure(column: keyColumn + 1, reason: "duplicate member \"\(key)\"")
             }
             skipWhitespace()
@@ -186,8 +186,16 @@ public struct JSONParser {
             position += 1
         }
         guard let stop = current else { throw failure("unterminated string") }
+        if stop == UInt8(ascii: "\"") {
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+            position += 1
+            guard let text = String(validating: raw, as: UTF8.self) else {
+                throw Failure(column: start + 1, reason: "string is not valid UTF-8")
+            }
+            return text
+        }
         var scalars = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
-        if stop == UInt8(ascii: "\\") {
+        do {
             while true {
                 guard let byte = current else { throw failure("unterminated string") }
                 if byte == UInt8(ascii: "\"") { break }

@@ -17,7 +17,7 @@ import Darwin
 final class LogWriter: @unchecked Sendable {
     private struct Request {
         let batch: RecordBatch
-        let continuation: UnsafeContinuation<Range<Int64>, any Error>
+        let continuation: CheckedContinuation<Range<Int64>, any Error>
     }
 
     private struct Inbox {
@@ -69,7 +69,7 @@ final class LogWriter: @unchecked Sendable {
     /// Queues `batch` and waits until it is written as durably as the mode promises.
     func append(_ batch: RecordBatch) async throws -> Range<Int64> {
         guard !batch.isEmpty else { throw EventLogError(.invalidRecord, "cannot append an empty batch") }
-        return try await withUnsafeThrowingContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             let refusal = inbox.withLock { inbox -> EventLogError? in
                 if let failure = inbox.failure {
                     return EventLogError(.logFailed, "an earlier failure needs the log to be reopened: \(failure)")
