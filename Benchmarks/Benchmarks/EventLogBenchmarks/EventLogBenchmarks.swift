@@ -40,9 +40,6 @@ enum Fixture {
         let codec = EventJSONCodec()
         return events.map { event in try! event.json.withUnsafeBytes { try codec.decode(line: $0) } }
     }()
-    /// The JSON payload bytes of all events: what "raw payload bytes" means in the on-disk size figure.
-    static let payloadBytes = events.reduce(0) { $0 + $1.json.count }
-    static let averagePayload = Double(payloadBytes) / Double(events.count)
 
     static let root: String = {
         let path = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/eventcrm-benchmarks"

@@ -33,7 +33,4 @@ enum LZ4 {
         )
         return Int(produced) == destination.count
     }
-
-    /// The version of the liblz4 library linked in, e.g. "1.9.4".
-    static var libraryVersion: String { String(cString: LZ4_versionString()) }
 }

@@ -60,10 +60,6 @@ struct LogDirectory: Sendable {
         }
     }
 
-    func fileExists(_ name: String) -> Bool {
-        access(path(of: name), F_OK) == 0
-    }
-
     func remove(_ name: String) {
         unlink(path(of: name))
     }

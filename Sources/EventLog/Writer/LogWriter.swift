@@ -22,7 +22,6 @@ final class LogWriter: @unchecked Sendable {
 
     private struct Inbox {
         var requests: [Request] = []
-        var pendingBytes = 0
         var stopping = false
         /// Set when a failure left the files in a state the writer cannot vouch for; the log must be reopened.
         var failure: EventLogError?
@@ -76,7 +75,6 @@ final class LogWriter: @unchecked Sendable {
                 }
                 if inbox.stopping { return EventLogError(.notWritable, "the log is closed") }
                 inbox.requests.append(Request(batch: batch, continuation: continuation))
-                inbox.pendingBytes += batch.encodedByteCount
                 return nil
             }
             if let refusal { continuation.resume(throwing: refusal) } else { wakeup.signal() }
@@ -155,7 +153,6 @@ final class LogWriter: @unchecked Sendable {
             }
             let group = Array(inbox.requests[..<taken])
             inbox.requests.removeFirst(taken)
-            inbox.pendingBytes -= bytes
             if !inbox.requests.isEmpty { wakeup.signal() }
             if inbox.stopping && !group.isEmpty { wakeup.signal() }
             return (group, inbox.stopping)
