@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "CRMModel", targets: ["CRMModel"]),
+        .library(name: "EventCRM", targets: ["EventCRM"]),
         .executable(name: "eventlog-demo", targets: ["EventLogDemo"]),
         // Unstable: sample data and temporary directories for the demo, the tests and the benchmarks.
         .library(name: "_EventLogTestSupport", targets: ["_EventLogTestSupport"]),
@@ -34,6 +35,12 @@ let package = Package(
         // The event catalog, ids, exact money, times, the JSON and binary codecs (docs/events.md). Knows no files.
         .target(name: "CRMModel"),
         .testTarget(name: "CRMModelTests", dependencies: ["CRMModel", "_EventLogTestSupport"]),
+        // The engine façade users import. So far: the customer key store (docs/key-store.md).
+        .target(
+            name: "EventCRM",
+            dependencies: ["EventLog", "CRMModel", "CCRC32C", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(name: "EventCRMTests", dependencies: ["EventCRM", "_EventLogTestSupport"]),
         // The main job until the `crm` tool exists: write, reopen, verify and describe a log.
         .executableTarget(
             name: "EventLogDemo",
