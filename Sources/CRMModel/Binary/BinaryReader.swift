@@ -8,9 +8,12 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
 struct BinaryReader {
     let bytes: UnsafeRawBufferPointer
     var position = 0
+    /// A reader of a personal part that was erased: every optional field reads as absent, every object as empty.
+    let redacted: Bool
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    init(_ bytes: UnsafeRawBufferPointer, redacted: Bool = false) {
         self.bytes = bytes
+        self.redacted = redacted
     }
 
     var isAtEnd: Bool { position == bytes.count }
@@ -67,6 +70,7 @@ struct BinaryReader {
     }
 
     mutating func optionalString() throws(EventDecodingError) -> String? {
+        if redacted { return nil }
         let marker = try varint()
         guard marker > 0 else { return nil }
         guard marker - 1 <= UInt64(bytes.count - position) else { throw failure("string runs past the end") }
@@ -104,6 +108,7 @@ struct BinaryReader {
     }
 
     mutating func object(depth: Int = 0) throws(EventDecodingError) -> JSONObject {
+        if redacted { return JSONObject() }
         let count = try count("object member")
         var members = [(key: String, value: JSONValue)]()
         members.reserveCapacity(count)

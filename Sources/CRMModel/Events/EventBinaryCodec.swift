@@ -111,19 +111,14 @@ public enum EventBinaryCodec {
             open.string(campaign)
         }
         open.object(event.custom)
-        var value = BinaryWriter()
-        value.bytes.reserveCapacity(personal.bytes.count + open.bytes.count + 6)
-        value.bytes.append(0)
-        value.varint(UInt64(personal.bytes.count))
-        value.bytes.append(contentsOf: personal.bytes)
-        value.bytes.append(contentsOf: open.bytes)
+        let value = ValueLayout.assemble(flags: ValueLayout.plain, personal: personal.bytes, public: open.bytes)
         return EncodedEvent(
             key: event.customer ?? "",
             typeTag: event.type.tag,
             schemaVersion: currentVersion(of: event.type),
             eventTime: event.at.microseconds,
             producerID: event.id,
-            value: value.bytes
+            value: value
         )
     }
 
@@ -152,16 +147,15 @@ public enum EventBinaryCodec {
         encoded: EncodedEvent,
         value raw: UnsafeRawBufferPointer
     ) throws(EventDecodingError) -> Event {
-        var header = BinaryReader(raw)
-        guard try header.byte() == 0 else {
+        let layout = try ValueLayout(raw)
+        guard layout.flags != ValueLayout.sealed else {
             throw EventDecodingError(reason: "the personal part is sealed; unseal it before decoding")
         }
-        let personalLength = try header.count("personal byte")
-        let personalStart = header.position
         var personal = BinaryReader(
-            UnsafeRawBufferPointer(rebasing: raw[personalStart..<personalStart + personalLength])
+            UnsafeRawBufferPointer(rebasing: raw[layout.personal]),
+            redacted: layout.flags == ValueLayout.redacted
         )
-        var open = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[(personalStart + personalLength)...]))
+        var open = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[layout.public]))
         let payload: EventPayload
         switch type {
         case .customerRegistered:
@@ -273,7 +267,7 @@ public enum EventBinaryCodec {
             payload = .campaignEnded(campaign: try open.string())
         }
         let custom = try open.object()
-        guard personal.isAtEnd, open.isAtEnd else {
+        guard personal.isAtEnd || personal.redacted, open.isAtEnd else {
             throw EventDecodingError(reason: "\(type.rawValue) value has bytes left over")
         }
         return Event(
@@ -309,5 +303,48 @@ public enum EventBinaryCodec {
             )
         }
         return items
+    }
+}
+
+/// Where the parts of an encoded value lie (docs/event-codec.md, "Value layout"), for the engine to seal, unseal
+/// or erase the personal part without decoding the event.
+public struct ValueLayout: Sendable, Equatable {
+    /// Flags value: the personal part is plain.
+    public static let plain: UInt8 = 0
+    /// Flags value: the personal part is sealed with the customer's key.
+    public static let sealed: UInt8 = 1
+    /// Flags value: the personal part was erased (its key is gone); personal fields read as absent.
+    public static let redacted: UInt8 = 2
+
+    public var flags: UInt8
+    /// The byte range of the personal part.
+    public var personal: Range<Int>
+    /// The byte range of the public part.
+    public var `public`: Range<Int>
+
+    public init(_ value: UnsafeRawBufferPointer) throws(EventDecodingError) {
+        var reader = BinaryReader(value)
+        flags = try reader.byte()
+        guard flags <= Self.redacted else { throw EventDecodingError(reason: "unknown value flags \(flags)") }
+        let length = try reader.count("personal byte")
+        personal = reader.position..<reader.position + length
+        `public` = personal.upperBound..<value.count
+    }
+
+    /// A value made of `flags`, a personal part and a public part.
+    public static func assemble(
+        flags: UInt8,
+        personal: some Collection<UInt8>,
+        public open: some Collection<UInt8>
+    )
+        -> [UInt8]
+    {
+        var writer = BinaryWriter()
+        writer.bytes.reserveCapacity(personal.count + open.count + 6)
+        writer.bytes.append(flags)
+        writer.varint(UInt64(personal.count))
+        writer.bytes.append(contentsOf: personal)
+        writer.bytes.append(contentsOf: open)
+        return writer.bytes
     }
 }

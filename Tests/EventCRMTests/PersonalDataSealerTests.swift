@@ -1,0 +1,77 @@
+import CRMModel
+import Crypto
+import EventCRM
+import Testing
+
+@Suite("Sealing personal data")
+struct PersonalDataSealerTests {
+    static let event = Event(
+        id: "e1",
+        at: EventTime(microseconds: 1_709_287_200_000_000),
+        customer: "c-42",
+        payload: .customerRegistered(
+            email: "ana@example.com",
+            name: "Ana Silva",
+            phone: "+5511999",
+            country: "BR",
+            city: "Recife",
+            channel: "social",
+            traits: JSONObject([("shoe", .number("38"))])
+        ),
+        custom: JSONObject([("vip", .bool(true))])
+    )
+
+    @Test("Sealed values hide personal fields; the key opens them; erasure leaves the public fields")
+    func sealUnsealRedact() throws {
+        let key = SymmetricKey(size: .bits256)
+        let plain = EventBinaryCodec.encode(Self.event)
+        let sealed = try PersonalDataSealer.seal(plain, with: key)
+        for secret in ["ana@example.com", "Ana Silva", "+5511999", "Recife"] {
+            #expect(sealed.value.firstRange(of: Array(secret.utf8)) == nil, "\(secret) is not readable when sealed")
+        }
+        #expect(throws: EventDecodingError.self) { try EventBinaryCodec.decode(sealed) }
+        #expect(try EventBinaryCodec.decode(PersonalDataSealer.unseal(sealed, with: key)) == Self.event)
+
+        let erased = try EventBinaryCodec.decode(PersonalDataSealer.redact(sealed))
+        #expect(
+            erased.payload
+                == .customerRegistered(
+                    email: nil,
+                    name: nil,
+                    phone: nil,
+                    country: "BR",
+                    city: nil,
+                    channel: "social",
+                    traits: JSONObject()
+                )
+        )
+        #expect(erased.custom == Self.event.custom && erased.customer == "c-42")
+    }
+
+    @Test("Another key, another customer or an altered public part does not open the sealed block")
+    func tamper() throws {
+        let key = SymmetricKey(size: .bits256)
+        let sealed = try PersonalDataSealer.seal(EventBinaryCodec.encode(Self.event), with: key)
+        #expect(throws: PersonalDataSealer.Failure.self) {
+            try PersonalDataSealer.unseal(sealed, with: SymmetricKey(size: .bits256))
+        }
+        var moved = sealed
+        moved.key = "c-43"
+        #expect(throws: PersonalDataSealer.Failure.self) { try PersonalDataSealer.unseal(moved, with: key) }
+        var altered = sealed
+        altered.value[altered.value.count - 3] ^= 1
+        #expect(throws: PersonalDataSealer.Failure.self) { try PersonalDataSealer.unseal(altered, with: key) }
+    }
+
+    @Test("Events without personal data are stored as they are")
+    func nothingToSeal() throws {
+        let order = EventBinaryCodec.encode(
+            Event(
+                at: EventTime(microseconds: 0),
+                customer: "c-1",
+                payload: .orderDelivered(order: "o-1")
+            )
+        )
+        #expect(try PersonalDataSealer.seal(order, with: SymmetricKey(size: .bits256)) == order)
+    }
+}
