@@ -54,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "_EventLogTestSupport",
-            dependencies: ["EventLog"],
+            dependencies: ["EventLog", "CRMModel"],
             path: "Tests/_EventLogTestSupport"
         ),
         .testTarget(

@@ -30,13 +30,7 @@ do {
         for _ in 0..<min(400, recordCount - batches.count * 400) {
             let event = payloads.next()
             rawBytes += event.json.count
-            try batch.append(
-                key: event.key,
-                typeTag: event.typeTag,
-                schemaVersion: 1,
-                eventTime: event.eventTime,
-                value: event.json
-            )
+            batch.append(sample: event)
         }
         batches.append(batch)
     }

@@ -1,3 +1,4 @@
+import CRMModel
 public import EventLog
 
 /// Realistic CRM event payloads (JSON of about 140 bytes, valid events of docs/events.md) for examples, tests and benchmarks: touchpoints,
@@ -50,34 +51,24 @@ public struct SamplePayloads: Sendable {
 
     /// Fills `batch` with `count` events.
     public mutating func fill(_ batch: inout RecordBatch, count: Int) {
-        for _ in 0..<count {
-            let event = next()
-            try! batch.append(
-                key: event.key,
-                typeTag: event.typeTag,
-                schemaVersion: 1,
-                eventTime: event.eventTime,
-                value: event.json
-            )
-        }
+        for _ in 0..<count { batch.append(sample: next()) }
     }
 
     static func rfc3339(_ micros: Int64) -> String {
-        let seconds = micros / 1_000_000
-        let days = seconds / 86_400
-        let secondOfDay = seconds % 86_400
-        // Civil date from days since 1970 (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):"
-            + "\(two(secondOfDay % 60))Z"
+        // Whole seconds, as many producers write them.
+        EventTime(microseconds: micros / 1_000_000 * 1_000_000).rfc3339
+    }
+}
+
+extension RecordBatch {
+    /// Adds a sample event as a record (schema version 1). Sample events always fit a batch's limits.
+    public mutating func append(sample event: SamplePayloads.Event) {
+        try! append(
+            key: event.key,
+            typeTag: event.typeTag,
+            schemaVersion: 1,
+            eventTime: event.eventTime,
+            value: event.json
+        )
     }
 }

@@ -24,15 +24,7 @@ enum Fixture {
     static let batches: [RecordBatch] = stride(from: 0, to: events.count, by: recordsPerBatch).map {
         (start: Int) -> RecordBatch in
         var batch = RecordBatch(reservingBytes: 80 << 10)
-        for event in events[start..<min(start + recordsPerBatch, events.count)] {
-            try! batch.append(
-                key: event.key,
-                typeTag: event.typeTag,
-                schemaVersion: 1,
-                eventTime: event.eventTime,
-                value: event.json
-            )
-        }
+        for event in events[start..<min(start + recordsPerBatch, events.count)] { batch.append(sample: event) }
         return batch
     }
     /// The sample payloads as CRM events (they are valid events of docs/events.md).
@@ -263,13 +255,7 @@ let benchmarks: @Sendable () -> Void = {
                     for number in 0..<appendsPerTask {
                         let event = events[(task * appendsPerTask + number) % events.count]
                         var batch = RecordBatch()
-                        try batch.append(
-                            key: event.key,
-                            typeTag: event.typeTag,
-                            schemaVersion: 1,
-                            eventTime: event.eventTime,
-                            value: event.json
-                        )
+                        batch.append(sample: event)
                         let began = clock.now
                         try await log.append(batch)
                         latencies.append(seconds(clock.now - began) * 1e6)
@@ -296,13 +282,7 @@ let benchmarks: @Sendable () -> Void = {
         let elapsed = try await clock.measure {
             for event in Fixture.events.prefix(100) {
                 var batch = RecordBatch()
-                try batch.append(
-                    key: event.key,
-                    typeTag: event.typeTag,
-                    schemaVersion: 1,
-                    eventTime: event.eventTime,
-                    value: event.json
-                )
+                batch.append(sample: event)
                 let began = clock.now
                 try await log.append(batch)
                 latencies.append(seconds(clock.now - began) * 1e6)
