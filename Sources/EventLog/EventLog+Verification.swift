@@ -57,7 +57,7 @@ extension EventLog {
         for (number, base) in bases.enumerated() {
             let name = LogDirectory.segmentName(base)
             let isActive = number == bases.count - 1
-            let file = try PosixFile.open(directory.path(of: name), name: name, flags: O_RDONLY)
+            let file = try directory.openSegment(base)
             defer { file.close() }
             report.segments += 1
             func problem(_ reason: String, position: Int64? = nil, offset: Int64? = nil) -> VerificationReport {
@@ -66,9 +66,7 @@ extension EventLog {
             }
             let header: SegmentHeader
             do {
-                header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in
-                    try SegmentHeader.decode(raw, file: name)
-                }
+                header = try SegmentHeader.read(from: file)
             } catch {
                 return problem(error.message, position: 0)
             }
@@ -165,12 +163,9 @@ extension EventLog {
         statistics.records = head
         statistics.headHash = headHash
         for (number, base) in bases.enumerated() {
-            let name = LogDirectory.segmentName(base)
-            let file = try PosixFile.open(directory.path(of: name), name: name, flags: O_RDONLY)
+            let file = try directory.openSegment(base)
             defer { file.close() }
-            let header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in
-                try SegmentHeader.decode(raw, file: name)
-            }
+            let header = try SegmentHeader.read(from: file)
             let limit = number == bases.count - 1 && accessMode == .readWrite ? activeEnd : try file.size()
             let scan = try SegmentScan.scan(
                 file: file,
@@ -181,7 +176,7 @@ extension EventLog {
                 checkChain: false
             )
             if let defect = scan.defect {
-                throw EventLogError(.corruptSegment, defect.reason, file: name, position: defect.position)
+                throw EventLogError(.corruptSegment, defect.reason, file: file.name, position: defect.position)
             }
             statistics.segments += 1
             statistics.frames += scan.framesScanned

@@ -146,7 +146,7 @@ public final class EventLog: Sendable {
                 durable: false
             )
         }
-        return try PosixFile.open(directory.path(of: name), name: name, flags: O_RDWR)
+        return try directory.openSegment(header.baseOffset, flags: O_RDWR)
     }
 
     /// Appends the records of `batch` atomically: when this returns they all have consecutive offsets and are as
@@ -203,15 +203,6 @@ public final class EventLog: Sendable {
             indexIntervalBytes: configuration.indexIntervalBytes
         )
         outcome.active.file.close()
-        let waiters = catalog.state.withLock { state in
-            state.segmentBases = bases
-            state.activeEnd = outcome.active.end
-            state.activeIndex = outcome.active.index
-            state.nextOffset = outcome.active.nextOffset
-            state.headHash = outcome.active.headHash
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters.values { waiter.resume() }
+        catalog.publishRecovered(segmentBases: bases, active: outcome.active)
     }
 }

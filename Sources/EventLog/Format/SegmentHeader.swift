@@ -22,6 +22,11 @@ struct SegmentHeader: Equatable {
         return bytes
     }
 
+    /// Reads and checks the header at the start of a segment file.
+    static func read(from file: PosixFile) throws(EventLogError) -> SegmentHeader {
+        try file.read(count: size, at: 0).withBytes { raw throws(EventLogError) in try decode(raw, file: file.name) }
+    }
+
     /// Decodes and checks a header; `file` names the segment in errors.
     static func decode(_ raw: UnsafeRawBufferPointer, file: String) throws(EventLogError) -> SegmentHeader {
         func corrupt(_ why: String) -> EventLogError {

@@ -13,6 +13,12 @@ struct SegmentIndex: Sendable, Equatable {
     var baseOffset: Int64
     var entries: [IndexEntry] = []
 
+    /// Whether a frame at `position` gets an index entry: the segment's first frame, then the first frame at least
+    /// `interval` bytes after the last entry. The writer and every scan that rebuilds an index use this rule.
+    static func isDue(position: Int64, lastIndexed: Int64?, interval: Int) -> Bool {
+        lastIndexed.map { position - $0 >= Int64(interval) } ?? true
+    }
+
     /// The last entry whose frame starts at or before `offset`.
     func floorEntry(forOffset offset: Int64) -> IndexEntry? {
         let relative = offset - baseOffset

@@ -22,6 +22,12 @@ struct LogDirectory: Sendable {
 
     func path(of name: String) -> String { path + "/" + name }
 
+    /// Opens the segment file of `baseOffset` (read-only unless `flags` say otherwise).
+    func openSegment(_ baseOffset: Int64, flags: Int32 = O_RDONLY) throws(EventLogError) -> PosixFile {
+        let name = Self.segmentName(baseOffset)
+        return try PosixFile.open(path(of: name), name: name, flags: flags)
+    }
+
     /// Creates the directory (owner-only) when it does not exist.
     func create() throws(EventLogError) {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {

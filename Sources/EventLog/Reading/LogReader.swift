@@ -112,8 +112,7 @@ public final class LogReader: Sequence, IteratorProtocol {
 
     private func openSegment() throws(EventLogError) -> OpenSegment? {
         guard let location = try log.locate(offset: nextOffset) else { return nil }
-        let name = LogDirectory.segmentName(location.baseOffset)
-        let file = try PosixFile.open(log.directory.path(of: name), name: name, flags: O_RDONLY)
+        let file = try log.directory.openSegment(location.baseOffset)
         let limit = location.isActive ? location.committedEnd : (try file.size())
         return OpenSegment(
             baseOffset: location.baseOffset,
@@ -164,8 +163,7 @@ extension EventLog {
                 limit = nil
             }
             let start = index.scanStart(forEventTime: eventTime)
-            let name = LogDirectory.segmentName(base)
-            let file = try PosixFile.open(directory.path(of: name), name: name, flags: O_RDONLY)
+            let file = try directory.openSegment(base)
             defer { file.close() }
             var cursor = FrameCursor(
                 file: file,
@@ -178,7 +176,7 @@ extension EventLog {
                 do {
                     batch = try LogBatch.decode(header: header, frame: bytes)
                 } catch {
-                    throw EventLogError(.corruptSegment, error.message, file: name, position: position)
+                    throw EventLogError(.corruptSegment, error.message, file: file.name, position: position)
                 }
                 if let record = batch.first(where: { $0.eventTime >= eventTime }) {
                     return min(record.offset, head)

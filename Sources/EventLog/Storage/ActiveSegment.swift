@@ -37,8 +37,7 @@ enum Recovery {
         writable: Bool,
         indexIntervalBytes: Int
     ) throws(EventLogError) -> Outcome {
-        let name = LogDirectory.segmentName(baseOffset)
-        let file = try PosixFile.open(directory.path(of: name), name: name, flags: writable ? O_RDWR : O_RDONLY)
+        let file = try directory.openSegment(baseOffset, flags: writable ? O_RDWR : O_RDONLY)
         do {
             return try recover(
                 file: file,
@@ -61,10 +60,7 @@ enum Recovery {
         indexIntervalBytes: Int
     ) throws(EventLogError) -> Outcome {
         // Step 4: the header.
-        let headerBytes = try file.read(count: SegmentHeader.size, at: 0)
-        let header = try headerBytes.withBytes { raw throws(EventLogError) in
-            try SegmentHeader.decode(raw, file: file.name)
-        }
+        let header = try SegmentHeader.read(from: file)
         guard header.baseOffset == baseOffset else {
             throw EventLogError(
                 .corruptSegment,
@@ -76,7 +72,8 @@ enum Recovery {
         let length = try file.size()
 
         // Step 5: the last index hint whose frame passes its checks.
-        let hints = loadHints(directory: directory, baseOffset: baseOffset)
+        let hintFiles = HintFiles(directory: directory, baseOffset: baseOffset)
+        let hints = hintFiles.entries
         var start = ScanStart.segmentStart(header)
         for (number, entry) in hints.enumerated().reversed() {
             let position = Int64(entry.position)
@@ -97,23 +94,13 @@ enum Recovery {
         }
 
         // Steps 6 and 7: scan the tail.
-        var scan = try SegmentScan.scan(
+        let scan = try SegmentScan.scan(
             file: file,
             header: header,
             from: start,
             limit: length,
             indexIntervalBytes: indexIntervalBytes
         )
-        if start.previousHash == nil && scan.framesScanned == 0 {
-            // The hint frame itself is the tail; it passed above, so this only happens when it changed since.
-            scan = try SegmentScan.scan(
-                file: file,
-                header: header,
-                from: .segmentStart(header),
-                limit: length,
-                indexIntervalBytes: indexIntervalBytes
-            )
-        }
         var notices = [EventLog.Notice]()
         if let defect = scan.defect {
             if try SegmentScan.validFrameExists(in: file, after: defect.position, limit: length) {
@@ -137,7 +124,7 @@ enum Recovery {
 
         // Step 8: the hint files hold exactly the entries of the valid frames.
         if writable {
-            try rewriteHints(directory: directory, index: scan.index)
+            try hintFiles.rewrite(directory: directory, index: scan.index)
         }
         let active = ActiveSegment(
             header: header,
@@ -151,22 +138,30 @@ enum Recovery {
         )
         return Outcome(active: active, notices: notices)
     }
+}
 
-    /// The active segment's index hints: the entries on which both hint files agree, trailer or not.
-    static func loadHints(directory: LogDirectory, baseOffset: Int64) -> [IndexEntry] {
+/// The active segment's two index hint files as recovery found them (docs/on-disk-format.md, section 5).
+struct HintFiles {
+    /// The entries on which both files agree, trailer or not.
+    var entries: [IndexEntry] = []
+    /// The files' bytes, to rewrite only a file that differs from what recovery keeps.
+    private var contents: [IndexFile.Kind: [UInt8]] = [:]
+
+    init(directory: LogDirectory, baseOffset: Int64) {
+        for kind in [IndexFile.Kind.offsets, .times] {
+            contents[kind] = (try? directory.readFile(LogDirectory.indexName(baseOffset, kind))) ?? nil
+        }
         guard
-            let offsetsRaw = try? directory.readFile(LogDirectory.indexName(baseOffset, .offsets)),
-            let timesRaw = try? directory.readFile(LogDirectory.indexName(baseOffset, .times)),
-            let offsets = offsetsRaw.withUnsafeBytes({ IndexFile.decode(.offsets, $0, baseOffset: baseOffset) }),
-            let times = timesRaw.withUnsafeBytes({ IndexFile.decode(.times, $0, baseOffset: baseOffset) })
-        else { return [] }
-        var merged = [IndexEntry]()
+            let offsets = contents[.offsets]?.withUnsafeBytes({ IndexFile.decode(.offsets, $0, baseOffset: baseOffset) }
+            ),
+            let times = contents[.times]?.withUnsafeBytes({ IndexFile.decode(.times, $0, baseOffset: baseOffset) })
+        else { return }
         for (entry, time) in zip(offsets.entries, times.entries) {
             guard entry.relativeOffset == time.relativeOffset else { break }
-            if let last = merged.last, last.position >= entry.position || last.relativeOffset >= entry.relativeOffset {
+            if let last = entries.last, last.position >= entry.position || last.relativeOffset >= entry.relativeOffset {
                 break
             }
-            merged.append(
+            entries.append(
                 IndexEntry(
                     relativeOffset: entry.relativeOffset,
                     position: entry.position,
@@ -174,18 +169,16 @@ enum Recovery {
                 )
             )
         }
-        return merged
     }
 
-    /// Writes both hint files with exactly `index`'s entries and no trailer.
-    static func rewriteHints(directory: LogDirectory, index: SegmentIndex) throws(EventLogError) {
+    /// Writes both files with exactly `index`'s entries and no trailer, where they differ from that.
+    func rewrite(directory: LogDirectory, index: SegmentIndex) throws(EventLogError) {
         for kind in [IndexFile.Kind.offsets, .times] {
             var bytes = IndexFile.header(kind, baseOffset: index.baseOffset)
             for entry in index.entries { IndexFile.appendEntry(kind, entry, to: &bytes) }
-            let name = LogDirectory.indexName(index.baseOffset, kind)
             // Hints need no fsync: recovery checks them before trusting them.
-            if (try? directory.readFile(name)) != bytes {
-                try directory.replaceFile(name, with: bytes, durable: false)
+            if contents[kind] != bytes {
+                try directory.replaceFile(LogDirectory.indexName(index.baseOffset, kind), with: bytes, durable: false)
             }
         }
     }

@@ -11,8 +11,7 @@ extension EventLog {
     /// are missing or fail a check (reported as a notice and, by the writer, written back).
     func sealedIndex(baseOffset: Int64, nextBase: Int64) throws(EventLogError) -> SegmentIndex {
         if let cached = catalog.state.withLock({ $0.sealedIndexes[baseOffset] }) { return cached }
-        let segmentName = LogDirectory.segmentName(baseOffset)
-        let file = try PosixFile.open(directory.path(of: segmentName), name: segmentName, flags: O_RDONLY)
+        let file = try directory.openSegment(baseOffset)
         defer { file.close() }
         let length = try file.size()
         var index: SegmentIndex
@@ -20,9 +19,7 @@ extension EventLog {
         case .success(let loaded):
             index = loaded
         case .failure(let problem):
-            let header = try file.read(count: SegmentHeader.size, at: 0).withBytes { raw throws(EventLogError) in
-                try SegmentHeader.decode(raw, file: segmentName)
-            }
+            let header = try SegmentHeader.read(from: file)
             let scan = try SegmentScan.scan(
                 file: file,
                 header: header,

@@ -31,17 +31,35 @@ final class LogCatalog: Sendable {
         )
     }
 
-    /// Makes the active segment's new frames visible and wakes every waiting tail.
-    func publish(end: Int64, nextOffset: Int64, headHash: ChainHash, newEntries: ArraySlice<IndexEntry>) {
+    /// Applies `change` and then wakes every waiting tail (outside the lock).
+    private func changeAndWake(_ change: (inout State) -> Void) {
         let waiters = state.withLock { state in
-            state.activeEnd = end
-            state.nextOffset = nextOffset
-            state.headHash = headHash
-            state.activeIndex.entries.append(contentsOf: newEntries)
+            change(&state)
             defer { state.waiters.removeAll() }
             return state.waiters
         }
         for waiter in waiters.values { waiter.resume() }
+    }
+
+    /// Makes the active segment's new frames visible and wakes every waiting tail.
+    func publish(end: Int64, nextOffset: Int64, headHash: ChainHash, newEntries: ArraySlice<IndexEntry>) {
+        changeAndWake { state in
+            state.activeEnd = end
+            state.nextOffset = nextOffset
+            state.headHash = headHash
+            state.activeIndex.entries.append(contentsOf: newEntries)
+        }
+    }
+
+    /// For a read-only log: takes what a new look at the files found, and wakes every waiting tail.
+    func publishRecovered(segmentBases: [Int64], active: ActiveSegment) {
+        changeAndWake { state in
+            state.segmentBases = segmentBases
+            state.activeEnd = active.end
+            state.activeIndex = active.index
+            state.nextOffset = active.nextOffset
+            state.headHash = active.headHash
+        }
     }
 
     /// Records a roll: the active segment became sealed with `sealedIndex`, and `newBase` is active.
@@ -77,11 +95,6 @@ final class LogCatalog: Sendable {
 
     /// Marks the log closed and wakes every waiting tail.
     func close() {
-        let waiters = state.withLock { state in
-            state.closed = true
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters.values { waiter.resume() }
+        changeAndWake { $0.closed = true }
     }
 }

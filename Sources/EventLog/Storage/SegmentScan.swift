@@ -85,7 +85,7 @@ struct SegmentScan {
                     }
                 }
                 scan.maxEventTime = max(scan.maxEventTime, frame.maxEventTime)
-                if lastIndexed.map({ position - $0 >= Int64(indexIntervalBytes) }) ?? true {
+                if SegmentIndex.isDue(position: position, lastIndexed: lastIndexed, interval: indexIntervalBytes) {
                     scan.index.entries.append(
                         IndexEntry(
                             relativeOffset: UInt32(frame.baseOffset - header.baseOffset),

@@ -117,11 +117,7 @@ final class LogWriter: @unchecked Sendable {
     /// Blocks until an append arrives. Spins briefly first: a caller appending back to back usually comes back
     /// within microseconds, and waking a thread that went to sleep costs tens of microseconds per frame.
     private func awaitWork() {
-        let deadline = Self.monotonicNanoseconds() + 30_000
-        while Self.monotonicNanoseconds() < deadline {
-            if inbox.withLock({ !$0.requests.isEmpty || $0.stopping }) { break }
-            sched_yield()
-        }
+        spin(for: 30_000) { !$0.requests.isEmpty || $0.stopping }
         wakeup.wait()
     }
 
@@ -131,11 +127,16 @@ final class LogWriter: @unchecked Sendable {
     /// `commit_delay`, made adaptive: no wait unless the last group had several appenders.
     private func gatherStragglers() {
         guard configuration.durability == .groupCommit, lastGroupCount > 1 else { return }
-        let deadline = Self.monotonicNanoseconds() + min(syncNanoseconds / 2, 500_000)
+        let wanted = lastGroupCount
+        spin(for: min(syncNanoseconds / 2, 500_000)) { $0.requests.count >= wanted || $0.stopping }
+    }
+
+    /// Yields the core until `ready` holds for the inbox or `nanoseconds` have passed. Not nanosleep: timer slack
+    /// makes a 5 µs sleep last 50 µs or more; yielding gives the core to the appenders being waited for.
+    private func spin(for nanoseconds: Int64, until ready: (Inbox) -> Bool) {
+        let deadline = Self.monotonicNanoseconds() + nanoseconds
         while Self.monotonicNanoseconds() < deadline {
-            if inbox.withLock({ $0.requests.count >= lastGroupCount || $0.stopping }) { return }
-            // Not nanosleep: timer slack makes a 5 µs sleep last 50 µs or more. Yielding gives the core to the
-            // appenders being resumed, which is what the wait is for.
+            if inbox.withLock({ ready($0) }) { return }
             sched_yield()
         }
     }
@@ -289,7 +290,11 @@ final class LogWriter: @unchecked Sendable {
         for frame in frames {
             let position = startEnd + Int64(frame.bytes.lowerBound - range.lowerBound)
             active.maxEventTime = max(active.maxEventTime, frame.header.maxEventTime)
-            if active.lastIndexedPosition.map({ position - $0 >= Int64(configuration.indexIntervalBytes) }) ?? true {
+            if SegmentIndex.isDue(
+                position: position,
+                lastIndexed: active.lastIndexedPosition,
+                interval: configuration.indexIntervalBytes
+            ) {
                 let entry = IndexEntry(
                     relativeOffset: UInt32(frame.header.baseOffset - active.baseOffset),
                     position: UInt32(position),
