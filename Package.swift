@@ -38,7 +38,7 @@ let package = Package(
         // The engine façade users import. So far: the customer key store (docs/key-store.md).
         .target(
             name: "EventCRM",
-            dependencies: ["EventLog", "CRMModel", "CCRC32C", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["EventLog", "CRMModel", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "EventCRMTests", dependencies: ["EventCRM", "_EventLogTestSupport"]),
         // The main job until the `crm` tool exists: write, reopen, verify and describe a log.

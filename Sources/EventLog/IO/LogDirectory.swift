@@ -7,8 +7,12 @@ import Darwin
 #endif
 
 /// The log directory: file names, listing, and crash-safe file replacement (docs/on-disk-format.md, 1 and 7).
-struct LogDirectory: Sendable {
-    let path: String
+package struct LogDirectory: Sendable {
+    package let path: String
+
+    package init(path: String) {
+        self.path = path
+    }
 
     static func segmentName(_ baseOffset: Int64) -> String {
         let digits = String(baseOffset)
@@ -20,7 +24,7 @@ struct LogDirectory: Sendable {
         return segment.dropLast(3) + kind.fileExtension
     }
 
-    func path(of name: String) -> String { path + "/" + name }
+    package func path(of name: String) -> String { path + "/" + name }
 
     /// Opens the segment file of `baseOffset` (read-only unless `flags` say otherwise).
     func openSegment(_ baseOffset: Int64, flags: Int32 = O_RDONLY) throws(EventLogError) -> PosixFile {
@@ -29,7 +33,7 @@ struct LogDirectory: Sendable {
     }
 
     /// Creates the directory (owner-only) when it does not exist.
-    func create() throws(EventLogError) {
+    package func create() throws(EventLogError) {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw EventLogError(.ioFailure, "cannot create the log directory", file: path, systemError: errno)
         }
@@ -78,7 +82,7 @@ struct LogDirectory: Sendable {
 
     /// Replaces `name` with `bytes` so that a crash leaves the old file or the new one: write `name.tmp`, fsync it,
     /// rename it over `name`, fsync the directory. With `durable: false` nothing is fsynced (for hint files).
-    func replaceFile(_ name: String, with bytes: [UInt8], durable: Bool = true) throws(EventLogError) {
+    package func replaceFile(_ name: String, with bytes: [UInt8], durable: Bool = true) throws(EventLogError) {
         let temporary = name + ".tmp"
         let file = try PosixFile.open(path(of: temporary), name: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
         do {
@@ -99,7 +103,7 @@ struct LogDirectory: Sendable {
     }
 
     /// Reads a whole file; nil when it does not exist.
-    func readFile(_ name: String) throws(EventLogError) -> [UInt8]? {
+    package func readFile(_ name: String) throws(EventLogError) -> [UInt8]? {
         let descriptor = Glibc.open(path(of: name), O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return nil }

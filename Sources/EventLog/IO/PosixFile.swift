@@ -9,32 +9,32 @@ import Darwin
 /// An open file descriptor with the few blocking calls the log needs; every failure becomes an
 /// ``EventLogError`` naming the file. Not thread-safe by itself: `pread`/`pwrite` take positions, so
 /// concurrent readers of one descriptor are fine, and only the writer thread writes.
-struct PosixFile: Sendable {
-    let descriptor: Int32
+package struct PosixFile: Sendable {
+    package let descriptor: Int32
     /// The name used in errors (the file name inside the log directory).
-    let name: String
+    package let name: String
 
-    static func open(
+    package static func open(
         _ path: String,
         name: String,
         flags: Int32,
-        mode: mode_t = 0o600
+        mode: UInt32 = 0o600
     ) throws(EventLogError)
         -> PosixFile
     {
-        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode)
+        let descriptor = Glibc.open(path, flags | O_CLOEXEC, mode_t(mode))
         guard descriptor >= 0 else {
             throw EventLogError(.ioFailure, "cannot open", file: name, systemError: errno)
         }
         return PosixFile(descriptor: descriptor, name: name)
     }
 
-    func close() {
+    package func close() {
         _ = Glibc.close(descriptor)
     }
 
     /// Reads until `buffer` is full or the file ends; returns the number of bytes read.
-    func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws(EventLogError) -> Int {
+    package func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws(EventLogError) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         var done = 0
         while done < buffer.count {
@@ -50,7 +50,7 @@ struct PosixFile: Sendable {
     }
 
     /// Reads `count` bytes at `position`, fewer when the file ends first.
-    func read(count: Int, at position: Int64) throws(EventLogError) -> [UInt8] {
+    package func read(count: Int, at position: Int64) throws(EventLogError) -> [UInt8] {
         var failure: EventLogError?
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             do throws(EventLogError) {
@@ -65,7 +65,7 @@ struct PosixFile: Sendable {
     }
 
     /// Writes all of `bytes` at `position`.
-    func write(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
         guard let base = bytes.baseAddress else { return }
         var done = 0
         while done < bytes.count {
@@ -84,7 +84,7 @@ struct PosixFile: Sendable {
         }
     }
 
-    func write(_ bytes: [UInt8], at position: Int64) throws(EventLogError) {
+    package func write(_ bytes: [UInt8], at position: Int64) throws(EventLogError) {
         var failure: EventLogError?
         bytes.withUnsafeBytes { raw in
             do throws(EventLogError) { try write(raw, at: position) } catch { failure = error }
@@ -93,7 +93,7 @@ struct PosixFile: Sendable {
     }
 
     /// Flushes the file's data (and the metadata needed to read it) to stable storage.
-    func syncData() throws(EventLogError) {
+    package func syncData() throws(EventLogError) {
         while fdatasync(descriptor) != 0 {
             if errno == EINTR { continue }
             throw EventLogError(.ioFailure, "fdatasync failed", file: name, systemError: errno)
@@ -101,21 +101,21 @@ struct PosixFile: Sendable {
     }
 
     /// Flushes data and all metadata (used for directories and new files).
-    func syncAll() throws(EventLogError) {
+    package func syncAll() throws(EventLogError) {
         while fsync(descriptor) != 0 {
             if errno == EINTR { continue }
             throw EventLogError(.ioFailure, "fsync failed", file: name, systemError: errno)
         }
     }
 
-    func truncate(to length: Int64) throws(EventLogError) {
+    package func truncate(to length: Int64) throws(EventLogError) {
         while ftruncate(descriptor, off_t(length)) != 0 {
             if errno == EINTR { continue }
             throw EventLogError(.ioFailure, "truncate failed", file: name, position: length, systemError: errno)
         }
     }
 
-    func size() throws(EventLogError) -> Int64 {
+    package func size() throws(EventLogError) -> Int64 {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else {
             throw EventLogError(.ioFailure, "fstat failed", file: name, systemError: errno)
