@@ -220,33 +220,25 @@ final class LogWriter: @unchecked Sendable {
                 maxTime = max(maxTime, request.batch.maxEventTime)
             }
             let start = output.count
+            func encode(_ records: UnsafeRawBufferPointer) -> FrameHeader {
+                FrameEncoder.encode(
+                    records: records,
+                    count: count,
+                    eventTimes: minTime...maxTime,
+                    baseOffset: nextOffset,
+                    appendTime: appendTime,
+                    previousHash: previousHash,
+                    into: &output
+                )
+            }
             let header: FrameHeader
             if end == first + 1 {
-                header = requests[first].batch.bytes.withUnsafeBytes { records in
-                    FrameEncoder.encode(
-                        records: records,
-                        count: count,
-                        eventTimes: minTime...maxTime,
-                        baseOffset: nextOffset,
-                        appendTime: appendTime,
-                        previousHash: previousHash,
-                        into: &output
-                    )
-                }
+                // One append fills the frame: compress its bytes where they are.
+                header = requests[first].batch.bytes.withUnsafeBytes(encode)
             } else {
                 payload.removeAll(keepingCapacity: true)
                 for request in requests[first..<end] { payload.append(contentsOf: request.batch.bytes) }
-                header = payload.withUnsafeBytes { records in
-                    FrameEncoder.encode(
-                        records: records,
-                        count: count,
-                        eventTimes: minTime...maxTime,
-                        baseOffset: nextOffset,
-                        appendTime: appendTime,
-                        previousHash: previousHash,
-                        into: &output
-                    )
-                }
+                header = payload.withUnsafeBytes(encode)
             }
             frames.append(PlannedFrame(bytes: start..<output.count, header: header, requests: first..<end))
             nextOffset = header.nextOffset
