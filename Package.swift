@@ -40,7 +40,7 @@ let package = Package(
             name: "EventCRM",
             dependencies: ["EventLog", "CRMModel", .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "EventCRMTests", dependencies: ["EventCRM", "_EventLogTestSupport"]),
+        .testTarget(name: "EventCRMTests", dependencies: ["EventCRM", "CRMModel", "_EventLogTestSupport"]),
         // The main job until the `crm` tool exists: write, reopen, verify and describe a log.
         .executableTarget(
             name: "EventLogDemo",

@@ -63,19 +63,7 @@ struct EventBinaryCodecTests {
 
     @Test("Personal fields are kept in the personal part only")
     func personalPart() throws {
-        let event = Event(
-            at: EventTime(microseconds: 0),
-            customer: "c-1",
-            payload: .customerRegistered(
-                email: "ana@example.com",
-                name: "Ana Silva",
-                phone: "+5511999",
-                country: "BR",
-                city: "Recife",
-                channel: "social",
-                traits: JSONObject([("shoe", .number("38"))])
-            )
-        )
+        let event = SampleEvents.registered
         let value = EventBinaryCodec.encode(event).value
         #expect(value[1] < 0x80, "the personal length fits one varint byte here")
         let personalLength = Int(value[1])

@@ -2,24 +2,11 @@ import CRMModel
 import Crypto
 import EventCRM
 import Testing
+import _EventLogTestSupport
 
 @Suite("Sealing personal data")
 struct PersonalDataSealerTests {
-    static let event = Event(
-        id: "e1",
-        at: EventTime(microseconds: 1_709_287_200_000_000),
-        customer: "c-42",
-        payload: .customerRegistered(
-            email: "ana@example.com",
-            name: "Ana Silva",
-            phone: "+5511999",
-            country: "BR",
-            city: "Recife",
-            channel: "social",
-            traits: JSONObject([("shoe", .number("38"))])
-        ),
-        custom: JSONObject([("vip", .bool(true))])
-    )
+    static let event = SampleEvents.registered
 
     @Test("Sealed values hide personal fields; the key opens them; erasure leaves the public fields")
     func sealUnsealRedact() throws {
