@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// When something happened: microseconds since 1970-01-01T00:00:00Z, parsed from and written as RFC 3339.
 public struct EventTime: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Microseconds since the Unix epoch (negative before 1970).
@@ -8,6 +16,13 @@ public struct EventTime: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public static func < (lhs: EventTime, rhs: EventTime) -> Bool { lhs.microseconds < rhs.microseconds }
+
+    /// The current time of the system clock (for events the engine writes itself; projections never use it).
+    public static var now: EventTime {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return EventTime(microseconds: Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000)
+    }
 
     /// Why a text is not an RFC 3339 time with a zone.
     public struct ParseError: Error, Equatable, Sendable {

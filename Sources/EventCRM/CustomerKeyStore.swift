@@ -174,11 +174,46 @@ public final class CustomerKeyStore: @unchecked Sendable {
         }
     }
 
+    /// The keys of `customers`, creating the missing ones with one write and one sync for all of them. Forgotten
+    /// customers are absent from the result.
+    public func keys(for customers: some Sequence<String>) throws(Failure) -> [String: SymmetricKey] {
+        try locked { () throws(Failure) -> [String: SymmetricKey] in
+            var found = [String: SymmetricKey]()
+            var created = [String: SymmetricKey]()
+            var records = [UInt8]()
+            for customer in customers where found[customer] == nil && created[customer] == nil {
+                if let key = keys[customer] {
+                    found[customer] = key
+                } else if !forgotten.contains(customer) {
+                    guard (1...256).contains(customer.utf8.count) else {
+                        throw Failure(file: path, reason: "customer ids are 1 to 256 bytes long")
+                    }
+                    let key = SymmetricKey(size: .bits256)
+                    records += Self.encode(kind: 1, customer: customer, key: key)
+                    created[customer] = key
+                }
+            }
+            if !records.isEmpty {
+                try append(records)
+                keys.merge(created) { old, _ in old }
+                found.merge(created) { old, _ in old }
+            }
+            return found
+        }
+    }
+
     /// The customer's key if it exists, without creating one.
     public func existingKey(for customer: String) -> SymmetricKey? {
         lock.lock()
         defer { lock.unlock() }
         return keys[customer]
+    }
+
+    /// The number of forgotten customers.
+    public var forgottenCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return forgotten.count
     }
 
     /// Whether the customer was forgotten.

@@ -61,10 +61,11 @@ public enum PersonalDataSealer {
         }
     }
 
-    /// The event without its personal part, for customers whose key is gone: personal fields then read as absent.
+    /// The event without its personal part (sealed or plain), for customers whose key is gone: personal fields
+    /// then read as absent.
     public static func redact(_ event: EncodedEvent) throws(Failure) -> EncodedEvent {
         let parts = try layout(event.value)
-        guard parts.flags == ValueLayout.sealed else { return event }
+        guard parts.flags != ValueLayout.redacted else { return event }
         var redacted = event
         redacted.value = ValueLayout.assemble(
             flags: ValueLayout.redacted,

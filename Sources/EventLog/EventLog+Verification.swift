@@ -31,6 +31,8 @@ extension EventLog {
         public var indexesChecked = 0
         /// The chain hash at the end of the part that verified.
         public var headHash = ChainHash.zero
+        /// Whether the chain hash after the checkpoint's offset was the one expected (nil: no checkpoint given).
+        public var checkpointMatched: Bool?
         public var firstProblem: Problem?
 
         /// Whether everything checked out.
@@ -47,8 +49,16 @@ extension EventLog {
     /// Reads the whole log and checks every frame's CRC, every record's layout, the hash chain from the first
     /// frame to the head, the continuity of offsets, and every sealed segment's two indexes against its frames.
     /// Stops at the first problem and names it.
-    public func verify() throws(EventLogError) -> VerificationReport {
+    ///
+    /// - Parameter checkpoint: a head hash kept earlier with the offset it was the head of (``nextOffset`` then):
+    ///   the chain hash of the batch ending there must be that hash, which proves nothing before it changed.
+    public func verify(
+        checkpoint: (offset: Int64, hash: ChainHash)? = nil
+    ) throws(EventLogError)
+        -> VerificationReport
+    {
         var report = VerificationReport()
+        if let checkpoint, checkpoint.offset == 0 { report.checkpointMatched = checkpoint.hash == .zero }
         let (bases, activeEnd, head, headHash) = catalog.state.withLock {
             ($0.segmentBases, $0.activeEnd, $0.nextOffset, $0.headHash)
         }
@@ -90,6 +100,9 @@ extension EventLog {
                 indexIntervalBytes: configuration.indexIntervalBytes,
                 decodeRecords: true
             ) { frame, _, position in
+                if let checkpoint, frame.nextOffset == checkpoint.offset {
+                    report.checkpointMatched = frame.chainHash == checkpoint.hash
+                }
                 runningMax = max(runningMax, frame.maxEventTime)
                 framesByPosition[UInt32(position)] = (UInt32(frame.baseOffset - base), runningMax)
             }
@@ -131,6 +144,24 @@ extension EventLog {
                 file: LogDirectory.segmentName(bases.last!),
                 reason: "the files end at offset \(expectedOffset), the log's head is \(head)"
             )
+        }
+        if report.firstProblem == nil, let checkpoint {
+            switch report.checkpointMatched {
+            case true?: break
+            case false?:
+                report.firstProblem = .init(
+                    file: "(checkpoint)",
+                    offset: checkpoint.offset,
+                    reason: "the chain hash at offset \(checkpoint.offset) is not \(checkpoint.hash): "
+                        + "the log was altered before that offset"
+                )
+            case nil:
+                report.firstProblem = .init(
+                    file: "(checkpoint)",
+                    offset: checkpoint.offset,
+                    reason: "no batch ends at offset \(checkpoint.offset): not a head this log ever had"
+                )
+            }
         }
         return report
     }

@@ -10,6 +10,22 @@ public struct EncodedEvent: Sendable, Hashable {
     public var producerID: String?
     /// flags, the personal part, the public part.
     public var value: [UInt8]
+
+    public init(
+        key: String,
+        typeTag: UInt16,
+        schemaVersion: UInt16,
+        eventTime: Int64,
+        producerID: String?,
+        value: [UInt8]
+    ) {
+        self.key = key
+        self.typeTag = typeTag
+        self.schemaVersion = schemaVersion
+        self.eventTime = eventTime
+        self.producerID = producerID
+        self.value = value
+    }
 }
 
 /// Turns events into log records and back, reading every schema version ever written (upcasting).

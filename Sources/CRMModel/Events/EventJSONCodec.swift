@@ -348,4 +348,10 @@ public struct EventJSONCodec: Sendable {
 
     /// One NDJSON line (without the line end).
     public func encodeLine(_ event: Event) -> String { JSONWriter.string(encode(event)) }
+
+    /// Checks an event built in code against the same rules as an ingested line (lengths, required customer,
+    /// amounts): it is valid when its canonical JSON decodes.
+    public func validate(_ event: Event) throws(ValidationError) {
+        _ = try decode(encode(event))
+    }
 }

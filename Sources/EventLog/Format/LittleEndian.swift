@@ -1,14 +1,14 @@
 /// Little-endian loads and stores at byte positions; every on-disk integer goes through these.
 extension UnsafeRawBufferPointer {
     @inline(__always)
-    func le<T: FixedWidthInteger>(_ position: Int, as type: T.Type = T.self) -> T {
+    package func le<T: FixedWidthInteger>(_ position: Int, as type: T.Type = T.self) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: position, as: T.self))
     }
 }
 
 extension UnsafeMutableRawBufferPointer {
     @inline(__always)
-    func setLE<T: FixedWidthInteger>(_ value: T, at position: Int) {
+    package func setLE<T: FixedWidthInteger>(_ value: T, at position: Int) {
         storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
     }
 }
@@ -16,14 +16,14 @@ extension UnsafeMutableRawBufferPointer {
 extension Array where Element == UInt8 {
     /// Appends the little-endian bytes of `value`.
     @inline(__always)
-    mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
+    package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
 }
 
 extension Array where Element == UInt8 {
     /// `withUnsafeBytes` that keeps the closure's error type (the standard one only rethrows `any Error`).
-    func withBytes<Result>(
+    package func withBytes<Result>(
         _ body: (UnsafeRawBufferPointer) throws(EventLogError) -> Result
     ) throws(EventLogError) -> Result {
         var outcome: Swift.Result<Result, EventLogError>?

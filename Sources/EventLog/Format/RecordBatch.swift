@@ -174,3 +174,58 @@ public struct RecordBatch: Sendable {
         if let failure { throw failure }
     }
 }
+
+extension RecordBatch {
+    /// A batch made of records already in the log's record format, such as ``withEncodedBytes(_:)`` gave:
+    /// for batches kept outside the log (staged to a file, sent over a network) before they are appended.
+    /// - Throws: ``EventLogError/Code/invalidRecord`` when the bytes are not well-formed records within the limits.
+    public init(encodedRecords bytes: [UInt8]) throws(EventLogError) {
+        guard bytes.count <= EventLog.Limits.maxBytesPerAppend else {
+            throw EventLogError(.invalidRecord, "a batch holds at most \(EventLog.Limits.maxBytesPerAppend) bytes")
+        }
+        var count = 0
+        var position = 0
+        while position < bytes.count {
+            guard bytes.count - position >= RecordLayout.headerSize else {
+                throw EventLogError(.invalidRecord, "record \(count) is cut short")
+            }
+            position += RecordLayout.lengthFieldSize + Int(bytes.withUnsafeBytes { $0.le(position, as: UInt32.self) })
+            count += 1
+        }
+        if let problem = bytes.withUnsafeBytes({ RecordLayout.validate($0, count: count) }) {
+            throw EventLogError(.invalidRecord, problem)
+        }
+        guard count <= EventLog.Limits.maxRecordsPerAppend else {
+            throw EventLogError(.invalidRecord, "a batch holds at most \(EventLog.Limits.maxRecordsPerAppend) records")
+        }
+        self.bytes = bytes
+        self.count = count
+        var earliest = Int64.max
+        var latest = Int64.min
+        forEachRecord { record in
+            earliest = Swift.min(earliest, record.eventTime)
+            latest = Swift.max(latest, record.eventTime)
+        }
+        minEventTime = earliest
+        maxEventTime = latest
+    }
+
+    /// Calls `body` with a view of each record, numbered from 0 in the order they were added.
+    public func forEachRecord(_ body: (RecordView) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { raw in
+            try RecordView.forEach(in: raw, from: 0, firstOffset: 0, count: count, body)
+        }
+    }
+
+    /// Adds a copy of a record seen through a view (of this batch's kind or of a ``LogBatch``).
+    public mutating func append(_ record: RecordView) throws(EventLogError) {
+        try append(
+            key: record.key,
+            typeTag: record.typeTag,
+            schemaVersion: record.schemaVersion,
+            eventTime: record.eventTime,
+            producerID: record.producerID.isEmpty ? nil : record.producerID,
+            value: record.value
+        )
+    }
+}

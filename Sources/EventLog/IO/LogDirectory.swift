@@ -39,7 +39,7 @@ package struct LogDirectory: Sendable {
         }
     }
 
-    func names() throws(EventLogError) -> [String] {
+    package func names() throws(EventLogError) -> [String] {
         guard let stream = opendir(path) else {
             throw EventLogError(.ioFailure, "cannot list the log directory", file: path, systemError: errno)
         }
@@ -64,13 +64,13 @@ package struct LogDirectory: Sendable {
         }.sorted()
     }
 
-    func removeTemporaryFiles() throws(EventLogError) {
+    package func removeTemporaryFiles() throws(EventLogError) {
         for name in try names() where name.hasSuffix(".tmp") {
             unlink(path(of: name))
         }
     }
 
-    func remove(_ name: String) {
+    package func remove(_ name: String) {
         unlink(path(of: name))
     }
 
@@ -83,10 +83,20 @@ package struct LogDirectory: Sendable {
     /// Replaces `name` with `bytes` so that a crash leaves the old file or the new one: write `name.tmp`, fsync it,
     /// rename it over `name`, fsync the directory. With `durable: false` nothing is fsynced (for hint files).
     package func replaceFile(_ name: String, with bytes: [UInt8], durable: Bool = true) throws(EventLogError) {
+        try replaceFile(name, durable: durable) { file throws(EventLogError) in try file.write(bytes, at: 0) }
+    }
+
+    /// Replaces `name` crash-safely like ``replaceFile(_:with:durable:)``, with the contents that `write` writes
+    /// into the new file (for files too large to build in memory first).
+    package func replaceFile(
+        _ name: String,
+        durable: Bool = true,
+        writing write: (PosixFile) throws(EventLogError) -> Void
+    ) throws(EventLogError) {
         let temporary = name + ".tmp"
         let file = try PosixFile.open(path(of: temporary), name: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            try file.write(bytes, at: 0)
+        do throws(EventLogError) {
+            try write(file)
             if durable { try file.syncAll() }
             file.close()
         } catch {

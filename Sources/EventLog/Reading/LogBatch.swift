@@ -36,6 +36,13 @@ public struct LogBatch: Sendable, Sequence {
         Iterator(storage: storage, offset: firstOffset, end: nextOffset, position: startPosition)
     }
 
+    /// The record at `offset`, which must be in the batch.
+    func record(at offset: Int64) -> LogRecord {
+        precondition(offset >= firstOffset && offset < nextOffset, "offset \(offset) is not in this batch")
+        var iterator = dropping(before: offset).makeIterator()
+        return iterator.next()!
+    }
+
     /// The records from `offset` on (the batch must contain `offset`).
     func dropping(before offset: Int64) -> LogBatch {
         guard offset > firstOffset else { return self }
@@ -178,31 +185,45 @@ public struct RecordView {
     public let value: UnsafeRawBufferPointer
 }
 
+extension RecordView {
+    /// Calls `body` with a view of each of the `count` records that start at `position` of `raw` (a payload
+    /// already checked by `RecordLayout.validate`), numbering them from `firstOffset`.
+    static func forEach(
+        in raw: UnsafeRawBufferPointer,
+        from position: Int,
+        firstOffset: Int64,
+        count: Int,
+        _ body: (RecordView) throws -> Void
+    ) rethrows {
+        var position = position
+        for offset in firstOffset..<firstOffset + Int64(count) {
+            let keyLength = Int(raw.le(position + 16, as: UInt16.self))
+            let producerLength = Int(raw[position + 18])
+            let valueLength = Int(raw.le(position + 20, as: UInt32.self))
+            let keyStart = position + RecordLayout.headerSize
+            let producerStart = keyStart + keyLength
+            let valueStart = producerStart + producerLength
+            try body(
+                RecordView(
+                    offset: offset,
+                    eventTime: raw.le(position + 4),
+                    typeTag: raw.le(position + 12),
+                    schemaVersion: raw.le(position + 14),
+                    key: UnsafeRawBufferPointer(rebasing: raw[keyStart..<producerStart]),
+                    producerID: UnsafeRawBufferPointer(rebasing: raw[producerStart..<valueStart]),
+                    value: UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueStart + valueLength])
+                )
+            )
+            position = valueStart + valueLength
+        }
+    }
+}
+
 extension LogBatch {
     /// Calls `body` with a view of each record, in offset order.
     public func forEachRecord(_ body: (RecordView) throws -> Void) rethrows {
         try storage.withUnsafeBytes { raw in
-            var position = startPosition
-            for offset in firstOffset..<nextOffset {
-                let keyLength = Int(raw.le(position + 16, as: UInt16.self))
-                let producerLength = Int(raw[position + 18])
-                let valueLength = Int(raw.le(position + 20, as: UInt32.self))
-                let keyStart = position + RecordLayout.headerSize
-                let producerStart = keyStart + keyLength
-                let valueStart = producerStart + producerLength
-                try body(
-                    RecordView(
-                        offset: offset,
-                        eventTime: raw.le(position + 4),
-                        typeTag: raw.le(position + 12),
-                        schemaVersion: raw.le(position + 14),
-                        key: UnsafeRawBufferPointer(rebasing: raw[keyStart..<producerStart]),
-                        producerID: UnsafeRawBufferPointer(rebasing: raw[producerStart..<valueStart]),
-                        value: UnsafeRawBufferPointer(rebasing: raw[valueStart..<valueStart + valueLength])
-                    )
-                )
-                position = valueStart + valueLength
-            }
+            try RecordView.forEach(in: raw, from: startPosition, firstOffset: firstOffset, count: count, body)
         }
     }
 }

@@ -26,10 +26,13 @@ public final class LogReader: Sequence, IteratorProtocol {
     }
 
     private var segment: OpenSegment?
+    /// How many bytes each read of a segment asks for: large for scans, small for lookups that jump around.
+    private let readAhead: Int
 
-    init(log: EventLog, from offset: Int64) {
+    init(log: EventLog, from offset: Int64, readAhead: Int = 1 << 20) {
         self.log = log
         self.nextOffset = offset
+        self.readAhead = readAhead
     }
 
     deinit { segment?.cursor.file.close() }
@@ -100,6 +103,24 @@ public final class LogReader: Sequence, IteratorProtocol {
         }
     }
 
+    /// Moves the reader to `offset`; the segment file stays open when `offset` is in the same segment.
+    public func seek(to offset: Int64) throws(EventLogError) {
+        guard offset >= 0, offset <= log.nextOffset else {
+            throw EventLogError(.offsetOutOfRange, "offset \(offset) is outside 0...\(log.nextOffset)", offset: offset)
+        }
+        error = nil
+        nextOffset = offset
+        guard let current = segment else { return }
+        if let location = try log.locate(offset: offset), location.baseOffset == current.baseOffset {
+            segment!.cursor.seek(to: location.position)
+            segment!.expectedOffset = location.frameOffset
+            if location.isActive { segment!.cursor.limit = Swift.max(current.cursor.limit, location.committedEnd) }
+        } else {
+            current.cursor.file.close()
+            segment = nil
+        }
+    }
+
     private func corruption(_ reason: String, at position: Int64) -> EventLogError {
         EventLogError(
             .corruptSegment,
@@ -116,7 +137,7 @@ public final class LogReader: Sequence, IteratorProtocol {
         let limit = location.isActive ? location.committedEnd : (try file.size())
         return OpenSegment(
             baseOffset: location.baseOffset,
-            cursor: FrameCursor(file: file, position: location.position, limit: limit),
+            cursor: FrameCursor(file: file, position: location.position, limit: limit, bufferSize: readAhead),
             expectedOffset: location.frameOffset,
             isActive: location.isActive
         )
@@ -140,6 +161,26 @@ extension EventLog {
             throw EventLogError(.offsetOutOfRange, "offset \(offset) is outside 0...\(nextOffset)", offset: offset)
         }
         return LogReader(log: self, from: offset)
+    }
+
+    /// The records at `offsets` (ascending, each below ``nextOffset``), in that order. Each frame holding one of
+    /// them is read and decompressed once, so offsets that sit close together cost little more than one.
+    public func records(at offsets: [Int64]) throws(EventLogError) -> [LogRecord] {
+        var found = [LogRecord]()
+        found.reserveCapacity(offsets.count)
+        let reader = LogReader(log: self, from: 0, readAhead: 64 << 10)
+        var batch: LogBatch?
+        for offset in offsets {
+            if batch == nil || offset < batch!.firstOffset || offset >= batch!.nextOffset {
+                try reader.seek(to: offset)
+                guard let next = try reader.nextBatch(), next.firstOffset == offset else {
+                    throw EventLogError(.offsetOutOfRange, "no record at offset \(offset)", offset: offset)
+                }
+                batch = next
+            }
+            found.append(batch!.record(at: offset))
+        }
+        return found
     }
 
     /// A reader that starts at the first record whose event time is at least `eventTime` (microseconds since

@@ -1,0 +1,56 @@
+public import CRMModel
+import EventLog
+
+extension CRMEngine {
+    /// Every event of `customer` and of the ids merged into it by `customer.merged` (transitively), ordered by
+    /// event time (then log order), optionally only those with `from <= at < to`.
+    ///
+    /// Reads the customer history index (docs/engine-directory.md, section 2), never the whole log: the cost
+    /// grows with the number of the customer's events, not with the size of the log.
+    public func history(
+        of customer: String,
+        from: EventTime? = nil,
+        to: EventTime? = nil,
+        personalData: PersonalDataAccess = .reveal
+    ) throws(CRMError) -> [StoredEvent] {
+        let lower = from?.microseconds ?? .min
+        let upper = to?.microseconds ?? .max
+        var events = [StoredEvent]()
+        for id in try identities(of: customer) {
+            for record in try records(ofCustomer: id) where record.eventTime >= lower && record.eventTime < upper {
+                events.append(try decode(record, access: personalData))
+            }
+        }
+        events.sort { ($0.event.at, $0.offset) < ($1.event.at, $1.offset) }
+        return events
+    }
+
+    /// `customer` followed by every id merged into it, directly or through other merged ids.
+    public func identities(of customer: String) throws(CRMError) -> [String] {
+        var found = [customer]
+        var seen: Set<String> = [customer]
+        var next = 0
+        let mergedTag = EventType.customerMerged.tag
+        while next < found.count {
+            for record in try records(ofCustomer: found[next]) where record.typeTag == mergedTag {
+                guard case .customerMerged(let source) = try decode(record, access: .withhold).event.payload else {
+                    continue
+                }
+                if seen.insert(source).inserted { found.append(source) }
+            }
+            next += 1
+        }
+        return found
+    }
+
+    /// The records whose key is `customer`, in log order.
+    func records(ofCustomer customer: String) throws(CRMError) -> [LogRecord] {
+        let offsets = indexes.withLock { $0.history.offsets(ofCustomer: customer) }
+        let key = Array(customer.utf8)
+        do {
+            return try log.records(at: offsets).filter { $0.key.elementsEqual(key) }
+        } catch {
+            throw .storage(error)
+        }
+    }
+}

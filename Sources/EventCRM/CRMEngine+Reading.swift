@@ -1,0 +1,228 @@
+public import CRMModel
+import EventLog
+
+/// An event read back from the log, with where it is.
+public struct StoredEvent: Sendable, Hashable {
+    /// Its offset in the log.
+    public var offset: Int64
+    /// The event, its personal fields as ``personalData`` says.
+    public var event: Event
+    /// What became of its personal fields on the way out.
+    public var personalData: PersonalData
+
+    /// What a reader sees of an event's personal fields.
+    public enum PersonalData: Sendable, Hashable {
+        /// The event has no personal field.
+        case none
+        /// Unsealed with the customer's key: the fields are as they were ingested.
+        case revealed
+        /// The customer was forgotten (its key is gone): the fields read as absent.
+        case erased
+        /// Left sealed because the reader asked for ``PersonalDataAccess/withhold``: the fields read as absent.
+        case withheld
+    }
+}
+
+/// Whether reading unseals personal fields.
+public enum PersonalDataAccess: Sendable {
+    /// Unseal with the customer's key when it exists (history, export).
+    case reveal
+    /// Never unseal: personal fields read as absent (analytics, audits that must not see them). Faster.
+    case withhold
+}
+
+extension CRMEngine {
+    /// The events from `offset` on, in log order (0: all of them).
+    public func events(
+        from offset: Int64 = 0,
+        personalData: PersonalDataAccess = .reveal
+    ) throws(CRMError)
+        -> EventReader
+    {
+        do {
+            return EventReader(engine: self, reader: try log.reader(from: offset), access: personalData)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// The events in log order from the first one whose event time is at least `time`.
+    public func events(
+        fromTime time: EventTime,
+        personalData: PersonalDataAccess = .reveal
+    ) throws(CRMError)
+        -> EventReader
+    {
+        do {
+            let reader = try log.reader(fromEventTime: time.microseconds) ?? log.reader(from: log.nextOffset)
+            return EventReader(engine: self, reader: reader, access: personalData)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Every event from `offset` on, then each new one as it is appended, until the engine closes or the task is
+    /// cancelled: `for try await stored in crm.tail(from: crm.nextOffset) { … }`.
+    public func tail(from offset: Int64, personalData: PersonalDataAccess = .reveal) -> EventTail {
+        EventTail(engine: self, batches: log.tail(from: offset), access: personalData)
+    }
+
+    /// Decodes one record into its event, unsealing or withholding its personal fields.
+    func decode(
+        key: String,
+        typeTag: UInt16,
+        schemaVersion: UInt16,
+        eventTime: Int64,
+        producerID: String?,
+        value: [UInt8],
+        offset: Int64,
+        access: PersonalDataAccess
+    ) throws(CRMError) -> StoredEvent {
+        var encoded = EncodedEvent(
+            key: key,
+            typeTag: typeTag,
+            schemaVersion: schemaVersion,
+            eventTime: eventTime,
+            producerID: producerID,
+            value: value
+        )
+        var state = StoredEvent.PersonalData.none
+        do {
+            let flags = value.first ?? ValueLayout.plain
+            if flags == ValueLayout.sealed {
+                if access == .reveal, let customerKey = keys.existingKey(for: key) {
+                    encoded = try PersonalDataSealer.unseal(encoded, with: customerKey)
+                    state = .revealed
+                } else {
+                    encoded = try PersonalDataSealer.redact(encoded)
+                    state = access == .reveal ? .erased : .withheld
+                }
+            } else if flags == ValueLayout.redacted {
+                state = .erased
+            }
+            return StoredEvent(offset: offset, event: try EventBinaryCodec.decode(encoded), personalData: state)
+        } catch {
+            throw CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
+        }
+    }
+
+    func decode(_ record: LogRecord, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
+        try decode(
+            key: record.keyString,
+            typeTag: record.typeTag,
+            schemaVersion: record.schemaVersion,
+            eventTime: record.eventTime,
+            producerID: record.producerID.map { String(decoding: $0, as: UTF8.self) },
+            value: Array(record.value),
+            offset: record.offset,
+            access: access
+        )
+    }
+
+    func decode(_ record: RecordView, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
+        try decode(
+            key: String(decoding: record.key, as: UTF8.self),
+            typeTag: record.typeTag,
+            schemaVersion: record.schemaVersion,
+            eventTime: record.eventTime,
+            producerID: record.producerID.isEmpty ? nil : String(decoding: record.producerID, as: UTF8.self),
+            value: Array(record.value),
+            offset: record.offset,
+            access: access
+        )
+    }
+
+    /// The events of one log batch.
+    func decode(_ batch: LogBatch, access: PersonalDataAccess) throws(CRMError) -> [StoredEvent] {
+        var events = [StoredEvent]()
+        events.reserveCapacity(batch.count)
+        var failure: CRMError?
+        batch.forEachRecord { record in
+            guard failure == nil else { return }
+            do throws(CRMError) {
+                events.append(try decode(record, access: access))
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return events
+    }
+}
+
+/// A cursor over stored events in log order. Iterate it with `for … in` and check ``error`` after the loop, or
+/// call ``nextEvent()``, which throws.
+public final class EventReader: Sequence, IteratorProtocol {
+    private let engine: CRMEngine
+    private let reader: LogReader
+    private let access: PersonalDataAccess
+    private var buffered: [StoredEvent] = []
+    private var position = 0
+    /// The first error met while iterating with `for … in`.
+    public private(set) var error: CRMError?
+
+    init(engine: CRMEngine, reader: LogReader, access: PersonalDataAccess) {
+        self.engine = engine
+        self.reader = reader
+        self.access = access
+    }
+
+    /// The next event, or nil at the head of the log.
+    public func nextEvent() throws(CRMError) -> StoredEvent? {
+        while position == buffered.count {
+            let batch: LogBatch?
+            do {
+                batch = try reader.nextBatch()
+            } catch {
+                throw .storage(error)
+            }
+            guard let batch else { return nil }
+            buffered = try engine.decode(batch, access: access)
+            position = 0
+        }
+        position += 1
+        return buffered[position - 1]
+    }
+
+    public func next() -> StoredEvent? {
+        guard error == nil else { return nil }
+        do {
+            return try nextEvent()
+        } catch {
+            self.error = error
+            return nil
+        }
+    }
+}
+
+/// Stored events from an offset on, then each new one as it is appended.
+public struct EventTail: AsyncSequence, Sendable {
+    public typealias Element = StoredEvent
+    public typealias Failure = any Error
+
+    let engine: CRMEngine
+    let batches: LogTail
+    let access: PersonalDataAccess
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let engine: CRMEngine
+        var batches: LogTail.AsyncIterator
+        let access: PersonalDataAccess
+        var buffered: [StoredEvent] = []
+        var position = 0
+
+        public mutating func next() async throws -> StoredEvent? {
+            while position == buffered.count {
+                guard let batch = try await batches.next() else { return nil }
+                buffered = try engine.decode(batch, access: access)
+                position = 0
+            }
+            position += 1
+            return buffered[position - 1]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(engine: engine, batches: batches.makeAsyncIterator(), access: access)
+    }
+}

@@ -1,0 +1,58 @@
+import EventLog
+
+/// Event id → offset, so that an event whose `id` is already in the log is skipped (docs/engine-directory.md,
+/// section 1). Ids of the newest records wait in memory; older ones are in runs with Bloom filters.
+///
+/// Not thread-safe: the engine serializes access.
+final class EventIDIndex: RecordIndex {
+    private let runs: IndexRuns
+    private var recent: [EventIDHash: Int64] = [:]
+    private(set) var indexedThrough: Int64
+    /// Entries waiting in memory are written to a run once there are this many.
+    private let flushEntries: Int
+
+    init(runs: IndexRuns, flushEntries: Int) {
+        self.runs = runs
+        self.indexedThrough = runs.coveredThrough
+        self.flushEntries = flushEntries
+    }
+
+    /// Whether an event with this id hash is in the log (or was added).
+    func contains(_ hash: EventIDHash) -> Bool {
+        if recent[hash] != nil { return true }
+        var found = false
+        runs.forEachValue(ofKey: hash.low) { value in
+            if value >> 40 == hash.high { found = true }
+        }
+        return found
+    }
+
+    func add(hash: EventIDHash, offset: Int64) {
+        if let known = recent[hash], known <= offset { return }
+        recent[hash] = offset
+    }
+
+    func add(_ record: RecordView, at offset: Int64) {
+        guard !record.producerID.isEmpty, offset >= indexedThrough else { return }
+        add(hash: StableHash.eventID(record.producerID), offset: offset)
+    }
+
+    func advance(to offset: Int64) throws(EventLogError) {
+        indexedThrough = max(indexedThrough, offset)
+        if recent.count >= flushEntries { try flush() }
+    }
+
+    func flush() throws(EventLogError) {
+        guard runs.writable, indexedThrough > runs.coveredThrough else { return }
+        var entries = [RunEntry]()
+        entries.reserveCapacity(recent.count)
+        for (hash, offset) in recent where offset < indexedThrough {
+            entries.append(RunEntry(key: hash.low, value: hash.high << 40 | UInt64(offset)))
+        }
+        entries.sort()
+        try runs.add(sortedEntries: entries, through: indexedThrough)
+        recent = recent.filter { $0.value >= indexedThrough }
+    }
+
+    func damagedFiles() -> [String] { runs.damagedRuns() }
+}

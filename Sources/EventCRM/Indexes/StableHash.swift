@@ -1,0 +1,47 @@
+import Crypto
+
+/// Hashes that are the same in every process and on every machine, for what indexes store on disk
+/// (docs/engine-directory.md). Swift's `Hasher` is seeded per process and cannot be used for that.
+enum StableHash {
+    /// FNV-1a 64 of the bytes, then MurmurHash3's 64-bit finalizer so that every input bit reaches every output bit.
+    static func customer(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        hash ^= hash >> 33
+        hash &*= 0xff51_afd7_ed55_8ccd
+        hash ^= hash >> 33
+        hash &*= 0xc4ce_b9fe_1a85_ec53
+        hash ^= hash >> 33
+        return hash
+    }
+
+    static func customer(_ id: String) -> UInt64 {
+        var id = id
+        return id.withUTF8 { customer(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The first 88 bits of SHA-256 of an event id: a crafted id cannot collide with another one, so the engine
+    /// never skips a genuine event as a duplicate.
+    static func eventID(_ bytes: UnsafeRawBufferPointer) -> EventIDHash {
+        let digest = SHA256.hash(data: bytes)
+        return digest.withUnsafeBytes { raw in
+            EventIDHash(
+                low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                high: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & 0xFF_FFFF
+            )
+        }
+    }
+
+    static func eventID(_ id: String) -> EventIDHash {
+        var id = id
+        return id.withUTF8 { eventID(UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// 88 bits of an event id's SHA-256: 64 in `low`, 24 in `high`.
+struct EventIDHash: Hashable, Sendable {
+    var low: UInt64
+    var high: UInt64
+}
