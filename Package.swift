@@ -8,12 +8,15 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "CRMModel", targets: ["CRMModel"]),
         .library(name: "EventCRM", targets: ["EventCRM"]),
+        .library(name: "CRMGenerator", targets: ["CRMGenerator"]),
+        .executable(name: "crm", targets: ["crm"]),
         .executable(name: "eventlog-demo", targets: ["EventLogDemo"]),
         // Unstable: sample data and temporary directories for the demo, the tests and the benchmarks.
         .library(name: "_EventLogTestSupport", targets: ["_EventLogTestSupport"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2")
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // Debian's liblz4-dev through pkg-config; wrapped by `LZ4` in EventLog and never re-exported.
@@ -35,13 +38,23 @@ let package = Package(
         // The event catalog, ids, exact money, times, the JSON and binary codecs (docs/events.md). Knows no files.
         .target(name: "CRMModel"),
         .testTarget(name: "CRMModelTests", dependencies: ["CRMModel", "_EventLogTestSupport"]),
-        // The engine façade users import. So far: the customer key store (docs/key-store.md).
+        // Deterministic synthetic shop data using every event type (docs/synthetic-data.md): demo, tests, benchmarks.
+        .target(name: "CRMGenerator", dependencies: ["CRMModel"]),
+        // The engine façade users import: the directory, appends and ingest, history, erasure (docs/engine-directory.md).
         .target(
             name: "EventCRM",
             dependencies: ["EventLog", "CRMModel", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "EventCRMTests", dependencies: ["EventCRM", "CRMModel", "_EventLogTestSupport"]),
-        // The main job until the `crm` tool exists: write, reopen, verify and describe a log.
+        // The command-line tool (docs/cli.md); knows only EventCRM's public API.
+        .executableTarget(
+            name: "crm",
+            dependencies: [
+                "EventCRM", "CRMModel", "CRMGenerator", "EventLog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The log on its own: write, reopen, verify and describe a log of sample records.
         .executableTarget(
             name: "EventLogDemo",
             dependencies: ["EventLog", "_EventLogTestSupport"]
@@ -54,7 +67,7 @@ let package = Package(
         ),
         .target(
             name: "_EventLogTestSupport",
-            dependencies: ["EventLog", "CRMModel"],
+            dependencies: ["EventLog", "CRMModel", "CRMGenerator"],
             path: "Tests/_EventLogTestSupport"
         ),
         .testTarget(

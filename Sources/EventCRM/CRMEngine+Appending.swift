@@ -75,27 +75,9 @@ extension CRMEngine {
 
     /// Appends sealed events as one batch, skipping those whose id is in the log or in an append in flight.
     func appendEncoded(_ events: [EncodedEvent]) async throws(CRMError) -> AppendResult {
-        var offsets = [Int64?](repeating: nil, count: events.count)
-        var kept = [Int]()
-        var hashes = [EventIDHash?]()
-        kept.reserveCapacity(events.count)
-        hashes.reserveCapacity(events.count)
-        let candidates = events.map { $0.producerID.map(StableHash.eventID) }
-        indexes.withLock { state in
-            for (number, hash) in candidates.enumerated() {
-                if let hash {
-                    guard !state.pendingIDs.contains(hash), !state.ids.contains(hash) else { continue }
-                    state.pendingIDs.insert(hash)
-                }
-                kept.append(number)
-                hashes.append(hash)
-            }
-        }
-        guard !kept.isEmpty else { return AppendResult(offsets: offsets) }
-        var batch = RecordBatch(reservingBytes: kept.count * 128)
+        var batch = RecordBatch(reservingBytes: events.count * 128)
         do {
-            for number in kept {
-                let event = events[number]
+            for event in events {
                 try batch.append(
                     key: event.key,
                     typeTag: event.typeTag,
@@ -106,26 +88,127 @@ extension CRMEngine {
                 )
             }
         } catch {
-            release(hashes)
             throw CRMError(.invalidEvent, error.message, storage: error)
         }
-        let range: Range<Int64>
-        do {
-            range = try await log.append(batch)
-        } catch {
-            release(hashes)
-            throw .storage(error)
-        }
-        do {
-            try indexes.withLock { state throws(EventLogError) in
-                try state.recordAppended(batch, at: range, idHashes: hashes)
+        return AppendResult(offsets: try await appendDeduplicated(batch))
+    }
+
+    /// Appends the records of `batch` whose id is neither in the log nor in an append in flight, atomically, and
+    /// indexes them. Returns each record's offset, nil for those skipped.
+    func appendDeduplicated(_ batch: RecordBatch) async throws(CRMError) -> [Int64?] {
+        try await appendDeduplicated([batch])[0]
+    }
+
+    /// ``appendDeduplicated(_:)`` for several batches, each atomic on its own, landing in the order given.
+    func appendDeduplicated(_ batches: [RecordBatch]) async throws(CRMError) -> [[Int64?]] {
+        var plans = [(kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?])]()
+        var pending = [EventIDHash?]()
+        do throws(CRMError) {
+            for batch in batches {
+                let plan = try deduplicate(batch)
+                pending += plan.hashes
+                plans.append(plan)
             }
         } catch {
-            // The events are in the log; an index that failed to flush is rebuilt from the log at the next open.
-            throw CRMError(.storage, "appended, but writing an index failed: \(error)", storage: error)
+            release(pending)
+            throw error
         }
-        for (position, number) in kept.enumerated() { offsets[number] = range.lowerBound + Int64(position) }
-        return AppendResult(offsets: offsets)
+        let nonEmpty = plans.indices.filter { !plans[$0].kept.isEmpty }
+        do {
+            try destroyKeysOfForgottenCustomers(in: nonEmpty.map { plans[$0].kept })
+        } catch {
+            release(pending)
+            throw error
+        }
+        let outcomes = await log.append(contentsOf: nonEmpty.map { plans[$0].kept })
+        var results = plans.map { [Int64?](repeating: nil, count: $0.keep.count) }
+        var failure: CRMError?
+        for (outcome, number) in zip(outcomes, nonEmpty) {
+            let plan = plans[number]
+            switch outcome {
+            case .failure(let error):
+                release(plan.hashes)
+                failure = failure ?? .storage(error)
+            case .success(let range):
+                do {
+                    try indexes.withLock { state throws(EventLogError) in
+                        try state.recordAppended(plan.kept, at: range, idHashes: plan.hashes)
+                    }
+                } catch {
+                    // The events are in the log; an index that failed to flush is rebuilt from the log at open.
+                    failure =
+                        failure ?? CRMError(.storage, "appended, but writing an index failed: \(error)", storage: error)
+                }
+                var next = range.lowerBound
+                for position in plan.keep.indices where plan.keep[position] {
+                    results[number][position] = next
+                    next += 1
+                }
+            }
+        }
+        if let failure { throw failure }
+        return results
+    }
+
+    /// The records of `batch` to append: those whose id is not in the log nor in flight (now marked in flight).
+    private func deduplicate(
+        _ batch: RecordBatch
+    ) throws(CRMError) -> (
+        kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?]
+    ) {
+        var hashes = [EventIDHash?]()
+        hashes.reserveCapacity(batch.count)
+        batch.forEachRecord { record in
+            hashes.append(record.producerID.isEmpty ? nil : StableHash.eventID(record.producerID))
+        }
+        var keep = [Bool](repeating: true, count: batch.count)
+        indexes.withLock { state in
+            for (number, hash) in hashes.enumerated() {
+                guard let hash else { continue }
+                if state.pendingIDs.contains(hash) || state.ids.contains(hash) {
+                    keep[number] = false
+                } else {
+                    state.pendingIDs.insert(hash)
+                }
+            }
+        }
+        let keptHashes = zip(hashes, keep).filter(\.1).map(\.0)
+        guard keptHashes.count < batch.count else { return (batch, keep, keptHashes) }
+        var kept = RecordBatch(reservingBytes: batch.encodedByteCount)
+        var number = 0
+        var failure: EventLogError?
+        batch.forEachRecord { record in
+            if keep[number] {
+                do throws(EventLogError) { try kept.append(record) } catch { failure = error }
+            }
+            number += 1
+        }
+        if let failure {
+            release(keptHashes)
+            throw .storage(failure)
+        }
+        return (kept, keep, keptHashes)
+    }
+
+    /// A `customer.forgotten` event erases: the keys of its customer and of the ids merged into it are destroyed
+    /// before the event is appended (docs/engine-directory.md, section 4), whether it comes from ``forget(_:at:)``,
+    /// an append or an ingest. Destroying a key twice is harmless, so a crash in between is repaired by retrying.
+    private func destroyKeysOfForgottenCustomers(in batches: [RecordBatch]) throws(CRMError) {
+        let forgottenTag = EventType.customerForgotten.tag
+        var customers = [String]()
+        for batch in batches {
+            batch.forEachRecord { record in
+                if record.typeTag == forgottenTag { customers.append(String(decoding: record.key, as: UTF8.self)) }
+            }
+        }
+        guard !customers.isEmpty else { return }
+        var ids = [String]()
+        for customer in customers { ids += try identities(of: customer) }
+        do {
+            try keys.forget(contentsOf: ids)
+        } catch {
+            throw .keyStore(error)
+        }
     }
 
     private func release(_ hashes: [EventIDHash?]) {

@@ -23,13 +23,7 @@ extension CRMEngine {
             throw CRMError(.invalidArgument, "a customer id is 1 to 256 bytes long")
         }
         let ids = try identities(of: customer)
-        for id in ids {
-            do {
-                try keys.forget(id)
-            } catch {
-                throw .keyStore(error)
-            }
-        }
+        // The append destroys the keys before the event reaches the log.
         let result = try await append(Event(at: time, customer: customer, payload: .customerForgotten))
         return ForgetResult(erasedIDs: ids, offset: result.offsets[0]!)
     }

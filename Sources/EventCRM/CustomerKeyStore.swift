@@ -225,11 +225,28 @@ public final class CustomerKeyStore: @unchecked Sendable {
 
     /// Destroys the customer's key durably (docs/key-store.md, protocol step 3).
     public func forget(_ customer: String) throws(Failure) {
+        try forget(contentsOf: [customer])
+    }
+
+    /// Destroys the keys of `customers` durably, with one sync and one compaction for all of them.
+    public func forget(contentsOf customers: [String]) throws(Failure) {
+        guard !customers.isEmpty else { return }
         try locked { () throws(Failure) in
-            try append(Self.encode(kind: 2, customer: customer, key: nil))
-            keys[customer] = nil
-            forgotten.insert(customer)
-            try compact()
+            var records = [UInt8]()
+            for customer in customers {
+                guard (1...256).contains(customer.utf8.count) else {
+                    throw Failure(file: path, reason: "customer ids are 1 to 256 bytes long")
+                }
+                records += Self.encode(kind: 2, customer: customer, key: nil)
+            }
+            try append(records)
+            let hadKeys = customers.contains { keys[$0] != nil }
+            for customer in customers {
+                keys[customer] = nil
+                forgotten.insert(customer)
+            }
+            // Only a destroyed key needs its bytes out of the live file.
+            if hadKeys { try compact() }
         }
     }
 

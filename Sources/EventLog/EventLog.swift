@@ -160,6 +160,17 @@ public final class EventLog: Sendable {
         return try await writer.append(batch)
     }
 
+    /// Appends `batches` in order, each atomically on its own, sharing writes and syncs: cheaper than awaiting
+    /// one ``append(_:)`` after another, and unlike concurrent appends the batches land in the order given.
+    /// - Returns: per batch, its offsets or why it failed. After a failure, the later batches fail too.
+    public func append(contentsOf batches: [RecordBatch]) async -> [Result<Range<Int64>, any Error>] {
+        guard let writer else {
+            return batches.map { _ in .failure(EventLogError(.notWritable, "the log was opened read-only", file: path))
+            }
+        }
+        return await writer.append(batches)
+    }
+
     /// The offset the next appended record will get: the number of records in the log.
     public var nextOffset: Int64 { catalog.state.withLock { $0.nextOffset } }
 

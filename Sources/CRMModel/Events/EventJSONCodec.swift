@@ -85,7 +85,9 @@ public struct EventJSONCodec: Sendable {
                 traits: JSONObject(try fields.object("traits") ?? [])
             )
         case .customerUpdated:
-            return .customerUpdated(changes: JSONObject(try fields.object("changes", required: true)!))
+            // `null` is what export writes for the changes of a forgotten customer: present, but erased.
+            guard fields.has("changes") else { throw ValidationError(field: "changes", reason: "is required") }
+            return .customerUpdated(changes: JSONObject(try fields.object("changes") ?? []))
         case .customerMerged:
             return .customerMerged(from: try fields.string("from", required: true)!)
         case .consentChanged:
@@ -348,6 +350,23 @@ public struct EventJSONCodec: Sendable {
 
     /// One NDJSON line (without the line end).
     public func encodeLine(_ event: Event) -> String { JSONWriter.string(encode(event)) }
+
+    /// The canonical JSON of an event whose personal fields were erased: each personal field of its type that is
+    /// absent is written as `null`, so that readers see erasure rather than a field that was never given.
+    public func encode(erased event: Event) -> JSONValue {
+        guard case .object(var members) = encode(event) else { return encode(event) }
+        let customStart = members.count - event.custom.members.count
+        var fields = Array(members[..<customStart])
+        for name in event.type.personalFields {
+            if let index = fields.firstIndex(where: { $0.key == name }) {
+                if case .object(let inner) = fields[index].value, inner.isEmpty { fields[index].value = .null }
+            } else {
+                fields.append((name, .null))
+            }
+        }
+        members = fields + members[customStart...]
+        return .object(members)
+    }
 
     /// Checks an event built in code against the same rules as an ingested line (lengths, required customer,
     /// amounts): it is valid when its canonical JSON decodes.

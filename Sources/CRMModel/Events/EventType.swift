@@ -89,6 +89,17 @@ public enum EventType: String, CaseIterable, Sendable, Hashable {
     }
 
     /// Whether events of this type must name a customer.
+    /// The names of the type's personal fields (marked (P) in docs/events.md), sealed per customer.
+    public var personalFields: [String] {
+        switch self {
+        case .customerRegistered: ["email", "name", "phone", "city", "traits"]
+        case .customerUpdated: ["changes"]
+        case .interaction: ["subject", "text"]
+        case .ticketOpened: ["subject"]
+        default: []
+        }
+    }
+
     public var isCustomerEvent: Bool {
         switch self {
         case .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded: false

@@ -151,6 +151,11 @@ public struct FieldReader {
         return money
     }
 
+    /// Whether the member is present (even as `null`).
+    public func has(_ name: String) -> Bool {
+        members.contains { $0.key == name }
+    }
+
     /// A JSON object, kept as it came.
     public mutating func object(
         _ name: String,

@@ -14,6 +14,12 @@ package struct PosixFile: Sendable {
     /// The name used in errors (the file name inside the log directory).
     package let name: String
 
+    /// Wraps a descriptor that is already open (closing it is the caller's business).
+    package init(descriptor: Int32, name: String) {
+        self.descriptor = descriptor
+        self.name = name
+    }
+
     package static func open(
         _ path: String,
         name: String,

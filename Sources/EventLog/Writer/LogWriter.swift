@@ -17,7 +17,8 @@ import Darwin
 final class LogWriter: @unchecked Sendable {
     private struct Request {
         let batch: RecordBatch
-        let continuation: CheckedContinuation<Range<Int64>, any Error>
+        /// Called once on the writer thread with the offsets given, or why the append failed.
+        let complete: @Sendable (Result<Range<Int64>, any Error>) -> Void
     }
 
     private struct Inbox {
@@ -67,18 +68,44 @@ final class LogWriter: @unchecked Sendable {
 
     /// Queues `batch` and waits until it is written as durably as the mode promises.
     func append(_ batch: RecordBatch) async throws -> Range<Int64> {
-        guard !batch.isEmpty else { throw EventLogError(.invalidRecord, "cannot append an empty batch") }
-        return try await withCheckedThrowingContinuation { continuation in
+        try await append([batch])[0].get()
+    }
+
+    /// Queues `batches` in order, each to be appended atomically on its own, and waits until all are written as
+    /// durably as the mode promises or failed. Later batches never land before earlier ones.
+    func append(_ batches: [RecordBatch]) async -> [Result<Range<Int64>, any Error>] {
+        guard !batches.isEmpty else { return [] }
+        let results = Locked([Result<Range<Int64>, any Error>?](repeating: nil, count: batches.count))
+        let remaining = Locked(batches.count)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let requests = batches.indices.map { number in
+                Request(batch: batches[number]) { result in
+                    results.withLock { $0[number] = result }
+                    let left = remaining.withLock { count -> Int in
+                        count -= 1
+                        return count
+                    }
+                    if left == 0 { continuation.resume() }
+                }
+            }
             let refusal = inbox.withLock { inbox -> EventLogError? in
                 if let failure = inbox.failure {
                     return EventLogError(.logFailed, "an earlier failure needs the log to be reopened: \(failure)")
                 }
                 if inbox.stopping { return EventLogError(.notWritable, "the log is closed") }
-                inbox.requests.append(Request(batch: batch, continuation: continuation))
+                if let empty = batches.firstIndex(where: \.isEmpty) {
+                    return EventLogError(.invalidRecord, "cannot append an empty batch (batch \(empty))")
+                }
+                inbox.requests.append(contentsOf: requests)
                 return nil
             }
-            if let refusal { continuation.resume(throwing: refusal) } else { wakeup.signal() }
+            if let refusal {
+                for request in requests { request.complete(.failure(refusal)) }
+            } else {
+                wakeup.signal()
+            }
         }
+        return results.withLock { $0.map { $0! } }
     }
 
     /// Finishes what is queued, closes the files and stops the thread. Blocks until it has.
@@ -164,7 +191,7 @@ final class LogWriter: @unchecked Sendable {
     private func commit(_ requests: [Request]) {
         if let failure = inbox.withLock({ $0.failure }) {
             let error = EventLogError(.logFailed, "an earlier failure needs the log to be reopened: \(failure)")
-            for request in requests { request.continuation.resume(throwing: error) }
+            for request in requests { request.complete(.failure(error)) }
             return
         }
         let frames = encodeFrames(requests)
@@ -189,7 +216,7 @@ final class LogWriter: @unchecked Sendable {
             // Frames from `unitStart` on were not acknowledged; they chain after each other, so none of them is
             // kept in memory. Their callers learn why.
             for frame in frames[unitStart...] {
-                for request in requests[frame.requests] { request.continuation.resume(throwing: error) }
+                for request in requests[frame.requests] { request.complete(.failure(error)) }
             }
         }
     }
@@ -311,7 +338,7 @@ final class LogWriter: @unchecked Sendable {
             var offset = frame.header.baseOffset
             for request in requests[frame.requests] {
                 let end = offset + Int64(request.batch.count)
-                request.continuation.resume(returning: offset..<end)
+                request.complete(.success(offset..<end))
                 offset = end
             }
         }
