@@ -70,6 +70,11 @@ let package = Package(
             dependencies: ["EventLog", "CRMModel", "CRMGenerator"],
             path: "Tests/_EventLogTestSupport"
         ),
+        // End-to-end tests that run the built `crm`, including one that kills it during an ingest.
+        .testTarget(
+            name: "CRMToolTests",
+            dependencies: ["crm", "EventCRM", "CRMModel", "_EventLogTestSupport"]
+        ),
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "CLZ4", "_EventLogTestSupport", "EventLogCrashWriter"]

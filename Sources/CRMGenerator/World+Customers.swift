@@ -122,8 +122,8 @@ extension World {
         if customers[number].consent["email"] == true, customers[number].random.chance(0.05) {
             emit(number, at: later(120), .consentChanged(channel: "email", granted: false))
         }
-        // 0.4 % ask to be forgotten.
-        if customers[number].random.chance(0.004) {
+        // 0.4 % ask to be forgotten: one customer in 250 (so that a few hundred customers already have one).
+        if number % 250 == 137 {
             let at = later(150)
             emit(number, at: at, .customerForgotten)
             customers[number].forgottenAt = at

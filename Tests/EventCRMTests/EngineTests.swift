@@ -146,25 +146,9 @@ struct EngineTests {
         await crm.close()
         for secret in ["ana@example.com", "Ana Silva", "+5511999", "Recife"] {
             #expect(
-                try Self.filesContaining(secret, under: directory.path).isEmpty,
+                try filesContaining(secret, under: directory.path).isEmpty,
                 "\(secret) is gone from every file"
             )
         }
-    }
-
-    /// The files under `path` whose bytes contain `text`.
-    static func filesContaining(_ text: String, under path: String) throws -> [String] {
-        let needle = Array(text.utf8)
-        var found = [String]()
-        let walker = FileManager.default.enumerator(atPath: path)!
-        while let name = walker.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory),
-                !isDirectory.boolValue
-            else { continue }
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + name)))
-            if bytes.firstRange(of: needle) != nil { found.append(name) }
-        }
-        return found
     }
 }

@@ -78,16 +78,3 @@ enum Files {
         (try! FileManager.default.contentsOfDirectory(atPath: path)).filter { $0.hasSuffix(".log") }.sorted()
     }
 }
-
-/// The path of an executable built next to the test binary.
-func builtExecutable(_ name: String) -> String {
-    let testBinary =
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-    // swift test runs PackageTests.xctest from .build/<triple>/debug.
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path) && directory.path != "/"
-    {
-        directory.deleteLastPathComponent()
-    }
-    return directory.appendingPathComponent(name).path
-}

@@ -16,3 +16,19 @@ public final class TemporaryDirectory: Sendable {
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+/// The files under `path` (recursively) whose bytes contain `text`: for erasure tests.
+public func filesContaining(_ text: String, under path: String) throws -> [String] {
+    let needle = Array(text.utf8)
+    var found = [String]()
+    let walker = FileManager.default.enumerator(atPath: path)!
+    while let name = walker.nextObject() as? String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDirectory),
+            !isDirectory.boolValue
+        else { continue }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/" + name)))
+        if bytes.firstRange(of: needle) != nil { found.append(name) }
+    }
+    return found
+}
