@@ -46,31 +46,35 @@ extension CRMEngine {
     /// Seals the personal part of each event with its customer's key, creating missing keys with one sync.
     /// Events of forgotten customers keep no personal data.
     func seal(_ encoded: [EncodedEvent]) throws(CRMError) -> [EncodedEvent] {
-        let customers = encoded.lazy.filter(\.hasPersonalPart).map(\.key)
-        let customerKeys: [String: SymmetricKey]
+        let customerKeys = try keys(for: encoded)
+        var sealed = [EncodedEvent]()
+        sealed.reserveCapacity(encoded.count)
+        for event in encoded { sealed.append(try Self.seal(event, keys: customerKeys)) }
+        return sealed
+    }
+
+    /// The keys of the customers of `events` that have personal data, created with one sync when missing;
+    /// forgotten customers are absent.
+    func keys(for events: [EncodedEvent]) throws(CRMError) -> [String: SymmetricKey] {
         do {
-            customerKeys = try keys.keys(for: customers)
+            return try keys.keys(for: events.lazy.filter(\.hasPersonalPart).map(\.key))
         } catch {
             throw .keyStore(error)
         }
-        var sealed = [EncodedEvent]()
-        sealed.reserveCapacity(encoded.count)
-        for event in encoded {
-            guard event.hasPersonalPart else {
-                sealed.append(event)
-                continue
+    }
+
+    /// One event sealed with its customer's key from `keys`, or without its personal data when the customer has
+    /// no key (forgotten). Safe to call from several threads.
+    static func seal(_ event: EncodedEvent, keys: [String: SymmetricKey]) throws(CRMError) -> EncodedEvent {
+        guard event.hasPersonalPart else { return event }
+        do {
+            if let key = keys[event.key] {
+                return try PersonalDataSealer.seal(event, with: key)
             }
-            do {
-                if let key = customerKeys[event.key] {
-                    sealed.append(try PersonalDataSealer.seal(event, with: key))
-                } else {
-                    sealed.append(try PersonalDataSealer.redact(event))
-                }
-            } catch {
-                throw CRMError(.invalidEvent, "cannot seal the personal fields of a \(event.typeTag) event: \(error)")
-            }
+            return try PersonalDataSealer.redact(event)
+        } catch {
+            throw CRMError(.invalidEvent, "cannot seal the personal fields of a \(event.typeTag) event: \(error)")
         }
-        return sealed
     }
 
     /// Appends sealed events as one batch, skipping those whose id is in the log or in an append in flight.
@@ -100,12 +104,18 @@ extension CRMEngine {
     }
 
     /// ``appendDeduplicated(_:)`` for several batches, each atomic on its own, landing in the order given.
-    func appendDeduplicated(_ batches: [RecordBatch]) async throws(CRMError) -> [[Int64?]] {
+    /// `deferringKeyCompaction`: the caller compacts the key store itself when it is done (bulk ingest).
+    /// `idHashes`: the hashes of the records' ids, when already computed (by a staging ingest).
+    func appendDeduplicated(
+        _ batches: [RecordBatch],
+        idHashes: [[EventIDHash?]]? = nil,
+        deferringKeyCompaction: Bool = false
+    ) async throws(CRMError) -> [[Int64?]] {
         var plans = [(kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?])]()
         var pending = [EventIDHash?]()
         do throws(CRMError) {
-            for batch in batches {
-                let plan = try deduplicate(batch)
+            for (number, batch) in batches.enumerated() {
+                let plan = try deduplicate(batch, idHashes: idHashes?[number])
                 pending += plan.hashes
                 plans.append(plan)
             }
@@ -115,7 +125,10 @@ extension CRMEngine {
         }
         let nonEmpty = plans.indices.filter { !plans[$0].kept.isEmpty }
         do {
-            try destroyKeysOfForgottenCustomers(in: nonEmpty.map { plans[$0].kept })
+            try destroyKeysOfForgottenCustomers(
+                in: nonEmpty.map { plans[$0].kept },
+                deferringCompaction: deferringKeyCompaction
+            )
         } catch {
             release(pending)
             throw error
@@ -152,15 +165,12 @@ extension CRMEngine {
 
     /// The records of `batch` to append: those whose id is not in the log nor in flight (now marked in flight).
     private func deduplicate(
-        _ batch: RecordBatch
+        _ batch: RecordBatch,
+        idHashes: [EventIDHash?]?
     ) throws(CRMError) -> (
         kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?]
     ) {
-        var hashes = [EventIDHash?]()
-        hashes.reserveCapacity(batch.count)
-        batch.forEachRecord { record in
-            hashes.append(record.producerID.isEmpty ? nil : StableHash.eventID(record.producerID))
-        }
+        let hashes = idHashes ?? Self.idHashes(of: batch)
         var keep = [Bool](repeating: true, count: batch.count)
         indexes.withLock { state in
             for (number, hash) in hashes.enumerated() {
@@ -168,7 +178,7 @@ extension CRMEngine {
                 if state.pendingIDs.contains(hash) || state.ids.contains(hash) {
                     keep[number] = false
                 } else {
-                    state.pendingIDs.insert(hash)
+                    state.pendingIDs.insert(hash, offset: 0)
                 }
             }
         }
@@ -190,10 +200,23 @@ extension CRMEngine {
         return (kept, keep, keptHashes)
     }
 
+    /// The hash of each record's id, nil for records without one.
+    static func idHashes(of batch: RecordBatch) -> [EventIDHash?] {
+        var hashes = [EventIDHash?]()
+        hashes.reserveCapacity(batch.count)
+        batch.forEachRecord { record in
+            hashes.append(record.producerID.isEmpty ? nil : StableHash.eventID(record.producerID))
+        }
+        return hashes
+    }
+
     /// A `customer.forgotten` event erases: the keys of its customer and of the ids merged into it are destroyed
     /// before the event is appended (docs/engine-directory.md, section 4), whether it comes from ``forget(_:at:)``,
     /// an append or an ingest. Destroying a key twice is harmless, so a crash in between is repaired by retrying.
-    private func destroyKeysOfForgottenCustomers(in batches: [RecordBatch]) throws(CRMError) {
+    private func destroyKeysOfForgottenCustomers(
+        in batches: [RecordBatch],
+        deferringCompaction: Bool
+    ) throws(CRMError) {
         let forgottenTag = EventType.customerForgotten.tag
         var customers = [String]()
         for batch in batches {
@@ -205,7 +228,7 @@ extension CRMEngine {
         var ids = [String]()
         for customer in customers { ids += try identities(of: customer) }
         do {
-            try keys.forget(contentsOf: ids)
+            try keys.forget(contentsOf: ids, deferringCompaction: deferringCompaction)
         } catch {
             throw .keyStore(error)
         }

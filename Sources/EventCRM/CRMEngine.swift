@@ -25,9 +25,9 @@ public final class CRMEngine: Sendable {
         public var segmentBytes: Int = 128 << 20
         /// Open without taking the writer's lock: read, never write, while another process appends.
         public var readOnly = false
-        /// Index entries kept in memory before they are written to a run (docs/engine-directory.md). Tests lower it
-        /// to exercise flushes and merges with few events.
-        public var _indexFlushEntries = 1 << 18
+        /// Index entries kept in memory before they are written to a run (docs/engine-directory.md): about 48 MiB
+        /// at the default 2^20. Tests lower it to exercise flushes and merges with few events.
+        public var _indexFlushEntries = 1 << 20
 
         public init() {}
     }

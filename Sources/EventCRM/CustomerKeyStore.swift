@@ -27,6 +27,8 @@ public final class CustomerKeyStore: @unchecked Sendable {
     private var end: Int64
     private var keys: [String: SymmetricKey]
     private var forgotten: Set<String>
+    /// Whether the live file still holds the bytes of a key that was destroyed.
+    private var compactionNeeded = false
 
     private var path: String { directory.path(of: Self.fileName) }
 
@@ -66,12 +68,13 @@ public final class CustomerKeyStore: @unchecked Sendable {
         }
         var keys = [String: SymmetricKey]()
         var forgotten = Set<String>()
+        var destroyedKeyInFile = false
         let validEnd = parse(contents) { kind, customer, key in
             if kind == 1 {
                 keys[customer] = SymmetricKey(data: key)
                 forgotten.remove(customer)
             } else {
-                keys[customer] = nil
+                if keys.removeValue(forKey: customer) != nil { destroyedKeyInFile = true }
                 forgotten.insert(customer)
             }
         }
@@ -85,13 +88,17 @@ public final class CustomerKeyStore: @unchecked Sendable {
             }
             return file
         }
-        return CustomerKeyStore(
+        let store = CustomerKeyStore(
             directory: directory,
             file: file,
             end: Int64(validEnd),
             keys: keys,
             forgotten: forgotten
         )
+        // A crash after a `forgotten` record but before the compaction left a destroyed key's bytes: finish it.
+        store.compactionNeeded = destroyedKeyInFile
+        try store.compactIfNeeded()
+        return store
     }
 
     private init(
@@ -229,7 +236,11 @@ public final class CustomerKeyStore: @unchecked Sendable {
     }
 
     /// Destroys the keys of `customers` durably, with one sync and one compaction for all of them.
-    public func forget(contentsOf customers: [String]) throws(Failure) {
+    ///
+    /// With `deferringCompaction`, the keys are unusable when this returns (their `forgotten` record is synced)
+    /// but their bytes stay in the file until ``compactIfNeeded()`` (or the next open): for bulk ingests, which
+    /// would otherwise rewrite the file for every batch.
+    public func forget(contentsOf customers: [String], deferringCompaction: Bool = false) throws(Failure) {
         guard !customers.isEmpty else { return }
         try locked { () throws(Failure) in
             var records = [UInt8]()
@@ -240,23 +251,28 @@ public final class CustomerKeyStore: @unchecked Sendable {
                 records += Self.encode(kind: 2, customer: customer, key: nil)
             }
             try append(records)
-            let hadKeys = customers.contains { keys[$0] != nil }
             for customer in customers {
-                keys[customer] = nil
+                if keys.removeValue(forKey: customer) != nil { compactionNeeded = true }
                 forgotten.insert(customer)
             }
-            // Only a destroyed key needs its bytes out of the live file.
-            if hadKeys { try compact() }
+            if !deferringCompaction { try compact() }
         }
+    }
+
+    /// Rewrites the file if it still holds the bytes of a destroyed key.
+    public func compactIfNeeded() throws(Failure) {
+        try locked { () throws(Failure) in try compact() }
     }
 
     /// Rewrites the file with only the live keys and the forgotten list, so destroyed keys leave the live file.
     private func compact() throws(Failure) {
+        guard compactionNeeded else { return }
         var contents = Self.header
-        for (customer, key) in keys.sorted(by: { $0.key < $1.key }) {
+        contents.reserveCapacity(Self.header.count + keys.count * 80 + forgotten.count * 40)
+        for (customer, key) in keys {
             contents += Self.encode(kind: 1, customer: customer, key: key)
         }
-        for customer in forgotten.sorted() { contents += Self.encode(kind: 2, customer: customer, key: nil) }
+        for customer in forgotten { contents += Self.encode(kind: 2, customer: customer, key: nil) }
         let reopened = try Self.files(directory) { () throws(EventLogError) -> PosixFile in
             try directory.replaceFile(Self.fileName, with: contents)
             return try PosixFile.open(path, name: Self.fileName, flags: O_RDWR)
@@ -264,5 +280,6 @@ public final class CustomerKeyStore: @unchecked Sendable {
         file.close()
         file = reopened
         end = Int64(contents.count)
+        compactionNeeded = false
     }
 }

@@ -47,12 +47,14 @@ struct Ingest: AsyncParsableCommand {
         let megabytes = Double(report.inputBytes) / 1e6
         print(
             String(
-                format: "appended %d, duplicates skipped %d, rejected %d; %.1f MB in %.2f s: %.0f events/s, %.1f MB/s",
+                format: "appended %d, duplicates skipped %d, rejected %d; %.1f MB in %.2f s (validating %.2f s): "
+                    + "%.0f events/s, %.1f MB/s",
                 report.appended,
                 report.duplicates,
                 report.rejected,
                 megabytes,
                 report.seconds,
+                report.validationSeconds,
                 Double(report.lines) / max(report.seconds, 1e-9),
                 megabytes / max(report.seconds, 1e-9)
             )

@@ -181,14 +181,18 @@ public struct JSONParser {
         position += 1
         let start = position
         // Fast path: no escapes.
+        var ascii = true
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
             guard byte >= 0x20 else { throw failure("control character in a string") }
+            ascii = ascii && byte < 0x80
             position += 1
         }
         guard let stop = current else { throw failure("unterminated string") }
         if stop == UInt8(ascii: "\"") {
             let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
             position += 1
+            // ASCII is valid UTF-8 as it is; the general validation is a generic, unspecialized library call.
+            if ascii { return String(decoding: raw, as: UTF8.self) }
             guard let text = String(validating: raw, as: UTF8.self) else {
                 throw Failure(column: start + 1, reason: "string is not valid UTF-8")
             }

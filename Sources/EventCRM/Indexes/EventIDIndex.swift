@@ -6,7 +6,7 @@ import EventLog
 /// Not thread-safe: the engine serializes access.
 final class EventIDIndex: RecordIndex {
     private let runs: IndexRuns
-    private var recent: [EventIDHash: Int64] = [:]
+    private var recent = EventIDTable()
     private(set) var indexedThrough: Int64
     /// Entries waiting in memory are written to a run once there are this many.
     private let flushEntries: Int
@@ -19,17 +19,16 @@ final class EventIDIndex: RecordIndex {
 
     /// Whether an event with this id hash is in the log (or was added).
     func contains(_ hash: EventIDHash) -> Bool {
-        if recent[hash] != nil { return true }
+        if recent.contains(hash) { return true }
         var found = false
-        runs.forEachValue(ofKey: hash.low) { value in
+        runs.forEachValue(ofKey: hash.runKey) { value in
             if value >> 40 == hash.high { found = true }
         }
         return found
     }
 
     func add(hash: EventIDHash, offset: Int64) {
-        if let known = recent[hash], known <= offset { return }
-        recent[hash] = offset
+        recent.insert(hash, offset: offset)
     }
 
     func add(_ record: RecordView, at offset: Int64) {
@@ -46,12 +45,17 @@ final class EventIDIndex: RecordIndex {
         guard runs.writable, indexedThrough > runs.coveredThrough else { return }
         var entries = [RunEntry]()
         entries.reserveCapacity(recent.count)
-        for (hash, offset) in recent where offset < indexedThrough {
-            entries.append(RunEntry(key: hash.low, value: hash.high << 40 | UInt64(offset)))
+        var kept = EventIDTable()
+        recent.forEach { entry, offset in
+            if offset < indexedThrough {
+                entries.append(entry)
+            } else {
+                kept.insert(EventIDHash(low: entry.key, high: entry.value >> 40), offset: offset)
+            }
         }
         entries.sort()
         try runs.add(sortedEntries: entries, through: indexedThrough)
-        recent = recent.filter { $0.value >= indexedThrough }
+        recent = kept
     }
 
     func damagedFiles() -> [String] { runs.damagedRuns() }

@@ -5,7 +5,7 @@ struct IndexState {
     let ids: EventIDIndex
     let history: CustomerHistoryIndex
     /// Ids of events being appended right now: a second append of one of them counts as a duplicate.
-    var pendingIDs: Set<EventIDHash> = []
+    var pendingIDs = EventIDTable()
     /// Appended offset ranges above ``frontier`` (appends may complete out of order), lower bound → upper bound.
     private var completed: [Int64: Int64] = [:]
     /// Every record below this offset has been given to the indexes.

@@ -81,33 +81,34 @@ final class SortedRun: @unchecked Sendable {
             var crc = CRC32C.checksum(header)
             try file.write(header, at: 0)
             var position = Int64(headerSize)
-            var chunk = [UInt8]()
-            chunk.reserveCapacity(1 << 20)
+            // Entries are gathered as words and written in chunks of 1 MiB.
+            var words = [UInt64]()
+            words.reserveCapacity(1 << 17)
             var written = 0
             var previous: RunEntry?
             for entry in entries {
                 precondition(previous == nil || previous! <= entry, "run entries must be sorted")
                 previous = entry
-                chunk.appendLE(entry.key)
-                chunk.appendLE(entry.value)
+                words.append(entry.key.littleEndian)
+                words.append(entry.value.littleEndian)
                 written += 1
                 if blocks > 0 {
                     bloomProbe(entry.key, blocks: blocks) { block, bit in
                         filter[block * bloomBlockBytes + bit >> 3] |= UInt8(1) << (bit & 7)
                     }
                 }
-                if chunk.count >= 1 << 20 {
-                    crc = chunk.withUnsafeBytes { CRC32C.checksum($0, continuing: crc) }
-                    try file.write(chunk, at: position)
-                    position += Int64(chunk.count)
-                    chunk.removeAll(keepingCapacity: true)
+                if words.count >= 1 << 17 {
+                    crc = words.withUnsafeBytes { CRC32C.checksum($0, continuing: crc) }
+                    try words.withBytes { raw throws(EventLogError) in try file.write(raw, at: position) }
+                    position += Int64(words.count * 8)
+                    words.removeAll(keepingCapacity: true)
                 }
             }
             precondition(written == count, "run entry count \(written) differs from the announced \(count)")
-            chunk += filter
-            crc = chunk.withUnsafeBytes { CRC32C.checksum($0, continuing: crc) }
-            chunk.appendLE(crc)
-            try file.write(chunk, at: position)
+            var tail = words.withUnsafeBytes { [UInt8]($0) } + filter
+            crc = tail.withUnsafeBytes { CRC32C.checksum($0, continuing: crc) }
+            tail.appendLE(crc)
+            try file.write(tail, at: position)
         }
         return descriptor
     }

@@ -44,4 +44,7 @@ enum StableHash {
 struct EventIDHash: Hashable, Sendable {
     var low: UInt64
     var high: UInt64
+
+    /// The key under which index runs and tables file it: `low`, with 0 (which marks empty slots) read as 1.
+    var runKey: UInt64 { low == 0 ? 1 : low }
 }

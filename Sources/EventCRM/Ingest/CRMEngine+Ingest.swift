@@ -1,4 +1,5 @@
 public import CRMModel
+import Crypto
 import Dispatch
 import EventLog
 
@@ -62,6 +63,8 @@ public struct IngestReport: Sendable {
     public var inputBytes: Int64 = 0
     /// Wall-clock seconds the ingest took.
     public var seconds = 0.0
+    /// Of those, the seconds spent validating, sealing and staging (pass 1); the rest is appending (pass 2).
+    public var validationSeconds = 0.0
 }
 
 extension CRMEngine {
@@ -94,6 +97,7 @@ extension CRMEngine {
         }
         defer { rejects?.close() }
         try stage(source, into: staging, rejects: rejects, options: options, report: &report, progress: progress)
+        report.validationSeconds = (ContinuousClock.now - started) / .seconds(1)
         if report.rejected > 0 && !options.skipInvalid {
             report.seconds = (ContinuousClock.now - started) / .seconds(1)
             return report
@@ -129,7 +133,6 @@ extension CRMEngine {
             inMemory = LineBlockReader.Block(bytes: bytes, firstLine: 1)
         }
         var rejectsPosition: Int64 = 0
-        var batch = RecordBatch(reservingBytes: Self.stagedBatchBytes + (64 << 10))
         while true {
             let block: LineBlockReader.Block
             if let reader {
@@ -148,15 +151,15 @@ extension CRMEngine {
             }
             let ranges = block.lineRanges()
             let parsed = parse(block, ranges)
-            var valid = [EncodedEvent]()
+            var valid = [ParsedEvent]()
             valid.reserveCapacity(parsed.count)
             for (number, line) in parsed.enumerated() {
                 switch line {
                 case .blank:
                     continue
-                case .event(let encoded):
+                case .event(let event):
                     report.lines += 1
-                    valid.append(encoded)
+                    valid.append(event)
                 case .invalid(let problem):
                     report.lines += 1
                     report.rejected += 1
@@ -177,43 +180,80 @@ extension CRMEngine {
             progress?(IngestProgress(phase: .validating, done: report.inputBytes, total: reader?.totalBytes))
             // All or nothing: once a line is invalid, keep validating to list the problems, but stage nothing.
             guard report.rejected == 0 || options.skipInvalid else { continue }
-            for event in try seal(valid) {
-                do {
-                    try batch.append(
-                        key: event.key,
-                        typeTag: event.typeTag,
-                        schemaVersion: event.schemaVersion,
-                        eventTime: event.eventTime,
-                        producerID: event.producerID,
-                        value: event.value
-                    )
-                } catch {
-                    throw CRMError(
-                        .invalidEvent,
-                        "event at offset \(report.lines) in the input: \(error)",
-                        storage: error
-                    )
-                }
-                if batch.encodedByteCount >= Self.stagedBatchBytes {
-                    try staging.write(batch)
-                    batch.removeAll()
-                }
-            }
+            for staged in try sealInParallel(valid) { try staging.write(staged) }
         }
-        if !batch.isEmpty { try staging.write(batch) }
+    }
+
+    /// A valid line, encoded, with the hash of its id.
+    private struct ParsedEvent: Sendable {
+        var encoded: EncodedEvent
+        var idHash: EventIDHash?
+        var hasPersonalPart: Bool
     }
 
     /// One line of input after parsing.
     private enum ParsedLine: Sendable {
         case blank
-        case event(EncodedEvent)
+        case event(ParsedEvent)
         case invalid(ValidationError)
     }
+
+    /// Seals `events` on every core into batches of about ``stagedBatchBytes``, in input order.
+    private func sealInParallel(_ events: [ParsedEvent]) throws(CRMError) -> [StagedBatch] {
+        guard !events.isEmpty else { return [] }
+        let customerKeys: [String: SymmetricKey]
+        do {
+            customerKeys = try keys.keys(for: events.lazy.filter(\.hasPersonalPart).map(\.encoded.key))
+        } catch {
+            throw .keyStore(error)
+        }
+        let workers = min(events.count, Self.workerCount)
+        let output = UnsafeMutableBufferPointer<Result<[StagedBatch], CRMError>>.allocate(capacity: workers)
+        output.initialize(repeating: .success([]))
+        defer { output.deinitialize().deallocate() }
+        nonisolated(unsafe) let shared = output
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let slice = events[events.count * worker / workers..<events.count * (worker + 1) / workers]
+            shared[worker] = Result { () throws(CRMError) -> [StagedBatch] in
+                var staged = [StagedBatch]()
+                var batch = RecordBatch(reservingBytes: Self.stagedBatchBytes + (16 << 10))
+                var hashes = [EventIDHash?]()
+                for event in slice {
+                    let sealed = try Self.seal(event.encoded, keys: customerKeys)
+                    do throws(EventLogError) {
+                        try batch.append(
+                            key: sealed.key,
+                            typeTag: sealed.typeTag,
+                            schemaVersion: sealed.schemaVersion,
+                            eventTime: sealed.eventTime,
+                            producerID: sealed.producerID,
+                            value: sealed.value
+                        )
+                    } catch {
+                        throw CRMError(.invalidEvent, "an event does not fit in a record: \(error)", storage: error)
+                    }
+                    hashes.append(event.idHash)
+                    if batch.encodedByteCount >= Self.stagedBatchBytes {
+                        staged.append(StagedBatch(batch: batch, idHashes: hashes))
+                        batch.removeAll()
+                        hashes.removeAll(keepingCapacity: true)
+                    }
+                }
+                if !batch.isEmpty { staged.append(StagedBatch(batch: batch, idHashes: hashes)) }
+                return staged
+            }
+        }
+        var all = [StagedBatch]()
+        for result in output { all += try result.get() }
+        return all
+    }
+
+    private static var workerCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Parses and encodes the lines of a block, on every core.
     private func parse(_ block: LineBlockReader.Block, _ ranges: [Range<Int>]) -> [ParsedLine] {
         let codec = self.codec
-        let workers = min(ranges.count, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        let workers = min(ranges.count, Self.workerCount)
         let output = UnsafeMutableBufferPointer<ParsedLine>.allocate(capacity: ranges.count)
         output.initialize(repeating: .blank)
         defer { output.deinitialize().deallocate() }
@@ -229,7 +269,14 @@ extension CRMEngine {
                     if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
                     do throws(ValidationError) {
                         let event = try codec.decode(line: line, lineNumber: block.firstLine + number)
-                        shared[number] = .event(EventBinaryCodec.encode(event))
+                        let encoded = EventBinaryCodec.encode(event)
+                        shared[number] = .event(
+                            ParsedEvent(
+                                encoded: encoded,
+                                idHash: event.id.map(StableHash.eventID),
+                                hasPersonalPart: encoded.hasPersonalPart
+                            )
+                        )
                     } catch {
                         shared[number] = .invalid(error)
                     }
@@ -247,17 +294,29 @@ extension CRMEngine {
     ) async throws(CRMError) {
         staging.rewind()
         while true {
-            var batches = [RecordBatch]()
+            var batches = [StagedBatch]()
             while batches.count < Self.batchesPerAppend, let batch = try staging.next() {
                 batches.append(batch)
             }
             guard !batches.isEmpty else { break }
-            for offsets in try await appendDeduplicated(batches) {
+            let appended = try await appendDeduplicated(
+                batches.map(\.batch),
+                idHashes: batches.map(\.idHashes),
+                deferringKeyCompaction: true
+            )
+            for offsets in appended {
                 for offset in offsets {
                     if offset == nil { report.duplicates += 1 } else { report.appended += 1 }
                 }
             }
             progress?(IngestProgress(phase: .appending, done: staging.position, total: staging.size))
+        }
+        // Erasures met on the way made keys unusable at once; their bytes leave the key file now (or at the next
+        // open, after a crash).
+        do {
+            try keys.compactIfNeeded()
+        } catch {
+            throw .keyStore(error)
         }
     }
 }

@@ -21,7 +21,7 @@ extension Array where Element == UInt8 {
     }
 }
 
-extension Array where Element == UInt8 {
+extension Array {
     /// `withUnsafeBytes` that keeps the closure's error type (the standard one only rethrows `any Error`).
     package func withBytes<Result>(
         _ body: (UnsafeRawBufferPointer) throws(EventLogError) -> Result
