@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import CLZ4Baseline
 import CRMModel
 import EventLog
@@ -33,21 +34,9 @@ enum Fixture {
         return events.map { event in try! event.json.withUnsafeBytes { try codec.decode(line: $0) } }
     }()
 
-    static let root: String = {
-        let path = (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/eventcrm-benchmarks"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
-
-    static func freshDirectory(_ name: String) -> String {
-        let path = root + "/" + name
-        try? FileManager.default.removeItem(atPath: path)
-        return path
-    }
-
     /// A log of `records` sample records at `name`, written once and kept between runs.
     static func prebuiltLog(_ name: String, records: Int) async throws -> String {
-        let path = root + "/" + name
+        let path = benchmarkRoot + "/" + name
         let marker = path + ".complete"
         if FileManager.default.fileExists(atPath: marker) { return path }
         try? FileManager.default.removeItem(atPath: path)
@@ -65,34 +54,14 @@ enum Fixture {
     }
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 func residentBytes() -> Int {
     let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
     return (Int(statm.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
 extension BenchmarkMetric {
-    static let recordsPerSecond = BenchmarkMetric.custom("records/s", polarity: .prefersLarger, useScalingFactor: false)
-    static let megabytesPerSecond = BenchmarkMetric.custom("MB/s", polarity: .prefersLarger, useScalingFactor: false)
-    static let operationsPerSecond = BenchmarkMetric.custom("ops/s", polarity: .prefersLarger, useScalingFactor: false)
-    static let latencyP50 = BenchmarkMetric.custom("p50 latency (us)", useScalingFactor: false)
-    static let latencyP99 = BenchmarkMetric.custom("p99 latency (us)", useScalingFactor: false)
-    static let milliseconds = BenchmarkMetric.custom("time (us)", useScalingFactor: false)
     static let percentOfPayload = BenchmarkMetric.custom("on-disk % of JSON", useScalingFactor: false)
     static let residentGrowth = BenchmarkMetric.custom("RSS growth (MiB)", useScalingFactor: false)
-}
-
-func configuration(_ metrics: [BenchmarkMetric], seconds: Int = 5, iterations: Int = 20) -> Benchmark.Configuration {
-    .init(
-        metrics: [.wallClock] + metrics,
-        timeUnits: .microseconds,
-        warmupIterations: 1,
-        maxDuration: .seconds(seconds),
-        maxIterations: iterations
-    )
 }
 
 // MARK: - Benchmarks
@@ -163,7 +132,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("disk-fdatasync-rate", configuration: configuration([.operationsPerSecond, .latencyP99], iterations: 10))
     {
         benchmark in
-        let path = Fixture.root + "/fdatasync-probe"
+        let path = benchmarkRoot + "/fdatasync-probe"
         let descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC, 0o600)
         defer {
             close(descriptor)
@@ -195,7 +164,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         var settings = EventLog.Configuration()
         settings.durability = .none
-        let log = try EventLog.open(at: Fixture.freshDirectory("append-batch"), configuration: settings)
+        let log = try EventLog.open(at: freshDirectory("append-batch"), configuration: settings)
         var records = 0
         var bytes = 0
         let elapsed = try await ContinuousClock().measure {
@@ -218,7 +187,7 @@ let benchmarks: @Sendable () -> Void = {
     ) { benchmark in
         var settings = EventLog.Configuration()
         settings.durability = .none
-        let log = try EventLog.open(at: Fixture.freshDirectory("append-pipelined"), configuration: settings)
+        let log = try EventLog.open(at: freshDirectory("append-pipelined"), configuration: settings)
         let batches = Fixture.batches
         let elapsed = try await ContinuousClock().measure {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -243,7 +212,7 @@ let benchmarks: @Sendable () -> Void = {
         "eventlog-group-commit-64-appenders",
         configuration: configuration([.recordsPerSecond, .latencyP50, .latencyP99], iterations: 10)
     ) { benchmark in
-        let log = try EventLog.open(at: Fixture.freshDirectory("group-commit"))
+        let log = try EventLog.open(at: freshDirectory("group-commit"))
         let events = Fixture.events
         let clock = ContinuousClock()
         let appendsPerTask = 50
@@ -276,7 +245,7 @@ let benchmarks: @Sendable () -> Void = {
         "eventlog-one-appender-durable",
         configuration: configuration([.recordsPerSecond, .latencyP99], iterations: 10)
     ) { benchmark in
-        let log = try EventLog.open(at: Fixture.freshDirectory("one-appender"))
+        let log = try EventLog.open(at: freshDirectory("one-appender"))
         let clock = ContinuousClock()
         var latencies = [Double]()
         let elapsed = try await clock.measure {
@@ -351,7 +320,7 @@ let benchmarks: @Sendable () -> Void = {
         settings.durability = .none
         let batches = Fixture.batches
         let baseline = residentBytes()
-        let log = try EventLog.open(at: Fixture.freshDirectory("memory-10M"), configuration: settings)
+        let log = try EventLog.open(at: freshDirectory("memory-10M"), configuration: settings)
         var written = 0
         var peak = baseline
         let elapsed = try await ContinuousClock().measure {
@@ -362,7 +331,7 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
         await log.close()
-        try? FileManager.default.removeItem(atPath: Fixture.root + "/memory-10M")
+        try? FileManager.default.removeItem(atPath: benchmarkRoot + "/memory-10M")
         benchmark.measurement(.recordsPerSecond, Int(Double(written) / seconds(elapsed)))
         benchmark.measurement(.residentGrowth, (peak - baseline) >> 20)
     }
@@ -412,16 +381,16 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("sqlite-append-1000-row-transactions", configuration: configuration([.recordsPerSecond], iterations: 5)) {
         benchmark in
-        let database = try SQLitePeer.open(Fixture.freshDirectory("sqlite-append.db"))
+        let database = try SQLitePeer.open(freshDirectory("sqlite-append.db"))
         let events = Fixture.events
         let elapsed = try ContinuousClock().measure { try SQLitePeer.insert(events, into: database) }
         benchmark.measurement(.recordsPerSecond, Int(Double(events.count) / seconds(elapsed)))
     }
 
     Benchmark("sqlite-ordered-scan", configuration: configuration([.recordsPerSecond], iterations: 10)) { benchmark in
-        let path = Fixture.root + "/sqlite-scan-2M.db"
+        let path = benchmarkRoot + "/sqlite-scan-2M.db"
         if !FileManager.default.fileExists(atPath: path + ".complete") {
-            let database = try SQLitePeer.open(Fixture.freshDirectory("sqlite-scan-2M.db"))
+            let database = try SQLitePeer.open(freshDirectory("sqlite-scan-2M.db"))
             for round in 0..<10 {
                 try SQLitePeer.insert(Fixture.events, into: database, firstOffset: round * Fixture.events.count)
             }
@@ -438,19 +407,14 @@ let benchmarks: @Sendable () -> Void = {
 /// SQLite as an event table: the peer the log is compared with.
 enum SQLitePeer {
     static func open(_ path: String) throws -> DatabasePool {
-        var configuration = GRDB.Configuration()
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        try pool.write { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE IF NOT EXISTS events (
-                        offset INTEGER PRIMARY KEY, key TEXT NOT NULL, type INTEGER NOT NULL,
-                        version INTEGER NOT NULL, time INTEGER NOT NULL, value BLOB NOT NULL)
-                    """
-            )
-        }
-        return pool
+        try openSQLite(
+            path,
+            schema: """
+                CREATE TABLE IF NOT EXISTS events (
+                    offset INTEGER PRIMARY KEY, key TEXT NOT NULL, type INTEGER NOT NULL,
+                    version INTEGER NOT NULL, time INTEGER NOT NULL, value BLOB NOT NULL)
+                """
+        )
     }
 
     static func insert(_ events: [SamplePayloads.Event], into pool: DatabasePool, firstOffset: Int = 0) throws {

@@ -46,7 +46,7 @@ final class EventIDIndex: RecordIndex {
         var entries = [RunEntry]()
         entries.reserveCapacity(recent.count)
         var kept = EventIDTable()
-        recent.forEach { entry, offset in
+        recent.forEachEntry { entry, offset in
             if offset < indexedThrough {
                 entries.append(entry)
             } else {

@@ -72,7 +72,7 @@ struct EventIDTable {
     }
 
     /// Every entry, as the run entry it becomes, and its offset.
-    func forEach(_ body: (RunEntry, Int64) -> Void) {
+    func forEachEntry(_ body: (RunEntry, Int64) -> Void) {
         for index in lows.indices where lows[index] != 0 {
             body(RunEntry(key: lows[index], value: values[index]), Int64(values[index] & 0xFF_FFFF_FFFF))
         }
