@@ -35,6 +35,7 @@ public enum PersonalDataSealer {
             let box = try AES.GCM.seal(
                 event.value[parts.personal],
                 using: key,
+                nonce: NonceSource.shared.next(),
                 authenticating: authenticated(event, public: open)
             )
             var sealed = event

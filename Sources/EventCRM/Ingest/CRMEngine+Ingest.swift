@@ -207,7 +207,7 @@ extension CRMEngine {
         } catch {
             throw .keyStore(error)
         }
-        let workers = min(events.count, Self.workerCount)
+        let workers = min(events.count, Self.chunkCount)
         let output = UnsafeMutableBufferPointer<Result<[StagedBatch], CRMError>>.allocate(capacity: workers)
         output.initialize(repeating: .success([]))
         defer { output.deinitialize().deallocate() }
@@ -248,12 +248,13 @@ extension CRMEngine {
         return all
     }
 
-    private static var workerCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// Parallel work is cut into more chunks than cores, so that a core that finishes early takes another.
+    private static var chunkCount: Int { 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Parses and encodes the lines of a block, on every core.
     private func parse(_ block: LineBlockReader.Block, _ ranges: [Range<Int>]) -> [ParsedLine] {
         let codec = self.codec
-        let workers = min(ranges.count, Self.workerCount)
+        let workers = min(ranges.count, Self.chunkCount)
         let output = UnsafeMutableBufferPointer<ParsedLine>.allocate(capacity: ranges.count)
         output.initialize(repeating: .blank)
         defer { output.deinitialize().deallocate() }

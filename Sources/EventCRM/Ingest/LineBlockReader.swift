@@ -93,7 +93,16 @@ final class LineBlockReader {
 
     private func makeBlock(_ bytes: [UInt8]) -> Block {
         let block = Block(bytes: bytes, firstLine: nextLine)
-        nextLine += bytes.count { $0 == 0x0A } + (bytes.last == 0x0A ? 0 : 1)
+        var newlines = 0
+        bytes.withUnsafeBufferPointer { raw in
+            guard let base = raw.baseAddress else { return }
+            var position = 0
+            while position < raw.count, let found = memchr(base + position, 0x0A, raw.count - position) {
+                newlines += 1
+                position = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+            }
+        }
+        nextLine += newlines + (bytes.last == 0x0A ? 0 : 1)
         return block
     }
 
