@@ -151,4 +151,82 @@ struct EngineTests {
             )
         }
     }
+
+    @Test("A read-only engine reads while the writer holds the directory, and refuses to write")
+    func readOnlyEngine() async throws {
+        let directory = TemporaryDirectory("engine")
+        let writer = try CRMEngine.open(at: directory.path)
+        try await writer.append(
+            contentsOf: (0..<50).map { Self.order("e\($0)", customer: "c-\($0 % 5)", at: Int64($0)) }
+        )
+        var options = CRMEngine.Options()
+        options.readOnly = true
+        let reader = try CRMEngine.open(at: directory.path, options: options)
+        #expect(reader.nextOffset == 50)
+        #expect(try reader.history(of: "c-2").count == 10)
+        let refused = await #expect(throws: CRMError.self) {
+            try await reader.append(Self.order("x", customer: "c-1", at: 1))
+        }
+        #expect(refused?.code == .notWritable)
+        try await writer.append(Self.order("e50", customer: "c-2", at: 50))
+        try reader.refresh()
+        #expect(try reader.history(of: "c-2").count == 11, "refresh sees the writer's new events")
+        await reader.close()
+        await writer.close()
+    }
+
+    @Test("Reading from a time and tailing live appends")
+    func timeAndTail() async throws {
+        let directory = TemporaryDirectory("engine")
+        let crm = try CRMEngine.open(at: directory.path)
+        try await crm.append(contentsOf: (0..<100).map { Self.order("e\($0)", customer: "c-1", at: Int64($0)) })
+        let fromTime = Array(try crm.events(fromTime: Self.time(60)))
+        #expect(fromTime.map(\.offset) == Array(60..<100))
+        let tail = Task {
+            var seen = [String]()
+            for try await stored in crm.tail(from: 95) {
+                seen.append(stored.event.id!)
+                if seen.count == 10 { break }
+            }
+            return seen
+        }
+        try await crm.append(contentsOf: (100..<105).map { Self.order("e\($0)", customer: "c-1", at: Int64($0)) })
+        #expect(try await tail.value == (95..<105).map { "e\($0)" })
+        await crm.close()
+    }
+
+    @Test("An ingested customer.forgotten erases like forget(), also the events after it in the same input")
+    func ingestedErasure() async throws {
+        let directory = TemporaryDirectory("engine")
+        let crm = try CRMEngine.open(at: directory.path)
+        let codec = EventJSONCodec()
+        var later = SampleEvents.registered
+        later.id = "e9"
+        later.at = EventTime(microseconds: later.at.microseconds + 10_000_000)
+        let lines = [
+            codec.encodeLine(SampleEvents.registered),
+            #"{"id":"f1","type":"customer.forgotten","at":"2024-03-01T11:00:00Z","customer":"c-42"}"#,
+            codec.encodeLine(later),
+        ]
+        let report = try await crm.ingest(.bytes(Array(lines.joined(separator: "\n").utf8)))
+        #expect(report.committed && report.appended == 3)
+        #expect(crm.isForgotten("c-42"))
+        let registrations = try crm.history(of: "c-42").filter { $0.event.type == .customerRegistered }
+        #expect(registrations.map(\.personalData) == [.erased, .erased])
+        await crm.close()
+        #expect(try filesContaining("ana@example.com", under: directory.path).isEmpty)
+    }
+
+    @Test("Events built in code are checked like ingested lines, and a bad one appends nothing")
+    func invalidEventRejected() async throws {
+        let directory = TemporaryDirectory("engine")
+        let crm = try CRMEngine.open(at: directory.path)
+        let good = Self.order("ok", customer: "c-1", at: 1)
+        let negative = Self.order("bad", customer: "c-1", at: 2, total: -5)
+        let error = await #expect(throws: CRMError.self) { try await crm.append(contentsOf: [good, negative]) }
+        #expect(error?.code == .invalidEvent)
+        #expect(error?.validation?.field == "total", "\(String(describing: error))")
+        #expect(crm.nextOffset == 0)
+        await crm.close()
+    }
 }

@@ -16,9 +16,23 @@ import Darwin
 /// `@unchecked Sendable`.
 final class LogWriter: @unchecked Sendable {
     private struct Request {
+        /// Who waits: one appender's continuation (the common case, no allocation), or a callback for appends
+        /// submitted several at a time.
+        enum Waiter {
+            case continuation(CheckedContinuation<Range<Int64>, any Error>)
+            case callback(@Sendable (Result<Range<Int64>, any Error>) -> Void)
+        }
+
         let batch: RecordBatch
+        let waiter: Waiter
+
         /// Called once on the writer thread with the offsets given, or why the append failed.
-        let complete: @Sendable (Result<Range<Int64>, any Error>) -> Void
+        func complete(_ result: Result<Range<Int64>, any Error>) {
+            switch waiter {
+            case .continuation(let continuation): continuation.resume(with: result)
+            case .callback(let callback): callback(result)
+            }
+        }
     }
 
     private struct Inbox {
@@ -68,42 +82,55 @@ final class LogWriter: @unchecked Sendable {
 
     /// Queues `batch` and waits until it is written as durably as the mode promises.
     func append(_ batch: RecordBatch) async throws -> Range<Int64> {
-        try await append([batch])[0].get()
+        guard !batch.isEmpty else { throw EventLogError(.invalidRecord, "cannot append an empty batch") }
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue([Request(batch: batch, waiter: .continuation(continuation))])
+        }
+    }
+
+    /// Adds requests to the inbox in order and wakes the writer, or fails them all if the log cannot take them.
+    private func enqueue(_ requests: [Request]) {
+        let refusal = inbox.withLock { inbox -> EventLogError? in
+            if let failure = inbox.failure {
+                return EventLogError(.logFailed, "an earlier failure needs the log to be reopened: \(failure)")
+            }
+            if inbox.stopping { return EventLogError(.notWritable, "the log is closed") }
+            inbox.requests.append(contentsOf: requests)
+            return nil
+        }
+        if let refusal {
+            for request in requests { request.complete(.failure(refusal)) }
+        } else {
+            wakeup.signal()
+        }
     }
 
     /// Queues `batches` in order, each to be appended atomically on its own, and waits until all are written as
     /// durably as the mode promises or failed. Later batches never land before earlier ones.
     func append(_ batches: [RecordBatch]) async -> [Result<Range<Int64>, any Error>] {
         guard !batches.isEmpty else { return [] }
+        if let empty = batches.firstIndex(where: \.isEmpty) {
+            let error = EventLogError(.invalidRecord, "cannot append an empty batch (batch \(empty))")
+            return batches.map { _ in .failure(error) }
+        }
         let results = Locked([Result<Range<Int64>, any Error>?](repeating: nil, count: batches.count))
         let remaining = Locked(batches.count)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let requests = batches.indices.map { number in
-                Request(batch: batches[number]) { result in
-                    results.withLock { $0[number] = result }
-                    let left = remaining.withLock { count -> Int in
-                        count -= 1
-                        return count
-                    }
-                    if left == 0 { continuation.resume() }
+            enqueue(
+                batches.indices.map { number in
+                    Request(
+                        batch: batches[number],
+                        waiter: .callback { result in
+                            results.withLock { $0[number] = result }
+                            let left = remaining.withLock { count -> Int in
+                                count -= 1
+                                return count
+                            }
+                            if left == 0 { continuation.resume() }
+                        }
+                    )
                 }
-            }
-            let refusal = inbox.withLock { inbox -> EventLogError? in
-                if let failure = inbox.failure {
-                    return EventLogError(.logFailed, "an earlier failure needs the log to be reopened: \(failure)")
-                }
-                if inbox.stopping { return EventLogError(.notWritable, "the log is closed") }
-                if let empty = batches.firstIndex(where: \.isEmpty) {
-                    return EventLogError(.invalidRecord, "cannot append an empty batch (batch \(empty))")
-                }
-                inbox.requests.append(contentsOf: requests)
-                return nil
-            }
-            if let refusal {
-                for request in requests { request.complete(.failure(refusal)) }
-            } else {
-                wakeup.signal()
-            }
+            )
         }
         return results.withLock { $0.map { $0! } }
     }
