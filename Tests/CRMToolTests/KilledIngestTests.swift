@@ -22,27 +22,27 @@ struct KilledIngestTests {
     func killedDuringIngest() async throws {
         let directory = TemporaryDirectory("killed")
         let input = directory.path("events.ndjson")
-        let log = directory.path("db")
-        #expect(try crm(["generate", "--customers", "2000", "--seed", "11", input]).status == 0)
+        #expect(try crm(["generate", "--customers", "4000", "--seed", "11", input]).status == 0)
         let codec = EventJSONCodec()
         let ids = try lines(of: input).map { try codec.decode($0).id! }
         let rounds = ProcessInfo.processInfo.environment["CRASH_ROUNDS"].flatMap(Int.init).map { max(4, $0 / 10) } ?? 4
         var random = SplitMix64(seed: 5)
         var partialRounds = 0
-        for _ in 0..<rounds {
-            let startSize = Self.segmentSize(log)
+        for round in 0..<rounds {
+            // A fresh engine each round, so that every kill can land while appending.
+            let log = directory.path("db-\(round)")
             let process = Process()
             process.executableURL = URL(fileURLWithPath: builtExecutable("crm"))
             process.arguments = ["ingest", "--log", log, input]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            // Kill once appending has started (the segment grows), a random moment later.
+            // Kill once appending has started (the segment grows past its 64-byte header), a moment later.
             let deadline = ContinuousClock.now + .seconds(60)
-            while process.isRunning && Self.segmentSize(log) <= max(startSize, 64) && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(1))
+            while process.isRunning && Self.segmentSize(log) <= 64 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .microseconds(500))
             }
-            try await Task.sleep(for: .milliseconds(Int(random.next() % 25)))
+            try await Task.sleep(for: .microseconds(Int(random.next() % 4000)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
@@ -52,15 +52,16 @@ struct KilledIngestTests {
             if stored.count > 0 && stored.count < ids.count { partialRounds += 1 }
             #expect(try engine.verify().isValid)
             await engine.close()
+
+            let finish = try crm(["ingest", input], log: log)
+            #expect(finish.status == 0, "\(finish.standardError)")
+            #expect(finish.standardOutput.contains("duplicates skipped \(stored.count),"), "\(finish.standardOutput)")
+            let complete = try CRMEngine.open(at: log)
+            let all = try complete.events(from: 0, personalData: .withhold).map { $0.event.id! }
+            #expect(all == ids, "complete, in order, no duplicates")
+            await complete.close()
         }
+        print("killed ingest: \(partialRounds) of \(rounds) kills landed while appending")
         #expect(partialRounds > 0, "at least one kill landed while appending")
-        let finish = try crm(["ingest", input], log: log)
-        #expect(finish.status == 0, "\(finish.standardError)")
-        let engine = try CRMEngine.open(at: log)
-        #expect(
-            try engine.events(from: 0, personalData: .withhold).map { $0.event.id! } == ids,
-            "complete, no duplicates"
-        )
-        await engine.close()
     }
 }
