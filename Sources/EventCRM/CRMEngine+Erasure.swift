@@ -13,9 +13,11 @@ extension CRMEngine {
     /// and of every id merged into it, durably, then appends `customer.forgotten`.
     ///
     /// Afterwards history and export show the personal fields as absent (``StoredEvent/PersonalData/erased``),
-    /// the customer's other facts (orders, amounts, channels) still count, and ``verify()`` still passes: the log
+    /// the customer's other facts (orders, amounts, channels) still count, and ``verify(checkpoint:)`` still passes: the log
     /// is not rewritten. Calling it again is harmless.
-    /// - Parameter time: the event time of the `customer.forgotten` event (default: now).
+    /// - Parameters:
+    ///   - customer: the customer's id.
+    ///   - time: the event time of the `customer.forgotten` event (default: now).
     @discardableResult
     public func forget(_ customer: String, at time: EventTime = .now) async throws(CRMError) -> ForgetResult {
         try requireWritable()

@@ -16,7 +16,7 @@ public import EventLog
 public final class CRMEngine: Sendable {
     /// How to open an engine.
     public struct Options: Sendable {
-        /// When appends return: ``EventLog/Durability/groupCommit`` (the default) returns once the events are on
+        /// When appends return: `EventLog.Durability.groupCommit` (the default) returns once the events are on
         /// disk, sharing one `fdatasync` between concurrent appends.
         public var durability: EventLog.Durability = .groupCommit
         /// The currency of amounts that come without one in ingested JSON. Default USD.
@@ -106,7 +106,7 @@ public final class CRMEngine: Sendable {
     /// The offset the next event will get: the number of events in the log.
     public var nextOffset: Int64 { log.nextOffset }
 
-    /// The log's head hash. Keep it elsewhere; ``verify()`` later proves the log up to it was not altered.
+    /// The log's head hash. Keep it elsewhere; ``verify(checkpoint:)`` later proves the log up to it was not altered.
     public var headHash: ChainHash { log.headHash }
 
     /// Writes the indexes' waiting entries (so that the next open need not re-read them from the log), finishes

@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 extension EventLog {
-    /// What ``verify()`` checked and the first problem it found.
+    /// What ``verify(checkpoint:)`` checked and the first problem it found.
     public struct VerificationReport: Sendable, CustomStringConvertible {
         /// Where and what the first problem is.
         public struct Problem: Sendable, CustomStringConvertible {
