@@ -174,7 +174,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
             guard (1...256).contains(customer.utf8.count) else {
                 throw Failure(file: path, reason: "customer ids are 1 to 256 bytes long")
             }
-            let key = SymmetricKey(size: .bits256)
+            let key = RandomPool.shared.key()
             try append(Self.encode(kind: 1, customer: customer, key: key))
             keys[customer] = key
             return key
@@ -195,7 +195,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
                     guard (1...256).contains(customer.utf8.count) else {
                         throw Failure(file: path, reason: "customer ids are 1 to 256 bytes long")
                     }
-                    let key = SymmetricKey(size: .bits256)
+                    let key = RandomPool.shared.key()
                     records += Self.encode(kind: 1, customer: customer, key: key)
                     created[customer] = key
                 }

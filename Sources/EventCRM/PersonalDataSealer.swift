@@ -35,7 +35,7 @@ public enum PersonalDataSealer {
             let box = try AES.GCM.seal(
                 event.value[parts.personal],
                 using: key,
-                nonce: NonceSource.shared.next(),
+                nonce: RandomPool.shared.nonce(),
                 authenticating: authenticated(event, public: open)
             )
             var sealed = event

@@ -5,24 +5,34 @@ import EventLog
 import Glibc
 #endif
 
-/// Random 96-bit AES-GCM nonces from the kernel's CSPRNG (`/dev/urandom`), read 4 KiB at a time: one system call
-/// per 341 nonces instead of two each (swift-crypto draws 8 bytes per call; those calls were a visible part of an
-/// ingest). Falls back to the standard generator if the device cannot be read.
-final class NonceSource: Sendable {
-    static let shared = NonceSource()
+/// Random bytes for AES-GCM nonces and customer keys from the kernel's CSPRNG (`/dev/urandom`), read 4 KiB at a
+/// time: one system call per 341 nonces or 128 keys, where swift-crypto makes one per 8 bytes (those calls were a
+/// visible part of an ingest). Falls back to the standard generator if the device cannot be read.
+final class RandomPool: Sendable {
+    static let shared = RandomPool()
 
     private let pool = Locked<(bytes: [UInt8], position: Int)>(([], 0))
 
-    func next() -> AES.GCM.Nonce {
-        let bytes = pool.withLock { pool -> ArraySlice<UInt8> in
-            if pool.position + 12 > pool.bytes.count {
+    /// `count` (at most 4096) random bytes, never handed out twice.
+    func bytes(_ count: Int) -> ArraySlice<UInt8> {
+        pool.withLock { pool -> ArraySlice<UInt8> in
+            if pool.position + count > pool.bytes.count {
                 pool.bytes = Self.randomBytes(4096)
                 pool.position = 0
             }
-            defer { pool.position += 12 }
-            return pool.bytes[pool.position..<pool.position + 12]
+            defer { pool.position += count }
+            return pool.bytes[pool.position..<pool.position + count]
         }
-        return try! AES.GCM.Nonce(data: bytes)
+    }
+
+    /// A random 96-bit AES-GCM nonce.
+    func nonce() -> AES.GCM.Nonce {
+        try! AES.GCM.Nonce(data: bytes(12))
+    }
+
+    /// A random AES-256 key.
+    func key() -> SymmetricKey {
+        SymmetricKey(data: bytes(32))
     }
 
     private static func randomBytes(_ count: Int) -> [UInt8] {
