@@ -111,6 +111,30 @@ extension CRMEngine {
         idHashes: [[EventIDHash?]]? = nil,
         deferringKeyCompaction: Bool = false
     ) async throws(CRMError) -> [[Int64?]] {
+        let submitted = try submitDeduplicated(
+            batches,
+            idHashes: idHashes,
+            deferringKeyCompaction: deferringKeyCompaction
+        )
+        return try await complete(submitted)
+    }
+
+    /// Batches checked for duplicates and handed to the log, waiting to be written and indexed.
+    struct SubmittedAppend {
+        fileprivate var plans: [(kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?])]
+        fileprivate var nonEmpty: [Int]
+        fileprivate var ticket: AppendTicket
+    }
+
+    /// The first half of ``appendDeduplicated(_:idHashes:deferringKeyCompaction:)``: drops duplicates, destroys
+    /// the keys of forgotten customers and queues the batches in the log, without waiting. A caller may prepare
+    /// and submit the next batches before calling ``complete(_:)``: they land after these, and the ids of these
+    /// stay in flight, so duplicates across the two are still caught.
+    func submitDeduplicated(
+        _ batches: [RecordBatch],
+        idHashes: [[EventIDHash?]]? = nil,
+        deferringKeyCompaction: Bool = false
+    ) throws(CRMError) -> SubmittedAppend {
         var plans = [(kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?])]()
         var pending = [EventIDHash?]()
         do throws(CRMError) {
@@ -133,10 +157,18 @@ extension CRMEngine {
             release(pending)
             throw error
         }
-        let outcomes = await log.append(contentsOf: nonEmpty.map { plans[$0].kept })
+        let ticket = log.submit(contentsOf: nonEmpty.map { plans[$0].kept })
+        return SubmittedAppend(plans: plans, nonEmpty: nonEmpty, ticket: ticket)
+    }
+
+    /// The second half: waits until the submitted batches are written, indexes them, and returns each record's
+    /// offset (nil for duplicates).
+    func complete(_ submitted: SubmittedAppend) async throws(CRMError) -> [[Int64?]] {
+        let plans = submitted.plans
+        let outcomes = await submitted.ticket.results()
         var results = plans.map { [Int64?](repeating: nil, count: $0.keep.count) }
         var failure: CRMError?
-        for (outcome, number) in zip(outcomes, nonEmpty) {
+        for (outcome, number) in zip(outcomes, submitted.nonEmpty) {
             let plan = plans[number]
             switch outcome {
             case .failure(let error):

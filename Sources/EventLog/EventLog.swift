@@ -164,11 +164,19 @@ public final class EventLog: Sendable {
     /// one ``append(_:)`` after another, and unlike concurrent appends the batches land in the order given.
     /// - Returns: per batch, its offsets or why it failed. After a failure, the later batches fail too.
     public func append(contentsOf batches: [RecordBatch]) async -> [Result<Range<Int64>, any Error>] {
+        await submit(contentsOf: batches).results()
+    }
+
+    /// Queues `batches` like ``append(contentsOf:)`` but returns at once, so that the caller can prepare the next
+    /// batches while these are written; they land in the order submitted.
+    package func submit(contentsOf batches: [RecordBatch]) -> AppendTicket {
         guard let writer else {
-            return batches.map { _ in .failure(EventLogError(.notWritable, "the log was opened read-only", file: path))
-            }
+            let ticket = AppendTicket(count: batches.count)
+            let error = EventLogError(.notWritable, "the log was opened read-only", file: path)
+            for number in batches.indices { ticket.complete(number, .failure(error)) }
+            return ticket
         }
-        return await writer.append(batches)
+        return writer.submit(batches)
     }
 
     /// The offset the next appended record will get: the number of records in the log.

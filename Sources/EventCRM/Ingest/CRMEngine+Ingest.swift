@@ -294,24 +294,51 @@ extension CRMEngine {
         progress: (@Sendable (IngestProgress) -> Void)?
     ) async throws(CRMError) {
         staging.rewind()
-        while true {
-            var batches = [StagedBatch]()
-            while batches.count < Self.batchesPerAppend, let batch = try staging.next() {
-                batches.append(batch)
-            }
-            guard !batches.isEmpty else { break }
-            let appended = try await appendDeduplicated(
-                batches.map(\.batch),
-                idHashes: batches.map(\.idHashes),
-                deferringKeyCompaction: true
-            )
-            for offsets in appended {
+        // While the writer compresses and syncs one group of batches, the next group is read back and checked
+        // for duplicates; the groups land in order.
+        var inFlight: SubmittedAppend?
+        func finish(_ submitted: SubmittedAppend) async throws(CRMError) {
+            for offsets in try await complete(submitted) {
                 for offset in offsets {
                     if offset == nil { report.duplicates += 1 } else { report.appended += 1 }
                 }
             }
             progress?(IngestProgress(phase: .appending, done: staging.position, total: staging.size))
         }
+        while true {
+            var batches = [StagedBatch]()
+            do throws(CRMError) {
+                while batches.count < Self.batchesPerAppend, let batch = try staging.next() {
+                    batches.append(batch)
+                }
+            } catch {
+                if let inFlight { try await finish(inFlight) }
+                throw error
+            }
+            guard !batches.isEmpty else { break }
+            let submitted: SubmittedAppend
+            do {
+                submitted = try submitDeduplicated(
+                    batches.map(\.batch),
+                    idHashes: batches.map(\.idHashes),
+                    deferringKeyCompaction: true
+                )
+            } catch {
+                if let inFlight { try await finish(inFlight) }
+                throw error
+            }
+            if let previous = inFlight {
+                do {
+                    try await finish(previous)
+                } catch {
+                    // Let the group just submitted finish too (indexed, or its ids released), then report.
+                    _ = try? await complete(submitted)
+                    throw error
+                }
+            }
+            inFlight = submitted
+        }
+        if let inFlight { try await finish(inFlight) }
         // Erasures met on the way made keys unusable at once; their bytes leave the key file now (or at the next
         // open, after a crash).
         do {

@@ -105,34 +105,22 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    /// Queues `batches` in order, each to be appended atomically on its own, and waits until all are written as
-    /// durably as the mode promises or failed. Later batches never land before earlier ones.
-    func append(_ batches: [RecordBatch]) async -> [Result<Range<Int64>, any Error>] {
-        guard !batches.isEmpty else { return [] }
+    /// Queues `batches` in order, each to be appended atomically on its own, and returns at once; the ticket
+    /// tells when all are written as durably as the mode promises, or failed. Later batches never land before
+    /// earlier ones, nor before batches submitted earlier.
+    func submit(_ batches: [RecordBatch]) -> AppendTicket {
+        let ticket = AppendTicket(count: batches.count)
         if let empty = batches.firstIndex(where: \.isEmpty) {
             let error = EventLogError(.invalidRecord, "cannot append an empty batch (batch \(empty))")
-            return batches.map { _ in .failure(error) }
+            for number in batches.indices { ticket.complete(number, .failure(error)) }
+            return ticket
         }
-        let results = Locked([Result<Range<Int64>, any Error>?](repeating: nil, count: batches.count))
-        let remaining = Locked(batches.count)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            enqueue(
-                batches.indices.map { number in
-                    Request(
-                        batch: batches[number],
-                        waiter: .callback { result in
-                            results.withLock { $0[number] = result }
-                            let left = remaining.withLock { count -> Int in
-                                count -= 1
-                                return count
-                            }
-                            if left == 0 { continuation.resume() }
-                        }
-                    )
-                }
-            )
-        }
-        return results.withLock { $0.map { $0! } }
+        enqueue(
+            batches.indices.map { number in
+                Request(batch: batches[number], waiter: .callback { ticket.complete(number, $0) })
+            }
+        )
+        return ticket
     }
 
     /// Finishes what is queued, closes the files and stops the thread. Blocks until it has.
