@@ -1,5 +1,6 @@
 public import CRMModel
 public import EventLog
+import Foundation
 
 /// The engine: one directory holding the event log, the customer keys and the indexes derived from the log
 /// (docs/engine-directory.md).
@@ -113,6 +114,14 @@ public final class CRMEngine: Sendable {
     /// the queued appends and closes the files. Appends after this throw.
     public func close() async {
         _ = try? indexes.withLock { state throws(EventLogError) in try state.flush() }
+        let runSets = indexes.withLock { $0.runSets }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // Merges may take a while on a large index; wait for them off the cooperative pool.
+            Thread.detachNewThread {
+                for runs in runSets { runs.waitForMerges() }
+                continuation.resume()
+            }
+        }
         await log.close()
     }
 

@@ -5,7 +5,7 @@ import EventLog
 ///
 /// Not thread-safe: the engine serializes access.
 final class CustomerHistoryIndex: RecordIndex {
-    private let runs: IndexRuns
+    let runs: IndexRuns
     private var recent: [RunEntry] = []
     private(set) var indexedThrough: Int64
     /// Entries waiting in memory are written to a run once there are this many.

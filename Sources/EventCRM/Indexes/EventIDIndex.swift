@@ -5,7 +5,7 @@ import EventLog
 ///
 /// Not thread-safe: the engine serializes access.
 final class EventIDIndex: RecordIndex {
-    private let runs: IndexRuns
+    let runs: IndexRuns
     private var recent = EventIDTable()
     private(set) var indexedThrough: Int64
     /// Entries waiting in memory are written to a run once there are this many.

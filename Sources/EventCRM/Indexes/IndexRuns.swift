@@ -1,9 +1,12 @@
 import EventLog
+import Foundation
 
 /// The sorted runs of one index and the MANIFEST that lists them (docs/engine-directory.md, section 2): runs tile
 /// the log from offset 0, and are merged so that there are about log2(records / flush size) of them.
 ///
-/// Not thread-safe: the index that owns it serializes access.
+/// New runs are added by the index that owns this (which serializes its calls); merges run on a background
+/// thread, so that rewriting large runs never holds up appends. The list of runs is guarded by its own lock:
+/// lookups take a snapshot of it, and a run replaced by a merge stays mapped until the last lookup using it ends.
 final class IndexRuns: @unchecked Sendable {
     private static let manifestName = "MANIFEST"
     private static let manifestMagic = Array("EVCRMMAN".utf8)
@@ -13,7 +16,20 @@ final class IndexRuns: @unchecked Sendable {
     let bloom: Bool
     /// False for a read-only engine: nothing is written or deleted, entries stay in memory.
     let writable: Bool
-    private(set) var runs: [SortedRun]
+
+    private struct State {
+        var runs: [SortedRun]
+        /// Whether the background merger is running.
+        var merging = false
+        /// Why the last background merge failed; reported by the next ``add(sortedEntries:through:)``.
+        var mergeFailure: EventLogError?
+    }
+
+    private let state: Locked<State>
+    private let merges = DispatchGroup()
+
+    /// The runs, oldest first.
+    var runs: [SortedRun] { state.withLock { $0.runs } }
 
     /// Every indexed record below this offset is in a run.
     var coveredThrough: Int64 { runs.last?.descriptor.endOffset ?? 0 }
@@ -22,7 +38,7 @@ final class IndexRuns: @unchecked Sendable {
         self.directory = directory
         self.bloom = bloom
         self.writable = writable
-        self.runs = runs
+        self.state = Locked(State(runs: runs))
     }
 
     /// Opens the runs in `path`, creating the directory when needed. Runs that cannot be trusted are deleted and
@@ -100,7 +116,8 @@ final class IndexRuns: @unchecked Sendable {
         }
     }
 
-    private func writeManifest() throws(EventLogError) {
+    /// Replaces the MANIFEST with one listing `runs` (called with the state locked, so writes do not interleave).
+    private func writeManifest(_ runs: [SortedRun]) throws(EventLogError) {
         var bytes = Self.manifestMagic + [1, 0] + [UInt8](repeating: 0, count: 6)
         bytes.appendLE(UInt32(runs.count))
         for run in runs {
@@ -112,8 +129,10 @@ final class IndexRuns: @unchecked Sendable {
         try directory.replaceFile(Self.manifestName, with: bytes)
     }
 
-    /// Adds a run holding `entries` (sorted) for the records in `coveredThrough..<endOffset`, then merges.
+    /// Adds a run holding `entries` (sorted) for the records in `coveredThrough..<endOffset`, then starts the
+    /// background merger if runs should be merged.
     func add(sortedEntries entries: [RunEntry], through endOffset: Int64) throws(EventLogError) {
+        if let failure = state.withLock({ $0.mergeFailure }) { throw failure }
         let descriptor = try SortedRun.write(
             entries,
             count: entries.count,
@@ -122,27 +141,81 @@ final class IndexRuns: @unchecked Sendable {
             bloom: bloom,
             in: directory
         )
-        runs.append(try SortedRun.open(descriptor, in: directory))
-        try writeManifest()
-        while runs.count >= 2,
-            runs[runs.count - 2].descriptor.entryCount <= 2 * runs[runs.count - 1].descriptor.entryCount
-        {
-            let older = runs[runs.count - 2]
-            let newer = runs[runs.count - 1]
-            let merged = try SortedRun.write(
-                MergedRunEntries(first: older.entries, second: newer.entries),
-                count: older.descriptor.entryCount + newer.descriptor.entryCount,
-                firstOffset: older.descriptor.firstOffset,
-                endOffset: newer.descriptor.endOffset,
-                bloom: bloom,
-                in: directory
-            )
-            runs.removeLast(2)
-            runs.append(try SortedRun.open(merged, in: directory))
-            try writeManifest()
-            directory.remove(older.descriptor.fileName)
-            directory.remove(newer.descriptor.fileName)
+        let run = try SortedRun.open(descriptor, in: directory)
+        try state.withLock { state throws(EventLogError) in
+            state.runs.append(run)
+            try writeManifest(state.runs)
         }
+        startMerging()
+    }
+
+    /// The adjacent pair to merge next, the newest first: a run holding at most twice as many entries as the run
+    /// after it. Merging such pairs keeps about log2(records / flush size) runs.
+    private static func nextMerge(in runs: [SortedRun]) -> (older: SortedRun, newer: SortedRun)? {
+        guard runs.count >= 2 else { return nil }
+        for newer in stride(from: runs.count - 1, through: 1, by: -1)
+        where runs[newer - 1].descriptor.entryCount <= 2 * runs[newer].descriptor.entryCount {
+            return (runs[newer - 1], runs[newer])
+        }
+        return nil
+    }
+
+    private func startMerging() {
+        let start = state.withLock { state -> Bool in
+            guard !state.merging, Self.nextMerge(in: state.runs) != nil else { return false }
+            state.merging = true
+            return true
+        }
+        guard start else { return }
+        merges.enter()
+        Thread.detachNewThread { [self] in
+            mergeWhileNeeded()
+            merges.leave()
+        }
+    }
+
+    /// The background merger: merges pairs until none is due. The state is locked only to pick a pair and to
+    /// install the result, never while a run is written.
+    private func mergeWhileNeeded() {
+        while true {
+            let pair = state.withLock { state -> (older: SortedRun, newer: SortedRun)? in
+                if let pair = Self.nextMerge(in: state.runs) { return pair }
+                state.merging = false
+                return nil
+            }
+            guard let (older, newer) = pair else { return }
+            do throws(EventLogError) {
+                let descriptor = try SortedRun.write(
+                    MergedRunEntries(first: older.entries, second: newer.entries),
+                    count: older.descriptor.entryCount + newer.descriptor.entryCount,
+                    firstOffset: older.descriptor.firstOffset,
+                    endOffset: newer.descriptor.endOffset,
+                    bloom: bloom,
+                    in: directory
+                )
+                let merged = try SortedRun.open(descriptor, in: directory)
+                try state.withLock { state throws(EventLogError) in
+                    // Only the merger removes runs, so the pair is still there and still adjacent.
+                    let position = state.runs.firstIndex { $0 === older }!
+                    precondition(state.runs[position + 1] === newer, "merged runs must be adjacent")
+                    state.runs.replaceSubrange(position...position + 1, with: [merged])
+                    try writeManifest(state.runs)
+                }
+                directory.remove(older.descriptor.fileName)
+                directory.remove(newer.descriptor.fileName)
+            } catch {
+                state.withLock { state in
+                    state.mergeFailure = error
+                    state.merging = false
+                }
+                return
+            }
+        }
+    }
+
+    /// Waits until the background merger has nothing left to do.
+    func waitForMerges() {
+        merges.wait()
     }
 
     /// Calls `body` with the value of every entry of `key` in every run, oldest run first.

@@ -85,4 +85,7 @@ struct IndexState {
     func flush() throws(EventLogError) {
         for index in all { try index.flush() }
     }
+
+    /// The run sets of both indexes, whose background merges ``CRMEngine/close()`` waits for.
+    var runSets: [IndexRuns] { [ids.runs, history.runs] }
 }
