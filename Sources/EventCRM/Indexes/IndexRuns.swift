@@ -218,10 +218,13 @@ final class IndexRuns: @unchecked Sendable {
         merges.wait()
     }
 
-    /// Calls `body` with the value of every entry of `key` in every run, oldest run first.
-    func forEachValue(ofKey key: UInt64, _ body: (UInt64) throws -> Void) rethrows {
-        for run in runs where run.mayContain(key) {
-            try run.forEachValue(ofKey: key, body)
+    /// Calls `body` with the value of every entry of `key` in every run, oldest run first. `body` runs with the
+    /// run list locked (searching a run is quick; copying the list for each of many lookups was not).
+    func forEachValue(ofKey key: UInt64, _ body: (UInt64) -> Void) {
+        state.withLock { state in
+            for run in state.runs where run.mayContain(key) {
+                run.forEachValue(ofKey: key, body)
+            }
         }
     }
 

@@ -166,7 +166,7 @@ final class SortedRun: @unchecked Sendable {
     }
 
     /// Calls `body` with the value of every entry whose key is `key`, in value order.
-    func forEachValue(ofKey key: UInt64, _ body: (UInt64) throws -> Void) rethrows {
+    func forEachValue(ofKey key: UInt64, _ body: (UInt64) -> Void) {
         var low = 0
         var high = descriptor.entryCount
         while low < high {
@@ -176,7 +176,7 @@ final class SortedRun: @unchecked Sendable {
         while low < descriptor.entryCount {
             let entry = self[low]
             guard entry.key == key else { break }
-            try body(entry.value)
+            body(entry.value)
             low += 1
         }
     }
