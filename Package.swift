@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "CRMModel", targets: ["CRMModel"]),
         .library(name: "EventCRM", targets: ["EventCRM"]),
         .library(name: "CRMGenerator", targets: ["CRMGenerator"]),
+        .library(name: "CRMProjections", targets: ["CRMProjections"]),
         .executable(name: "crm", targets: ["crm"]),
         .executable(name: "eventlog-demo", targets: ["EventLogDemo"]),
         // Unstable: sample data and temporary directories for the demo, the tests and the benchmarks.
@@ -38,14 +39,22 @@ let package = Package(
         // The event catalog, ids, exact money, times, the JSON and binary codecs (docs/events.md). Knows no files.
         .target(name: "CRMModel"),
         .testTarget(name: "CRMModelTests", dependencies: ["CRMModel", "_EventLogTestSupport"]),
+        // Projections: pure folds over events into serializable state (docs/projections.md). Knows no files.
+        .target(name: "CRMProjections", dependencies: ["CRMModel"]),
+        .testTarget(name: "CRMProjectionsTests", dependencies: ["CRMProjections", "CRMModel", "_EventLogTestSupport"]),
         // Deterministic synthetic shop data using every event type (docs/synthetic-data.md): demo, tests, benchmarks.
         .target(name: "CRMGenerator", dependencies: ["CRMModel"]),
         // The engine façade users import: the directory, appends and ingest, history, erasure (docs/engine-directory.md).
         .target(
             name: "EventCRM",
-            dependencies: ["EventLog", "CRMModel", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "EventLog", "CRMModel", "CRMProjections", .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
-        .testTarget(name: "EventCRMTests", dependencies: ["EventCRM", "CRMModel", "_EventLogTestSupport"]),
+        .testTarget(
+            name: "EventCRMTests",
+            dependencies: ["EventCRM", "CRMModel", "CRMProjections", "_EventLogTestSupport"]
+        ),
         // The command-line tool (docs/cli.md); knows only EventCRM's public API.
         .executableTarget(
             name: "crm",

@@ -2,21 +2,26 @@
 public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
     public var reason: String
     public var description: String { reason }
+
+    public init(reason: String) {
+        self.reason = reason
+    }
 }
 
-/// Reads the primitives of the binary event codec, refusing anything that runs past the end.
-struct BinaryReader {
+/// Reads the primitives of the binary event codec, refusing anything that runs past the end. Also reads projection
+/// states back.
+public struct BinaryReader {
     let bytes: UnsafeRawBufferPointer
     var position = 0
     /// A reader of a personal part that was erased: every optional field reads as absent, every object as empty.
     let redacted: Bool
 
-    init(_ bytes: UnsafeRawBufferPointer, redacted: Bool = false) {
+    public init(_ bytes: UnsafeRawBufferPointer, redacted: Bool = false) {
         self.bytes = bytes
         self.redacted = redacted
     }
 
-    var isAtEnd: Bool { position == bytes.count }
+    public var isAtEnd: Bool { position == bytes.count }
 
     static let maximumDepth = 64
 
@@ -24,13 +29,13 @@ struct BinaryReader {
         EventDecodingError(reason: "\(reason) at byte \(position)")
     }
 
-    mutating func byte() throws(EventDecodingError) -> UInt8 {
+    public mutating func byte() throws(EventDecodingError) -> UInt8 {
         guard position < bytes.count else { throw failure("value ends early") }
         defer { position += 1 }
         return bytes[position]
     }
 
-    mutating func varint() throws(EventDecodingError) -> UInt64 {
+    public mutating func varint() throws(EventDecodingError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -42,12 +47,12 @@ struct BinaryReader {
         }
     }
 
-    mutating func zigzag() throws(EventDecodingError) -> Int64 {
+    public mutating func zigzag() throws(EventDecodingError) -> Int64 {
         let raw = try varint()
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
-    mutating func count(_ what: String) throws(EventDecodingError) -> Int {
+    public mutating func count(_ what: String) throws(EventDecodingError) -> Int {
         let value = try varint()
         guard value <= UInt64(bytes.count - position) else { throw failure("\(what) count \(value) is too large") }
         return Int(value)
@@ -65,11 +70,11 @@ struct BinaryReader {
         return text
     }
 
-    mutating func string() throws(EventDecodingError) -> String {
+    public mutating func string() throws(EventDecodingError) -> String {
         try utf8(try count("string"))
     }
 
-    mutating func optionalString() throws(EventDecodingError) -> String? {
+    public mutating func optionalString() throws(EventDecodingError) -> String? {
         if redacted { return nil }
         let marker = try varint()
         guard marker > 0 else { return nil }
@@ -77,7 +82,7 @@ struct BinaryReader {
         return try utf8(Int(marker - 1))
     }
 
-    mutating func bool() throws(EventDecodingError) -> Bool {
+    public mutating func bool() throws(EventDecodingError) -> Bool {
         switch try byte() {
         case 0: false
         case 1: true
@@ -85,14 +90,14 @@ struct BinaryReader {
         }
     }
 
-    mutating func optionalSmall() throws(EventDecodingError) -> Int? {
+    public mutating func optionalSmall() throws(EventDecodingError) -> Int? {
         let marker = try varint()
         guard marker > 0 else { return nil }
         guard marker <= UInt64(Int.max) else { throw failure("integer out of range") }
         return Int(marker - 1)
     }
 
-    mutating func money() throws(EventDecodingError) -> Money {
+    public mutating func money() throws(EventDecodingError) -> Money {
         let minor = try zigzag()
         guard bytes.count - position >= 3 else { throw failure("currency runs past the end") }
         let letters = UnsafeRawBufferPointer(rebasing: bytes[position..<position + 3])
@@ -103,11 +108,11 @@ struct BinaryReader {
         return Money(minorUnits: minor, currency: Currency(uppercaseCode: String(decoding: letters, as: UTF8.self)))
     }
 
-    mutating func optionalMoney() throws(EventDecodingError) -> Money? {
+    public mutating func optionalMoney() throws(EventDecodingError) -> Money? {
         try bool() ? try money() : nil
     }
 
-    mutating func object(depth: Int = 0) throws(EventDecodingError) -> JSONObject {
+    public mutating func object(depth: Int = 0) throws(EventDecodingError) -> JSONObject {
         if redacted { return JSONObject() }
         let count = try count("object member")
         var members = [(key: String, value: JSONValue)]()
@@ -118,7 +123,7 @@ struct BinaryReader {
         return JSONObject(members)
     }
 
-    mutating func json(depth: Int = 0) throws(EventDecodingError) -> JSONValue {
+    public mutating func json(depth: Int = 0) throws(EventDecodingError) -> JSONValue {
         guard depth <= Self.maximumDepth else { throw failure("JSON nested too deep") }
         switch try byte() {
         case 0: return .null

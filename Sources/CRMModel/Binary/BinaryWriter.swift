@@ -1,8 +1,11 @@
-/// Appends the primitives of the binary event codec (docs/event-codec.md) to a byte array.
-struct BinaryWriter {
-    var bytes: [UInt8] = []
+/// Appends the primitives of the binary event codec (docs/event-codec.md) to a byte array. Also the canonical
+/// encoding of projection states (docs/projections.md).
+public struct BinaryWriter: Sendable {
+    public var bytes: [UInt8] = []
 
-    mutating func varint(_ value: UInt64) {
+    public init() {}
+
+    public mutating func varint(_ value: UInt64) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -11,37 +14,37 @@ struct BinaryWriter {
         bytes.append(UInt8(value))
     }
 
-    mutating func zigzag(_ value: Int64) {
+    public mutating func zigzag(_ value: Int64) {
         varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
-    mutating func string(_ text: String) {
+    public mutating func string(_ text: String) {
         varint(UInt64(text.utf8.count))
         bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func optionalString(_ text: String?) {
+    public mutating func optionalString(_ text: String?) {
         guard let text else { return varint(0) }
         varint(UInt64(text.utf8.count) + 1)
         bytes.append(contentsOf: text.utf8)
     }
 
-    mutating func bool(_ flag: Bool) { bytes.append(flag ? 1 : 0) }
+    public mutating func bool(_ flag: Bool) { bytes.append(flag ? 1 : 0) }
 
-    mutating func optionalSmall(_ value: Int?) { varint(value.map { UInt64($0) + 1 } ?? 0) }
+    public mutating func optionalSmall(_ value: Int?) { varint(value.map { UInt64($0) + 1 } ?? 0) }
 
-    mutating func money(_ money: Money) {
+    public mutating func money(_ money: Money) {
         zigzag(money.minorUnits)
         bytes.append(contentsOf: money.currency.code.utf8)
     }
 
-    mutating func optionalMoney(_ money: Money?) {
+    public mutating func optionalMoney(_ money: Money?) {
         guard let money else { return bytes.append(0) }
         bytes.append(1)
         self.money(money)
     }
 
-    mutating func object(_ object: JSONObject) {
+    public mutating func object(_ object: JSONObject) {
         varint(UInt64(object.members.count))
         for member in object.members {
             string(member.key)
@@ -49,7 +52,7 @@ struct BinaryWriter {
         }
     }
 
-    mutating func json(_ value: JSONValue) {
+    public mutating func json(_ value: JSONValue) {
         switch value {
         case .null: bytes.append(0)
         case .bool(let flag): bytes.append(flag ? 2 : 1)

@@ -1,0 +1,229 @@
+public import CRMModel
+
+/// Everything known about one customer (the 360° view), folded from its events and those of the ids merged
+/// into it.
+public struct CustomerProfile: Sendable, Equatable {
+    /// A consent decision for one channel, and when it was made (event time).
+    public struct Consent: Sendable, Equatable {
+        public var granted: Bool
+        public var at: EventTime
+
+        public init(granted: Bool, at: EventTime) {
+            self.granted = granted
+            self.at = at
+        }
+    }
+
+    /// Order amounts in one currency, in minor units.
+    public struct Amounts: Sendable, Equatable {
+        /// Sum of `order.placed` totals.
+        public var gross: Int64 = 0
+        /// Sum of the totals of orders later cancelled.
+        public var cancelled: Int64 = 0
+        /// Sum of `order.returned` amounts.
+        public var returned: Int64 = 0
+        /// Sum of `order.refunded` amounts.
+        public var refunded: Int64 = 0
+        /// Orders placed in this currency.
+        public var orders: Int64 = 0
+
+        /// Revenue kept: gross, less cancelled orders and refunds.
+        public var net: Int64 { gross - cancelled - refunded }
+        /// Gross per order (minor units, rounded down).
+        public var averageOrderValue: Int64 { orders == 0 ? 0 : gross / orders }
+    }
+
+    /// One order, as far as the profile needs it.
+    struct Order: Sendable, Equatable {
+        var total: Money
+        var cancelled: Bool
+    }
+
+    public var id: String
+    // Identity and contact: personal fields, present only while the customer's key exists.
+    public var email: String?
+    public var name: String?
+    public var phone: String?
+    public var city: String?
+    public var traits: JSONObject = .init()
+    public var country: String?
+    /// The channel that acquired the customer (from `customer.registered`).
+    public var acquisitionChannel: String?
+    public var registeredAt: EventTime?
+    /// The earliest and latest event time of the customer's events.
+    public var firstSeen: EventTime?
+    public var lastSeen: EventTime?
+    /// Per channel (`email`, `sms`, …): the latest decision.
+    public var consent: [String: Consent] = [:]
+    /// Touches per marketing channel (`touchpoint` events).
+    public var channels: [String: Int64] = [:]
+    /// Campaign engagements (touchpoints of a campaign, messages opened or clicked) per campaign.
+    public var campaigns: [String: Int64] = [:]
+    /// Amounts per currency code.
+    public var amounts: [String: Amounts] = [:]
+    public var firstOrderAt: EventTime?
+    public var lastOrderAt: EventTime?
+    /// Tickets opened and not yet resolved.
+    public var openTickets: Set<String> = []
+    /// Tickets resolved (kept as ids so that a late `ticket.opened` does not reopen one).
+    public var resolvedTickets: Set<String> = []
+    public var satisfactionSum: Int64 = 0
+    public var satisfactionCount: Int64 = 0
+    /// Product subscriptions, as `sku:SKU` or `category:NAME`.
+    public var subscriptions: Set<String> = []
+    /// Ids merged into this customer, in the order of their merges.
+    public var mergedIDs: [String] = []
+    /// Whether the customer asked to be forgotten (personal fields are gone).
+    public var forgotten = false
+    var orders: [String: Order] = [:]
+
+    public init(id: String) {
+        self.id = id
+    }
+
+    /// All orders placed, in every currency.
+    public var orderCount: Int64 { amounts.values.reduce(0) { $0 + $1.orders } }
+
+    /// The mean number of days between consecutive orders (nil with fewer than two orders).
+    public var meanDaysBetweenOrders: Double? {
+        guard orderCount >= 2, let first = firstOrderAt, let last = lastOrderAt else { return nil }
+        return Double(last.microseconds - first.microseconds) / 86_400_000_000 / Double(orderCount - 1)
+    }
+
+    /// The average satisfaction of resolved tickets that were rated.
+    public var averageSatisfaction: Double? {
+        satisfactionCount == 0 ? nil : Double(satisfactionSum) / Double(satisfactionCount)
+    }
+
+    /// Adds the profile of an id merged into this one.
+    mutating func absorb(_ other: CustomerProfile) {
+        email = email ?? other.email
+        name = name ?? other.name
+        phone = phone ?? other.phone
+        city = city ?? other.city
+        country = country ?? other.country
+        for member in other.traits.members where traits[member.key] == nil { traits.members.append(member) }
+        acquisitionChannel = acquisitionChannel ?? other.acquisitionChannel
+        registeredAt = Self.earliest(registeredAt, other.registeredAt)
+        firstSeen = Self.earliest(firstSeen, other.firstSeen)
+        lastSeen = Self.latest(lastSeen, other.lastSeen)
+        for (channel, decision) in other.consent where consent[channel].map({ $0.at < decision.at }) ?? true {
+            consent[channel] = decision
+        }
+        channels.merge(other.channels, uniquingKeysWith: +)
+        campaigns.merge(other.campaigns, uniquingKeysWith: +)
+        amounts.merge(other.amounts) { mine, theirs in
+            Amounts(
+                gross: mine.gross + theirs.gross,
+                cancelled: mine.cancelled + theirs.cancelled,
+                returned: mine.returned + theirs.returned,
+                refunded: mine.refunded + theirs.refunded,
+                orders: mine.orders + theirs.orders
+            )
+        }
+        firstOrderAt = Self.earliest(firstOrderAt, other.firstOrderAt)
+        lastOrderAt = Self.latest(lastOrderAt, other.lastOrderAt)
+        resolvedTickets.formUnion(other.resolvedTickets)
+        openTickets = openTickets.union(other.openTickets).subtracting(resolvedTickets)
+        satisfactionSum += other.satisfactionSum
+        satisfactionCount += other.satisfactionCount
+        subscriptions.formUnion(other.subscriptions)
+        mergedIDs += [other.id] + other.mergedIDs
+        forgotten = forgotten || other.forgotten
+        orders.merge(other.orders) { mine, _ in mine }
+    }
+
+    static func earliest(_ a: EventTime?, _ b: EventTime?) -> EventTime? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return min(a, b)
+    }
+
+    static func latest(_ a: EventTime?, _ b: EventTime?) -> EventTime? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return max(a, b)
+    }
+}
+
+// MARK: - Canonical encoding
+
+extension CustomerProfile {
+    func serialize(into writer: inout BinaryWriter) {
+        writer.string(id)
+        writer.optionalString(email)
+        writer.optionalString(name)
+        writer.optionalString(phone)
+        writer.optionalString(city)
+        writer.object(traits)
+        writer.optionalString(country)
+        writer.optionalString(acquisitionChannel)
+        writer.optionalTime(registeredAt)
+        writer.optionalTime(firstSeen)
+        writer.optionalTime(lastSeen)
+        writer.map(consent) { writer, decision in
+            writer.bool(decision.granted)
+            writer.int(decision.at.microseconds)
+        }
+        writer.map(channels) { $0.int($1) }
+        writer.map(campaigns) { $0.int($1) }
+        writer.map(amounts) { writer, amounts in
+            for value in [amounts.gross, amounts.cancelled, amounts.returned, amounts.refunded, amounts.orders] {
+                writer.int(value)
+            }
+        }
+        writer.optionalTime(firstOrderAt)
+        writer.optionalTime(lastOrderAt)
+        writer.set(openTickets)
+        writer.set(resolvedTickets)
+        writer.int(satisfactionSum)
+        writer.int(satisfactionCount)
+        writer.set(subscriptions)
+        writer.strings(mergedIDs)
+        writer.bool(forgotten)
+        writer.map(orders) { writer, order in
+            writer.money(order.total)
+            writer.bool(order.cancelled)
+        }
+    }
+
+    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+        id = try reader.string()
+        email = try reader.optionalString()
+        name = try reader.optionalString()
+        phone = try reader.optionalString()
+        city = try reader.optionalString()
+        traits = try reader.object()
+        country = try reader.optionalString()
+        acquisitionChannel = try reader.optionalString()
+        registeredAt = try reader.optionalTime()
+        firstSeen = try reader.optionalTime()
+        lastSeen = try reader.optionalTime()
+        consent = try reader.map { reader throws(EventDecodingError) in
+            Consent(granted: try reader.bool(), at: EventTime(microseconds: try reader.int()))
+        }
+        channels = try reader.map { reader throws(EventDecodingError) in try reader.int() }
+        campaigns = try reader.map { reader throws(EventDecodingError) in try reader.int() }
+        amounts = try reader.map { reader throws(EventDecodingError) in
+            Amounts(
+                gross: try reader.int(),
+                cancelled: try reader.int(),
+                returned: try reader.int(),
+                refunded: try reader.int(),
+                orders: try reader.int()
+            )
+        }
+        firstOrderAt = try reader.optionalTime()
+        lastOrderAt = try reader.optionalTime()
+        openTickets = try reader.set()
+        resolvedTickets = try reader.set()
+        satisfactionSum = try reader.int()
+        satisfactionCount = try reader.int()
+        subscriptions = try reader.set()
+        mergedIDs = try reader.strings()
+        forgotten = try reader.bool()
+        orders = try reader.map { reader throws(EventDecodingError) in
+            Order(total: try reader.money(), cancelled: try reader.bool())
+        }
+    }
+}

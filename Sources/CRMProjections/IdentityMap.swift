@@ -1,0 +1,41 @@
+import CRMModel
+
+/// Which ids were merged into which (docs/projections.md, section 2): `customer.merged` makes the merged id an
+/// alias of the survivor; chains resolve to the last survivor.
+public struct IdentityMap: Sendable, Equatable {
+    /// Merged id → the id it was merged into (which may itself have been merged since).
+    public private(set) var aliases: [String: String] = [:]
+
+    public init() {}
+
+    /// The id that stands for `id` now.
+    public func resolve(_ id: String) -> String {
+        var current = id
+        // Merges never form a cycle (a merge into oneself is ignored), so this ends.
+        while let next = aliases[current] { current = next }
+        return current
+    }
+
+    /// Records that `merged` now resolves to `survivor`; returns the two resolved ids, or nil when they already
+    /// are one customer.
+    public mutating func merge(_ merged: String, into survivor: String) -> (merged: String, survivor: String)? {
+        let from = resolve(merged)
+        let into = resolve(survivor)
+        guard from != into else { return nil }
+        aliases[from] = into
+        return (from, into)
+    }
+
+    func serialize(into writer: inout BinaryWriter) {
+        writer.map(aliases) { $0.string($1) }
+    }
+
+    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+        aliases = try reader.map { reader throws(EventDecodingError) in try reader.string() }
+    }
+
+    /// Adds another shard's aliases (shards hold disjoint identity groups).
+    mutating func absorb(_ other: IdentityMap) {
+        aliases.merge(other.aliases) { mine, _ in mine }
+    }
+}

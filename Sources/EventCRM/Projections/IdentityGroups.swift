@@ -1,0 +1,54 @@
+import CRMModel
+import EventLog
+
+/// The ids that `customer.merged` events join, as groups (a union-find), so that a parallel rebuild sends every
+/// id of a group to the same shard (docs/projections.md, section 3).
+struct IdentityGroups {
+    private var parent: [String: String] = [:]
+
+    /// Reads the log's record headers and decodes only the `customer.merged` events before `end`.
+    static func build(engine: CRMEngine, upTo end: Int64) throws(CRMError) -> IdentityGroups {
+        var groups = IdentityGroups()
+        let mergedTag = EventType.customerMerged.tag
+        var failure: CRMError?
+        do {
+            let reader = try engine.log.reader(from: 0)
+            while failure == nil, let batch = try reader.nextBatch(), batch.firstOffset < end {
+                batch.forEachRecord { record in
+                    guard failure == nil, record.typeTag == mergedTag, record.offset < end else { return }
+                    do throws(CRMError) {
+                        let stored = try engine.decode(record, access: .withhold)
+                        if case .customerMerged(let from) = stored.event.payload, let customer = stored.event.customer {
+                            groups.union(customer, from)
+                        }
+                    } catch {
+                        failure = error
+                    }
+                }
+            }
+        } catch {
+            throw .storage(error)
+        }
+        if let failure { throw failure }
+        return groups
+    }
+
+    func root(of id: String) -> String {
+        var current = id
+        while let next = parent[current], next != current { current = next }
+        return current
+    }
+
+    mutating func union(_ a: String, _ b: String) {
+        let rootA = root(of: a)
+        let rootB = root(of: b)
+        guard rootA != rootB else { return }
+        // The smaller id becomes the root: any order of unions gives the same roots.
+        if rootA < rootB { parent[rootB] = rootA } else { parent[rootA] = rootB }
+    }
+
+    /// The shard of `customer`'s group among `count`.
+    func shard(of customer: String, count: Int) -> Int {
+        Int(StableHash.customer(root(of: customer)) % UInt64(count))
+    }
+}

@@ -1,0 +1,153 @@
+import CRMModel
+import CRMProjections
+import Testing
+import _EventLogTestSupport
+
+/// Hand-computed cases of the customer profile projection.
+@Suite("Customer profiles")
+struct CustomerProfilesTests {
+    static let day: Int64 = 86_400_000_000
+    static let brl = Currency("BRL")!
+
+    static func at(_ days: Int64) -> EventTime { EventTime(microseconds: 1_700_000_000_000_000 + days * day) }
+
+    static func fold(_ events: [(Int64, String, EventPayload)]) -> CustomerProfiles.State {
+        var state = CustomerProfiles.makeState()
+        for (number, (days, customer, payload)) in events.enumerated() {
+            let event = Event(id: "e\(number)", at: at(days), customer: customer, payload: payload)
+            CustomerProfiles.apply(ProjectedEvent(offset: Int64(number), event: event), to: &state)
+        }
+        return state
+    }
+
+    static func order(_ id: String, _ minorUnits: Int64) -> EventPayload {
+        .orderPlaced(
+            order: id,
+            total: Money(minorUnits: minorUnits, currency: brl),
+            items: nil,
+            channel: "web",
+            country: "BR",
+            region: nil,
+            city: nil
+        )
+    }
+
+    @Test("Orders: gross, cancelled, returns, refunds, net, average order value, days between orders")
+    func orders() throws {
+        let state = Self.fold([
+            (0, "c", Self.order("o1", 10_000)),
+            (10, "c", Self.order("o2", 5_000)),
+            (12, "c", .orderCancelled(order: "o2", reason: nil)),
+            (30, "c", Self.order("o3", 3_000)),
+            (40, "c", .orderReturned(order: "o1", amount: Money(minorUnits: 4_000, currency: Self.brl))),
+            (41, "c", .orderRefunded(order: "o1", amount: Money(minorUnits: 4_000, currency: Self.brl))),
+            (42, "c", .orderCancelled(order: "o2", reason: nil)),
+        ])
+        let profile = try #require(state.profile(of: "c"))
+        let amounts = try #require(profile.amounts["BRL"])
+        #expect(amounts.gross == 18_000 && amounts.orders == 3)
+        #expect(amounts.cancelled == 5_000, "a second cancellation of the same order counts once")
+        #expect(amounts.returned == 4_000 && amounts.refunded == 4_000)
+        #expect(amounts.net == 9_000)
+        #expect(amounts.averageOrderValue == 6_000)
+        #expect(profile.meanDaysBetweenOrders == 15)
+        #expect(profile.firstOrderAt == Self.at(0) && profile.lastOrderAt == Self.at(30))
+        #expect(profile.firstSeen == Self.at(0) && profile.lastSeen == Self.at(42))
+    }
+
+    @Test("Consent: the latest decision by event time wins, also against a late, older event")
+    func consent() throws {
+        let state = Self.fold([
+            (5, "c", .consentChanged(channel: "email", granted: true)),
+            (9, "c", .consentChanged(channel: "email", granted: false)),
+            (7, "c", .consentChanged(channel: "email", granted: true)),
+            (3, "c", .consentChanged(channel: "sms", granted: true)),
+        ])
+        let profile = try #require(state.profile(of: "c"))
+        #expect(profile.consent["email"] == .init(granted: false, at: Self.at(9)))
+        #expect(profile.consent["sms"]?.granted == true)
+    }
+
+    @Test("Registration, updates, traits, channels, campaigns, tickets and subscriptions")
+    func everythingElse() throws {
+        let state = Self.fold([
+            (0, "c", SampleEvents.registered.payload),
+            (
+                1, "c",
+                .customerUpdated(
+                    changes: JSONObject([("city", .string("Olinda")), ("shoe", .null), ("vip", .bool(true))])
+                )
+            ),
+            (2, "c", .touchpoint(channel: "email", campaign: "spring", source: nil, medium: nil, kind: nil, url: nil)),
+            (2, "c", .touchpoint(channel: "social", campaign: nil, source: nil, medium: nil, kind: nil, url: nil)),
+            (3, "c", .message(.opened, campaign: "spring", channel: "email")),
+            (3, "c", .message(.sent, campaign: "summer", channel: "email")),
+            (4, "c", .ticketOpened(ticket: "t1", subject: nil, channel: nil, priority: nil)),
+            (5, "c", .ticketOpened(ticket: "t2", subject: nil, channel: nil, priority: nil)),
+            (6, "c", .ticketResolved(ticket: "t1", satisfaction: 4)),
+            (7, "c", .ticketResolved(ticket: "t3", satisfaction: 2)),
+            (8, "c", .ticketOpened(ticket: "t3", subject: nil, channel: nil, priority: nil)),
+            (9, "c", .productSubscribed(sku: nil, category: "shoes")),
+            (9, "c", .productSubscribed(sku: "B-7", category: nil)),
+            (10, "c", .productUnsubscribed(sku: "B-7", category: nil)),
+        ])
+        let profile = try #require(state.profile(of: "c"))
+        #expect(profile.email == "ana@example.com" && profile.city == "Olinda" && profile.country == "BR")
+        #expect(profile.acquisitionChannel == "social" && profile.registeredAt == Self.at(0))
+        #expect(profile.traits == JSONObject([("vip", .bool(true))]))
+        #expect(profile.channels == ["email": 1, "social": 1])
+        #expect(profile.campaigns == ["spring": 2])
+        #expect(profile.openTickets == ["t2"], "t3 was resolved before its late opening arrived")
+        #expect(profile.resolvedTickets == ["t1", "t3"] && profile.averageSatisfaction == 3)
+        #expect(profile.subscriptions == ["category:shoes"])
+    }
+
+    @Test("Merges fold the merged id into the survivor, follow chains, and route later events of merged ids")
+    func merges() throws {
+        let state = Self.fold([
+            (0, "a", Self.order("oa", 1_000)),
+            (1, "b", Self.order("ob", 2_000)),
+            (2, "c", Self.order("oc", 4_000)),
+            (3, "b", .customerMerged(from: "a")),
+            (4, "c", .customerMerged(from: "b")),
+            (5, "a", Self.order("oa2", 8_000)),
+            (6, "c", .customerMerged(from: "a")),
+            (7, "d", .customerMerged(from: "never-seen")),
+        ])
+        #expect(state.profiles.keys.sorted() == ["c", "d"])
+        let survivor = try #require(state.profile(of: "a"))
+        #expect(survivor.id == "c")
+        #expect(survivor.amounts["BRL"]?.gross == 15_000 && survivor.orderCount == 4)
+        #expect(survivor.mergedIDs == ["b", "a"])
+        #expect(state.profile(of: "never-seen")?.id == "d")
+        #expect(state.profile(of: "d")?.mergedIDs == ["never-seen"])
+    }
+
+    @Test("Forgetting clears personal fields and keeps the facts")
+    func forgetting() throws {
+        let state = Self.fold([
+            (0, "c", SampleEvents.registered.payload),
+            (1, "c", Self.order("o1", 1_000)),
+            (2, "c", .customerForgotten),
+        ])
+        let profile = try #require(state.profile(of: "c"))
+        #expect(profile.forgotten && profile.email == nil && profile.name == nil && profile.traits.isEmpty)
+        #expect(profile.country == "BR" && profile.amounts["BRL"]?.gross == 1_000)
+    }
+
+    @Test("The state survives serialization byte for byte")
+    func serialization() throws {
+        var random = SplitMix64(seed: 3)
+        var state = CustomerProfiles.makeState()
+        for offset in 0..<2000 {
+            var event = RandomEvents.event(&random)
+            if event.customer != nil { event.customer = "c-\(random.next() % 40)" }
+            CustomerProfiles.apply(ProjectedEvent(offset: Int64(offset), event: event), to: &state)
+        }
+        let bytes = state.serialized
+        let restored = try CustomerProfiles.State(serialized: bytes)
+        #expect(restored == state)
+        #expect(restored.serialized == bytes)
+        #expect(throws: EventDecodingError.self) { try CustomerProfiles.State(serialized: Array(bytes.dropLast())) }
+    }
+}
