@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "crm",
             dependencies: [
-                "EventCRM", "CRMModel", "CRMGenerator", "EventLog",
+                "EventCRM", "CRMModel", "CRMGenerator", "CRMProjections", "EventLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

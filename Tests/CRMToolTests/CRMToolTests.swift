@@ -187,3 +187,33 @@ struct CRMToolTests {
         #expect(badTime.status == 64 && badTime.standardError.contains("RFC 3339"))
     }
 }
+
+@Suite("crm projections, end to end")
+struct CRMProjectionCommandTests {
+    @Test("rebuild reports every event; profile shows a customer's orders and follows a merged id to its survivor")
+    func rebuildAndProfile() throws {
+        let directory = TemporaryDirectory("cli")
+        let log = directory.path("db")
+        let lines = [
+            #"{"id":"1","type":"customer.registered","at":"2024-03-01T10:00:00Z","customer":"c-1","email":"a@example.com","country":"BR","channel":"social"}"#,
+            #"{"id":"2","type":"order.placed","at":"2024-03-02T10:00:00Z","customer":"c-1","order":"o-1","total":59.90,"currency":"BRL"}"#,
+            #"{"id":"3","type":"touchpoint","at":"2024-02-28T10:00:00Z","customer":"v-9","channel":"paid_search"}"#,
+            #"{"id":"4","type":"customer.merged","at":"2024-03-01T10:01:00Z","customer":"c-1","from":"v-9"}"#,
+        ]
+        #expect(
+            try crm(["ingest", "-"], log: log, input: Array((lines.joined(separator: "\n") + "\n").utf8)).status == 0
+        )
+        let rebuild = try crm(["rebuild"], log: log)
+        #expect(
+            rebuild.status == 0 && rebuild.standardOutput.contains("4 events, 1 customers"),
+            "\(rebuild.standardOutput)"
+        )
+        let profile = try crm(["profile", "--format", "csv", "v-9"], log: log)
+        #expect(profile.status == 0, "\(profile.standardError)")
+        for expected in [
+            "id,c-1", "merged ids,v-9", "email,a@example.com", "gross BRL,59.90", "channels,paid_search 1",
+        ] {
+            #expect(profile.standardOutput.contains(expected + "\n"), "\(expected) in \(profile.standardOutput)")
+        }
+    }
+}

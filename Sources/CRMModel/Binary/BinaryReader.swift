@@ -60,12 +60,13 @@ public struct BinaryReader {
 
     private mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
         guard length <= bytes.count - position else { throw failure("string runs past the end") }
-        guard
-            let text = String(
-                validating: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]),
-                as: UTF8.self
-            )
-        else { throw failure("string is not valid UTF-8") }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
+        // ASCII needs no validation; the general one is a generic, unspecialized library call.
+        if raw.allSatisfy({ $0 < 0x80 }) {
+            position += length
+            return String(decoding: raw, as: UTF8.self)
+        }
+        guard let text = String(validating: raw, as: UTF8.self) else { throw failure("string is not valid UTF-8") }
         position += length
         return text
     }

@@ -53,9 +53,9 @@ public enum CustomerProfiles: Projection {
             state.profiles[survivor] = target
         }
         let id = state.identities.resolve(customer)
-        var profile = state.profiles.removeValue(forKey: id) ?? CustomerProfile(id: id)
-        fold(event, into: &profile)
-        state.profiles[id] = profile
+        // Modified in place in the dictionary: a profile is large, and moving it out and back was a third of a
+        // rebuild.
+        fold(event, into: &state.profiles[id, default: CustomerProfile(id: id)])
     }
 
     private static func fold(_ event: Event, into profile: inout CustomerProfile) {

@@ -47,8 +47,29 @@ struct IdentityGroups {
         if rootA < rootB { parent[rootB] = rootA } else { parent[rootA] = rootB }
     }
 
+    /// Every id in `customer`'s group (itself included), sorted.
+    func members(of customer: String) -> [String] {
+        let root = root(of: customer)
+        return ([customer, root] + parent.keys.filter { self.root(of: $0) == root }).uniqued().sorted()
+    }
+
     /// The shard of `customer`'s group among `count`.
     func shard(of customer: String, count: Int) -> Int {
         Int(StableHash.customer(root(of: customer)) % UInt64(count))
+    }
+}
+
+extension Array where Element: Hashable {
+    fileprivate func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}
+
+extension CRMEngine {
+    /// Every id joined to `customer` by `customer.merged` events, in either direction and through chains (itself
+    /// included). Reads the log's record headers and decodes only the merge events.
+    public func identityGroup(of customer: String) throws(CRMError) -> [String] {
+        try IdentityGroups.build(engine: self, upTo: nextOffset).members(of: customer)
     }
 }

@@ -47,6 +47,17 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         }
     }
 
+    /// Folds `events` (in the order given) into a fresh state and reads it, without touching this runner: a view
+    /// of one identity group, from its history, is exact because a projection's per-customer state depends only on
+    /// the events of that group.
+    public func fold<Result>(_ events: [StoredEvent], read body: (P.State) -> Result) -> Result {
+        var state = P.makeState()
+        for stored in events.sorted(by: { $0.offset < $1.offset }) {
+            P.apply(ProjectedEvent(offset: stored.offset, event: stored.event), to: &state)
+        }
+        return body(state)
+    }
+
     /// What ``rebuild(engine:upTo:workers:progress:)`` reports as it goes.
     public struct RebuildProgress: Sendable {
         public var eventsDone: Int64
