@@ -65,7 +65,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     }
 
     /// Folds the log from its first event to `offset` (default: the head) into a fresh state, decoding and
-    /// folding on `workers` threads (default: one per core) with the state sharded by identity group; the result is the state a single
+    /// folding on every core (or on this thread only when `workers` is 1) with the state sharded by identity group; the result is the state a single
     /// sequential fold gives (docs/projections.md, section 3).
     public static func rebuild(
         engine: CRMEngine,
@@ -96,23 +96,23 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 throw .storage(error)
             }
             guard !chunk.isEmpty else { break }
-            let decoded = try decodeInParallel(chunk, engine: engine, end: end, workers: workers)
-            var buckets = [[ProjectedEvent]](repeating: [], count: shardCount)
-            for events in decoded {
-                for event in events {
-                    if let customer = event.event.customer {
-                        buckets[groups.shard(of: customer, count: shardCount)].append(event)
-                    } else {
-                        for shard in 0..<shardCount { buckets[shard].append(event) }
-                    }
-                }
-            }
-            let routed = buckets
+            let decoded = try decodeInParallel(
+                chunk,
+                engine: engine,
+                end: end,
+                groups: groups,
+                shards: shardCount,
+                parallel: workers > 1
+            )
             shards.withUnsafeMutableBufferPointer { states in
-                // Each thread folds its own shards only.
+                // Each thread folds its own shards only, taking its events from the chunk in log order.
                 nonisolated(unsafe) let states = states
-                DispatchQueue.concurrentPerform(iterations: shardCount) { shard in
-                    for event in routed[shard] { P.apply(event, to: &states[shard]) }
+                perform(shardCount, parallel: workers > 1) { shard in
+                    for events in decoded {
+                        for (event, eventShard) in events where eventShard == shard || eventShard == everyShard {
+                            P.apply(event, to: &states[shard])
+                        }
+                    }
                 }
             }
             progress?(RebuildProgress(eventsDone: min(done, end), eventsTotal: end))
@@ -122,25 +122,42 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         return ProjectionRunner(engine: engine, state: state, offset: end)
     }
 
-    /// The events of each batch of `chunk` (only those before `end`), decoded on `workers` threads.
+    /// Runs `body` for 0..<count, on every core or on this thread only.
+    private static func perform(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
+        if parallel {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        } else {
+            for number in 0..<count { body(number) }
+        }
+    }
+
+    /// The shard of events without a customer: they go to every shard.
+    private static var everyShard: Int { -1 }
+
+    /// The events of each batch of `chunk` (only those before `end`), decoded on every core, each with its shard.
     private static func decodeInParallel(
         _ chunk: [LogBatch],
         engine: CRMEngine,
         end: Int64,
-        workers: Int
-    ) throws(CRMError) -> [[ProjectedEvent]] {
-        let output = UnsafeMutableBufferPointer<Result<[ProjectedEvent], CRMError>>.allocate(capacity: chunk.count)
+        groups: IdentityGroups,
+        shards: Int,
+        parallel: Bool
+    ) throws(CRMError) -> [[(ProjectedEvent, Int)]] {
+        typealias Routed = [(ProjectedEvent, Int)]
+        let output = UnsafeMutableBufferPointer<Result<Routed, CRMError>>.allocate(capacity: chunk.count)
         output.initialize(repeating: .success([]))
         defer { output.deinitialize().deallocate() }
         nonisolated(unsafe) let shared = output
-        DispatchQueue.concurrentPerform(iterations: chunk.count) { number in
-            shared[number] = Result { () throws(CRMError) -> [ProjectedEvent] in
+        perform(chunk.count, parallel: parallel) { number in
+            shared[number] = Result { () throws(CRMError) -> Routed in
                 try engine.decode(chunk[number], access: .reveal).compactMap { stored in
-                    stored.offset < end ? ProjectedEvent(offset: stored.offset, event: stored.event) : nil
+                    guard stored.offset < end else { return nil }
+                    let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard
+                    return (ProjectedEvent(offset: stored.offset, event: stored.event), shard)
                 }
             }
         }
-        var events = [[ProjectedEvent]]()
+        var events = [Routed]()
         for result in output { events.append(try result.get()) }
         return events
     }
