@@ -124,6 +124,8 @@ extension CRMEngine {
         fileprivate var plans: [(kept: RecordBatch, keep: [Bool], hashes: [EventIDHash?])]
         fileprivate var nonEmpty: [Int]
         fileprivate var ticket: AppendTicket
+        /// Whether the batches erase customers (snapshots are held back until they are in the log).
+        fileprivate var erases: Bool
     }
 
     /// The first half of ``appendDeduplicated(_:idHashes:deferringKeyCompaction:)``: drops duplicates, destroys
@@ -148,8 +150,9 @@ extension CRMEngine {
             throw error
         }
         let nonEmpty = plans.indices.filter { !plans[$0].kept.isEmpty }
+        let erases: Bool
         do {
-            try destroyKeysOfForgottenCustomers(
+            erases = try destroyKeysOfForgottenCustomers(
                 in: nonEmpty.map { plans[$0].kept },
                 deferringCompaction: deferringKeyCompaction
             )
@@ -158,7 +161,7 @@ extension CRMEngine {
             throw error
         }
         let ticket = log.submit(contentsOf: nonEmpty.map { plans[$0].kept })
-        return SubmittedAppend(plans: plans, nonEmpty: nonEmpty, ticket: ticket)
+        return SubmittedAppend(plans: plans, nonEmpty: nonEmpty, ticket: ticket, erases: erases)
     }
 
     /// The second half: waits until the submitted batches are written, indexes them, and returns each record's
@@ -166,6 +169,10 @@ extension CRMEngine {
     func complete(_ submitted: SubmittedAppend) async throws(CRMError) -> [[Int64?]] {
         let plans = submitted.plans
         let outcomes = await submitted.ticket.results()
+        if submitted.erases {
+            let ends = outcomes.compactMap { try? $0.get().upperBound }
+            snapshots.erasureAppended(at: ends.count == outcomes.count ? ends.max().map { $0 - 1 } : nil)
+        }
         var results = plans.map { [Int64?](repeating: nil, count: $0.keep.count) }
         var failure: CRMError?
         for (outcome, number) in zip(outcomes, submitted.nonEmpty) {
@@ -245,10 +252,12 @@ extension CRMEngine {
     /// A `customer.forgotten` event erases: the keys of its customer and of the ids merged into it are destroyed
     /// before the event is appended (docs/engine-directory.md, section 4), whether it comes from ``forget(_:at:)``,
     /// an append or an ingest. Destroying a key twice is harmless, so a crash in between is repaired by retrying.
+    /// Returns whether there were any; then snapshots were deleted, and new ones are held back until
+    /// `snapshots.erasureAppended(at:)`.
     private func destroyKeysOfForgottenCustomers(
         in batches: [RecordBatch],
         deferringCompaction: Bool
-    ) throws(CRMError) {
+    ) throws(CRMError) -> Bool {
         let forgottenTag = EventType.customerForgotten.tag
         var customers = [String]()
         for batch in batches {
@@ -256,14 +265,23 @@ extension CRMEngine {
                 if record.typeTag == forgottenTag { customers.append(String(decoding: record.key, as: UTF8.self)) }
             }
         }
-        guard !customers.isEmpty else { return }
-        var ids = [String]()
-        for customer in customers { ids += try identities(of: customer) }
-        do {
-            try keys.forget(contentsOf: ids, deferringCompaction: deferringCompaction)
+        guard !customers.isEmpty else { return false }
+        // Snapshots may hold these customers' personal fields: they go first, and none is written until the
+        // erasure's events are in the log.
+        snapshots.erasureStarting()
+        do throws(CRMError) {
+            var ids = [String]()
+            for customer in customers { ids += try identities(of: customer) }
+            do {
+                try keys.forget(contentsOf: ids, deferringCompaction: deferringCompaction)
+            } catch {
+                throw .keyStore(error)
+            }
         } catch {
-            throw .keyStore(error)
+            snapshots.erasureAppended(at: nil)
+            throw error
         }
+        return true
     }
 
     private func release(_ hashes: [EventIDHash?]) {

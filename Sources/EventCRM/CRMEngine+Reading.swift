@@ -61,6 +61,16 @@ extension CRMEngine {
         }
     }
 
+    /// The offset of the first event (in log order) whose event time is after `time`, or the head: the number
+    /// of events the log held "at" that time.
+    public func offset(after time: EventTime) throws(CRMError) -> Int64 {
+        do {
+            return try log.firstOffset(atOrAfterEventTime: time.microseconds + 1) ?? log.nextOffset
+        } catch {
+            throw .storage(error)
+        }
+    }
+
     /// Every event from `offset` on, then each new one as it is appended, until the engine closes or the task is
     /// cancelled: `for try await stored in crm.tail(from: crm.nextOffset) { … }`.
     public func tail(from offset: Int64, personalData: PersonalDataAccess = .reveal) -> EventTail {

@@ -42,6 +42,8 @@ public final class CRMEngine: Sendable {
     let keys: CustomerKeyStore
     let indexes: Locked<IndexState>
     let codec: EventJSONCodec
+    /// Saved projection states (docs/projections.md, section 4).
+    let snapshots: SnapshotStore
     private let openingNotices: [String]
 
     private init(
@@ -58,6 +60,7 @@ public final class CRMEngine: Sendable {
         self.keys = keys
         self.indexes = Locked(indexes)
         self.codec = EventJSONCodec(defaultCurrency: options.defaultCurrency)
+        self.snapshots = SnapshotStore(path: path + "/snapshots")
         self.openingNotices = notices
     }
 

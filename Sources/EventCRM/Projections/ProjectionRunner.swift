@@ -1,4 +1,4 @@
-import CRMModel
+public import CRMModel
 public import CRMProjections
 import Dispatch
 import EventLog
@@ -56,6 +56,62 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             P.apply(ProjectedEvent(offset: stored.offset, event: stored.event), to: &state)
         }
         return body(state)
+    }
+
+    // MARK: Snapshots and as-of (docs/projections.md, sections 4 and 5)
+
+    /// Saves the state at the offset it has reached, so that a later start or an as-of query replays less.
+    /// - Returns: false when an erasure in progress (or one not yet applied by this runner) holds snapshots back.
+    @discardableResult
+    public func saveSnapshot() throws(CRMError) -> Bool {
+        let (bytes, offset) = current.withLock { ($0.state.serialized, $0.nextOffset) }
+        do {
+            return try engine.snapshots.write(projection: P.name, version: P.version, offset: offset, state: bytes)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// A runner started from the newest valid snapshot at or before `offset` (or from nothing), caught up to
+    /// `offset` (default: the head). Damaged snapshots are deleted and listed in `notices`; snapshots of another
+    /// version of the projection are never loaded.
+    public static func restore(
+        engine: CRMEngine,
+        upTo offset: Int64? = nil,
+        notices: inout [String]
+    ) throws(CRMError) -> ProjectionRunner<P> {
+        let end = min(offset ?? engine.nextOffset, engine.nextOffset)
+        var runner = ProjectionRunner(engine: engine)
+        if let loaded = engine.snapshots.newest(
+            projection: P.name,
+            version: P.version,
+            atOrBefore: end,
+            rejected: &notices
+        ) {
+            do {
+                runner = ProjectionRunner(
+                    engine: engine,
+                    state: try P.State(serialized: loaded.state),
+                    offset: loaded.offset
+                )
+            } catch {
+                notices.append("ignored snapshot at offset \(loaded.offset) of \(P.name): \(error)")
+            }
+        }
+        try runner.catchUp(to: end)
+        return runner
+    }
+
+    /// The state as of offset `offset`: after the events before it (nearest snapshot, then replay).
+    public static func state(engine: CRMEngine, asOfOffset offset: Int64) throws(CRMError) -> P.State {
+        var notices = [String]()
+        return try restore(engine: engine, upTo: offset, notices: &notices).read { state, _ in state }
+    }
+
+    /// The state as of event time `time`: after the events the log held before the first one later than `time`
+    /// (docs/projections.md, section 5).
+    public static func state(engine: CRMEngine, asOf time: EventTime) throws(CRMError) -> P.State {
+        try state(engine: engine, asOfOffset: try engine.offset(after: time))
     }
 
     /// What ``rebuild(engine:upTo:workers:progress:)`` reports as it goes.
