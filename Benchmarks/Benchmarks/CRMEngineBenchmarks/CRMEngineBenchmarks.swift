@@ -2,6 +2,7 @@ import Benchmark
 import BenchmarkSupport
 import CRMGenerator
 import CRMModel
+import CRMProjections
 import EventCRM
 import Foundation
 import GRDB
@@ -19,7 +20,7 @@ enum GeneratedData {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             return (path, size, lines)
         }
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let codec = EventJSONCodec()
         var buffer = [UInt8]()
@@ -55,7 +56,7 @@ enum GeneratedData {
         let engine = try CRMEngine.open(at: path, options: options)
         _ = try await engine.ingest(.file(input.path))
         await engine.close()
-        FileManager.default.createFile(atPath: marker, contents: nil)
+        _ = FileManager.default.createFile(atPath: marker, contents: nil)
         return path
     }
 
@@ -66,7 +67,16 @@ enum GeneratedData {
     }
 }
 
+/// The resident memory of the process, in bytes.
+func residentBytes() -> Int {
+    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
+    return (Int(statm.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
 extension BenchmarkMetric {
+    static let bytesPerCustomer = BenchmarkMetric.custom("RSS bytes/customer", useScalingFactor: false)
+    static let snapshotMilliseconds = BenchmarkMetric.custom("snapshot write (ms)", useScalingFactor: false)
+    static let restoreMilliseconds = BenchmarkMetric.custom("snapshot restore (ms)", useScalingFactor: false)
     static let percentOfNDJSON = BenchmarkMetric.custom("log % of NDJSON", useScalingFactor: false)
     static let bytesPerEvent = BenchmarkMetric.custom("log bytes/event", useScalingFactor: false)
     static let eventsPerHistory = BenchmarkMetric.custom("events per history", useScalingFactor: false)
@@ -137,6 +147,44 @@ let benchmarks: @Sendable () -> Void = {
         try await measureHistories(benchmark, customers: ingestCustomers)
     }
 
+    // Projections (issue 4): the customer profile projection rebuilt from the 10M-event log.
+
+    for workers in [2, 1] {
+        Benchmark(
+            "projections-rebuild-profiles-10M-events-\(workers)-cores",
+            configuration: slowConfiguration([.eventsPerSecond, .bytesPerCustomer], iterations: 2)
+        ) { benchmark in
+            let path = try await GeneratedData.engine(customers: historyCustomers)
+            let engine = try CRMEngine.open(at: path)
+            let before = residentBytes()
+            var runner: ProjectionRunner<CustomerProfiles>?
+            let elapsed = try ContinuousClock().measure {
+                runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine, workers: workers)
+            }
+            let customers = runner!.read { state, _ in state.profiles.count }
+            benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(elapsed)))
+            benchmark.measurement(.bytesPerCustomer, max(0, residentBytes() - before) / max(1, customers))
+            await engine.close()
+        }
+    }
+
+    Benchmark(
+        "projections-snapshot-profiles-10M-events",
+        configuration: slowConfiguration([.snapshotMilliseconds, .restoreMilliseconds], iterations: 2)
+    ) { benchmark in
+        let path = try await GeneratedData.engine(customers: historyCustomers)
+        let engine = try CRMEngine.open(at: path)
+        let runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine)
+        let write = try ContinuousClock().measure { _ = try runner.saveSnapshot() }
+        var notices = [String]()
+        let restore = try ContinuousClock().measure {
+            _ = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, notices: &notices)
+        }
+        benchmark.measurement(.snapshotMilliseconds, Int(seconds(write) * 1000))
+        benchmark.measurement(.restoreMilliseconds, Int(seconds(restore) * 1000))
+        await engine.close()
+    }
+
     // The peer: the same NDJSON, validated by the same codec, into SQLite through GRDB (WAL,
     // synchronous=NORMAL, 1000-row transactions) with a unique index on the event id (idempotent ingest) and an
     // index on (customer, time) for history.
@@ -163,7 +211,7 @@ let benchmarks: @Sendable () -> Void = {
             let database = try SQLiteEventTable.open(freshDirectory("sqlite-history.db"))
             try SQLiteEventTable.ingest(input.path, into: database)
             try database.close()
-            FileManager.default.createFile(atPath: path + ".complete", contents: nil)
+            _ = FileManager.default.createFile(atPath: path + ".complete", contents: nil)
         }
         let database = try SQLiteEventTable.open(path)
         let codec = EventJSONCodec()
