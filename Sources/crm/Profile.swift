@@ -11,17 +11,27 @@ struct Profile: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var format: FormatOption
+    @Option(help: "Answer as of this time (RFC 3339): from the events the log held before the first later one.")
+    var asOf: String?
+    @Option(help: "Answer as of this offset: from the events before it.") var asOfOffset: Int64?
     @Argument(help: "The customer id (a merged id gives its survivor).") var customer: String
+
+    func validate() throws {
+        if asOf != nil && asOfOffset != nil { throw ValidationError("give --as-of or --as-of-offset, not both") }
+        if let asOfOffset, asOfOffset < 0 { throw ValidationError("--as-of-offset must be ≥ 0") }
+    }
 
     func run() async throws {
         let outputFormat = try format.value
+        let asOfTime = try parseTime(asOf, option: "--as-of")
         let engine = try global.open(writing: false)
+        let end = try asOfTime.map { try engine.offset(after: $0) } ?? asOfOffset ?? engine.nextOffset
         // Until snapshots exist the profile is folded from the histories of the customer's identity group,
         // which is exact: a profile depends only on the events of its group.
         let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
         var events = [Int64: StoredEvent]()
         for id in try engine.identityGroup(of: customer) {
-            for stored in try engine.history(of: id) { events[stored.offset] = stored }
+            for stored in try engine.history(of: id) where stored.offset < end { events[stored.offset] = stored }
         }
         let profile = runner.fold(Array(events.values)) { $0.profile(of: customer) }
         await engine.close()

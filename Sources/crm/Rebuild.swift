@@ -20,15 +20,18 @@ struct Rebuild: AsyncParsableCommand {
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         progress.finish()
+        // The next start restores from here instead of replaying everything.
+        let saved = engine.options.readOnly ? false : try runner.saveSnapshot()
         await engine.close()
         let (customers, events) = runner.read { state, offset in (state.profiles.count, offset) }
         print(
             String(
-                format: "customer-profiles: %d events, %d customers, in %.2f s: %.0f events/s",
+                format: "customer-profiles: %d events, %d customers, in %.2f s: %.0f events/s%@",
                 events,
                 customers,
                 seconds,
-                Double(events) / max(seconds, 1e-9)
+                Double(events) / max(seconds, 1e-9),
+                saved ? "; snapshot saved" : ""
             )
         )
     }

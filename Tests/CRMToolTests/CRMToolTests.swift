@@ -215,5 +215,11 @@ struct CRMProjectionCommandTests {
         ] {
             #expect(profile.standardOutput.contains(expected + "\n"), "\(expected) in \(profile.standardOutput)")
         }
+        // As of offset 3 (before the merge) v-9 is its own customer; as of a time before the order, no orders.
+        let beforeMerge = try crm(["profile", "--format", "csv", "--as-of-offset", "3", "v-9"], log: log)
+        #expect(beforeMerge.standardOutput.contains("id,v-9\n"), "\(beforeMerge.standardOutput)")
+        let early = try crm(["profile", "--format", "csv", "--as-of", "2024-03-01T12:00:00Z", "c-1"], log: log)
+        #expect(early.standardOutput.contains("orders,0\n"), "\(early.standardOutput)")
+        #expect(early.standardOutput.contains("email,a@example.com\n"))
     }
 }
