@@ -64,6 +64,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     /// - Returns: false when an erasure in progress (or one not yet applied by this runner) holds snapshots back.
     @discardableResult
     public func saveSnapshot() throws(CRMError) -> Bool {
+        try engine.requireWritable()
         let (bytes, offset) = current.withLock { ($0.state.serialized, $0.nextOffset) }
         do {
             return try engine.snapshots.write(projection: P.name, version: P.version, offset: offset, state: bytes)
