@@ -11,6 +11,15 @@ extension BinaryWriter {
 
     public mutating func map<Value>(_ map: [String: Value], _ value: (inout BinaryWriter, Value) -> Void) {
         varint(UInt64(map.count))
+        // Most maps of a profile hold one entry or none: no need to sort, or to look the value up again.
+        if map.count <= 1 {
+            for (key, element) in map {
+                string(key)
+                value(&self, element)
+            }
+            return
+        }
+        // Sorting the keys alone moves less than sorting the pairs when values are large (whole profiles).
         for key in map.keys.sorted() {
             string(key)
             value(&self, map[key]!)
@@ -19,6 +28,10 @@ extension BinaryWriter {
 
     public mutating func set(_ set: Set<String>) {
         varint(UInt64(set.count))
+        if set.count <= 1 {
+            for element in set { string(element) }
+            return
+        }
         for element in set.sorted() { string(element) }
     }
 

@@ -19,6 +19,7 @@ public enum CustomerProfiles: Projection {
         }
 
         public func serialize(into writer: inout BinaryWriter) {
+            writer.bytes.reserveCapacity(writer.bytes.count + profiles.count * 256)
             identities.serialize(into: &writer)
             writer.map(profiles) { writer, profile in profile.serialize(into: &writer) }
         }
