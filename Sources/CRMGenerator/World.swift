@@ -139,8 +139,54 @@ struct World {
         return emitted
     }
 
+    /// Segment definitions (docs/segments.md): defined on a day, removed on another (or never).
+    static let segments: [(name: String, definition: String, defined: Int, removed: Int?)] = [
+        ("repeat-buyers", #"{"count":"order.placed","window":"90d","op":">=","value":2}"#, 0, nil),
+        (
+            "lapsed",
+            #"{"all":[{"count":"order.placed","window":"365d","op":">=","value":1},"#
+                + #"{"count":"order.placed","window":"180d","op":"==","value":0}]}"#, 0, nil
+        ),
+        ("email-reachable", #"{"all":[{"consent":"email"},{"not":{"rfm":["Lost"]}}]}"#, 0, nil),
+        (
+            "big-spenders-br",
+            #"{"all":[{"country":["BR"]},{"sum":"net_revenue","currency":"BRL","window":"365d","op":">","value":500}]}"#,
+            0, nil
+        ),
+        ("spring-promo", #"{"touched_campaign":"cmp-5","window":"30d"}"#, 60, 120),
+    ]
+
     private mutating func emitCatalogEvents(day: Int, into emitted: inout [Event]) {
         let base = dayStart(day)
+        for segment in Self.segments {
+            if segment.defined == day {
+                guard case .object(let members) = try? JSONParser.parse(segment.definition) else {
+                    preconditionFailure("the segment definitions above are valid JSON objects")
+                }
+                emitted.append(
+                    Event(
+                        id: "segment-\(segment.name)-defined",
+                        at: EventTime(microseconds: base + 7 * Self.microsPerHour),
+                        customer: nil,
+                        payload: .segmentDefined(
+                            segment: segment.name,
+                            definition: JSONObject(members),
+                            description: nil
+                        )
+                    )
+                )
+            }
+            if segment.removed == day {
+                emitted.append(
+                    Event(
+                        id: "segment-\(segment.name)-removed",
+                        at: EventTime(microseconds: base + 7 * Self.microsPerHour),
+                        customer: nil,
+                        payload: .segmentRemoved(segment: segment.name)
+                    )
+                )
+            }
+        }
         for campaign in campaigns {
             if campaign.createdDay == day {
                 emitted.append(

@@ -52,6 +52,11 @@ struct EventJSONCodecTests {
             ),
             (#"{"type":"touchpoint","at":"2024-03-01T10:00:00Z","channel":"email"}"#, "customer", "is required"),
             (
+                #"{"type":"segment.defined","at":"2024-03-01T10:00:00Z","segment":"VIP","definition":{}}"#, "segment",
+                "must use only a-z, 0-9 and -"
+            ),
+            (#"{"type":"segment.defined","at":"2024-03-01T10:00:00Z","segment":"vip"}"#, "definition", "is required"),
+            (
                 #"{"type":"touchpoint","at":"2024-03-01T10:00:00Z","customer":"c","channel":7}"#, "channel",
                 "must be a string, not number"
             ),

@@ -121,6 +121,16 @@ public enum RandomEvents {
             payload = .campaignCreated(campaign: "c1", name: "Spring", channel: "email", segment: maybe("vip"))
         case .campaignLaunched: payload = .campaignLaunched(campaign: "c1")
         case .campaignEnded: payload = .campaignEnded(campaign: "c1")
+        case .segmentDefined:
+            payload = .segmentDefined(
+                segment: "repeat-buyers",
+                definition: JSONObject([
+                    ("count", .string("order.placed")), ("window", .string("90d")), ("op", .string(">=")),
+                    ("value", .number("2")),
+                ]),
+                description: maybe("two orders in 90 days")
+            )
+        case .segmentRemoved: payload = .segmentRemoved(segment: "repeat-buyers")
         }
         let custom: [(key: String, value: JSONValue)] =
             random.next() % 3 == 0

@@ -98,6 +98,10 @@ public enum EventPayload: Sendable, Hashable {
     case campaignCreated(campaign: String, name: String, channel: String, segment: String?)
     case campaignLaunched(campaign: String)
     case campaignEnded(campaign: String)
+    /// An engine event: a segment's definition (docs/segments.md), replacing an earlier one of the same name.
+    case segmentDefined(segment: String, definition: JSONObject, description: String?)
+    /// An engine event: the segment no longer exists.
+    case segmentRemoved(segment: String)
 
     public var type: EventType {
         switch self {
@@ -132,6 +136,8 @@ public enum EventPayload: Sendable, Hashable {
         case .campaignCreated: .campaignCreated
         case .campaignLaunched: .campaignLaunched
         case .campaignEnded: .campaignEnded
+        case .segmentDefined: .segmentDefined
+        case .segmentRemoved: .segmentRemoved
         }
     }
 }

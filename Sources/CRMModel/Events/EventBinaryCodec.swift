@@ -125,6 +125,12 @@ public enum EventBinaryCodec {
             open.optionalString(segment)
         case .campaignLaunched(let campaign), .campaignEnded(let campaign):
             open.string(campaign)
+        case .segmentDefined(let segment, let definition, let description):
+            open.string(segment)
+            open.object(definition)
+            open.optionalString(description)
+        case .segmentRemoved(let segment):
+            open.string(segment)
         }
         open.object(event.custom)
         let value = ValueLayout.assemble(flags: ValueLayout.plain, personal: personal.bytes, public: open.bytes)
@@ -281,6 +287,14 @@ public enum EventBinaryCodec {
             payload = .campaignLaunched(campaign: try open.string())
         case .campaignEnded:
             payload = .campaignEnded(campaign: try open.string())
+        case .segmentDefined:
+            payload = .segmentDefined(
+                segment: try open.string(),
+                definition: try open.object(),
+                description: try open.optionalString()
+            )
+        case .segmentRemoved:
+            payload = .segmentRemoved(segment: try open.string())
         }
         let custom = try open.object()
         guard personal.isAtEnd || personal.redacted, open.isAtEnd else {

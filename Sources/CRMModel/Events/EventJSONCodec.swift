@@ -203,7 +203,24 @@ public struct EventJSONCodec: Sendable {
             return .campaignLaunched(campaign: try fields.string("campaign", required: true, maxBytes: 128)!)
         case .campaignEnded:
             return .campaignEnded(campaign: try fields.string("campaign", required: true, maxBytes: 128)!)
+        case .segmentDefined:
+            return .segmentDefined(
+                segment: try segmentName(&fields),
+                definition: JSONObject(try fields.object("definition", required: true)!),
+                description: try fields.string("description", maxBytes: 1024)
+            )
+        case .segmentRemoved:
+            return .segmentRemoved(segment: try segmentName(&fields))
         }
+    }
+
+    /// A segment name: 1–128 bytes of lower-case letters, digits and dashes (docs/segments.md).
+    private static func segmentName(_ fields: inout FieldReader) throws(ValidationError) -> String {
+        let name = try fields.string("segment", required: true, maxBytes: 128)!
+        guard name.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }) else {
+            throw ValidationError(field: "segment", reason: "must use only a-z, 0-9 and -")
+        }
+        return name
     }
 
     private static func item(_ value: JSONValue, path: String, currency: Currency) throws(ValidationError) -> OrderItem
@@ -344,6 +361,12 @@ public struct EventJSONCodec: Sendable {
             add("segment", segment)
         case .campaignLaunched(let campaign), .campaignEnded(let campaign):
             add("campaign", campaign)
+        case .segmentDefined(let segment, let definition, let description):
+            add("segment", segment)
+            members.append(("definition", .object(definition.members)))
+            add("description", description)
+        case .segmentRemoved(let segment):
+            add("segment", segment)
         }
         return .object(members + event.custom.members)
     }

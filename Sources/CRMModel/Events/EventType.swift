@@ -28,6 +28,8 @@ public enum EventType: String, CaseIterable, Sendable, Hashable {
     case campaignCreated = "campaign.created"
     case campaignLaunched = "campaign.launched"
     case campaignEnded = "campaign.ended"
+    case segmentDefined = "segment.defined"
+    case segmentRemoved = "segment.removed"
 
     /// The log's type tag. Stable for ever: a new type takes a new number, a number is never reused.
     public var tag: UInt16 {
@@ -60,6 +62,8 @@ public enum EventType: String, CaseIterable, Sendable, Hashable {
         case .campaignCreated: 50
         case .campaignLaunched: 51
         case .campaignEnded: 52
+        case .segmentDefined: 60
+        case .segmentRemoved: 61
         }
     }
 
@@ -88,7 +92,6 @@ public enum EventType: String, CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// Whether events of this type must name a customer.
     /// The names of the type's personal fields (marked (P) in docs/events.md), sealed per customer.
     public var personalFields: [String] {
         switch self {
@@ -100,9 +103,11 @@ public enum EventType: String, CaseIterable, Sendable, Hashable {
         }
     }
 
+    /// Whether events of this type must name a customer.
     public var isCustomerEvent: Bool {
         switch self {
-        case .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded: false
+        case .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded, .segmentDefined, .segmentRemoved:
+            false
         default: true
         }
     }

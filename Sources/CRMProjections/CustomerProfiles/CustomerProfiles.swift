@@ -133,7 +133,7 @@ public enum CustomerProfiles: Projection {
             if let sku { profile.subscriptions.remove("sku:" + sku) }
             if let category { profile.subscriptions.remove("category:" + category) }
         case .customerMerged, .interaction, .ticketReplied, .orderPaid, .orderShipped, .orderDelivered,
-            .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded:
+            .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded, .segmentDefined, .segmentRemoved:
             break
         }
     }
