@@ -204,9 +204,13 @@ public struct EventJSONCodec: Sendable {
         case .campaignEnded:
             return .campaignEnded(campaign: try fields.string("campaign", required: true, maxBytes: 128)!)
         case .segmentDefined:
+            let segment = try segmentName(&fields)
+            let definition = JSONObject(try fields.object("definition", required: true)!)
+            // Checked against the grammar of docs/segments.md, so a bad definition never reaches the log.
+            _ = try SegmentRule(parsing: definition, defaultCurrency: fields.defaultCurrency)
             return .segmentDefined(
-                segment: try segmentName(&fields),
-                definition: JSONObject(try fields.object("definition", required: true)!),
+                segment: segment,
+                definition: definition,
                 description: try fields.string("description", maxBytes: 1024)
             )
         case .segmentRemoved:
