@@ -19,7 +19,12 @@ public indirect enum SegmentRule: Sendable, Hashable {
 
     /// How a count or a sum compares with the rule's value.
     public enum Comparison: String, Sendable, Hashable, CaseIterable {
-        case less = "<", lessOrEqual = "<=", equal = "==", notEqual = "!=", greaterOrEqual = ">=", greater = ">"
+        case less = "<"
+        case lessOrEqual = "<="
+        case equal = "=="
+        case notEqual = "!="
+        case greaterOrEqual = ">="
+        case greater = ">"
 
         public func holds<T: Comparable>(_ left: T, _ right: T) -> Bool {
             switch self {
@@ -35,7 +40,9 @@ public indirect enum SegmentRule: Sendable, Hashable {
 
     /// What a `sum` rule adds up.
     public enum SumMetric: String, Sendable, Hashable, CaseIterable {
-        case netRevenue = "net_revenue", grossRevenue = "gross_revenue", refunds
+        case netRevenue = "net_revenue"
+        case grossRevenue = "gross_revenue"
+        case refunds
     }
 
     /// The ten RFM group names (docs/segments.md, section 5).
