@@ -37,6 +37,8 @@ public struct CustomerProfile: Sendable, Equatable {
     struct Order: Sendable, Equatable {
         var total: Money
         var cancelled: Bool
+        /// When it was placed (event time).
+        var at: EventTime
     }
 
     public var id: String
@@ -184,6 +186,7 @@ extension CustomerProfile {
         writer.map(orders) { writer, order in
             writer.money(order.total)
             writer.bool(order.cancelled)
+            writer.int(order.at.microseconds)
         }
     }
 
@@ -223,7 +226,11 @@ extension CustomerProfile {
         mergedIDs = try reader.strings()
         forgotten = try reader.bool()
         orders = try reader.map { reader throws(EventDecodingError) in
-            Order(total: try reader.money(), cancelled: try reader.bool())
+            Order(
+                total: try reader.money(),
+                cancelled: try reader.bool(),
+                at: EventTime(microseconds: try reader.int())
+            )
         }
     }
 }

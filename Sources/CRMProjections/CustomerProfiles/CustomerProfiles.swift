@@ -4,7 +4,8 @@ public import CRMModel
 /// their survivor (docs/projections.md).
 public enum CustomerProfiles: Projection {
     public static let name = "customer-profiles"
-    public static let version: UInt32 = 1
+    /// 2: orders keep when they were placed (for RFM).
+    public static let version: UInt32 = 2
 
     /// Profiles by customer id, and the ids merged away.
     public struct State: ProjectionState, Equatable {
@@ -113,7 +114,7 @@ public enum CustomerProfiles: Projection {
             }
         case .orderPlaced(let order, let total, _, _, _, _, _):
             guard profile.orders[order] == nil else { break }
-            profile.orders[order] = CustomerProfile.Order(total: total, cancelled: false)
+            profile.orders[order] = CustomerProfile.Order(total: total, cancelled: false, at: at)
             profile.amounts[total.currency.code, default: .init()].gross += total.minorUnits
             profile.amounts[total.currency.code, default: .init()].orders += 1
             profile.firstOrderAt = CustomerProfile.earliest(profile.firstOrderAt, at)
