@@ -13,7 +13,8 @@ deps:
 	fi
 
 # The main job: generate 100,000 customers' year of events, ingest them durably, then stats, a customer's
-# history, an erasure and a verification (scripts/demo.sh). CUSTOMERS=10000 for a quicker run.
+# history, an erasure, a verification, a rebuild, a profile and the RFM groups (scripts/demo.sh).
+# CUSTOMERS=10000 for a quicker run.
 demo: deps
 	swift build -c release --product crm
 	bash scripts/demo.sh "$$(swift build -c release --show-bin-path)/crm"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job (README): generate a year of a shop with 100,000 customers, ingest it into a durable engine,
-# then show statistics, one customer's history, an erasure, and a verification of the whole log.
+# then show statistics, one customer's history, an erasure, a verification of the whole log, and the projections
+# rebuilt from it: a customer profile and the RFM groups.
 set -euo pipefail
 crm="$1"
 customers="${CUSTOMERS:-100000}"
@@ -33,3 +34,14 @@ step "crm forget c-42, then its registration again"
 
 step "crm verify"
 "$crm" verify
+
+step "crm rebuild   (the customer profiles, from the whole log, on every core)"
+"$crm" rebuild
+
+step "crm profile c-3"
+"$crm" profile c-3
+
+# The generated year ends on 2024-12-30; the erasure above happened today, so "now" in event time would be
+# today and a 365-day window would hold no order. Evaluate at the end of the simulated year instead.
+step "crm rfm --as-of 2024-12-31T00:00:00Z"
+"$crm" rfm --as-of 2024-12-31T00:00:00Z

@@ -221,5 +221,10 @@ struct CRMProjectionCommandTests {
         let early = try crm(["profile", "--format", "csv", "--as-of", "2024-03-01T12:00:00Z", "c-1"], log: log)
         #expect(early.standardOutput.contains("orders,0\n"), "\(early.standardOutput)")
         #expect(early.standardOutput.contains("email,a@example.com\n"))
+        // One scored customer: every quintile edge is its own value, so it scores 1, 1, 1: Lost.
+        let rfm = try crm(["rfm", "--format", "csv"], log: log)
+        #expect(rfm.status == 0 && rfm.standardOutput.contains("Lost,1,100.0\n"), "\(rfm.standardOutput)")
+        let none = try crm(["rfm", "--format", "csv", "--as-of-offset", "1"], log: log)
+        #expect(none.standardOutput.contains("Lost,0,0.0\n"), "no order before offset 1: \(none.standardOutput)")
     }
 }
