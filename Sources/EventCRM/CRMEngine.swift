@@ -1,6 +1,5 @@
 public import CRMModel
 public import EventLog
-import Foundation
 
 /// The engine: one directory holding the event log, the customer keys and the indexes derived from the log
 /// (docs/engine-directory.md).
@@ -118,13 +117,8 @@ public final class CRMEngine: Sendable {
     public func close() async {
         _ = try? indexes.withLock { state throws(EventLogError) in try state.flush() }
         let runSets = indexes.withLock { $0.runSets }
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            // Merges may take a while on a large index; wait for them off the cooperative pool.
-            Thread.detachNewThread {
-                for runs in runSets { runs.waitForMerges() }
-                continuation.resume()
-            }
-        }
+        // Merges may take a while on a large index.
+        await runBlocking { for runs in runSets { runs.waitForMerges() } }
         await log.close()
     }
 

@@ -171,10 +171,10 @@ public final class EventLog: Sendable {
     /// batches while these are written; they land in the order submitted.
     package func submit(contentsOf batches: [RecordBatch]) -> AppendTicket {
         guard let writer else {
-            let ticket = AppendTicket(count: batches.count)
-            let error = EventLogError(.notWritable, "the log was opened read-only", file: path)
-            for number in batches.indices { ticket.complete(number, .failure(error)) }
-            return ticket
+            return .failing(
+                batches.count,
+                with: EventLogError(.notWritable, "the log was opened read-only", file: path)
+            )
         }
         return writer.submit(batches)
     }
@@ -198,14 +198,7 @@ public final class EventLog: Sendable {
     /// Finishes the appends already queued, closes the files and releases the lock. Appends after this throw.
     public func close() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        if let writer {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                Thread.detachNewThread {
-                    writer.stop()
-                    continuation.resume()
-                }
-            }
-        }
+        if let writer { await runBlocking { writer.stop() } }
         catalog.close()
         lockFile?.close()
     }

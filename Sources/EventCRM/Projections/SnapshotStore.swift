@@ -23,9 +23,7 @@ final class SnapshotStore: Sendable {
     }
 
     static func fileName(projection: String, version: UInt32, offset: Int64) -> String {
-        let digits = String(offset)
-        return "\(projection)-v\(version)-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits
-            + ".snap"
+        "\(projection)-v\(version)-" + LogDirectory.paddedOffset(offset) + ".snap"
     }
 
     /// Writes a snapshot of `state` (canonical bytes) taken after the events before `offset`, unless an erasure

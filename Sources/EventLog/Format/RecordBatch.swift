@@ -183,13 +183,21 @@ extension RecordBatch {
         guard bytes.count <= EventLog.Limits.maxBytesPerAppend else {
             throw EventLogError(.invalidRecord, "a batch holds at most \(EventLog.Limits.maxBytesPerAppend) bytes")
         }
+        // One walk counts the records and their event times; `validate` then checks every length.
         var count = 0
+        var earliest = Int64.max
+        var latest = Int64.min
         var position = 0
         while position < bytes.count {
             guard bytes.count - position >= RecordLayout.headerSize else {
                 throw EventLogError(.invalidRecord, "record \(count) is cut short")
             }
-            position += RecordLayout.lengthFieldSize + Int(bytes.withUnsafeBytes { $0.le(position, as: UInt32.self) })
+            let (length, eventTime) = bytes.withUnsafeBytes {
+                ($0.le(position, as: UInt32.self), $0.le(position + 4, as: Int64.self))
+            }
+            earliest = Swift.min(earliest, eventTime)
+            latest = Swift.max(latest, eventTime)
+            position += RecordLayout.lengthFieldSize + Int(length)
             count += 1
         }
         if let problem = bytes.withUnsafeBytes({ RecordLayout.validate($0, count: count) }) {
@@ -200,12 +208,6 @@ extension RecordBatch {
         }
         self.bytes = bytes
         self.count = count
-        var earliest = Int64.max
-        var latest = Int64.min
-        forEachRecord { record in
-            earliest = Swift.min(earliest, record.eventTime)
-            latest = Swift.max(latest, record.eventTime)
-        }
         minEventTime = earliest
         maxEventTime = latest
     }

@@ -15,8 +15,13 @@ package struct LogDirectory: Sendable {
     }
 
     static func segmentName(_ baseOffset: Int64) -> String {
-        let digits = String(baseOffset)
-        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
+        paddedOffset(baseOffset) + ".log"
+    }
+
+    /// An offset as 20 digits, so that file names sort in offset order.
+    package static func paddedOffset(_ offset: Int64) -> String {
+        let digits = String(offset)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 
     static func indexName(_ baseOffset: Int64, _ kind: IndexFile.Kind) -> String {

@@ -13,6 +13,13 @@ package final class AppendTicket: Sendable {
         state = Locked(State(results: Array(repeating: nil, count: count), remaining: count))
     }
 
+    /// A ticket whose `count` batches all failed with `error` before reaching the writer.
+    static func failing(_ count: Int, with error: EventLogError) -> AppendTicket {
+        let ticket = AppendTicket(count: count)
+        for number in 0..<count { ticket.complete(number, .failure(error)) }
+        return ticket
+    }
+
     /// Records the outcome of batch `number` (called once per batch, on the writer thread).
     func complete(_ number: Int, _ result: Result<Range<Int64>, any Error>) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in

@@ -109,12 +109,13 @@ final class LogWriter: @unchecked Sendable {
     /// tells when all are written as durably as the mode promises, or failed. Later batches never land before
     /// earlier ones, nor before batches submitted earlier.
     func submit(_ batches: [RecordBatch]) -> AppendTicket {
-        let ticket = AppendTicket(count: batches.count)
         if let empty = batches.firstIndex(where: \.isEmpty) {
-            let error = EventLogError(.invalidRecord, "cannot append an empty batch (batch \(empty))")
-            for number in batches.indices { ticket.complete(number, .failure(error)) }
-            return ticket
+            return .failing(
+                batches.count,
+                with: EventLogError(.invalidRecord, "cannot append an empty batch (batch \(empty))")
+            )
         }
+        let ticket = AppendTicket(count: batches.count)
         enqueue(
             batches.indices.map { number in
                 Request(batch: batches[number], waiter: .callback { ticket.complete(number, $0) })
