@@ -46,27 +46,31 @@ extension CRMEngine {
     /// Seals the personal part of each event with its customer's key, creating missing keys with one sync.
     /// Events of forgotten customers keep no personal data.
     func seal(_ encoded: [EncodedEvent]) throws(CRMError) -> [EncodedEvent] {
-        let customerKeys = try keys(for: encoded)
+        let customerKeys = try customerKeys(for: encoded.lazy.filter(\.hasPersonalPart).map(\.key))
         var sealed = [EncodedEvent]()
         sealed.reserveCapacity(encoded.count)
         for event in encoded { sealed.append(try Self.seal(event, keys: customerKeys)) }
         return sealed
     }
 
-    /// The keys of the customers of `events` that have personal data, created with one sync when missing;
-    /// forgotten customers are absent.
-    func keys(for events: [EncodedEvent]) throws(CRMError) -> [String: SymmetricKey] {
+    /// The keys of `customers`, created with one sync when missing; forgotten customers are absent.
+    func customerKeys(for customers: some Sequence<String>) throws(CRMError) -> [String: SymmetricKey] {
         do {
-            return try keys.keys(for: events.lazy.filter(\.hasPersonalPart).map(\.key))
+            return try keys.keys(for: customers)
         } catch {
             throw .keyStore(error)
         }
     }
 
     /// One event sealed with its customer's key from `keys`, or without its personal data when the customer has
-    /// no key (forgotten). Safe to call from several threads.
-    static func seal(_ event: EncodedEvent, keys: [String: SymmetricKey]) throws(CRMError) -> EncodedEvent {
-        guard event.hasPersonalPart else { return event }
+    /// no key (forgotten). `hasPersonalPart` saves reading the value's layout again when the caller knows it.
+    /// Safe to call from several threads.
+    static func seal(
+        _ event: EncodedEvent,
+        hasPersonalPart: Bool? = nil,
+        keys: [String: SymmetricKey]
+    ) throws(CRMError) -> EncodedEvent {
+        guard hasPersonalPart ?? event.hasPersonalPart else { return event }
         do {
             if let key = keys[event.key] {
                 return try PersonalDataSealer.seal(event, with: key)
@@ -80,20 +84,7 @@ extension CRMEngine {
     /// Appends sealed events as one batch, skipping those whose id is in the log or in an append in flight.
     func appendEncoded(_ events: [EncodedEvent]) async throws(CRMError) -> AppendResult {
         var batch = RecordBatch(reservingBytes: events.count * 128)
-        do {
-            for event in events {
-                try batch.append(
-                    key: event.key,
-                    typeTag: event.typeTag,
-                    schemaVersion: event.schemaVersion,
-                    eventTime: event.eventTime,
-                    producerID: event.producerID,
-                    value: event.value
-                )
-            }
-        } catch {
-            throw CRMError(.invalidEvent, error.message, storage: error)
-        }
+        for event in events { try batch.append(event) }
         return AppendResult(offsets: try await appendDeduplicated(batch))
     }
 
@@ -287,6 +278,24 @@ extension CRMEngine {
     private func release(_ hashes: [EventIDHash?]) {
         indexes.withLock { state in
             for case let hash? in hashes { state.pendingIDs.remove(hash) }
+        }
+    }
+}
+
+extension RecordBatch {
+    /// Adds an encoded event as a record (docs/event-codec.md: key, type tag, version, time, id, value).
+    mutating func append(_ event: EncodedEvent) throws(CRMError) {
+        do {
+            try append(
+                key: event.key,
+                typeTag: event.typeTag,
+                schemaVersion: event.schemaVersion,
+                eventTime: event.eventTime,
+                producerID: event.producerID,
+                value: event.value
+            )
+        } catch {
+            throw CRMError(.invalidEvent, "an event does not fit in a record: \(error.message)", storage: error)
         }
     }
 }

@@ -16,10 +16,9 @@ extension CRMEngine {
         let lower = from?.microseconds ?? .min
         let upper = to?.microseconds ?? .max
         var events = [StoredEvent]()
-        for id in try identities(of: customer) {
-            for record in try records(ofCustomer: id) where record.eventTime >= lower && record.eventTime < upper {
-                events.append(try decode(record, access: personalData))
-            }
+        for record in try identityRecords(of: customer).records
+        where record.eventTime >= lower && record.eventTime < upper {
+            events.append(try decode(record, access: personalData))
         }
         events.sort { ($0.event.at, $0.offset) < ($1.event.at, $1.offset) }
         return events
@@ -27,20 +26,29 @@ extension CRMEngine {
 
     /// `customer` followed by every id merged into it, directly or through other merged ids.
     public func identities(of customer: String) throws(CRMError) -> [String] {
-        var found = [customer]
+        try identityRecords(of: customer).ids
+    }
+
+    /// `customer` and the ids merged into it (found from its `customer.merged` records), with all their records;
+    /// each id's records are read once.
+    private func identityRecords(of customer: String) throws(CRMError) -> (ids: [String], records: [LogRecord]) {
+        var ids = [customer]
         var seen: Set<String> = [customer]
+        var records = [LogRecord]()
         var next = 0
         let mergedTag = EventType.customerMerged.tag
-        while next < found.count {
-            for record in try records(ofCustomer: found[next]) where record.typeTag == mergedTag {
+        while next < ids.count {
+            let found = try self.records(ofCustomer: ids[next])
+            for record in found where record.typeTag == mergedTag {
                 guard case .customerMerged(let source) = try decode(record, access: .withhold).event.payload else {
                     continue
                 }
-                if seen.insert(source).inserted { found.append(source) }
+                if seen.insert(source).inserted { ids.append(source) }
             }
+            records += found
             next += 1
         }
-        return found
+        return (ids, records)
     }
 
     /// The records whose key is `customer`, in log order.

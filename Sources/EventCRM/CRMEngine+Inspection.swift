@@ -77,17 +77,10 @@ extension CRMEngine {
 
     /// Reads the whole log (without unsealing anything) and counts.
     public func statistics() throws(CRMError) -> Statistics {
+        // One pass over the log gives the counts and the uncompressed sizes; file sizes come from the directory.
         var statistics = Statistics()
-        let logStatistics: EventLog.Statistics
-        do {
-            logStatistics = try log.statistics()
-        } catch {
-            throw .storage(error)
-        }
-        statistics.segments = logStatistics.segments
-        statistics.segmentBytes = logStatistics.segmentBytes
-        statistics.uncompressedBytes = logStatistics.uncompressedBytes
-        statistics.headHash = logStatistics.headHash
+        statistics.segments = log.segmentCount
+        statistics.headHash = log.headHash
         var countsByTag = [Int64](repeating: 0, count: Int(UInt16.max) + 1)
         var customers = Set<UInt64>()
         var first = Int64.max
@@ -97,6 +90,7 @@ extension CRMEngine {
         do {
             let logReader = try log.reader(from: 0)
             while let batch = try logReader.nextBatch() {
+                statistics.uncompressedBytes += Int64(batch.recordByteCount)
                 batch.forEachRecord { record in
                     countsByTag[Int(record.typeTag)] += 1
                     statistics.events += 1
@@ -132,18 +126,22 @@ extension CRMEngine {
             statistics.firstEventTime = EventTime(microseconds: first)
             statistics.lastEventTime = EventTime(microseconds: last)
         }
-        statistics.bytesOnDisk = Self.bytes(under: path)
+        (statistics.bytesOnDisk, statistics.segmentBytes) = Self.bytes(under: path)
         return statistics
     }
 
-    private static func bytes(under path: String) -> Int64 {
+    /// The bytes of every file under `path`, and of the segment files (`*.log` at its top).
+    private static func bytes(under path: String) -> (all: Int64, segments: Int64) {
         var total: Int64 = 0
-        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-        while walker.nextObject() != nil {
-            if let attributes = walker.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular {
-                total += (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            }
+        var segments: Int64 = 0
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return (0, 0) }
+        while let name = walker.nextObject() as? String {
+            guard let attributes = walker.fileAttributes, attributes[.type] as? FileAttributeType == .typeRegular
+            else { continue }
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            total += size
+            if !name.contains("/") && name.hasSuffix(".log") { segments += size }
         }
-        return total
+        return (total, segments)
     }
 }

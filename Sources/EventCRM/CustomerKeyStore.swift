@@ -168,17 +168,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
 
     /// The customer's key, created (and synced to disk) on first use. Nil once the customer was forgotten.
     public func key(for customer: String) throws(Failure) -> SymmetricKey? {
-        try locked { () throws(Failure) -> SymmetricKey? in
-            if let key = keys[customer] { return key }
-            if forgotten.contains(customer) { return nil }
-            guard (1...256).contains(customer.utf8.count) else {
-                throw Failure(file: path, reason: "customer ids are 1 to 256 bytes long")
-            }
-            let key = RandomPool.shared.key()
-            try append(Self.encode(kind: 1, customer: customer, key: key))
-            keys[customer] = key
-            return key
-        }
+        try keys(for: [customer])[customer]
     }
 
     /// The keys of `customers`, creating the missing ones with one write and one sync for all of them. Forgotten

@@ -232,7 +232,4 @@ final class IndexRuns: @unchecked Sendable {
     func damagedRuns() -> [String] {
         runs.filter { !$0.checksumMatches() }.map(\.descriptor.fileName)
     }
-
-    /// The number of entries in all runs.
-    var entryCount: Int { runs.reduce(0) { $0 + $1.descriptor.entryCount } }
 }

@@ -1,6 +1,4 @@
 public import CRMModel
-import Crypto
-import Dispatch
 import EventLog
 
 #if canImport(Glibc)
@@ -149,8 +147,7 @@ extension CRMEngine {
                 inMemory = nil
                 report.inputBytes = Int64(block.bytes.count)
             }
-            let ranges = block.lineRanges()
-            let parsed = parse(block, ranges)
+            let parsed = parse(block)
             var valid = [ParsedEvent]()
             valid.reserveCapacity(parsed.count)
             for (number, line) in parsed.enumerated() {
@@ -167,7 +164,7 @@ extension CRMEngine {
                     if let rejects {
                         let text =
                             Array("\(problem.line ?? 0)\t\(problem.withoutLine)\t".utf8)
-                            + block.bytes[ranges[number]] + [0x0A]
+                            + block.bytes[block.lineRanges[number]] + [0x0A]
                         do {
                             try rejects.write(text, at: rejectsPosition)
                         } catch {
@@ -201,77 +198,47 @@ extension CRMEngine {
     /// Seals `events` on every core into batches of about ``stagedBatchBytes``, in input order.
     private func sealInParallel(_ events: [ParsedEvent]) throws(CRMError) -> [StagedBatch] {
         guard !events.isEmpty else { return [] }
-        let customerKeys: [String: SymmetricKey]
-        do {
-            customerKeys = try keys.keys(for: events.lazy.filter(\.hasPersonalPart).map(\.encoded.key))
-        } catch {
-            throw .keyStore(error)
-        }
+        let customerKeys = try customerKeys(for: events.lazy.filter(\.hasPersonalPart).map(\.encoded.key))
         let workers = min(events.count, Self.chunkCount)
-        let output = UnsafeMutableBufferPointer<Result<[StagedBatch], CRMError>>.allocate(capacity: workers)
-        output.initialize(repeating: .success([]))
-        defer { output.deinitialize().deallocate() }
-        nonisolated(unsafe) let shared = output
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        return try concurrentMap(workers) { worker throws(CRMError) -> [StagedBatch] in
             let slice = events[events.count * worker / workers..<events.count * (worker + 1) / workers]
-            shared[worker] = Result { () throws(CRMError) -> [StagedBatch] in
-                var staged = [StagedBatch]()
-                var batch = RecordBatch(reservingBytes: Self.stagedBatchBytes + (16 << 10))
-                var hashes = [EventIDHash?]()
-                for event in slice {
-                    let sealed = try Self.seal(event.encoded, keys: customerKeys)
-                    do throws(EventLogError) {
-                        try batch.append(
-                            key: sealed.key,
-                            typeTag: sealed.typeTag,
-                            schemaVersion: sealed.schemaVersion,
-                            eventTime: sealed.eventTime,
-                            producerID: sealed.producerID,
-                            value: sealed.value
-                        )
-                    } catch {
-                        throw CRMError(.invalidEvent, "an event does not fit in a record: \(error)", storage: error)
-                    }
-                    hashes.append(event.idHash)
-                    if batch.encodedByteCount >= Self.stagedBatchBytes {
-                        staged.append(StagedBatch(batch: batch, idHashes: hashes))
-                        batch.removeAll()
-                        hashes.removeAll(keepingCapacity: true)
-                    }
+            var staged = [StagedBatch]()
+            var batch = RecordBatch(reservingBytes: Self.stagedBatchBytes + (16 << 10))
+            var hashes = [EventIDHash?]()
+            for event in slice {
+                try batch.append(
+                    Self.seal(event.encoded, hasPersonalPart: event.hasPersonalPart, keys: customerKeys)
+                )
+                hashes.append(event.idHash)
+                if batch.encodedByteCount >= Self.stagedBatchBytes {
+                    staged.append(StagedBatch(batch: batch, idHashes: hashes))
+                    batch.removeAll()
+                    hashes.removeAll(keepingCapacity: true)
                 }
-                if !batch.isEmpty { staged.append(StagedBatch(batch: batch, idHashes: hashes)) }
-                return staged
             }
-        }
-        var all = [StagedBatch]()
-        for result in output { all += try result.get() }
-        return all
+            if !batch.isEmpty { staged.append(StagedBatch(batch: batch, idHashes: hashes)) }
+            return staged
+        }.flatMap { $0 }
     }
 
     /// Parallel work is cut into more chunks than cores, so that a core that finishes early takes another.
     private static var chunkCount: Int { 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Parses and encodes the lines of a block, on every core.
-    private func parse(_ block: LineBlockReader.Block, _ ranges: [Range<Int>]) -> [ParsedLine] {
+    private func parse(_ block: LineBlockReader.Block) -> [ParsedLine] {
         let codec = self.codec
+        let ranges = block.lineRanges
         let workers = min(ranges.count, Self.chunkCount)
-        let output = UnsafeMutableBufferPointer<ParsedLine>.allocate(capacity: ranges.count)
-        output.initialize(repeating: .blank)
-        defer { output.deinitialize().deallocate() }
-        nonisolated(unsafe) let shared = output
-        let bytes = block.bytes
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let start = ranges.count * worker / workers
-            let end = ranges.count * (worker + 1) / workers
-            bytes.withUnsafeBytes { raw in
-                for number in start..<end {
-                    let range = ranges[number]
-                    let line = UnsafeRawBufferPointer(rebasing: raw[range])
-                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+        return concurrentMap(workers) { worker -> [ParsedLine] in
+            let lines = ranges.count * worker / workers..<ranges.count * (worker + 1) / workers
+            return block.bytes.withUnsafeBytes { raw in
+                lines.map { number -> ParsedLine in
+                    let line = UnsafeRawBufferPointer(rebasing: raw[ranges[number]])
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return .blank }
                     do throws(ValidationError) {
                         let event = try codec.decode(line: line, lineNumber: block.firstLine + number)
                         let encoded = EventBinaryCodec.encode(event)
-                        shared[number] = .event(
+                        return .event(
                             ParsedEvent(
                                 encoded: encoded,
                                 idHash: event.id.map(StableHash.eventID),
@@ -279,12 +246,11 @@ extension CRMEngine {
                             )
                         )
                     } catch {
-                        shared[number] = .invalid(error)
+                        return .invalid(error)
                     }
                 }
             }
-        }
-        return Array(output)
+        }.flatMap { $0 }
     }
 
     /// Pass 2: append the staged batches in order, dropping events already in the log.

@@ -9,12 +9,15 @@ final class LineBlockReader {
     /// A block of whole lines.
     struct Block: Sendable {
         /// The bytes of the lines, each ending in `\n` (the last may not, at the end of the input).
-        var bytes: [UInt8]
+        let bytes: [UInt8]
         /// The number of the block's first line (1-based).
-        var firstLine: Int
+        let firstLine: Int
+        /// The byte ranges of the lines, without the line end (`\n` or `\r\n`); found once, when the block is made.
+        let lineRanges: [Range<Int>]
 
-        /// The byte ranges of the lines, without the line end (`\n` or `\r\n`).
-        func lineRanges() -> [Range<Int>] {
+        init(bytes: [UInt8], firstLine: Int) {
+            self.bytes = bytes
+            self.firstLine = firstLine
             var ranges = [Range<Int>]()
             ranges.reserveCapacity(bytes.count / 100)
             bytes.withUnsafeBufferPointer { raw in
@@ -34,7 +37,7 @@ final class LineBlockReader {
                     start = next
                 }
             }
-            return ranges
+            lineRanges = ranges
         }
     }
 
@@ -93,16 +96,7 @@ final class LineBlockReader {
 
     private func makeBlock(_ bytes: [UInt8]) -> Block {
         let block = Block(bytes: bytes, firstLine: nextLine)
-        var newlines = 0
-        bytes.withUnsafeBufferPointer { raw in
-            guard let base = raw.baseAddress else { return }
-            var position = 0
-            while position < raw.count, let found = memchr(base + position, 0x0A, raw.count - position) {
-                newlines += 1
-                position = base.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
-            }
-        }
-        nextLine += newlines + (bytes.last == 0x0A ? 0 : 1)
+        nextLine += block.lineRanges.count
         return block
     }
 

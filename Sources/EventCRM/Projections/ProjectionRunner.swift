@@ -1,6 +1,5 @@
 public import CRMModel
 public import CRMProjections
-import Dispatch
 import EventLog
 
 #if canImport(Glibc)
@@ -122,8 +121,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     }
 
     /// Folds the log from its first event to `offset` (default: the head) into a fresh state, decoding and
-    /// folding on every core (or on this thread only when `workers` is 1) with the state sharded by identity group; the result is the state a single
-    /// sequential fold gives (docs/projections.md, section 3).
+    /// folding on every core (or on this thread only when `workers` is 1) with the state sharded by identity
+    /// group; the result is the state a single sequential fold gives (docs/projections.md, section 3).
     public static func rebuild(
         engine: CRMEngine,
         upTo offset: Int64? = nil,
@@ -164,7 +163,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             shards.withUnsafeMutableBufferPointer { states in
                 // Each thread folds its own shards only, taking its events from the chunk in log order.
                 nonisolated(unsafe) let states = states
-                perform(shardCount, parallel: workers > 1) { shard in
+                concurrentForEach(shardCount, parallel: workers > 1) { shard in
                     for events in decoded {
                         for (event, eventShard) in events where eventShard == shard || eventShard == everyShard {
                             P.apply(event, to: &states[shard])
@@ -179,15 +178,6 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         return ProjectionRunner(engine: engine, state: state, offset: end)
     }
 
-    /// Runs `body` for 0..<count, on every core or on this thread only.
-    private static func perform(_ count: Int, parallel: Bool, _ body: @Sendable (Int) -> Void) {
-        if parallel {
-            DispatchQueue.concurrentPerform(iterations: count, execute: body)
-        } else {
-            for number in 0..<count { body(number) }
-        }
-    }
-
     /// The shard of events without a customer: they go to every shard.
     private static var everyShard: Int { -1 }
 
@@ -200,22 +190,12 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         shards: Int,
         parallel: Bool
     ) throws(CRMError) -> [[(ProjectedEvent, Int)]] {
-        typealias Routed = [(ProjectedEvent, Int)]
-        let output = UnsafeMutableBufferPointer<Result<Routed, CRMError>>.allocate(capacity: chunk.count)
-        output.initialize(repeating: .success([]))
-        defer { output.deinitialize().deallocate() }
-        nonisolated(unsafe) let shared = output
-        perform(chunk.count, parallel: parallel) { number in
-            shared[number] = Result { () throws(CRMError) -> Routed in
-                try engine.decode(chunk[number], access: .reveal).compactMap { stored in
-                    guard stored.offset < end else { return nil }
-                    let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard
-                    return (ProjectedEvent(offset: stored.offset, event: stored.event), shard)
-                }
+        try concurrentMap(chunk.count, parallel: parallel) { number throws(CRMError) -> [(ProjectedEvent, Int)] in
+            try engine.decode(chunk[number], access: .reveal).compactMap { stored in
+                guard stored.offset < end else { return nil }
+                let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard
+                return (ProjectedEvent(offset: stored.offset, event: stored.event), shard)
             }
         }
-        var events = [Routed]()
-        for result in output { events.append(try result.get()) }
-        return events
     }
 }

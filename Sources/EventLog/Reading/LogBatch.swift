@@ -17,6 +17,9 @@ public struct LogBatch: Sendable, Sequence {
     /// The offset after the last record of this batch.
     public var nextOffset: Int64 { firstOffset + Int64(count) }
 
+    /// The bytes of the records this batch yields, uncompressed (a whole frame's payload when read from its start).
+    public var recordByteCount: Int { storage.count - startPosition }
+
     public struct Iterator: IteratorProtocol {
         let storage: [UInt8]
         var offset: Int64
