@@ -158,87 +158,59 @@ struct World {
 
     private mutating func emitCatalogEvents(day: Int, into emitted: inout [Event]) {
         let base = dayStart(day)
+        /// An event without a customer, at `hour` of the day.
+        func event(_ id: String, hour: Int64, _ payload: EventPayload) -> Event {
+            Event(
+                id: id,
+                at: EventTime(microseconds: base + hour * Self.microsPerHour),
+                customer: nil,
+                payload: payload
+            )
+        }
         for segment in Self.segments {
             if segment.defined == day {
                 guard case .object(let members) = try? JSONParser.parse(segment.definition) else {
                     preconditionFailure("the segment definitions above are valid JSON objects")
                 }
-                emitted.append(
-                    Event(
-                        id: "segment-\(segment.name)-defined",
-                        at: EventTime(microseconds: base + 7 * Self.microsPerHour),
-                        customer: nil,
-                        payload: .segmentDefined(
-                            segment: segment.name,
-                            definition: JSONObject(members),
-                            description: nil
-                        )
-                    )
+                let payload = EventPayload.segmentDefined(
+                    segment: segment.name,
+                    definition: JSONObject(members),
+                    description: nil
                 )
+                emitted.append(event("segment-\(segment.name)-defined", hour: 7, payload))
             }
             if segment.removed == day {
                 emitted.append(
-                    Event(
-                        id: "segment-\(segment.name)-removed",
-                        at: EventTime(microseconds: base + 7 * Self.microsPerHour),
-                        customer: nil,
-                        payload: .segmentRemoved(segment: segment.name)
-                    )
+                    event("segment-\(segment.name)-removed", hour: 7, .segmentRemoved(segment: segment.name))
                 )
             }
         }
         for campaign in campaigns {
             if campaign.createdDay == day {
-                emitted.append(
-                    Event(
-                        id: "\(campaign.id)-created",
-                        at: EventTime(microseconds: base + 9 * Self.microsPerHour),
-                        customer: nil,
-                        payload: .campaignCreated(
-                            campaign: campaign.id,
-                            name: campaign.name,
-                            channel: campaign.channel,
-                            segment: campaign.segment
-                        )
-                    )
+                let payload = EventPayload.campaignCreated(
+                    campaign: campaign.id,
+                    name: campaign.name,
+                    channel: campaign.channel,
+                    segment: campaign.segment
                 )
+                emitted.append(event("\(campaign.id)-created", hour: 9, payload))
             }
             if campaign.launchDay == day {
-                emitted.append(
-                    Event(
-                        id: "\(campaign.id)-launched",
-                        at: EventTime(microseconds: base + 8 * Self.microsPerHour),
-                        customer: nil,
-                        payload: .campaignLaunched(campaign: campaign.id)
-                    )
-                )
+                emitted.append(event("\(campaign.id)-launched", hour: 8, .campaignLaunched(campaign: campaign.id)))
                 target(campaign)
             }
             if campaign.endDay == day {
-                emitted.append(
-                    Event(
-                        id: "\(campaign.id)-ended",
-                        at: EventTime(microseconds: base + 23 * Self.microsPerHour),
-                        customer: nil,
-                        payload: .campaignEnded(campaign: campaign.id)
-                    )
-                )
+                emitted.append(event("\(campaign.id)-ended", hour: 23, .campaignEnded(campaign: campaign.id)))
             }
         }
         for launch in launches where launch.day == day {
             products.append(launch.product)
-            emitted.append(
-                Event(
-                    id: "launch-\(launch.product.sku)",
-                    at: EventTime(microseconds: base + 10 * Self.microsPerHour),
-                    customer: nil,
-                    payload: .productLaunched(
-                        sku: launch.product.sku,
-                        name: "New \(launch.product.category) \(launch.product.sku.suffix(3))",
-                        category: launch.product.category
-                    )
-                )
+            let payload = EventPayload.productLaunched(
+                sku: launch.product.sku,
+                name: "New \(launch.product.category) \(launch.product.sku.suffix(3))",
+                category: launch.product.category
             )
+            emitted.append(event("launch-\(launch.product.sku)", hour: 10, payload))
         }
     }
 

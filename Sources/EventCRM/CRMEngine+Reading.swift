@@ -23,6 +23,14 @@ public struct StoredEvent: Sendable, Hashable {
     }
 }
 
+extension EventJSONCodec {
+    /// The canonical JSON of a stored event: an erased customer's personal fields are written as `null`
+    /// (docs/engine-directory.md, section 4).
+    public func encode(_ stored: StoredEvent) -> JSONValue {
+        stored.personalData == .erased ? encode(erased: stored.event) : encode(stored.event)
+    }
+}
+
 /// Whether reading unseals personal fields.
 public enum PersonalDataAccess: Sendable {
     /// Unseal with the customer's key when it exists (history, export).

@@ -32,8 +32,7 @@ struct Export: AsyncParsableCommand {
             guard types.isEmpty || types.contains(stored.event.type) else { return }
             if let upper, stored.event.at >= upper { return }
             if let lower, stored.event.at < lower { return }
-            let erased = stored.personalData == .erased
-            sink.line(JSONWriter.string(erased ? codec.encode(erased: stored.event) : codec.encode(stored.event)))
+            sink.line(JSONWriter.string(codec.encode(stored)))
             count += 1
         }
         if let customer {

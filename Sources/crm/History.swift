@@ -24,8 +24,7 @@ struct History: AsyncParsableCommand {
         let sink = ByteSink.standardOutput
         if outputFormat == .ndjson {
             for stored in history {
-                let erased = stored.personalData == .erased
-                sink.line(JSONWriter.string(erased ? codec.encode(erased: stored.event) : codec.encode(stored.event)))
+                sink.line(JSONWriter.string(codec.encode(stored)))
             }
         } else {
             var table = Table(
@@ -46,8 +45,7 @@ struct History: AsyncParsableCommand {
 
     /// The event's own fields, as compact JSON without the envelope.
     private func details(_ stored: StoredEvent, codec: EventJSONCodec) -> String {
-        let json = stored.personalData == .erased ? codec.encode(erased: stored.event) : codec.encode(stored.event)
-        guard case .object(let members) = json else { return "" }
+        guard case .object(let members) = codec.encode(stored) else { return "" }
         let envelope: Set<String> = ["id", "type", "at", "customer"]
         return JSONWriter.string(.object(members.filter { !envelope.contains($0.key) }))
     }

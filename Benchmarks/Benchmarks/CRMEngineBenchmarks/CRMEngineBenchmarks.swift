@@ -67,12 +67,6 @@ enum GeneratedData {
     }
 }
 
-/// The resident memory of the process, in bytes.
-func residentBytes() -> Int {
-    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
-    return (Int(statm.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
 extension BenchmarkMetric {
     static let bytesPerCustomer = BenchmarkMetric.custom("RSS bytes/customer", useScalingFactor: false)
     static let snapshotMilliseconds = BenchmarkMetric.custom("snapshot write (ms)", useScalingFactor: false)

@@ -54,11 +54,6 @@ enum Fixture {
     }
 }
 
-func residentBytes() -> Int {
-    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
-    return (Int(statm.split(separator: " ")[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
 extension BenchmarkMetric {
     static let percentOfPayload = BenchmarkMetric.custom("on-disk % of JSON", useScalingFactor: false)
     static let residentGrowth = BenchmarkMetric.custom("RSS growth (MiB)", useScalingFactor: false)
