@@ -6,10 +6,14 @@ public struct ProjectedEvent: Sendable {
     public var offset: Int64
     /// The event; personal fields are present only while the customer's key exists.
     public var event: Event
+    /// The projection's clock when the event is applied: the latest event time of the log up to and including
+    /// this event (a late event does not move it back). Time-window rules are evaluated at the clock.
+    public var clock: EventTime
 
-    public init(offset: Int64, event: Event) {
+    public init(offset: Int64, event: Event, clock: EventTime? = nil) {
         self.offset = offset
         self.event = event
+        self.clock = max(clock ?? event.at, event.at)
     }
 }
 
@@ -27,6 +31,49 @@ public protocol Projection: Sendable {
     static func makeState() -> State
     /// Folds one event into the state.
     static func apply(_ event: ProjectedEvent, to state: inout State)
+
+    /// Moves the state's clock forward to `time` without an event (rules over time windows change as time
+    /// passes). Default: nothing.
+    static func advanceClock(_ state: inout State, to time: EventTime)
+    /// The first instant after `clock`, up to and including `time`, at which the projection looks at every
+    /// customer together (RFM rescoring); nil when there is none. Default: never.
+    static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime?
+    /// The step at `instant` over the whole state, given as the shards of a parallel rebuild (one shard
+    /// otherwise), every shard's clock already at `instant`. Default: nothing.
+    static func takePopulationStep(_ shards: UnsafeMutableBufferPointer<State>, at instant: EventTime, parallel: Bool)
+}
+
+extension Projection {
+    public static func advanceClock(_ state: inout State, to time: EventTime) {}
+    public static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime? { nil }
+    public static func takePopulationStep(
+        _ shards: UnsafeMutableBufferPointer<State>,
+        at instant: EventTime,
+        parallel: Bool
+    ) {}
+
+    /// Moves every shard's clock to `time`, taking the population steps on the way: how every way of running a
+    /// projection (live, parallel rebuild, as-of) lets time pass, so that they all agree.
+    public static func advance(_ shards: UnsafeMutableBufferPointer<State>, to time: EventTime, parallel: Bool) {
+        while let clock = shards.compactMap(\.clock).max(), let step = populationStep(after: clock, through: time) {
+            for shard in shards.indices { advanceClock(&shards[shard], to: step) }
+            takePopulationStep(shards, at: step, parallel: parallel)
+        }
+        for shard in shards.indices { advanceClock(&shards[shard], to: time) }
+    }
+
+    /// Moves the state's clock to `time` (as-of queries).
+    public static func advance(_ state: inout State, to time: EventTime) {
+        withUnsafeMutablePointer(to: &state) { advance(UnsafeMutableBufferPointer(start: $0, count: 1), to: time, parallel: false) }
+    }
+
+    /// Applies the next event of the log to a state that has seen every event before it: the clock moves to the
+    /// event's time (unless it came late) first. This is the sequential fold that a parallel rebuild must equal.
+    public static func applyInSequence(offset: Int64, event: Event, to state: inout State) {
+        let clock = max(state.clock ?? event.at, event.at)
+        if clock > (state.clock ?? clock) { advance(&state, to: clock) }
+        apply(ProjectedEvent(offset: offset, event: event, clock: clock), to: &state)
+    }
 }
 
 /// The state of a projection: serializable to canonical bytes, and made of per-customer parts that shards of a
@@ -39,6 +86,12 @@ public protocol ProjectionState: Sendable {
     /// Adds the state of another shard of a parallel rebuild. Shards hold disjoint customers; parts that do not
     /// belong to a customer are the same in every shard.
     mutating func absorb(_ shard: Self)
+    /// The projection's clock: the latest event time it has applied or been advanced to (nil: no clock).
+    var clock: EventTime? { get }
+}
+
+extension ProjectionState {
+    public var clock: EventTime? { nil }
 }
 
 extension ProjectionState {

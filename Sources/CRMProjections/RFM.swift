@@ -20,64 +20,108 @@ public enum RFM {
         public var currency: Currency { monetary.currency }
     }
 
+    /// What RFM reads of one customer at an evaluation time.
+    public struct Facts: Sendable {
+        public var customer: String
+        /// The time of the latest order in the window.
+        public var last: EventTime
+        /// Orders placed in the window in ``monetary``'s currency, cancelled ones excluded.
+        public var frequency: Int
+        public var monetary: Money
+    }
+
+    /// The customer's facts over `window` before `time` (inclusive), nil without an order in it. Its currency is
+    /// that of its latest order in the window; its orders in other currencies do not count.
+    public static func facts(of profile: CustomerProfile, at time: EventTime, window: SegmentWindow) -> Facts? {
+        let start = time.microseconds - window.microseconds
+        var latest: CustomerProfile.Order?
+        for order in profile.orders.values where !order.cancelled && order.at.microseconds > start && order.at <= time {
+            if let current = latest,
+                (current.at, current.total.currency.code) >= (order.at, order.total.currency.code)
+            {
+                continue
+            }
+            latest = order
+        }
+        guard let latest else { return nil }
+        let currency = latest.total.currency
+        var frequency = 0
+        var total: Int64 = 0
+        for order in profile.orders.values
+        where !order.cancelled && order.at.microseconds > start && order.at <= time && order.total.currency == currency {
+            frequency += 1
+            total += order.total.minorUnits
+        }
+        return Facts(
+            customer: profile.id,
+            last: latest.at,
+            frequency: frequency,
+            monetary: Money(minorUnits: total, currency: currency)
+        )
+    }
+
+    /// The quintile edges of one currency's customers: a customer's scores depend only on its facts and these.
+    public struct Edges: Sendable, Equatable {
+        var recency: [Double]
+        var frequency: [Double]
+        var monetary: [Double]
+
+        /// The edges over the facts of customers of one currency.
+        public init(_ facts: [Facts]) {
+            recency = RFM.edges(facts.map { Double($0.last.microseconds) })
+            frequency = RFM.edges(facts.map { Double($0.frequency) })
+            monetary = RFM.edges(facts.map { Double($0.monetary.minorUnits) })
+        }
+
+        /// The scores and the group of one customer.
+        public func score(_ facts: Facts, at time: EventTime) -> Score {
+            let r = RFM.score(Double(facts.last.microseconds), edges: recency)
+            let f = RFM.score(Double(facts.frequency), edges: frequency)
+            let m = RFM.score(Double(facts.monetary.minorUnits), edges: monetary)
+            return Score(
+                customer: facts.customer,
+                recencyDays: Double(time.microseconds - facts.last.microseconds) / 86_400_000_000,
+                frequency: facts.frequency,
+                monetary: facts.monetary,
+                recency: r,
+                frequencyScore: f,
+                monetaryScore: m,
+                group: RFM.group(recency: r, frequencyMonetary: (f + m + 1) / 2)
+            )
+        }
+    }
+
+    /// The edges of each currency over these customers' facts.
+    public static func edges(_ facts: [Facts]) -> [String: Edges] {
+        Dictionary(grouping: facts, by: \.monetary.currency.code).mapValues(Edges.init)
+    }
+
     /// The scores of every customer with at least one order in `window` before `time` (inclusive), scored by
-    /// quintiles among the customers of the same currency (a customer's currency is that of its latest order in
-    /// the window; its orders in other currencies do not count).
+    /// quintiles among the customers of the same currency.
     public static func scores(
         _ state: CustomerProfiles.State,
         at time: EventTime,
         window: SegmentWindow = SegmentWindow("365d")!
     ) -> [Score] {
-        let start = time.microseconds - window.microseconds
-        var facts = [(customer: String, last: EventTime, frequency: Int, monetary: Money)]()
-        for (id, profile) in state.profiles {
-            let orders = profile.orders.values.filter {
-                !$0.cancelled && $0.at.microseconds > start && $0.at <= time
-            }
-            guard let latest = orders.max(by: { ($0.at, $0.total.currency.code) < ($1.at, $1.total.currency.code) })
-            else { continue }
-            let currency = latest.total.currency
-            let same = orders.filter { $0.total.currency == currency }
-            let total = same.reduce(0) { $0 + $1.total.minorUnits }
-            facts.append((id, latest.at, same.count, Money(minorUnits: total, currency: currency)))
-        }
-        var scores = [Score]()
-        for currency in Set(facts.map(\.monetary.currency.code)).sorted() {
-            let group = facts.filter { $0.monetary.currency.code == currency }.sorted { $0.customer < $1.customer }
-            let recency = quintiles(group.map { Double($0.last.microseconds) })
-            let frequency = quintiles(group.map { Double($0.frequency) })
-            let monetary = quintiles(group.map { Double($0.monetary.minorUnits) })
-            for (number, fact) in group.enumerated() {
-                let r = recency[number]
-                let fm = (frequency[number] + monetary[number] + 1) / 2
-                scores.append(
-                    Score(
-                        customer: fact.customer,
-                        recencyDays: Double(time.microseconds - fact.last.microseconds) / 86_400_000_000,
-                        frequency: fact.frequency,
-                        monetary: fact.monetary,
-                        recency: r,
-                        frequencyScore: frequency[number],
-                        monetaryScore: monetary[number],
-                        group: Self.group(recency: r, frequencyMonetary: fm)
-                    )
-                )
-            }
-        }
-        return scores.sorted { $0.customer < $1.customer }
+        let facts = state.profiles.values.compactMap { Self.facts(of: $0, at: time, window: window) }
+        let edges = edges(facts)
+        return facts.map { edges[$0.monetary.currency.code]!.score($0, at: time) }.sorted { $0.customer < $1.customer }
     }
 
-    /// Scores 1–5 where larger values are better: the edges are the 20th, 40th, 60th and 80th percentiles
-    /// (nearest rank); a value scores 1 plus the number of edges it exceeds (five distinct values score 1 to 5;
-    /// a value equal to an edge stays below it).
-    static func quintiles(_ values: [Double]) -> [Int] {
+    /// The 20th, 40th, 60th and 80th percentiles (nearest rank) of `values`.
+    static func edges(_ values: [Double]) -> [Double] {
         let sorted = values.sorted()
         guard !sorted.isEmpty else { return [] }
-        let edges = [20, 40, 60, 80].map { percent -> Double in
+        return [20, 40, 60, 80].map { percent -> Double in
             let rank = (percent * sorted.count + 99) / 100
             return sorted[max(0, rank - 1)]
         }
-        return values.map { value in 1 + edges.count { value > $0 } }
+    }
+
+    /// 1 plus the number of edges `value` exceeds: five distinct values score 1 to 5, and a value equal to an
+    /// edge stays below it.
+    static func score(_ value: Double, edges: [Double]) -> Int {
+        1 + edges.count { value > $0 }
     }
 
     /// The named group of a recency score and the combined frequency-monetary score (docs/segments.md).

@@ -29,9 +29,11 @@ extension CRMEngine {
     @discardableResult
     public func append(contentsOf events: [Event]) async throws(CRMError) -> AppendResult {
         try requireWritable()
+        var stored = [Event]()
+        stored.reserveCapacity(events.count)
         for (number, event) in events.enumerated() {
             do {
-                try codec.validate(event)
+                stored.append(try codec.validated(event))
             } catch {
                 throw CRMError(
                     .invalidEvent,
@@ -40,7 +42,7 @@ extension CRMEngine {
                 )
             }
         }
-        return try await appendEncoded(try seal(events.map(EventBinaryCodec.encode)))
+        return try await appendEncoded(try seal(stored.map(EventBinaryCodec.encode)))
     }
 
     /// Seals the personal part of each event with its customer's key, creating missing keys with one sync.

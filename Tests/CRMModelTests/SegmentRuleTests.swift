@@ -22,7 +22,6 @@ struct SegmentRuleTests {
             try Self.parse(#"{"sum":"net_revenue","currency":"BRL","window":"365d","op":">","value":500}"#)
                 == .sum(
                     .netRevenue,
-                    currency: Currency("BRL")!,
                     window: SegmentWindow("365d")!,
                     comparison: .greater,
                     value: Money(minorUnits: 50_000, currency: Currency("BRL")!)

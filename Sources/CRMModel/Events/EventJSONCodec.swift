@@ -205,9 +205,10 @@ public struct EventJSONCodec: Sendable {
             return .campaignEnded(campaign: try fields.string("campaign", required: true, maxBytes: 128)!)
         case .segmentDefined:
             let segment = try segmentName(&fields)
-            let definition = JSONObject(try fields.object("definition", required: true)!)
+            let given = JSONObject(try fields.object("definition", required: true)!)
             // Checked against the grammar of docs/segments.md, so a bad definition never reaches the log.
-            _ = try SegmentRule(parsing: definition, defaultCurrency: fields.defaultCurrency)
+            _ = try SegmentRule(parsing: given, defaultCurrency: fields.defaultCurrency)
+            let definition = SegmentRule.withExplicitCurrencies(given, default: fields.defaultCurrency)
             return .segmentDefined(
                 segment: segment,
                 definition: definition,
@@ -396,8 +397,9 @@ public struct EventJSONCodec: Sendable {
     }
 
     /// Checks an event built in code against the same rules as an ingested line (lengths, required customer,
-    /// amounts): it is valid when its canonical JSON decodes.
-    public func validate(_ event: Event) throws(ValidationError) {
-        _ = try decode(encode(event))
+    /// amounts): it is valid when its canonical JSON decodes. Returns it as it will be stored (a segment
+    /// definition gets its currencies written out).
+    public func validated(_ event: Event) throws(ValidationError) -> Event {
+        try decode(encode(event))
     }
 }

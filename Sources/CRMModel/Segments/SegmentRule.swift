@@ -5,8 +5,8 @@ public indirect enum SegmentRule: Sendable, Hashable {
     case not(SegmentRule)
     /// The number of the customer's events of a type in the window compares with `value`.
     case count(EventType, window: SegmentWindow, comparison: Comparison, value: Int64)
-    /// The sum of a metric over the window, in a currency (nil: the log's), compares with `value`.
-    case sum(SumMetric, currency: Currency?, window: SegmentWindow, comparison: Comparison, value: Money)
+    /// The sum of a metric over the window, in a currency, compares with `value` (whose currency it is).
+    case sum(SumMetric, window: SegmentWindow, comparison: Comparison, value: Money)
     case consent(channel: String)
     case country([String])
     case city([String])
@@ -161,8 +161,7 @@ public indirect enum SegmentRule: Sendable, Hashable {
             let value = try scoped { fields throws(ValidationError) in
                 try fields.money("value", currency: currency, required: true)!
             }
-            let explicit = keys.contains("currency") ? currency : nil
-            self = .sum(metric, currency: explicit, window: window, comparison: comparison, value: value)
+            self = .sum(metric, window: window, comparison: comparison, value: value)
         case "consent": self = .consent(channel: try text("consent"))
         case "country": self = .country(try strings("country"))
         case "city": self = .city(try strings("city"))
@@ -204,6 +203,23 @@ public indirect enum SegmentRule: Sendable, Hashable {
         return try SegmentRule(parsing: JSONObject(members), path: path, defaultCurrency: defaultCurrency)
     }
 
+    /// The definition with the currency of every `sum` rule written out (the default one where it was left out),
+    /// so that a stored definition means the same whatever the log's default currency is later.
+    public static func withExplicitCurrencies(_ definition: JSONObject, default currency: Currency) -> JSONObject {
+        func normalized(_ value: JSONValue) -> JSONValue {
+            switch value {
+            case .object(let members): .object(withExplicitCurrencies(JSONObject(members), default: currency).members)
+            case .array(let values): .array(values.map(normalized))
+            default: value
+            }
+        }
+        var members = definition.members.map { (key: $0.key, value: normalized($0.value)) }
+        if definition["sum"] != nil, definition["currency"] == nil {
+            members.append((key: "currency", value: .string(currency.code)))
+        }
+        return JSONObject(members)
+    }
+
     /// The segments this rule refers to with `in_segment`.
     public var referencedSegments: Set<String> {
         switch self {
@@ -215,9 +231,55 @@ public indirect enum SegmentRule: Sendable, Hashable {
     }
 }
 
+// MARK: - Reading a rule
+
+extension SegmentRule: CustomStringConvertible {
+    /// The rule in a short form for reasons and listings: `count(order.placed, 90d) >= 2`.
+    public var description: String {
+        switch self {
+        case .all(let rules): "all(" + rules.map(\.description).joined(separator: ", ") + ")"
+        case .any(let rules): "any(" + rules.map(\.description).joined(separator: ", ") + ")"
+        case .not(let rule): "not(\(rule))"
+        case .count(let type, let window, let comparison, let value):
+            "count(\(type.rawValue), \(window)) \(comparison.rawValue) \(value)"
+        case .sum(let metric, let window, let comparison, let value):
+            "sum(\(metric.rawValue), \(window)) \(comparison.rawValue) \(value.jsonNumber) \(value.currency.code)"
+        case .consent(let channel): "consent(\(channel))"
+        case .country(let codes): "country in [\(codes.joined(separator: ", "))]"
+        case .city(let names): "city in [\(names.joined(separator: ", "))]"
+        case .touchedChannel(let channel, let window): "touched_channel(\(channel)\(window.map { ", \($0)" } ?? ""))"
+        case .touchedCampaign(let campaign, let window):
+            "touched_campaign(\(campaign)\(window.map { ", \($0)" } ?? ""))"
+        case .subscribed(let target): "subscribed(\(target))"
+        case .rfm(let groups): "rfm in [\(groups.joined(separator: ", "))]"
+        case .inSegment(let name): "in_segment(\(name))"
+        }
+    }
+
+    /// The rule's nodes in preorder: a node's number in this list names it in a membership change's reason.
+    public var nodes: [SegmentRule] {
+        var nodes = [SegmentRule]()
+        func visit(_ rule: SegmentRule) {
+            nodes.append(rule)
+            switch rule {
+            case .all(let rules), .any(let rules): rules.forEach(visit)
+            case .not(let inner): visit(inner)
+            default: break
+            }
+        }
+        visit(self)
+        return nodes
+    }
+}
+
 /// A rolling window of event time (docs/segments.md): `90d` or `12h`, at most 3650 days.
-public struct SegmentWindow: Sendable, Hashable {
+public struct SegmentWindow: Sendable, Hashable, CustomStringConvertible {
     public var microseconds: Int64
+
+    public var description: String {
+        let hours = microseconds / 3_600_000_000
+        return hours % 24 == 0 ? "\(hours / 24)d" : "\(hours)h"
+    }
 
     public init?(_ text: String) {
         guard let unit = text.last, let count = Int64(text.dropLast()), count > 0 else { return nil }

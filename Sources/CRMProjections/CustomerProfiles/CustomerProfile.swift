@@ -2,7 +2,7 @@ public import CRMModel
 
 /// Everything known about one customer (the 360° view), folded from its events and those of the ids merged
 /// into it.
-public struct CustomerProfile: Sendable, Equatable {
+public struct CustomerProfile: Sendable {
     /// A consent decision for one channel, and when it was made (event time).
     public struct Consent: Sendable, Equatable {
         public var granted: Bool
@@ -78,6 +78,8 @@ public struct CustomerProfile: Sendable, Equatable {
     /// Whether the customer asked to be forgotten (personal fields are gone).
     public var forgotten = false
     var orders: [String: Order] = [:]
+    /// Segment memberships, their history, the RFM group and the timed facts segment rules read.
+    public internal(set) var standing = SegmentStanding()
 
     public init(id: String) {
         self.id = id
@@ -133,6 +135,7 @@ public struct CustomerProfile: Sendable, Equatable {
         mergedIDs += [other.id] + other.mergedIDs
         forgotten = forgotten || other.forgotten
         orders.merge(other.orders) { mine, _ in mine }
+        standing.absorb(other.standing, mergedID: other.id)
     }
 
     static func earliest(_ a: EventTime?, _ b: EventTime?) -> EventTime? {
@@ -188,6 +191,7 @@ extension CustomerProfile {
             writer.bool(order.cancelled)
             writer.int(order.at.microseconds)
         }
+        standing.serialize(into: &writer)
     }
 
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
@@ -232,5 +236,6 @@ extension CustomerProfile {
                 at: EventTime(microseconds: try reader.int())
             )
         }
+        standing = try SegmentStanding(deserializing: &reader)
     }
 }

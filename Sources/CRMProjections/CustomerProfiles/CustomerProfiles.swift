@@ -1,18 +1,27 @@
 public import CRMModel
 
-/// The customer profile projection (the 360° view): one ``CustomerProfile`` per customer, merged ids folded into
-/// their survivor (docs/projections.md).
+/// The customer projection (docs/projections.md, docs/segments.md): one ``CustomerProfile`` per customer (the 360°
+/// view), merged ids folded into their survivor, and the segments over those profiles: definitions, memberships
+/// with their history, and RFM groups. Segments live in the same fold because their rules read the profiles; a
+/// second projection would decode and look up every event twice.
 public enum CustomerProfiles: Projection {
     public static let name = "customer-profiles"
-    /// 2: orders keep when they were placed (for RFM).
-    public static let version: UInt32 = 2
+    /// 3: segments, memberships and RFM groups.
+    public static let version: UInt32 = 3
 
-    /// Profiles by customer id, and the ids merged away.
-    public struct State: ProjectionState, Equatable {
+    /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
+    public struct State: ProjectionState {
         public var profiles: [String: CustomerProfile] = [:]
         public var identities = IdentityMap()
+        public internal(set) var segments = SegmentCatalog()
+        /// The latest event time applied or advanced to (`Int64.min`: none yet).
+        var now = Int64.min
+        /// Customers by the instant a windowed rule can next change for them.
+        var due = DueQueue()
 
         public init() {}
+
+        public var clock: EventTime? { now == .min ? nil : EventTime(microseconds: now) }
 
         /// The profile of `customer`, or of the customer it was merged into.
         public func profile(of customer: String) -> CustomerProfile? {
@@ -21,43 +30,89 @@ public enum CustomerProfiles: Projection {
 
         public func serialize(into writer: inout BinaryWriter) {
             writer.bytes.reserveCapacity(writer.bytes.count + profiles.count * 256)
+            writer.int(now)
+            segments.serialize(into: &writer)
             identities.serialize(into: &writer)
             writer.map(profiles) { writer, profile in profile.serialize(into: &writer) }
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+            now = try reader.int()
+            segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
             profiles = try reader.map { reader throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader)
             }
+            for (id, profile) in profiles where profile.standing.due != .max { due.push(profile.standing.due, id) }
         }
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
             profiles.merge(shard.profiles) { mine, _ in mine }
+            due.absorb(shard.due)
+            now = max(now, shard.now)
         }
     }
 
     public static func makeState() -> State { State() }
 
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
+        advanceClock(&state, to: projected.clock)
         let event = projected.event
+        switch event.payload {
+        case .segmentDefined(let segment, let definition, let description):
+            define(segment, definition: definition, description: description, in: &state)
+            return
+        case .segmentRemoved(let segment):
+            remove(segment, from: &state)
+            return
+        default:
+            break
+        }
         guard let customer = event.customer else { return }
+        var mergedID: String?
         if case .customerMerged(let from) = event.payload,
             let (merged, survivor) = state.identities.merge(from, into: customer)
         {
             var target = state.profiles[survivor] ?? CustomerProfile(id: survivor)
-            if let absorbed = state.profiles.removeValue(forKey: merged) {
+            if var absorbed = state.profiles.removeValue(forKey: merged) {
+                endMemberships(of: &absorbed, mergedInto: survivor, catalog: state.segments, at: state.now)
                 target.absorb(absorbed)
             } else {
                 target.mergedIDs.append(merged)
             }
             state.profiles[survivor] = target
+            mergedID = merged
         }
         let id = state.identities.resolve(customer)
         // Modified in place in the dictionary: a profile is large, and moving it out and back was a third of a
         // rebuild.
-        fold(event, into: &state.profiles[id, default: CustomerProfile(id: id)])
+        let tag = UInt8(event.type.tag)
+        let scheduled = withProfile(id, in: &state) { profile, catalog, now -> Int64? in
+            // A new customer is decided on every segment (`no order for 180 days` holds from its first event);
+            // a known one only on the segments this type of event can change.
+            let isNew = profile.standing.events.isEmpty
+            let order: CustomerProfile.Order? =
+                if case .orderCancelled(let order, _) = event.payload, let placed = profile.orders[order],
+                    !placed.cancelled
+                { placed } else { nil }
+            profile.standing.record(event, order: order)
+            fold(event, into: &profile)
+            let everySegment = isNew || mergedID != nil
+            guard everySegment ? !catalog.evaluationOrder.isEmpty : catalog.anyTrigger.contains(tag) else {
+                return nil
+            }
+            return reevaluate(
+                &profile,
+                catalog: catalog,
+                at: now,
+                trigger: .event,
+                eventType: tag,
+                other: mergedID,
+                onlyType: everySegment ? nil : tag
+            )
+        }
+        if let scheduled { state.due.push(scheduled, id) }
     }
 
     private static func fold(_ event: Event, into profile: inout CustomerProfile) {

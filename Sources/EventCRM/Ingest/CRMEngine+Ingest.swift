@@ -1,4 +1,5 @@
 public import CRMModel
+import CRMProjections
 import EventLog
 
 #if canImport(Glibc)

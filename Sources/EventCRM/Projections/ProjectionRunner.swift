@@ -40,19 +40,19 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             guard current.nextOffset < end else { return }
             let reader = try engine.events(from: current.nextOffset)
             while current.nextOffset < end, let stored = try reader.nextEvent() {
-                P.apply(ProjectedEvent(offset: stored.offset, event: stored.event), to: &current.state)
+                P.applyInSequence(offset: stored.offset, event: stored.event, to: &current.state)
                 current.nextOffset = stored.offset + 1
             }
         }
     }
 
-    /// Folds `events` (in the order given) into a fresh state and reads it, without touching this runner: a view
-    /// of one identity group, from its history, is exact because a projection's per-customer state depends only on
-    /// the events of that group.
+    /// Folds `events` (in log order) into a fresh state and reads it, without touching this runner: a view of one
+    /// identity group, from its history, is exact for what depends only on the events of that group (a profile);
+    /// what depends on every customer or on events of no customer (segments, RFM groups) needs the whole log.
     public func fold<Result>(_ events: [StoredEvent], read body: (P.State) -> Result) -> Result {
         var state = P.makeState()
         for stored in events.sorted(by: { $0.offset < $1.offset }) {
-            P.apply(ProjectedEvent(offset: stored.offset, event: stored.event), to: &state)
+            P.applyInSequence(offset: stored.offset, event: stored.event, to: &state)
         }
         return body(state)
     }
@@ -108,10 +108,12 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         return try restore(engine: engine, upTo: offset, notices: &notices).read { state, _ in state }
     }
 
-    /// The state as of event time `time`: after the events the log held before the first one later than `time`
-    /// (docs/projections.md, section 5).
+    /// The state as of event time `time`: after the events the log held before the first one later than `time`,
+    /// with the clock moved to `time` (docs/projections.md, section 5).
     public static func state(engine: CRMEngine, asOf time: EventTime) throws(CRMError) -> P.State {
-        try state(engine: engine, asOfOffset: try engine.offset(after: time))
+        var state = try state(engine: engine, asOfOffset: try engine.offset(after: time))
+        P.advance(&state, to: time)
+        return state
     }
 
     /// What ``rebuild(engine:upTo:workers:progress:)`` reports as it goes.
@@ -141,6 +143,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             throw .storage(error)
         }
         var done: Int64 = 0
+        var clock: EventTime?
         while done < end {
             var chunk = [LogBatch]()
             do {
@@ -152,26 +155,40 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 throw .storage(error)
             }
             guard !chunk.isEmpty else { break }
-            let decoded = try decodeInParallel(
-                chunk,
-                engine: engine,
-                end: end,
-                groups: groups,
-                shards: shardCount,
-                parallel: workers > 1
-            )
+            let decoded = try decodeInParallel(chunk, engine: engine, end: end, groups: groups, shards: shardCount, parallel: workers > 1)
+            var events = decoded.flatMap { $0 }
+            // The clock is the log's, not a shard's: each event carries the latest time up to it, and the fold
+            // stops wherever every shard must take a population step together.
+            var phases = [(range: Range<Int>, stepAfter: EventTime?)]()
+            var phaseStart = 0
+            for index in events.indices {
+                let at = events[index].event.event.at
+                while let current = clock, let step = P.populationStep(after: current, through: at) {
+                    phases.append((phaseStart..<index, step))
+                    phaseStart = index
+                    clock = step
+                }
+                clock = max(clock ?? at, at)
+                events[index].event.clock = clock!
+            }
+            phases.append((phaseStart..<events.count, nil))
+            let routed = events
             shards.withUnsafeMutableBufferPointer { states in
-                // Each thread folds its own shards only, taking its events from the chunk in log order.
                 nonisolated(unsafe) let states = states
-                concurrentForEach(shardCount, parallel: workers > 1) { shard in
-                    for events in decoded {
-                        for (event, eventShard) in events where eventShard == shard || eventShard == everyShard {
-                            P.apply(event, to: &states[shard])
+                for phase in phases {
+                    // Each thread folds its own shards only, taking their events in log order.
+                    concurrentForEach(shardCount, parallel: workers > 1) { shard in
+                        for index in phase.range where routed[index].shard == shard || routed[index].shard == everyShard {
+                            P.apply(routed[index].event, to: &states[shard])
                         }
                     }
+                    if let step = phase.stepAfter { P.advance(states, to: step, parallel: workers > 1) }
                 }
             }
             progress?(RebuildProgress(eventsDone: min(done, end), eventsTotal: end))
+        }
+        if let clock {
+            shards.withUnsafeMutableBufferPointer { P.advance($0, to: clock, parallel: workers > 1) }
         }
         var state = shards[0]
         for shard in shards.dropFirst() { state.absorb(shard) }
@@ -189,8 +206,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         groups: IdentityGroups,
         shards: Int,
         parallel: Bool
-    ) throws(CRMError) -> [[(ProjectedEvent, Int)]] {
-        try concurrentMap(chunk.count, parallel: parallel) { number throws(CRMError) -> [(ProjectedEvent, Int)] in
+    ) throws(CRMError) -> [[(event: ProjectedEvent, shard: Int)]] {
+        try concurrentMap(chunk.count, parallel: parallel) { number throws(CRMError) -> [(event: ProjectedEvent, shard: Int)] in
             try engine.decode(chunk[number], access: .reveal).compactMap { stored in
                 guard stored.offset < end else { return nil }
                 let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard

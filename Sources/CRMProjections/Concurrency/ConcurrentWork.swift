@@ -2,7 +2,7 @@ import Dispatch
 
 /// Runs `body` for each of `0..<count`, on every core or (`parallel: false`) on this thread, and returns when all
 /// are done.
-func concurrentForEach(_ count: Int, parallel: Bool = true, _ body: @Sendable (Int) -> Void) {
+package func concurrentForEach(_ count: Int, parallel: Bool = true, _ body: @Sendable (Int) -> Void) {
     if parallel {
         DispatchQueue.concurrentPerform(iterations: count, execute: body)
     } else {
@@ -11,7 +11,7 @@ func concurrentForEach(_ count: Int, parallel: Bool = true, _ body: @Sendable (I
 }
 
 /// `transform` of each of `0..<count`, computed like ``concurrentForEach(_:parallel:_:)``, in index order.
-func concurrentMap<Element: Sendable>(
+package func concurrentMap<Element: Sendable>(
     _ count: Int,
     parallel: Bool = true,
     _ transform: @Sendable (Int) -> Element
@@ -27,13 +27,13 @@ func concurrentMap<Element: Sendable>(
 }
 
 /// ``concurrentMap(_:parallel:_:)`` of a transform that may fail: the first failure, in index order, is thrown.
-func concurrentMap<Element: Sendable>(
+package func concurrentMap<Element: Sendable, Failure: Error>(
     _ count: Int,
     parallel: Bool = true,
-    _ transform: @Sendable (Int) throws(CRMError) -> Element
-) throws(CRMError) -> [Element] {
+    _ transform: @Sendable (Int) throws(Failure) -> Element
+) throws(Failure) -> [Element] {
     let results = concurrentMap(count, parallel: parallel) { index in
-        Result { () throws(CRMError) -> Element in try transform(index) }
+        Result { () throws(Failure) -> Element in try transform(index) }
     }
     var elements = [Element]()
     elements.reserveCapacity(count)

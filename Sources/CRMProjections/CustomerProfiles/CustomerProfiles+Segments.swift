@@ -1,0 +1,210 @@
+public import CRMModel
+
+/// How the customer projection keeps segment memberships (docs/segments.md, section 3): definitions from the log,
+/// each customer event re-evaluating that customer at the projection's clock, windows that pass as the clock
+/// moves, and a monthly RFM rescoring.
+extension CustomerProfiles {
+    /// The window of the RFM groups that `rfm` rules read.
+    public static let rfmWindow = SegmentWindow("365d")!
+
+    // MARK: Time
+
+    /// Re-evaluates, at their due instants and in (instant, customer) order, the customers a window changes up to
+    /// `time`, then moves the clock there.
+    public static func advanceClock(_ state: inout State, to time: EventTime) {
+        let target = time.microseconds
+        guard target > state.now else { return }
+        while let entry = state.due.popDue(atOrBefore: target) {
+            guard state.profiles[entry.customer] != nil else { continue }  // merged away since
+            let catalog = state.segments
+            let scheduled = withProfile(entry.customer, in: &state) { profile, _, _ -> Int64? in
+                guard profile.standing.queued == entry.at else { return nil }  // superseded by an earlier entry
+                profile.standing.queued = .max
+                if profile.standing.due == entry.at {
+                    return reevaluate(&profile, catalog: catalog, at: entry.at, trigger: .window)
+                }
+                // The due instant moved later since this entry was queued: queue it there.
+                return schedule(&profile)
+            }
+            if let scheduled { state.due.push(scheduled, entry.customer) }
+        }
+        state.now = target
+    }
+
+    /// RFM groups are rescored at 00:00 UTC on the first of each month of event time.
+    public static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime? {
+        let next = clock.startOfNextMonth
+        return next <= time ? next : nil
+    }
+
+    /// Rescores every customer's RFM group at `instant` (quintile edges over every shard's customers), and
+    /// re-evaluates the customers whose group changed when a live rule reads groups.
+    public static func takePopulationStep(
+        _ shards: UnsafeMutableBufferPointer<State>,
+        at instant: EventTime,
+        parallel: Bool
+    ) {
+        nonisolated(unsafe) let states = shards
+        let facts = concurrentMap(states.count, parallel: parallel) { shard in
+            states[shard].profiles.values.compactMap { RFM.facts(of: $0, at: instant, window: rfmWindow) }
+        }
+        let edges = RFM.edges(facts.flatMap { $0 })
+        concurrentForEach(states.count, parallel: parallel) { shard in
+            rescore(&states[shard], edges: edges, at: instant)
+        }
+    }
+
+    private static func rescore(_ state: inout State, edges: [String: RFM.Edges], at instant: EventTime) {
+        let catalog = state.segments
+        var scheduled = [(Int64, String)]()
+        var index = state.profiles.values.startIndex
+        while index != state.profiles.values.endIndex {
+            let profile = state.profiles.values[index]
+            let group: UInt8 =
+                if let facts = RFM.facts(of: profile, at: instant, window: rfmWindow),
+                    let edges = edges[facts.monetary.currency.code],
+                    let number = SegmentRule.rfmGroups.firstIndex(of: edges.score(facts, at: instant).group)
+                { UInt8(number + 1) } else { 0 }
+            if group != profile.standing.rfmGroup {
+                state.profiles.values[index].standing.rfmGroup = group
+                if catalog.readsRFM,
+                    let due = reevaluate(
+                        &state.profiles.values[index],
+                        catalog: catalog,
+                        at: instant.microseconds,
+                        trigger: .rescored
+                    )
+                {
+                    scheduled.append((due, profile.id))
+                }
+            }
+            state.profiles.values.formIndex(after: &index)
+        }
+        for (due, id) in scheduled { state.due.push(due, id) }
+    }
+
+    // MARK: Definitions
+
+    static func define(_ name: String, definition: JSONObject, description: String?, in state: inout State) {
+        let accepted = state.segments.generations.count
+        state.segments.define(name, definition: definition, description: description, at: EventTime(microseconds: state.now))
+        guard state.segments.generations.count > accepted else { return }  // refused, and recorded as such
+        reevaluateEveryone(&state, trigger: .defined)
+    }
+
+    static func remove(_ name: String, from state: inout State) {
+        guard let generation = state.segments.live[name] else { return }
+        state.segments.remove(name, at: EventTime(microseconds: state.now))
+        let at = EventTime(microseconds: state.now)
+        var index = state.profiles.values.startIndex
+        while index != state.profiles.values.endIndex {
+            if state.profiles.values[index].standing.isMember(of: name) {
+                state.profiles.values[index].standing.segments.removeAll { $0 == name }
+                state.profiles.values[index].standing.changes.append(
+                    MembershipChange(at: at, generation: generation, entered: false, trigger: .removed)
+                )
+            }
+            state.profiles.values.formIndex(after: &index)
+        }
+        // Rules that referred to it now see it empty.
+        let catalog = state.segments
+        if catalog.live.values.contains(where: { catalog.generations[$0].rule.referencedSegments.contains(name) }) {
+            reevaluateEveryone(&state, trigger: .defined)
+        }
+    }
+
+    private static func reevaluateEveryone(_ state: inout State, trigger: MembershipChange.Trigger) {
+        let catalog = state.segments
+        var scheduled = [(Int64, String)]()
+        var index = state.profiles.values.startIndex
+        while index != state.profiles.values.endIndex {
+            if let due = reevaluate(&state.profiles.values[index], catalog: catalog, at: state.now, trigger: trigger) {
+                scheduled.append((due, state.profiles.values[index].id))
+            }
+            state.profiles.values.formIndex(after: &index)
+        }
+        for (due, id) in scheduled { state.due.push(due, id) }
+    }
+
+    // MARK: One customer
+
+    /// Runs `body` on the profile of `id` (created if new) in place, with the catalog and the clock.
+    static func withProfile<Result>(
+        _ id: String,
+        in state: inout State,
+        _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
+    ) -> Result {
+        body(&state.profiles[id, default: CustomerProfile(id: id)], state.segments, state.now)
+    }
+
+    /// The memberships of an id merged into `survivor` end.
+    static func endMemberships(
+        of merged: inout CustomerProfile,
+        mergedInto survivor: String,
+        catalog: SegmentCatalog,
+        at now: Int64
+    ) {
+        for name in merged.standing.segments {
+            guard let generation = catalog.live[name] else { continue }
+            merged.standing.changes.append(
+                MembershipChange(
+                    at: EventTime(microseconds: now),
+                    generation: generation,
+                    entered: false,
+                    trigger: .mergedInto,
+                    other: survivor
+                )
+            )
+        }
+        merged.standing.segments = []
+    }
+
+    /// Decides the customer's live segments at `now` (only those an event of `onlyType` can change, when given),
+    /// records each change with its reason, and works out when a window next changes the customer.
+    /// - Returns: the instant to queue the customer at, if it is earlier than the one it is queued at.
+    static func reevaluate(
+        _ profile: inout CustomerProfile,
+        catalog: SegmentCatalog,
+        at now: Int64,
+        trigger: MembershipChange.Trigger,
+        eventType: UInt8 = 0,
+        other: String? = nil,
+        onlyType: UInt8? = nil
+    ) -> Int64? {
+        var members = profile.standing.segments
+        for (position, generation) in catalog.evaluationOrder.enumerated() {
+            if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
+            let definition = catalog.generations[generation]
+            let holds = profile.holds(definition.rule, at: now, members: members)
+            guard holds != SegmentStanding.contains(members, definition.name) else { continue }
+            if holds {
+                members.insert(definition.name, at: members.firstIndex { $0 > definition.name } ?? members.count)
+            } else {
+                members.removeAll { $0 == definition.name }
+            }
+            let decided = profile.decidingNode(definition.rule, outcome: holds, at: now, members: members)
+            profile.standing.changes.append(
+                MembershipChange(
+                    at: EventTime(microseconds: now),
+                    generation: generation,
+                    entered: holds,
+                    trigger: trigger,
+                    eventType: eventType,
+                    node: decided.node,
+                    nodeHolds: decided.holds,
+                    other: other
+                )
+            )
+        }
+        profile.standing.segments = members
+        profile.standing.due = catalog.windowed.isEmpty ? .max : profile.nextDue(after: now, windows: catalog.windowed)
+        return schedule(&profile)
+    }
+
+    /// Queues the customer at its due instant unless it already is queued at or before it.
+    private static func schedule(_ profile: inout CustomerProfile) -> Int64? {
+        guard profile.standing.due < profile.standing.queued else { return nil }
+        profile.standing.queued = profile.standing.due
+        return profile.standing.due
+    }
+}

@@ -1,0 +1,59 @@
+/// Customers ordered by the instant a windowed rule can next change for them (docs/segments.md, section 3): a
+/// binary min-heap on (instant, customer id), so that customers due at the same instant are taken in id order.
+///
+/// Entries can be stale (the customer's due moved since); the projection checks each one it takes against the
+/// customer's own `queued` instant. The queue is not part of the canonical state: it is rebuilt from the
+/// customers' due instants.
+struct DueQueue: Sendable {
+    struct Entry: Sendable {
+        var at: Int64
+        var customer: String
+
+        static func < (lhs: Entry, rhs: Entry) -> Bool { (lhs.at, lhs.customer) < (rhs.at, rhs.customer) }
+    }
+
+    private var heap: [Entry] = []
+
+    var count: Int { heap.count }
+
+    mutating func push(_ at: Int64, _ customer: String) {
+        heap.append(Entry(at: at, customer: customer))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child] < heap[parent] else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// Takes the earliest entry if it is due at or before `time`.
+    mutating func popDue(atOrBefore time: Int64) -> Entry? {
+        guard let first = heap.first, first.at <= time else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            siftDown(0)
+        }
+        return first
+    }
+
+    /// Adds every entry of another queue.
+    mutating func absorb(_ other: DueQueue) {
+        heap += other.heap
+        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { return }
+            var smallest = left
+            if left + 1 < heap.count, heap[left + 1] < heap[left] { smallest = left + 1 }
+            guard heap[smallest] < heap[parent] else { return }
+            heap.swapAt(smallest, parent)
+            parent = smallest
+        }
+    }
+}

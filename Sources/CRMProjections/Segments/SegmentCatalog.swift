@@ -1,0 +1,230 @@
+public import CRMModel
+
+/// The segment definitions the log has declared (`segment.defined`, `segment.removed`; docs/segments.md), in the
+/// order they came, and what the projection derives from the live ones: the order to evaluate them in, the event
+/// types that can change each, and the windows that make membership change as time passes.
+public struct SegmentCatalog: Sendable {
+    /// One `segment.defined` that was accepted. A membership change names the generation it was decided by.
+    public struct Generation: Sendable {
+        public var name: String
+        public var rule: SegmentRule
+        /// The definition as stored in the log.
+        public var definition: JSONObject
+        public var description: String?
+        public var definedAt: EventTime
+        /// When a later definition replaced it or the segment was removed.
+        public var endedAt: EventTime?
+    }
+
+    /// A definition the projection refused when it met it (the CLI and `CRMEngine.defineSegments` refuse these
+    /// before they are appended; a log written by other means can still hold them).
+    public struct Refusal: Sendable, Equatable {
+        public var segment: String
+        public var at: EventTime
+        public var reason: String
+    }
+
+    /// A rule over a time window: the customer's facts leave it `window` after they happened.
+    struct WindowedFacts: Hashable, Sendable {
+        enum Source: Hashable, Sendable {
+            case events(UInt8)
+            case amounts(Currency)
+            case channel(String)
+            case campaign(String)
+        }
+        var source: Source
+        var window: SegmentWindow
+    }
+
+    public private(set) var generations: [Generation] = []
+    public private(set) var refusals: [Refusal] = []
+    /// Live segment name → its generation.
+    public private(set) var live: [String: Int] = [:]
+    /// Live generations, each after those it refers to (ties by name).
+    private(set) var evaluationOrder: [Int] = []
+    /// Per live generation (same order as `evaluationOrder`): the event type tags that can change it.
+    private(set) var triggers: [Set<UInt8>] = []
+    /// Every event type that can change some live segment.
+    private(set) var anyTrigger = Set<UInt8>()
+    /// The windowed facts of the live rules (the due instants come from these).
+    private(set) var windowed: [WindowedFacts] = []
+    /// Whether a live rule reads RFM groups.
+    private(set) var readsRFM = false
+
+    public init() {}
+
+    /// Accepts a definition unless it refers to an undefined segment or makes a cycle of `in_segment`.
+    mutating func define(
+        _ name: String,
+        definition: JSONObject,
+        description: String?,
+        at time: EventTime
+    ) {
+        let rule: SegmentRule
+        do {
+            // Stored definitions carry their currencies (EventJSONCodec writes them out), so the fallback is unused.
+            rule = try SegmentRule(parsing: definition, defaultCurrency: .usd)
+        } catch {
+            refusals.append(Refusal(segment: name, at: time, reason: "\(error)"))
+            return
+        }
+        var rules = live.mapValues { generations[$0].rule }
+        rules[name] = rule
+        if let problem = Self.problem(in: rules, defining: name) {
+            refusals.append(Refusal(segment: name, at: time, reason: problem))
+            return
+        }
+        if let previous = live[name] { generations[previous].endedAt = time }
+        generations.append(
+            Generation(name: name, rule: rule, definition: definition, description: description, definedAt: time)
+        )
+        live[name] = generations.count - 1
+        derive()
+    }
+
+    /// Ends a segment; rules that refer to it see it empty from then on.
+    mutating func remove(_ name: String, at time: EventTime) {
+        guard let generation = live.removeValue(forKey: name) else { return }
+        generations[generation].endedAt = time
+        derive()
+    }
+
+    /// Why adding `name` to these live rules is refused (an undefined reference or a cycle), or nil.
+    public static func problem(in rules: [String: SegmentRule], defining name: String) -> String? {
+        guard let rule = rules[name] else { return nil }
+        for reference in rule.referencedSegments.sorted() where rules[reference] == nil {
+            return "in_segment refers to \(reference), which is not defined"
+        }
+        // A cycle through `name`: can `name` be reached from its own references?
+        var seen = Set<String>()
+        var pending = Array(rule.referencedSegments)
+        while let next = pending.popLast() {
+            if next == name { return "in_segment makes a cycle through \(name)" }
+            guard seen.insert(next).inserted else { continue }
+            pending += rules[next]?.referencedSegments ?? []
+        }
+        return nil
+    }
+
+    /// Recomputes the evaluation order, the triggers and the windows of the live definitions.
+    private mutating func derive() {
+        var order = [Int]()
+        var placed = Set<String>()
+        var pending = live.keys.sorted()
+        while !pending.isEmpty {
+            let ready = pending.filter { generations[live[$0]!].rule.referencedSegments.isSubset(of: placed) }
+            // Cycles are refused on definition; a removed reference is simply empty.
+            let next = ready.isEmpty ? pending : ready
+            for name in next {
+                order.append(live[name]!)
+                placed.insert(name)
+            }
+            pending.removeAll { placed.contains($0) }
+        }
+        evaluationOrder = order
+        var byName = [String: Set<UInt8>]()
+        var windows = Set<WindowedFacts>()
+        readsRFM = false
+        for generation in order {
+            let rule = generations[generation].rule
+            var types = Set<UInt8>()
+            for node in rule.nodes {
+                types.formUnion(Self.triggers(of: node))
+                if case .inSegment(let other) = node { types.formUnion(byName[other] ?? []) }
+                if case .rfm = node { readsRFM = true }
+                if let facts = Self.windowedFacts(of: node) { windows.insert(facts) }
+            }
+            byName[generations[generation].name] = types
+        }
+        triggers = order.map { byName[generations[$0].name]! }
+        anyTrigger = triggers.reduce(into: Set()) { $0.formUnion($1) }
+        windowed = windows.sorted { "\($0)" < "\($1)" }
+    }
+
+    private static func tag(_ type: EventType) -> UInt8 { UInt8(type.tag) }
+
+    /// The event types whose facts a leaf reads (merges always re-evaluate, see `CustomerProfiles`).
+    private static func triggers(of rule: SegmentRule) -> Set<UInt8> {
+        switch rule {
+        case .all, .any, .not, .rfm, .inSegment: []
+        case .count(let type, _, _, _): [tag(type)]
+        case .sum: [tag(.orderPlaced), tag(.orderCancelled), tag(.orderRefunded)]
+        case .consent: [tag(.consentChanged)]
+        case .country, .city: [tag(.customerRegistered), tag(.customerUpdated), tag(.customerForgotten)]
+        case .touchedChannel: [tag(.touchpoint)]
+        case .touchedCampaign: [tag(.touchpoint), tag(.messageOpened), tag(.messageClicked)]
+        case .subscribed: [tag(.productSubscribed), tag(.productUnsubscribed)]
+        }
+    }
+
+    private static func windowedFacts(of rule: SegmentRule) -> WindowedFacts? {
+        switch rule {
+        case .count(let type, let window, _, _): WindowedFacts(source: .events(tag(type)), window: window)
+        case .sum(_, let window, _, let value): WindowedFacts(source: .amounts(value.currency), window: window)
+        case .touchedChannel(let channel, let window?): WindowedFacts(source: .channel(channel), window: window)
+        case .touchedCampaign(let campaign, let window?): WindowedFacts(source: .campaign(campaign), window: window)
+        default: nil
+        }
+    }
+}
+
+// MARK: - Canonical encoding
+
+extension SegmentCatalog {
+    func serialize(into writer: inout BinaryWriter) {
+        writer.varint(UInt64(generations.count))
+        for generation in generations {
+            writer.string(generation.name)
+            writer.object(generation.definition)
+            writer.optionalString(generation.description)
+            writer.int(generation.definedAt.microseconds)
+            writer.optionalTime(generation.endedAt)
+        }
+        writer.varint(UInt64(refusals.count))
+        for refusal in refusals {
+            writer.string(refusal.segment)
+            writer.int(refusal.at.microseconds)
+            writer.string(refusal.reason)
+        }
+        writer.map(live) { $0.varint(UInt64($1)) }
+    }
+
+    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+        let count = try reader.count("segment definitions")
+        for _ in 0..<count {
+            let name = try reader.string()
+            let definition = try reader.object()
+            let rule: SegmentRule
+            do {
+                rule = try SegmentRule(parsing: definition, defaultCurrency: .usd)
+            } catch {
+                throw EventDecodingError(reason: "segment \(name): \(error)")
+            }
+            generations.append(
+                Generation(
+                    name: name,
+                    rule: rule,
+                    definition: definition,
+                    description: try reader.optionalString(),
+                    definedAt: EventTime(microseconds: try reader.int()),
+                    endedAt: try reader.optionalTime()
+                )
+            )
+        }
+        let refused = try reader.count("segment refusals")
+        for _ in 0..<refused {
+            refusals.append(
+                Refusal(
+                    segment: try reader.string(),
+                    at: EventTime(microseconds: try reader.int()),
+                    reason: try reader.string()
+                )
+            )
+        }
+        live = try reader.map { reader throws(EventDecodingError) in Int(try reader.varint()) }
+        guard live.values.allSatisfy({ $0 < generations.count }) else {
+            throw EventDecodingError(reason: "a live segment names no definition")
+        }
+        derive()
+    }
+}

@@ -1,0 +1,193 @@
+import CRMModel
+
+/// One customer's part of the segments projection: the timed facts that windowed rules read, the segments it is
+/// in, the history of its memberships, its RFM group and when a window next changes it (docs/segments.md).
+public struct SegmentStanding: Sendable {
+    /// An event of the customer: when, and its type's tag (for `count` rules).
+    struct EventFact: Sendable, Equatable {
+        var at: Int64
+        var type: UInt8
+    }
+
+    /// An amount that `sum` rules add up.
+    struct AmountFact: Sendable, Equatable {
+        enum Kind: UInt8, Sendable {
+            case placed, cancelled, refunded
+        }
+        var at: Int64
+        var kind: Kind
+        var minorUnits: Int64
+        var currency: String
+
+        /// What the fact adds to a metric.
+        func contribution(to metric: SegmentRule.SumMetric) -> Int64 {
+            switch (metric, kind) {
+            case (.grossRevenue, .placed), (.netRevenue, .placed), (.refunds, .refunded): minorUnits
+            case (.netRevenue, .cancelled), (.netRevenue, .refunded): -minorUnits
+            default: 0
+            }
+        }
+    }
+
+    /// A touchpoint (channel, maybe a campaign) or a campaign's message opened or clicked (no channel).
+    struct TouchFact: Sendable, Equatable {
+        var at: Int64
+        /// Empty for messages.
+        var channel: String
+        /// Empty when there is none.
+        var campaign: String
+    }
+
+    /// Facts in event-time order (a late event is inserted at its place).
+    var events: [EventFact] = []
+    var amounts: [AmountFact] = []
+    var touches: [TouchFact] = []
+    /// The live segments the customer is in, sorted by name.
+    public internal(set) var segments: [String] = []
+    /// Every change of membership of this customer and of the ids merged into it, in the order they were made.
+    public internal(set) var changes: [MembershipChange] = []
+    /// The group at the latest RFM rescoring: its number in `SegmentRule.rfmGroups` plus one; 0 for none.
+    var rfmGroup: UInt8 = 0
+    /// The next instant at which a windowed rule can change for this customer (`Int64.max`: none).
+    var due = Int64.max
+    /// The instant of this customer's earliest entry in the due queue (`Int64.max`: none). Not part of the
+    /// canonical state: a restored state queues every customer at its `due`, which behaves the same.
+    var queued = Int64.max
+
+    public init() {}
+
+    /// The RFM group at the latest rescoring.
+    public var rfmGroupName: String? { rfmGroup == 0 ? nil : SegmentRule.rfmGroups[Int(rfmGroup) - 1] }
+
+    /// Whether the customer is in the live segment `name`.
+    public func isMember(of name: String) -> Bool { Self.contains(segments, name) }
+
+    static func contains(_ sorted: [String], _ name: String) -> Bool {
+        var low = 0
+        var high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sorted[middle] < name { low = middle + 1 } else { high = middle }
+        }
+        return low < sorted.count && sorted[low] == name
+    }
+
+    /// Records the facts of one of the customer's events.
+    mutating func record(_ event: Event, order: CustomerProfile.Order?) {
+        let at = event.at.microseconds
+        Self.insert(EventFact(at: at, type: UInt8(event.type.tag)), into: &events)
+        switch event.payload {
+        case .orderPlaced(_, let total, _, _, _, _, _):
+            Self.insert(AmountFact(at: at, kind: .placed, minorUnits: total.minorUnits, currency: total.currency.code), into: &amounts)
+        case .orderCancelled:
+            if let order {
+                let fact = AmountFact(at: at, kind: .cancelled, minorUnits: order.total.minorUnits, currency: order.total.currency.code)
+                Self.insert(fact, into: &amounts)
+            }
+        case .orderRefunded(_, let amount):
+            Self.insert(AmountFact(at: at, kind: .refunded, minorUnits: amount.minorUnits, currency: amount.currency.code), into: &amounts)
+        case .touchpoint(let channel, let campaign, _, _, _, _):
+            Self.insert(TouchFact(at: at, channel: channel, campaign: campaign ?? ""), into: &touches)
+        case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
+            Self.insert(TouchFact(at: at, channel: "", campaign: campaign), into: &touches)
+        default:
+            break
+        }
+    }
+
+    /// Inserts after every fact at the same or an earlier time: appending, unless the event came late.
+    private static func insert<Fact: TimedFact>(_ fact: Fact, into facts: inout [Fact]) {
+        guard let last = facts.last, last.at > fact.at else {
+            facts.append(fact)
+            return
+        }
+        var low = 0
+        var high = facts.count
+        while low < high {
+            let middle = (low + high) / 2
+            if facts[middle].at <= fact.at { low = middle + 1 } else { high = middle }
+        }
+        facts.insert(fact, at: low)
+    }
+
+    /// Adds the facts and history of an id merged into this customer. Memberships are decided again afterwards.
+    mutating func absorb(_ merged: SegmentStanding, mergedID: String) {
+        events = Self.merged(events, merged.events) { ($0.at, $0.type) < ($1.at, $1.type) }
+        amounts = Self.merged(amounts, merged.amounts) {
+            ($0.at, $0.kind.rawValue, $0.minorUnits, $0.currency) < ($1.at, $1.kind.rawValue, $1.minorUnits, $1.currency)
+        }
+        touches = Self.merged(touches, merged.touches) { ($0.at, $0.channel, $0.campaign) < ($1.at, $1.channel, $1.campaign) }
+        changes += merged.changes.map { change in
+            var change = change
+            change.subject = change.subject ?? mergedID
+            return change
+        }
+        rfmGroup = max(rfmGroup, merged.rfmGroup)
+    }
+
+    /// Both lists in time order; equal facts are interchangeable, so the order among them does not matter.
+    private static func merged<Fact>(_ a: [Fact], _ b: [Fact], by less: (Fact, Fact) -> Bool) -> [Fact] {
+        b.isEmpty ? a : (a + b).sorted(by: less)
+    }
+}
+
+protocol TimedFact {
+    var at: Int64 { get }
+}
+
+extension SegmentStanding.EventFact: TimedFact {}
+extension SegmentStanding.AmountFact: TimedFact {}
+extension SegmentStanding.TouchFact: TimedFact {}
+
+// MARK: - Canonical encoding
+
+extension SegmentStanding {
+    func serialize(into writer: inout BinaryWriter) {
+        writer.varint(UInt64(events.count))
+        for fact in events {
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.type))
+        }
+        writer.varint(UInt64(amounts.count))
+        for fact in amounts {
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.kind.rawValue))
+            writer.int(fact.minorUnits)
+            writer.string(fact.currency)
+        }
+        writer.varint(UInt64(touches.count))
+        for fact in touches {
+            writer.int(fact.at)
+            writer.string(fact.channel)
+            writer.string(fact.campaign)
+        }
+        writer.strings(segments)
+        writer.varint(UInt64(changes.count))
+        for change in changes { change.serialize(into: &writer) }
+        writer.varint(UInt64(rfmGroup))
+        writer.int(due)
+    }
+
+    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+        for _ in 0..<(try reader.count("event facts")) {
+            events.append(EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint())))
+        }
+        for _ in 0..<(try reader.count("amount facts")) {
+            let at = try reader.int()
+            guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
+                throw EventDecodingError(reason: "unknown amount kind")
+            }
+            amounts.append(AmountFact(at: at, kind: kind, minorUnits: try reader.int(), currency: try reader.string()))
+        }
+        for _ in 0..<(try reader.count("touch facts")) {
+            touches.append(TouchFact(at: try reader.int(), channel: try reader.string(), campaign: try reader.string()))
+        }
+        segments = try reader.strings()
+        for _ in 0..<(try reader.count("membership changes")) {
+            changes.append(try MembershipChange(deserializing: &reader))
+        }
+        rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
+        due = try reader.int()
+        queued = due
+    }
+}
