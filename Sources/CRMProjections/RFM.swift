@@ -33,9 +33,20 @@ public enum RFM {
     /// The customer's facts over `window` before `time` (inclusive), nil without an order in it. Its currency is
     /// that of its latest order in the window; its orders in other currencies do not count.
     public static func facts(of profile: CustomerProfile, at time: EventTime, window: SegmentWindow) -> Facts? {
+        facts(customer: profile.id, orders: profile.orders, at: time, window: window)
+    }
+
+    /// ``facts(of:at:window:)`` from the parts of a profile it reads (no copy of the whole profile).
+    static func facts(
+        customer: String,
+        orders: [String: CustomerProfile.Order],
+        at time: EventTime,
+        window: SegmentWindow
+    ) -> Facts? {
+        guard !orders.isEmpty else { return nil }
         let start = time.microseconds - window.microseconds
         var latest: CustomerProfile.Order?
-        for order in profile.orders.values where !order.cancelled && order.at.microseconds > start && order.at <= time {
+        for order in orders.values where !order.cancelled && order.at.microseconds > start && order.at <= time {
             if let current = latest,
                 (current.at, current.total.currency.code) >= (order.at, order.total.currency.code)
             {
@@ -47,13 +58,13 @@ public enum RFM {
         let currency = latest.total.currency
         var frequency = 0
         var total: Int64 = 0
-        for order in profile.orders.values
+        for order in orders.values
         where !order.cancelled && order.at.microseconds > start && order.at <= time && order.total.currency == currency {
             frequency += 1
             total += order.total.minorUnits
         }
         return Facts(
-            customer: profile.id,
+            customer: customer,
             last: latest.at,
             frequency: frequency,
             monetary: Money(minorUnits: total, currency: currency)

@@ -11,29 +11,22 @@ struct Profile: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var format: FormatOption
-    @Option(help: "Answer as of this time (RFC 3339): from the events the log held before the first later one.")
-    var asOf: String?
-    @Option(help: "Answer as of this offset: from the events before it.") var asOfOffset: Int64?
+    @OptionGroup var asOfOptions: AsOfOptions
     @Argument(help: "The customer id (a merged id gives its survivor).") var customer: String
-
-    func validate() throws {
-        if asOf != nil && asOfOffset != nil { throw ValidationError("give --as-of or --as-of-offset, not both") }
-        if let asOfOffset, asOfOffset < 0 { throw ValidationError("--as-of-offset must be ≥ 0") }
-    }
 
     func run() async throws {
         let outputFormat = try format.value
-        let asOfTime = try parseTime(asOf, option: "--as-of")
         let engine = try global.open(writing: false)
-        let end = try asOfTime.map { try engine.offset(after: $0) } ?? asOfOffset ?? engine.nextOffset
-        // Until snapshots exist the profile is folded from the histories of the customer's identity group,
-        // which is exact: a profile depends only on the events of its group.
+        let end = try asOfOptions.end(in: engine)
+        // The profile is folded from the histories of the customer's identity group, which is exact: a profile
+        // depends only on the events of its group. Segments and RFM groups depend on the whole log.
         let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
         var events = [Int64: StoredEvent]()
         for id in try engine.identityGroup(of: customer) {
             for stored in try engine.history(of: id) where stored.offset < end { events[stored.offset] = stored }
         }
         let profile = runner.fold(Array(events.values)) { $0.profile(of: customer) }
+        let (segmentState, asOfTime) = try asOfOptions.segmentState(engine: engine)
         await engine.close()
         guard let profile else {
             throw ToolError.usage("no events for customer \(customer)")
@@ -83,6 +76,9 @@ struct Profile: AsyncParsableCommand {
         row("resolved tickets", String(profile.resolvedTickets.count))
         row("average satisfaction", profile.averageSatisfaction.map { String(format: "%.2f", $0) })
         row("subscriptions", profile.subscriptions.sorted().joined(separator: " "))
+        row("segments", segmentState.segments(of: profile.id, asOf: asOfTime).joined(separator: " "))
+        // The group at the latest monthly rescoring; `crm rfm --as-of` scores any other time.
+        if asOfTime == nil { row("rfm group", segmentState.rfmGroup(of: customer)) }
         let sink = ByteSink.standardOutput
         table.print(outputFormat, to: sink)
         sink.close()

@@ -13,20 +13,18 @@ struct RFMCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var format: FormatOption
     @Option(help: "The window of orders, e.g. 365d.") var window: String = "365d"
-    @Option(help: "Evaluate as of this time (RFC 3339); default: the latest event time in the log.") var asOf: String?
-    @Option(help: "Evaluate as of this offset.") var asOfOffset: Int64?
+    @OptionGroup var asOfOptions: AsOfOptions
     @Flag(help: "List every scored customer instead of the group sizes.") var customers = false
 
     func validate() throws {
-        if asOf != nil && asOfOffset != nil { throw ValidationError("give --as-of or --as-of-offset, not both") }
         if SegmentWindow(window) == nil { throw ValidationError("--window must be like 365d or 12h (at most 3650d)") }
     }
 
     func run() async throws {
         let outputFormat = try format.value
-        let asOfTime = try parseTime(asOf, option: "--as-of")
+        let asOfTime = try asOfOptions.time
         let engine = try global.open(writing: false)
-        let end = try asOfTime.map { try engine.offset(after: $0) } ?? asOfOffset ?? engine.nextOffset
+        let end = try asOfOptions.end(in: engine)
         var notices = [String]()
         let runner = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
         await engine.close()

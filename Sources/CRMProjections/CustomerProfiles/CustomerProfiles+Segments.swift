@@ -14,9 +14,9 @@ extension CustomerProfiles {
     public static func advanceClock(_ state: inout State, to time: EventTime) {
         let target = time.microseconds
         guard target > state.now else { return }
+        let catalog = state.segments
         while let entry = state.due.popDue(atOrBefore: target) {
-            guard state.profiles[entry.customer] != nil else { continue }  // merged away since
-            let catalog = state.segments
+            guard state.profiles.index(forKey: entry.customer) != nil else { continue }  // merged away since
             let scheduled = withProfile(entry.customer, in: &state) { profile, _, _ -> Int64? in
                 guard profile.standing.queued == entry.at else { return nil }  // superseded by an earlier entry
                 profile.standing.queued = .max
@@ -46,7 +46,11 @@ extension CustomerProfiles {
     ) {
         nonisolated(unsafe) let states = shards
         let facts = concurrentMap(states.count, parallel: parallel) { shard in
-            states[shard].profiles.values.compactMap { RFM.facts(of: $0, at: instant, window: rfmWindow) }
+            // Read field by field: copying whole profiles out of the dictionary was most of a rescoring.
+            let profiles = states[shard].profiles.values
+            return profiles.indices.compactMap { index in
+                RFM.facts(customer: profiles[index].id, orders: profiles[index].orders, at: instant, window: rfmWindow)
+            }
         }
         let edges = RFM.edges(facts.flatMap { $0 })
         concurrentForEach(states.count, parallel: parallel) { shard in
@@ -59,13 +63,18 @@ extension CustomerProfiles {
         var scheduled = [(Int64, String)]()
         var index = state.profiles.values.startIndex
         while index != state.profiles.values.endIndex {
-            let profile = state.profiles.values[index]
+            let id = state.profiles.values[index].id
             let group: UInt8 =
-                if let facts = RFM.facts(of: profile, at: instant, window: rfmWindow),
+                if let facts = RFM.facts(
+                    customer: id,
+                    orders: state.profiles.values[index].orders,
+                    at: instant,
+                    window: rfmWindow
+                ),
                     let edges = edges[facts.monetary.currency.code],
                     let number = SegmentRule.rfmGroups.firstIndex(of: edges.score(facts, at: instant).group)
                 { UInt8(number + 1) } else { 0 }
-            if group != profile.standing.rfmGroup {
+            if group != state.profiles.values[index].standing.rfmGroup {
                 state.profiles.values[index].standing.rfmGroup = group
                 if catalog.readsRFM,
                     let due = reevaluate(
@@ -75,7 +84,7 @@ extension CustomerProfiles {
                         trigger: .rescored
                     )
                 {
-                    scheduled.append((due, profile.id))
+                    scheduled.append((due, id))
                 }
             }
             state.profiles.values.formIndex(after: &index)
@@ -182,7 +191,13 @@ extension CustomerProfiles {
             } else {
                 members.removeAll { $0 == definition.name }
             }
-            let decided = profile.decidingNode(definition.rule, outcome: holds, at: now, members: members)
+            let cause: CustomerProfile.Cause =
+                switch trigger {
+                case .window: .time
+                case .event: .event(eventType)
+                default: .other
+                }
+            let decided = profile.decidingNode(definition.rule, outcome: holds, at: now, members: members, cause: cause)
             profile.standing.changes.append(
                 MembershipChange(
                     at: EventTime(microseconds: now),

@@ -143,10 +143,13 @@ public struct SegmentCatalog: Sendable {
 
     private static func tag(_ type: EventType) -> UInt8 { UInt8(type.tag) }
 
-    /// The event types whose facts a leaf reads (merges always re-evaluate, see `CustomerProfiles`).
-    private static func triggers(of rule: SegmentRule) -> Set<UInt8> {
+    /// The event types whose facts a rule reads (merges always re-evaluate, see `CustomerProfiles`; `in_segment`
+    /// adds those of the segment it names, see `derive`).
+    static func triggers(of rule: SegmentRule) -> Set<UInt8> {
         switch rule {
-        case .all, .any, .not, .rfm, .inSegment: []
+        case .all(let rules), .any(let rules): rules.reduce(into: []) { $0.formUnion(triggers(of: $1)) }
+        case .not(let inner): triggers(of: inner)
+        case .rfm, .inSegment: []
         case .count(let type, _, _, _): [tag(type)]
         case .sum: [tag(.orderPlaced), tag(.orderCancelled), tag(.orderRefunded)]
         case .consent: [tag(.consentChanged)]

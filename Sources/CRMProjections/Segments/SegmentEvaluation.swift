@@ -38,35 +38,56 @@ extension CustomerProfile {
         }
     }
 
+    /// What made the projection look at the customer, for choosing which rule to name in a reason.
+    enum Cause {
+        /// Time passed: the rules whose value just changed are those that differ a microsecond earlier.
+        case time
+        /// An event of this type: the rules that read it.
+        case event(UInt8)
+        case other
+    }
+
     /// The node that decides `rule`'s outcome `outcome`, by its number in `rule.nodes` (offset by `index`), and
     /// what that node evaluates to: the first false member of a failing `all`, the first true member of a
-    /// passing `any`, the first member otherwise.
+    /// passing `any`; when every member agrees, the first that `cause` can have changed (else the first).
     func decidingNode(
         _ rule: SegmentRule,
         outcome: Bool,
         at now: Int64,
         members: [String],
+        cause: Cause,
         index: Int = 0
     ) -> (node: Int, holds: Bool) {
         switch rule {
         case .all(let rules), .any(let rules):
             let isAll = if case .all = rule { true } else { false }
             // An `all` that fails and an `any` that passes are decided by one member; otherwise every member agrees.
-            let lookFor = isAll ? false : true
+            let decidedByOne = outcome == !isAll
             var start = index + 1
-            var first: (SegmentRule, Int)?
             for member in rules {
-                if first == nil { first = (member, start) }
-                if outcome == lookFor, holds(member, at: now, members: members) == lookFor {
-                    return decidingNode(member, outcome: lookFor, at: now, members: members, index: start)
+                let decides =
+                    decidedByOne
+                    ? holds(member, at: now, members: members) == outcome
+                    : mayHaveChanged(member, cause: cause, at: now, members: members)
+                if decides {
+                    return decidingNode(member, outcome: outcome, at: now, members: members, cause: cause, index: start)
                 }
                 start += member.nodes.count
             }
-            return decidingNode(first!.0, outcome: outcome, at: now, members: members, index: first!.1)
+            return decidingNode(rules[0], outcome: outcome, at: now, members: members, cause: cause, index: index + 1)
         case .not(let inner):
-            return decidingNode(inner, outcome: !outcome, at: now, members: members, index: index + 1)
+            return decidingNode(inner, outcome: !outcome, at: now, members: members, cause: cause, index: index + 1)
         default:
             return (index, outcome)
+        }
+    }
+
+    /// Whether `rule`'s value can have been changed by `cause`.
+    private func mayHaveChanged(_ rule: SegmentRule, cause: Cause, at now: Int64, members: [String]) -> Bool {
+        switch cause {
+        case .time: holds(rule, at: now - 1, members: members) != holds(rule, at: now, members: members)
+        case .event(let type): SegmentCatalog.triggers(of: rule).contains(type)
+        case .other: false
         }
     }
 

@@ -15,7 +15,7 @@ import Glibc
 /// let ana = profiles.read { state, _ in state.profile(of: "c-42") }
 /// ```
 public final class ProjectionRunner<P: Projection>: Sendable {
-    private let engine: CRMEngine
+    let engine: CRMEngine
     private let current: Locked<(state: P.State, nextOffset: Int64)>
 
     /// A runner starting from `state` as it is after the events before `offset` (the empty state at 0).

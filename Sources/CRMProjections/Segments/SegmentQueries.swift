@@ -1,0 +1,145 @@
+public import CRMModel
+
+/// Questions about segments (docs/segments.md, section 4), answered from the customer projection's state.
+///
+/// `asOf` filters the recorded changes: a change is recorded at the clock when it was decided, and the clock has
+/// passed a time only once every event before it in the log was applied, so the changes at or before `T` are
+/// exactly those a state rebuilt as of `T` holds (docs/segments.md, section 4; tested).
+extension CustomerProfiles.State {
+    /// One change, as queries show it.
+    public struct SegmentChange: Sendable, Equatable {
+        public var customer: String
+        public var segment: String
+        public var entered: Bool
+        public var at: EventTime
+        public var reason: String
+    }
+
+    /// One segment as `crm segment list` shows it.
+    public struct SegmentSummary: Sendable {
+        public var name: String
+        public var definition: JSONObject
+        public var description: String?
+        public var definedAt: EventTime
+        public var members: Int
+    }
+
+    /// The live segments (at `asOf`, or now), by name, with their sizes.
+    public func segmentSummaries(asOf time: EventTime? = nil) -> [SegmentSummary] {
+        let catalog = segments
+        var sizes = [String: Int]()
+        forEachMembership(asOf: time) { _, segment in sizes[segment, default: 0] += 1 }
+        // The latest generation of each name that was live at the time.
+        var live = [String: Int]()
+        for (number, generation) in catalog.generations.enumerated() {
+            if let time {
+                guard generation.definedAt <= time, generation.endedAt.map({ $0 > time }) ?? true else { continue }
+            } else {
+                guard catalog.live[generation.name] == number else { continue }
+            }
+            live[generation.name] = number
+        }
+        return live.keys.sorted().map { name in
+            let generation = catalog.generations[live[name]!]
+            return SegmentSummary(
+                name: name,
+                definition: generation.definition,
+                description: generation.description,
+                definedAt: generation.definedAt,
+                members: sizes[name] ?? 0
+            )
+        }
+    }
+
+    /// The members of `segment` (at `asOf`, or now), sorted. Ids merged away are not members after their merge.
+    public func members(of segment: String, asOf time: EventTime? = nil) -> [String] {
+        var members = [String]()
+        forEachMembership(asOf: time) { customer, name in if name == segment { members.append(customer) } }
+        return members.sorted()
+    }
+
+    /// The changes of `customer` and of the ids merged into the customer it resolves to (up to `asOf`), oldest
+    /// first.
+    public func segmentHistory(of customer: String, asOf time: EventTime? = nil) -> [SegmentChange] {
+        guard let profile = profile(of: customer) else { return [] }
+        return profile.standing.changes.enumerated()
+            .filter { time == nil || $0.element.at <= time! }
+            .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map { describe($0.element, of: profile.id) }
+    }
+
+    /// The size of `segment` after each change (`perDay`: at the end of each day with a change), up to `asOf`.
+    public func sizes(of segment: String, asOf time: EventTime? = nil, perDay: Bool = true) -> [(at: EventTime, size: Int)] {
+        let generations = Set(segments.generations.indices.filter { segments.generations[$0].name == segment })
+        var deltas = [(at: Int64, delta: Int)]()
+        for profile in profiles.values {
+            for change in profile.standing.changes
+            where generations.contains(change.generation) && (time == nil || change.at <= time!) {
+                deltas.append((change.at.microseconds, change.entered ? 1 : -1))
+            }
+        }
+        deltas.sort { $0.at < $1.at }
+        let day: Int64 = 86_400_000_000
+        var sizes = [(at: EventTime, size: Int)]()
+        var size = 0
+        for (number, change) in deltas.enumerated() {
+            size += change.delta
+            let bucket = perDay ? Self.floor(change.at, to: day) : change.at
+            let nextBucket = number + 1 < deltas.count
+                ? (perDay ? Self.floor(deltas[number + 1].at, to: day) : deltas[number + 1].at) : nil
+            // One row per instant (or day): the size after every change in it.
+            if nextBucket != bucket {
+                sizes.append((EventTime(microseconds: perDay ? bucket + day - 1 : bucket), size))
+            }
+        }
+        return sizes
+    }
+
+    /// The live segments `customer` is in (at `asOf`, or now), sorted. A merged id is in none after its merge.
+    public func segments(of customer: String, asOf time: EventTime? = nil) -> [String] {
+        let id = identities.resolve(customer)
+        guard let profile = profiles[id] else { return [] }
+        guard let time else { return id == customer ? profile.standing.segments : [] }
+        var latest = [String: Bool]()
+        for change in profile.standing.changes where change.at <= time && (change.subject ?? id) == customer {
+            latest[segments.generations[change.generation].name] = change.entered
+        }
+        return latest.filter(\.value).keys.sorted()
+    }
+
+    /// The customer's RFM group at the latest monthly rescoring.
+    public func rfmGroup(of customer: String) -> String? { profile(of: customer)?.standing.rfmGroupName }
+
+    private static func floor(_ value: Int64, to unit: Int64) -> Int64 {
+        value >= 0 ? value / unit * unit : (value - unit + 1) / unit * unit
+    }
+
+    private func describe(_ change: MembershipChange, of profileID: String) -> SegmentChange {
+        SegmentChange(
+            customer: change.subject ?? profileID,
+            segment: segments.generations[change.generation].name,
+            entered: change.entered,
+            at: change.at,
+            reason: change.reason(in: segments)
+        )
+    }
+
+    /// Calls `body(customer, segment)` for each membership held at `time` (or now).
+    private func forEachMembership(asOf time: EventTime?, _ body: (String, String) -> Void) {
+        for profile in profiles.values {
+            guard let time else {
+                for segment in profile.standing.segments { body(profile.id, segment) }
+                continue
+            }
+            // The latest change at or before `time` of each (id, segment) decides.
+            var latest = [String: [String: Bool]]()
+            for change in profile.standing.changes where change.at <= time {
+                latest[change.subject ?? profile.id, default: [:]][segments.generations[change.generation].name] =
+                    change.entered
+            }
+            for (customer, memberships) in latest {
+                for (segment, member) in memberships where member { body(customer, segment) }
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import CRMModel
+import CRMProjections
+import EventCRM
+
+/// `--as-of TIME | --as-of-offset N`, which every query takes (docs/cli.md).
+struct AsOfOptions: ParsableArguments {
+    @Option(help: "Answer as of this time (RFC 3339): what the log knew then, with time-window rules at that time.")
+    var asOf: String?
+    @Option(help: "Answer as of this offset: from the events before it.") var asOfOffset: Int64?
+
+    func validate() throws {
+        if asOf != nil && asOfOffset != nil { throw ValidationError("give --as-of or --as-of-offset, not both") }
+        if let asOfOffset, asOfOffset < 0 { throw ValidationError("--as-of-offset must be ≥ 0") }
+    }
+
+    var time: EventTime? {
+        get throws { try parseTime(asOf, option: "--as-of") }
+    }
+
+    /// The offset the answer is folded up to.
+    func end(in engine: CRMEngine) throws -> Int64 {
+        try time.map { try engine.offset(after: $0) } ?? asOfOffset ?? engine.nextOffset
+    }
+
+    /// The customer projection for a segment query, from the newest snapshot: at the head with `--as-of TIME`
+    /// (the changes recorded up to TIME are what the log knew then, docs/segments.md, section 4), at the offset
+    /// with `--as-of-offset`. Returns the state and the time to filter changes at.
+    func segmentState(engine: CRMEngine) throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
+        let time = try self.time
+        var notices = [String]()
+        let end = asOfOffset.map { min($0, engine.nextOffset) }
+        var state = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
+            .read { state, _ in state }
+        for notice in notices { warn("notice: \(notice)") }
+        // A time after the last event: let the clock run to it (windows pass, RFM is rescored).
+        if let time, time > (state.clock ?? time) { CustomerProfiles.advance(&state, to: time) }
+        return (state, time)
+    }
+}
