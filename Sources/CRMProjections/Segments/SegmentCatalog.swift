@@ -153,7 +153,9 @@ public struct SegmentCatalog: Sendable {
         case .count(let type, _, _, _): [tag(type)]
         case .sum: [tag(.orderPlaced), tag(.orderCancelled), tag(.orderRefunded)]
         case .consent: [tag(.consentChanged)]
-        case .country, .city: [tag(.customerRegistered), tag(.customerUpdated), tag(.customerForgotten)]
+        case .country: [tag(.customerRegistered), tag(.customerUpdated)]
+        // The city is personal: forgetting the customer clears it.
+        case .city: [tag(.customerRegistered), tag(.customerUpdated), tag(.customerForgotten)]
         case .touchedChannel: [tag(.touchpoint)]
         case .touchedCampaign: [tag(.touchpoint), tag(.messageOpened), tag(.messageClicked)]
         case .subscribed: [tag(.productSubscribed), tag(.productUnsubscribed)]
