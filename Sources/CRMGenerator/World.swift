@@ -153,7 +153,7 @@ struct World {
             #"{"all":[{"country":["BR"]},{"sum":"net_revenue","currency":"BRL","window":"365d","op":">","value":500}]}"#,
             0, nil
         ),
-        ("spring-promo", #"{"touched_campaign":"cmp-5","window":"30d"}"#, 60, 120),
+        ("spring-promo", #"{"touched_campaign":"cmp-5","window":"30d"}"#, 60, 80),
     ]
 
     private mutating func emitCatalogEvents(day: Int, into emitted: inout [Event]) {

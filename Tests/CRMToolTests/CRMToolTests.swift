@@ -11,8 +11,9 @@ import Glibc
 /// Runs the built `crm` with `--log` set to `log` (when given).
 func crm(_ arguments: [String], log: String? = nil, input: [UInt8]? = nil) throws -> ProcessOutcome {
     let global = log.map { ["--log", $0] } ?? []
-    // Subcommand first, then its options.
-    return try runBuilt("crm", Array(arguments.prefix(1)) + global + arguments.dropFirst(), input: input)
+    // Subcommand first (two words for `segment …`), then its options.
+    let depth = arguments.first == "segment" ? 2 : 1
+    return try runBuilt("crm", Array(arguments.prefix(depth)) + global + arguments.dropFirst(depth), input: input)
 }
 
 /// The non-blank lines of a file.

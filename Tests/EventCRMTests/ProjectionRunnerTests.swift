@@ -37,9 +37,34 @@ struct ProjectionRunnerTests {
             #expect(rebuilt.nextOffset == crm.nextOffset)
             #expect(rebuilt.read { state, _ in state.serialized } == expected, "rebuild with \(workers) workers")
         }
-        // Merges really happened, so identity groups and shards were exercised.
+        // Merges really happened, so identity groups and shards were exercised; so did segment changes (windows
+        // included) and monthly RFM rescorings.
         let merged = live.read { state, _ in state.identities.aliases.count }
         #expect(merged > 0)
+        let changes = live.read { state, _ in state.profiles.values.flatMap(\.standing.changes) }
+        #expect(changes.contains { $0.trigger == .window } && changes.contains { $0.trigger == .event })
+        #expect(changes.contains { $0.trigger == .removed })
+        #expect(live.read { state, _ in state.profiles.values.contains { $0.standing.rfmGroupName != nil } })
+        await crm.close()
+    }
+
+    @Test("Members as of a time, from the changes recorded at the head, equal a state rebuilt as of that time")
+    func asOfFromRecordedChanges() async throws {
+        let directory = TemporaryDirectory("projections")
+        let crm = try CRMEngine.open(at: directory.path)
+        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 5))))
+        let head = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, workers: 2).read { state, _ in state }
+        let start = try EventTime(rfc3339: "2024-01-01T00:00:00Z").microseconds
+        for day in [3, 45, 61, 70, 80, 119, 200, 364] {
+            let time = EventTime(microseconds: start + Int64(day) * 86_400_000_000 + 43_200_000_000)
+            let replayed = try ProjectionRunner<CustomerProfiles>.state(engine: crm, asOf: time)
+            let names = Set(head.segments.generations.map(\.name))
+            for name in names.sorted() {
+                #expect(head.members(of: name, asOf: time) == replayed.members(of: name), "\(name) on day \(day)")
+            }
+            #expect(head.segmentSummaries(asOf: time).map(\.name) == replayed.segmentSummaries().map(\.name))
+            #expect(replayed.members(of: "email-reachable").count > 0)
+        }
         await crm.close()
     }
 
@@ -53,6 +78,56 @@ struct ProjectionRunnerTests {
         let rebuilt = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, upTo: 700, workers: 2)
         #expect(rebuilt.nextOffset == 700 && live.nextOffset == 700)
         #expect(rebuilt.read { state, _ in state.serialized } == live.read { state, _ in state.serialized })
+        await crm.close()
+    }
+}
+
+@Suite("Segment definitions through the runner")
+struct SegmentDefinitionTests {
+    static func definition(_ name: String, _ json: String) throws -> SegmentDefinition {
+        guard case .object(let members) = try JSONParser.parse(json) else { throw CRMError(.invalidArgument, json) }
+        return SegmentDefinition(name: name, definition: JSONObject(members))
+    }
+
+    @Test("Undefined references, cycles and bad grammar are refused with the reason; nothing is appended")
+    func refusals() async throws {
+        let directory = TemporaryDirectory("segments")
+        let crm = try CRMEngine.open(at: directory.path)
+        let runner = ProjectionRunner<CustomerProfiles>(engine: crm)
+        let at = try EventTime(rfc3339: "2024-01-01T00:00:00Z")
+        try await runner.defineSegments(
+            [try Self.definition("buyers", #"{"count":"order.placed","window":"30d","op":">=","value":1}"#)],
+            at: at
+        )
+        let head = crm.nextOffset
+        let cases: [([SegmentDefinition], String)] = [
+            ([try Self.definition("fans", #"{"in_segment":"missing"}"#)], "refers to missing, which is not defined"),
+            (
+                [
+                    try Self.definition("left", #"{"in_segment":"buyers"}"#),
+                    try Self.definition("buyers", #"{"in_segment":"left"}"#),
+                ],
+                "makes a cycle through buyers"
+            ),
+            ([try Self.definition("bad", #"{"count":"order.placed","window":"9x","op":">=","value":1}"#)], "definition.window"),
+            ([try Self.definition("Bad Name", #"{"consent":"email"}"#)], "segment"),
+        ]
+        for (definitions, reason) in cases {
+            await #expect {
+                try await runner.defineSegments(definitions, at: at)
+            } throws: { error in
+                guard let error = error as? CRMError else { return false }
+                return error.code == .invalidEvent && error.message.contains(reason)
+            }
+            #expect(crm.nextOffset == head, "nothing appended for \(reason)")
+        }
+        try await crm.append(
+            Event(at: at, customer: "c-1", payload: .orderPlaced(order: "o1", total: Money(minorUnits: 100, currency: .usd), items: nil, channel: nil, country: nil, region: nil, city: nil))
+        )
+        try runner.catchUp()
+        #expect(runner.read { state, _ in state.members(of: "buyers") } == ["c-1"])
+        try await runner.removeSegment("buyers", at: at)
+        #expect(runner.read { state, _ in state.members(of: "buyers") }.isEmpty)
         await crm.close()
     }
 }
