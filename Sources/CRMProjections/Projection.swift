@@ -64,7 +64,9 @@ extension Projection {
 
     /// Moves the state's clock to `time` (as-of queries).
     public static func advance(_ state: inout State, to time: EventTime) {
-        withUnsafeMutablePointer(to: &state) { advance(UnsafeMutableBufferPointer(start: $0, count: 1), to: time, parallel: false) }
+        withUnsafeMutablePointer(to: &state) {
+            advance(UnsafeMutableBufferPointer(start: $0, count: 1), to: time, parallel: false)
+        }
     }
 
     /// Applies the next event of the log to a state that has seen every event before it: the clock moves to the

@@ -59,7 +59,8 @@ public enum RFM {
         var frequency = 0
         var total: Int64 = 0
         for order in orders.values
-        where !order.cancelled && order.at.microseconds > start && order.at <= time && order.total.currency == currency {
+        where !order.cancelled && order.at.microseconds > start && order.at <= time && order.total.currency == currency
+        {
             frequency += 1
             total += order.total.minorUnits
         }

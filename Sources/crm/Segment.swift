@@ -45,37 +45,16 @@ struct Segment: AsyncParsableCommand {
         }
 
         static func read(_ file: String) throws -> [SegmentDefinition] {
-            let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
+            let data =
+                file == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile() : FileManager.default.contents(atPath: file)
             guard let data, let text = String(data: data, encoding: .utf8) else {
                 throw ToolError.io("cannot read \(file)")
             }
-            var objects = [(place: String, value: JSONValue)]()
             do {
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                if trimmed.hasPrefix("[") {
-                    guard case .array(let values) = try JSONParser.parse(trimmed) else { throw ToolError.usage("") }
-                    objects = values.enumerated().map { ("\(file)[\($0.offset)]", $0.element) }
-                } else {
-                    for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-                    where !line.allSatisfy(\.isWhitespace) {
-                        objects.append(("\(file):\(number + 1)", try JSONParser.parse(String(line))))
-                    }
-                }
+                return try SegmentDefinition.list(fromJSON: text, source: file)
             } catch {
-                throw ToolError.usage("\(file): not JSON: \(error)")
-            }
-            return try objects.map { place, value in
-                guard case .object(let members) = value else { throw ToolError.usage("\(place): not a JSON object") }
-                let object = JSONObject(members)
-                guard case .string(let name)? = object["segment"] else {
-                    throw ToolError.usage("\(place): segment: a name is required")
-                }
-                guard case .object(let definition)? = object["definition"] else {
-                    throw ToolError.usage("\(place): definition: an object is required")
-                }
-                var description: String?
-                if case .string(let text)? = object["description"] { description = text }
-                return SegmentDefinition(name: name, definition: JSONObject(definition), description: description)
+                throw ToolError.usage(error.message)
             }
         }
     }

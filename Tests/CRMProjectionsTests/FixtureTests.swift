@@ -131,9 +131,13 @@ extension JSONObject {
                 #expect(rows[field] == expected, "\(customer) \(field) in \(label)")
             }
         } else if case .object(let groups)? = self["rfm"], let time {
-            let actual = Dictionary(uniqueKeysWithValues: RFM.scores(replayed, at: time).map { ($0.customer, $0.group) })
+            let actual = Dictionary(
+                uniqueKeysWithValues: RFM.scores(replayed, at: time).map { ($0.customer, $0.group) }
+            )
             let expected = Dictionary(
-                uniqueKeysWithValues: groups.map { ($0.key, { if case .string(let text) = $0 { text } else { "" } }($0.value)) }
+                uniqueKeysWithValues: groups.map {
+                    ($0.key, { if case .string(let text) = $0 { text } else { "" } }($0.value))
+                }
             )
             #expect(actual == expected, "RFM groups at \(time)")
         } else if let expected = strings("live") {

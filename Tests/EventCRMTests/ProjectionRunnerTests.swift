@@ -109,7 +109,10 @@ struct SegmentDefinitionTests {
                 ],
                 "makes a cycle through buyers"
             ),
-            ([try Self.definition("bad", #"{"count":"order.placed","window":"9x","op":">=","value":1}"#)], "definition.window"),
+            (
+                [try Self.definition("bad", #"{"count":"order.placed","window":"9x","op":">=","value":1}"#)],
+                "definition.window"
+            ),
             ([try Self.definition("Bad Name", #"{"consent":"email"}"#)], "segment"),
         ]
         for (definitions, reason) in cases {
@@ -122,7 +125,19 @@ struct SegmentDefinitionTests {
             #expect(crm.nextOffset == head, "nothing appended for \(reason)")
         }
         try await crm.append(
-            Event(at: at, customer: "c-1", payload: .orderPlaced(order: "o1", total: Money(minorUnits: 100, currency: .usd), items: nil, channel: nil, country: nil, region: nil, city: nil))
+            Event(
+                at: at,
+                customer: "c-1",
+                payload: .orderPlaced(
+                    order: "o1",
+                    total: Money(minorUnits: 100, currency: .usd),
+                    items: nil,
+                    channel: nil,
+                    country: nil,
+                    region: nil,
+                    city: nil
+                )
+            )
         )
         try runner.catchUp()
         #expect(runner.read { state, _ in state.members(of: "buyers") } == ["c-1"])

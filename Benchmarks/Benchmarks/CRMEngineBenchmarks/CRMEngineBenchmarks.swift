@@ -44,9 +44,11 @@ enum GeneratedData {
         return (path, bytes, lines)
     }
 
-    /// An engine holding the generated events of `customers` customers, built once and kept between runs.
+    /// An engine holding the segments of the demo (scripts/segments.json, defined at the start of the year, six
+    /// besides the generator's five) and then the generated events of `customers` customers, built once and kept
+    /// between runs.
     static func engine(customers: Int) async throws -> String {
-        let path = benchmarkRoot + "/engine-\(customers)"
+        let path = benchmarkRoot + "/engine-\(customers)-with-segments"
         let marker = path + ".complete"
         if FileManager.default.fileExists(atPath: marker) { return path }
         try? FileManager.default.removeItem(atPath: path)
@@ -54,6 +56,15 @@ enum GeneratedData {
         var options = CRMEngine.Options()
         options.durability = .none
         let engine = try CRMEngine.open(at: path, options: options)
+        let definitions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/segments.json")
+        try await ProjectionRunner<CustomerProfiles>(engine: engine).defineSegments(
+            try SegmentDefinition.list(
+                fromJSON: String(contentsOf: definitions, encoding: .utf8),
+                source: "segments.json"
+            ),
+            at: try EventTime(rfc3339: "2024-01-01T00:00:00Z")
+        )
         _ = try await engine.ingest(.file(input.path))
         await engine.close()
         _ = FileManager.default.createFile(atPath: marker, contents: nil)
@@ -68,9 +79,6 @@ enum GeneratedData {
 }
 
 extension BenchmarkMetric {
-    static let bytesPerCustomer = BenchmarkMetric.custom("RSS bytes/customer", useScalingFactor: false)
-    static let snapshotMilliseconds = BenchmarkMetric.custom("snapshot write (ms)", useScalingFactor: false)
-    static let restoreMilliseconds = BenchmarkMetric.custom("snapshot restore (ms)", useScalingFactor: false)
     static let percentOfNDJSON = BenchmarkMetric.custom("log % of NDJSON", useScalingFactor: false)
     static let bytesPerEvent = BenchmarkMetric.custom("log bytes/event", useScalingFactor: false)
     static let eventsPerHistory = BenchmarkMetric.custom("events per history", useScalingFactor: false)
@@ -141,43 +149,7 @@ let benchmarks: @Sendable () -> Void = {
         try await measureHistories(benchmark, customers: ingestCustomers)
     }
 
-    // Projections (issue 4): the customer profile projection rebuilt from the 10M-event log.
-
-    for workers in [2, 1] {
-        Benchmark(
-            "projections-rebuild-profiles-10M-events-\(workers)-cores",
-            configuration: slowConfiguration([.eventsPerSecond, .bytesPerCustomer], iterations: 2)
-        ) { benchmark in
-            let path = try await GeneratedData.engine(customers: historyCustomers)
-            let engine = try CRMEngine.open(at: path)
-            let before = residentBytes()
-            var runner: ProjectionRunner<CustomerProfiles>?
-            let elapsed = try ContinuousClock().measure {
-                runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine, workers: workers)
-            }
-            let customers = runner!.read { state, _ in state.profiles.count }
-            benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(elapsed)))
-            benchmark.measurement(.bytesPerCustomer, max(0, residentBytes() - before) / max(1, customers))
-            await engine.close()
-        }
-    }
-
-    Benchmark(
-        "projections-snapshot-profiles-10M-events",
-        configuration: slowConfiguration([.snapshotMilliseconds, .restoreMilliseconds], iterations: 2)
-    ) { benchmark in
-        let path = try await GeneratedData.engine(customers: historyCustomers)
-        let engine = try CRMEngine.open(at: path)
-        let runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine)
-        let write = try ContinuousClock().measure { _ = try runner.saveSnapshot() }
-        var notices = [String]()
-        let restore = try ContinuousClock().measure {
-            _ = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, notices: &notices)
-        }
-        benchmark.measurement(.snapshotMilliseconds, Int(seconds(write) * 1000))
-        benchmark.measurement(.restoreMilliseconds, Int(seconds(restore) * 1000))
-        await engine.close()
-    }
+    projectionBenchmarks()
 
     // The peer: the same NDJSON, validated by the same codec, into SQLite through GRDB (WAL,
     // synchronous=NORMAL, 1000-row transactions) with a unique index on the event id (idempotent ingest) and an

@@ -96,7 +96,12 @@ extension CustomerProfiles {
 
     static func define(_ name: String, definition: JSONObject, description: String?, in state: inout State) {
         let accepted = state.segments.generations.count
-        state.segments.define(name, definition: definition, description: description, at: EventTime(microseconds: state.now))
+        state.segments.define(
+            name,
+            definition: definition,
+            description: description,
+            at: EventTime(microseconds: state.now)
+        )
         guard state.segments.generations.count > accepted else { return }  // refused, and recorded as such
         reevaluateEveryone(&state, trigger: .defined)
     }

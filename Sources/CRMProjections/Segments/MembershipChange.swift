@@ -43,7 +43,8 @@ public struct MembershipChange: Sendable, Equatable {
         switch trigger {
         case .event:
             let type = EventType(tag: UInt16(eventType))?.rawValue ?? "event"
-            return type == "customer.merged" ? "customer.merged from \(other ?? "?"): \(outcome)" : "\(type): \(outcome)"
+            return type == "customer.merged"
+                ? "customer.merged from \(other ?? "?"): \(outcome)" : "\(type): \(outcome)"
         case .window: return "window passed: \(outcome)"
         case .defined: return "definition changed: \(outcome)"
         case .removed: return "segment removed"

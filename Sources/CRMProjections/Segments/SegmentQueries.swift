@@ -69,7 +69,11 @@ extension CustomerProfiles.State {
     }
 
     /// The size of `segment` after each change (`perDay`: at the end of each day with a change), up to `asOf`.
-    public func sizes(of segment: String, asOf time: EventTime? = nil, perDay: Bool = true) -> [(at: EventTime, size: Int)] {
+    public func sizes(
+        of segment: String,
+        asOf time: EventTime? = nil,
+        perDay: Bool = true
+    ) -> [(at: EventTime, size: Int)] {
         let generations = Set(segments.generations.indices.filter { segments.generations[$0].name == segment })
         var deltas = [(at: Int64, delta: Int)]()
         for profile in profiles.values {
@@ -85,7 +89,8 @@ extension CustomerProfiles.State {
         for (number, change) in deltas.enumerated() {
             size += change.delta
             let bucket = perDay ? Self.floor(change.at, to: day) : change.at
-            let nextBucket = number + 1 < deltas.count
+            let nextBucket =
+                number + 1 < deltas.count
                 ? (perDay ? Self.floor(deltas[number + 1].at, to: day) : deltas[number + 1].at) : nil
             // One row per instant (or day): the size after every change in it.
             if nextBucket != bucket {

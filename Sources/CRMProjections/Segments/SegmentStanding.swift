@@ -78,14 +78,25 @@ public struct SegmentStanding: Sendable {
         Self.insert(EventFact(at: at, type: UInt8(event.type.tag)), into: &events)
         switch event.payload {
         case .orderPlaced(_, let total, _, _, _, _, _):
-            Self.insert(AmountFact(at: at, kind: .placed, minorUnits: total.minorUnits, currency: total.currency.code), into: &amounts)
+            Self.insert(
+                AmountFact(at: at, kind: .placed, minorUnits: total.minorUnits, currency: total.currency.code),
+                into: &amounts
+            )
         case .orderCancelled:
             if let order {
-                let fact = AmountFact(at: at, kind: .cancelled, minorUnits: order.total.minorUnits, currency: order.total.currency.code)
+                let fact = AmountFact(
+                    at: at,
+                    kind: .cancelled,
+                    minorUnits: order.total.minorUnits,
+                    currency: order.total.currency.code
+                )
                 Self.insert(fact, into: &amounts)
             }
         case .orderRefunded(_, let amount):
-            Self.insert(AmountFact(at: at, kind: .refunded, minorUnits: amount.minorUnits, currency: amount.currency.code), into: &amounts)
+            Self.insert(
+                AmountFact(at: at, kind: .refunded, minorUnits: amount.minorUnits, currency: amount.currency.code),
+                into: &amounts
+            )
         case .touchpoint(let channel, let campaign, _, _, _, _):
             Self.insert(TouchFact(at: at, channel: channel, campaign: campaign ?? ""), into: &touches)
         case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
@@ -114,9 +125,13 @@ public struct SegmentStanding: Sendable {
     mutating func absorb(_ merged: SegmentStanding, mergedID: String) {
         events = Self.merged(events, merged.events) { ($0.at, $0.type) < ($1.at, $1.type) }
         amounts = Self.merged(amounts, merged.amounts) {
-            ($0.at, $0.kind.rawValue, $0.minorUnits, $0.currency) < ($1.at, $1.kind.rawValue, $1.minorUnits, $1.currency)
+            ($0.at, $0.kind.rawValue, $0.minorUnits, $0.currency) < (
+                $1.at, $1.kind.rawValue, $1.minorUnits, $1.currency
+            )
         }
-        touches = Self.merged(touches, merged.touches) { ($0.at, $0.channel, $0.campaign) < ($1.at, $1.channel, $1.campaign) }
+        touches = Self.merged(touches, merged.touches) {
+            ($0.at, $0.channel, $0.campaign) < ($1.at, $1.channel, $1.campaign)
+        }
         changes += merged.changes.map { change in
             var change = change
             change.subject = change.subject ?? mergedID

@@ -12,6 +12,50 @@ public struct SegmentDefinition: Sendable {
         self.definition = definition
         self.description = description
     }
+
+    /// Definitions written as JSON (`crm segment define`): an array of `{"segment", "definition",
+    /// "description"?}` objects, or one such object per line. `source` names the text in errors (`file:3`,
+    /// `file[2]`). Only the shape is checked here; ``ProjectionRunner/defineSegments(_:at:)`` checks the rest.
+    public static func list(fromJSON text: String, source: String) throws(CRMError) -> [SegmentDefinition] {
+        var objects = [(place: String, value: JSONValue)]()
+        do {
+            let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+            if trimmed.hasPrefix("[") {
+                guard case .array(let values) = try JSONParser.parse(String(trimmed)) else {
+                    throw CRMError(.invalidArgument, "\(source): not a JSON array")
+                }
+                objects = values.enumerated().map { ("\(source)[\($0.offset)]", $0.element) }
+            } else {
+                for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+                where !line.allSatisfy(\.isWhitespace) {
+                    objects.append(("\(source):\(number + 1)", try JSONParser.parse(String(line))))
+                }
+            }
+        } catch let error as CRMError {
+            throw error
+        } catch {
+            throw CRMError(.invalidArgument, "\(source): not JSON: \(error)")
+        }
+        var definitions = [SegmentDefinition]()
+        for (place, value) in objects {
+            guard case .object(let members) = value else {
+                throw CRMError(.invalidArgument, "\(place): not a JSON object")
+            }
+            let object = JSONObject(members)
+            guard case .string(let name)? = object["segment"] else {
+                throw CRMError(.invalidArgument, "\(place): segment: a name is required")
+            }
+            guard case .object(let definition)? = object["definition"] else {
+                throw CRMError(.invalidArgument, "\(place): definition: an object is required")
+            }
+            var description: String?
+            if case .string(let text)? = object["description"] { description = text }
+            definitions.append(
+                SegmentDefinition(name: name, definition: JSONObject(definition), description: description)
+            )
+        }
+        return definitions
+    }
 }
 
 extension ProjectionRunner where P == CustomerProfiles {
@@ -61,7 +105,10 @@ extension ProjectionRunner where P == CustomerProfiles {
 
     /// Appends `segment.removed` for a live segment. Segments that refer to it see it empty from then on.
     @discardableResult
-    public func removeSegment(_ name: String, at time: EventTime = .now) async throws(CRMError) -> CRMEngine.AppendResult {
+    public func removeSegment(
+        _ name: String,
+        at time: EventTime = .now
+    ) async throws(CRMError) -> CRMEngine.AppendResult {
         try catchUp()
         guard read({ state, _ in state.segments.live[name] != nil }) else {
             throw CRMError(.invalidArgument, "no segment named \(name)")

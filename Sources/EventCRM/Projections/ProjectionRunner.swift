@@ -155,7 +155,14 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 throw .storage(error)
             }
             guard !chunk.isEmpty else { break }
-            let decoded = try decodeInParallel(chunk, engine: engine, end: end, groups: groups, shards: shardCount, parallel: workers > 1)
+            let decoded = try decodeInParallel(
+                chunk,
+                engine: engine,
+                end: end,
+                groups: groups,
+                shards: shardCount,
+                parallel: workers > 1
+            )
             var events = decoded.flatMap { $0 }
             // The clock is the log's, not a shard's: each event carries the latest time up to it, and the fold
             // stops wherever every shard must take a population step together.
@@ -178,7 +185,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 for phase in phases {
                     // Each thread folds its own shards only, taking their events in log order.
                     concurrentForEach(shardCount, parallel: workers > 1) { shard in
-                        for index in phase.range where routed[index].shard == shard || routed[index].shard == everyShard {
+                        for index in phase.range where routed[index].shard == shard || routed[index].shard == everyShard
+                        {
                             P.apply(routed[index].event, to: &states[shard])
                         }
                     }
@@ -207,7 +215,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         shards: Int,
         parallel: Bool
     ) throws(CRMError) -> [[(event: ProjectedEvent, shard: Int)]] {
-        try concurrentMap(chunk.count, parallel: parallel) { number throws(CRMError) -> [(event: ProjectedEvent, shard: Int)] in
+        try concurrentMap(chunk.count, parallel: parallel) {
+            number throws(CRMError) -> [(event: ProjectedEvent, shard: Int)] in
             try engine.decode(chunk[number], access: .reveal).compactMap { stored in
                 guard stored.offset < end else { return nil }
                 let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard

@@ -1,0 +1,127 @@
+import Benchmark
+import BenchmarkSupport
+import CRMModel
+import CRMProjections
+import EventCRM
+import Foundation
+
+// Projections (issue 4), on the ~10M-event log of the history benchmark with 11 segment definitions: the customer
+// projection (profiles, segments, RFM groups) rebuilt on both cores and on one, followed live, snapshotted and
+// restored, and asked about a day before the head.
+
+extension BenchmarkMetric {
+    static let bytesPerCustomer = BenchmarkMetric.custom("RSS bytes/customer", useScalingFactor: false)
+    static let snapshotMilliseconds = BenchmarkMetric.custom("snapshot write (ms)", useScalingFactor: false)
+    static let restoreMilliseconds = BenchmarkMetric.custom("snapshot restore (ms)", useScalingFactor: false)
+    static let snapshotMegabytes = BenchmarkMetric.custom("snapshot (MB)", useScalingFactor: false)
+    static let profileMilliseconds = BenchmarkMetric.custom("profile as of (ms)", useScalingFactor: false)
+    static let membersMilliseconds = BenchmarkMetric.custom("members as of (ms)", useScalingFactor: false)
+    static let replayMilliseconds = BenchmarkMetric.custom("state as of, replayed (ms)", useScalingFactor: false)
+}
+
+func projectionBenchmarks() {
+    for workers in [2, 1] {
+        Benchmark(
+            "projections-rebuild-profiles-segments-rfm-10M-events-\(workers)-cores",
+            configuration: slowConfiguration([.eventsPerSecond, .bytesPerCustomer], iterations: 2)
+        ) { benchmark in
+            let path = try await GeneratedData.engine(customers: historyCustomers)
+            let engine = try CRMEngine.open(at: path)
+            let before = residentBytes()
+            var runner: ProjectionRunner<CustomerProfiles>?
+            let elapsed = try ContinuousClock().measure {
+                runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine, workers: workers)
+            }
+            let (customers, segments) = runner!.read { state, _ in (state.profiles.count, state.segments.live.count) }
+            precondition(segments >= 10, "the benchmark log defines at least 10 segments")
+            benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(elapsed)))
+            benchmark.measurement(.bytesPerCustomer, max(0, residentBytes() - before) / max(1, customers))
+            await engine.close()
+        }
+    }
+
+    // Live apply: the runner following the log from its start, one event after another in log order (what
+    // `catchUp` does after appends), decoding included.
+    Benchmark(
+        "projections-live-apply-10M-events",
+        configuration: slowConfiguration([.eventsPerSecond], iterations: 1)
+    ) { benchmark in
+        let path = try await GeneratedData.engine(customers: historyCustomers)
+        let engine = try CRMEngine.open(at: path)
+        let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
+        let elapsed = try ContinuousClock().measure { try runner.catchUp() }
+        benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(elapsed)))
+        await engine.close()
+    }
+
+    Benchmark(
+        "projections-snapshot-profiles-segments-10M-events",
+        configuration: slowConfiguration(
+            [.snapshotMilliseconds, .restoreMilliseconds, .snapshotMegabytes],
+            iterations: 2
+        )
+    ) { benchmark in
+        let path = try await GeneratedData.engine(customers: historyCustomers)
+        let engine = try CRMEngine.open(at: path)
+        let runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine)
+        let write = try ContinuousClock().measure { _ = try runner.saveSnapshot() }
+        var notices = [String]()
+        let restore = try ContinuousClock().measure {
+            _ = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, notices: &notices)
+        }
+        let bytes =
+            (try? FileManager.default.contentsOfDirectory(atPath: path + "/snapshots"))?.compactMap {
+                (try? FileManager.default.attributesOfItem(atPath: path + "/snapshots/" + $0)[.size] as? NSNumber)?
+                    .intValue
+            }.max() ?? 0
+        benchmark.measurement(.snapshotMilliseconds, Int(seconds(write) * 1000))
+        benchmark.measurement(.restoreMilliseconds, Int(seconds(restore) * 1000))
+        benchmark.measurement(.snapshotMegabytes, bytes / 1_000_000)
+        await engine.close()
+    }
+
+    // As-of queries one day before the last event, the way `crm` answers them: a profile folded from the identity
+    // group's histories (`crm profile --as-of`), a segment's members from the newest snapshot and the changes
+    // recorded up to that time (`crm segment members --as-of`), and, for comparison, the whole state replayed
+    // from the nearest snapshot before that time.
+    Benchmark(
+        "projections-as-of-one-day-before-head-10M-events",
+        configuration: slowConfiguration(
+            [.profileMilliseconds, .membersMilliseconds, .replayMilliseconds],
+            iterations: 2
+        )
+    ) { benchmark in
+        let path = try await GeneratedData.engine(customers: historyCustomers)
+        let engine = try CRMEngine.open(at: path)
+        let head = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine)
+        try head.saveSnapshot()
+        let last = head.read { state, _ in state.clock! }
+        let time = EventTime(microseconds: last.microseconds - 86_400_000_000)
+        let customers = GeneratedData.sampleCustomers(20, of: historyCustomers)
+        let profile = try ContinuousClock().measure {
+            let end = try engine.offset(after: time)
+            for customer in customers {
+                var events = [StoredEvent]()
+                for id in try engine.identityGroup(of: customer) {
+                    events += try engine.history(of: id).filter { $0.offset < end }
+                }
+                _ = head.fold(events) { $0.profile(of: customer) }
+            }
+        }
+        var members = 0
+        let query = try ContinuousClock().measure {
+            var notices = [String]()
+            let state = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, notices: &notices)
+                .read { state, _ in state }
+            members = state.members(of: "repeat-buyers", asOf: time).count
+        }
+        precondition(members > 0)
+        let replay = try ContinuousClock().measure {
+            _ = try ProjectionRunner<CustomerProfiles>.state(engine: engine, asOf: time)
+        }
+        benchmark.measurement(.profileMilliseconds, Int(seconds(profile) * 1000 / Double(customers.count)))
+        benchmark.measurement(.membersMilliseconds, Int(seconds(query) * 1000))
+        benchmark.measurement(.replayMilliseconds, Int(seconds(replay) * 1000))
+        await engine.close()
+    }
+}
