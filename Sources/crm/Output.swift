@@ -63,6 +63,13 @@ struct Table {
     /// Columns whose values are numbers (right-aligned in tables, bare in JSON).
     var numeric: Set<String> = []
 
+    /// Prints the table on standard output and flushes it.
+    func printToStandardOutput(_ format: OutputFormat) {
+        let sink = ByteSink.standardOutput
+        print(format, to: sink)
+        sink.close()
+    }
+
     func print(_ format: OutputFormat, to sink: ByteSink) {
         switch format {
         case .table:

@@ -37,8 +37,6 @@ struct Profile: AsyncParsableCommand {
         row("segments", segmentState.segments(of: profile.id, asOf: asOfTime).joined(separator: " "))
         // The group at the latest monthly rescoring; `crm rfm --as-of` scores any other time.
         if asOfTime == nil { row("rfm group", segmentState.rfmGroup(of: customer)) }
-        let sink = ByteSink.standardOutput
-        table.print(outputFormat, to: sink)
-        sink.close()
+        table.printToStandardOutput(outputFormat)
     }
 }

@@ -55,8 +55,6 @@ struct RFMCommand: AsyncParsableCommand {
                 table.rows.append([group, String(count), String(format: "%.1f", share)])
             }
         }
-        let sink = ByteSink.standardOutput
-        table.print(outputFormat, to: sink)
-        sink.close()
+        table.printToStandardOutput(outputFormat)
     }
 }

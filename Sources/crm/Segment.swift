@@ -103,7 +103,7 @@ struct Segment: AsyncParsableCommand {
                     JSONWriter.string(.object(summary.definition.members)), summary.description ?? "",
                 ])
             }
-            Segment.show(table, outputFormat)
+            table.printToStandardOutput(outputFormat)
         }
     }
 
@@ -120,7 +120,7 @@ struct Segment: AsyncParsableCommand {
             let (state, time) = try await Segment.state(global, asOf)
             var table = Table(columns: ["customer"])
             table.rows = state.members(of: name, asOf: time).map { [$0] }
-            Segment.show(table, outputFormat)
+            table.printToStandardOutput(outputFormat)
         }
     }
 
@@ -144,7 +144,7 @@ struct Segment: AsyncParsableCommand {
                     change.reason,
                 ])
             }
-            Segment.show(table, outputFormat)
+            table.printToStandardOutput(outputFormat)
         }
     }
 
@@ -164,7 +164,7 @@ struct Segment: AsyncParsableCommand {
             for row in state.sizes(of: name, asOf: time, perDay: !everyChange) {
                 table.rows.append([row.at.rfc3339, String(row.size)])
             }
-            Segment.show(table, outputFormat)
+            table.printToStandardOutput(outputFormat)
         }
     }
 
@@ -182,11 +182,5 @@ struct Segment: AsyncParsableCommand {
             await engine.close()
             throw error
         }
-    }
-
-    static func show(_ table: Table, _ format: OutputFormat) {
-        let sink = ByteSink.standardOutput
-        table.print(format, to: sink)
-        sink.close()
     }
 }

@@ -43,8 +43,6 @@ struct Stats: AsyncParsableCommand {
         )
         row("head.offset", String(next))
         row("head.hash", statistics.headHash.description)
-        let sink = ByteSink.standardOutput
-        table.print(outputFormat, to: sink)
-        sink.close()
+        table.printToStandardOutput(outputFormat)
     }
 }

@@ -43,9 +43,7 @@ struct Verify: AsyncParsableCommand {
             "damaged index files",
             report.damagedIndexFiles.isEmpty ? "none" : report.damagedIndexFiles.joined(separator: " "),
         ])
-        let sink = ByteSink.standardOutput
-        table.print(outputFormat, to: sink)
-        sink.close()
+        table.printToStandardOutput(outputFormat)
         guard report.isValid else {
             warn("verification FAILED: \(report.log.firstProblem?.description ?? "damaged index files")")
             throw ExitCode(3)
