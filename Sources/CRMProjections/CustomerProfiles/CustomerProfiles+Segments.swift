@@ -95,14 +95,9 @@ extension CustomerProfiles {
     // MARK: Definitions
 
     static func define(_ name: String, definition: JSONObject, description: String?, in state: inout State) {
-        let accepted = state.segments.generations.count
-        state.segments.define(
-            name,
-            definition: definition,
-            description: description,
-            at: EventTime(microseconds: state.now)
-        )
-        guard state.segments.generations.count > accepted else { return }  // refused, and recorded as such
+        let at = EventTime(microseconds: state.now)
+        // A refused definition is recorded in the catalog and changes nobody.
+        guard state.segments.define(name, definition: definition, description: description, at: at) else { return }
         reevaluateEveryone(&state, trigger: .defined)
     }
 

@@ -53,26 +53,27 @@ public struct SegmentCatalog: Sendable {
 
     public init() {}
 
-    /// Accepts a definition unless it refers to an undefined segment or makes a cycle of `in_segment`.
+    /// Accepts a definition unless it refers to an undefined segment or makes a cycle of `in_segment` (then
+    /// records the refusal and returns false).
     mutating func define(
         _ name: String,
         definition: JSONObject,
         description: String?,
         at time: EventTime
-    ) {
+    ) -> Bool {
         let rule: SegmentRule
         do {
             // Stored definitions carry their currencies (EventJSONCodec writes them out), so the fallback is unused.
             rule = try SegmentRule(parsing: definition, defaultCurrency: .usd)
         } catch {
             refusals.append(Refusal(segment: name, at: time, reason: "\(error)"))
-            return
+            return false
         }
         var rules = live.mapValues { generations[$0].rule }
         rules[name] = rule
         if let problem = Self.problem(in: rules, defining: name) {
             refusals.append(Refusal(segment: name, at: time, reason: problem))
-            return
+            return false
         }
         if let previous = live[name] { generations[previous].endedAt = time }
         generations.append(
@@ -80,6 +81,7 @@ public struct SegmentCatalog: Sendable {
         )
         live[name] = generations.count - 1
         derive()
+        return true
     }
 
     /// Ends a segment; rules that refer to it see it empty from then on.
@@ -138,7 +140,8 @@ public struct SegmentCatalog: Sendable {
         }
         triggers = order.map { byName[generations[$0].name]! }
         anyTrigger = triggers.reduce(into: Set()) { $0.formUnion($1) }
-        windowed = windows.sorted { "\($0)" < "\($1)" }
+        // Only the earliest exit over them matters, so their order does not.
+        windowed = Array(windows)
     }
 
     private static func tag(_ type: EventType) -> UInt8 { UInt8(type.tag) }

@@ -54,7 +54,7 @@ extension CustomerProfiles.State {
     /// The members of `segment` (at `asOf`, or now), sorted. Ids merged away are not members after their merge.
     public func members(of segment: String, asOf time: EventTime? = nil) -> [String] {
         var members = [String]()
-        forEachMembership(asOf: time) { customer, name in if name == segment { members.append(customer) } }
+        forEachMembership(asOf: time, only: segment) { customer, _ in members.append(customer) }
         return members.sorted()
     }
 
@@ -74,10 +74,11 @@ extension CustomerProfiles.State {
         asOf time: EventTime? = nil,
         perDay: Bool = true
     ) -> [(at: EventTime, size: Int)] {
-        let generations = Set(segments.generations.indices.filter { segments.generations[$0].name == segment })
+        let generations = generations(named: segment)
         var deltas = [(at: Int64, delta: Int)]()
-        for profile in profiles.values {
-            for change in profile.standing.changes
+        let values = profiles.values
+        for index in values.indices {
+            for change in values[index].standing.changes
             where generations.contains(change.generation) && (time == nil || change.at <= time!) {
                 deltas.append((change.at.microseconds, change.entered ? 1 : -1))
             }
@@ -129,22 +130,33 @@ extension CustomerProfiles.State {
         )
     }
 
-    /// Calls `body(customer, segment)` for each membership held at `time` (or now).
-    private func forEachMembership(asOf time: EventTime?, _ body: (String, String) -> Void) {
-        for profile in profiles.values {
+    /// Calls `body(customer, segment)` for each membership held at `time` (or now), only of `segment` when given.
+    /// Profiles are read in place: copying each one out of the dictionary cost more than the query itself.
+    private func forEachMembership(asOf time: EventTime?, only segment: String? = nil, _ body: (String, String) -> Void)
+    {
+        let wanted = segment.map(generations(named:))
+        let values = profiles.values
+        for index in values.indices {
+            let id = values[index].id
             guard let time else {
-                for segment in profile.standing.segments { body(profile.id, segment) }
+                for name in values[index].standing.segments where segment == nil || name == segment { body(id, name) }
                 continue
             }
             // The latest change at or before `time` of each (id, segment) decides.
             var latest = [String: [String: Bool]]()
-            for change in profile.standing.changes where change.at <= time {
-                latest[change.subject ?? profile.id, default: [:]][segments.generations[change.generation].name] =
+            for change in values[index].standing.changes
+            where change.at <= time && wanted.map({ $0.contains(change.generation) }) ?? true {
+                latest[change.subject ?? id, default: [:]][segments.generations[change.generation].name] =
                     change.entered
             }
             for (customer, memberships) in latest {
-                for (segment, member) in memberships where member { body(customer, segment) }
+                for (name, member) in memberships where member { body(customer, name) }
             }
         }
+    }
+
+    /// The generations (definitions over time) of the segment `name`.
+    private func generations(named name: String) -> Set<Int> {
+        Set(segments.generations.indices.filter { segments.generations[$0].name == name })
     }
 }
