@@ -31,6 +31,10 @@ public protocol Projection: Sendable {
     static func makeState() -> State
     /// Folds one event into the state.
     static func apply(_ event: ProjectedEvent, to state: inout State)
+    /// The event types whose personal fields (docs/events.md, marked (P)) the fold reads. The runner unseals
+    /// only these; the others reach `apply` with their personal fields absent, which must not change the state.
+    /// Default: every type.
+    static var personalFieldsRead: Set<EventType> { get }
 
     /// Moves the state's clock forward to `time` without an event (rules over time windows change as time
     /// passes). Default: nothing.
@@ -44,6 +48,7 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
+    public static var personalFieldsRead: Set<EventType> { Set(EventType.allCases) }
     public static func advanceClock(_ state: inout State, to time: EventTime) {}
     public static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime? { nil }
     public static func takePopulationStep(
@@ -73,7 +78,14 @@ extension Projection {
     /// event's time (unless it came late) first. This is the sequential fold that a parallel rebuild must equal.
     public static func applyInSequence(offset: Int64, event: Event, to state: inout State) {
         let clock = max(state.clock ?? event.at, event.at)
-        if clock > (state.clock ?? clock) { advance(&state, to: clock) }
+        if let current = state.clock, clock > current {
+            // Most events take no population step: the clock just moves (without the general path's arrays).
+            if populationStep(after: current, through: clock) == nil {
+                advanceClock(&state, to: clock)
+            } else {
+                advance(&state, to: clock)
+            }
+        }
         apply(ProjectedEvent(offset: offset, event: event, clock: clock), to: &state)
     }
 }

@@ -37,6 +37,17 @@ public enum PersonalDataAccess: Sendable {
     case reveal
     /// Never unseal: personal fields read as absent (analytics, audits that must not see them). Faster.
     case withhold
+    /// Unseal events of these types only (those whose personal fields a projection reads); withhold the others.
+    case revealOnly(Set<EventType>)
+
+    /// Whether events of the type with this tag are unsealed.
+    func reveals(typeTag: UInt16) -> Bool {
+        switch self {
+        case .reveal: true
+        case .withhold: false
+        case .revealOnly(let types): EventType(tag: typeTag).map(types.contains) ?? false
+        }
+    }
 }
 
 extension CRMEngine {
@@ -108,12 +119,13 @@ extension CRMEngine {
         do {
             let flags = value.first ?? ValueLayout.plain
             if flags == ValueLayout.sealed {
-                if access == .reveal, let customerKey = keys.existingKey(for: key) {
+                let reveals = access.reveals(typeTag: typeTag)
+                if reveals, let customerKey = keys.existingKey(for: key) {
                     encoded = try PersonalDataSealer.unseal(encoded, with: customerKey)
                     state = .revealed
                 } else {
                     encoded = try PersonalDataSealer.redact(encoded)
-                    state = access == .reveal ? .erased : .withheld
+                    state = reveals ? .erased : .withheld
                 }
             } else if flags == ValueLayout.redacted {
                 state = .erased

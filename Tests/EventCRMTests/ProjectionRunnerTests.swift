@@ -68,6 +68,32 @@ struct ProjectionRunnerTests {
         await crm.close()
     }
 
+    // The runner decodes the next chunk while it applies one, and unseals only registrations and updates.
+    @Test("Catching up on a long backlog equals a fold of every event unsealed, one at a time")
+    func catchUpOnBacklog() async throws {
+        let directory = TemporaryDirectory("projections")
+        let crm = try CRMEngine.open(at: directory.path)
+        let events = Array(SyntheticData(.init(customers: 400, seed: 11)))
+        // Each append is at least one batch: more than two chunks of 32.
+        #expect(events.count / 40 > 64)
+        for start in stride(from: 0, to: events.count, by: 40) {
+            try await crm.append(contentsOf: Array(events[start..<min(start + 40, events.count)]))
+        }
+        let live = ProjectionRunner<CustomerProfiles>(engine: crm)
+        try live.catchUp()
+        var expected = CustomerProfiles.makeState()
+        var revealed = 0
+        for stored in try crm.events(personalData: .reveal) {
+            if stored.personalData == .revealed { revealed += 1 }
+            CustomerProfiles.applyInSequence(offset: stored.offset, event: stored.event, to: &expected)
+        }
+        #expect(revealed > 0)
+        #expect(live.nextOffset == crm.nextOffset)
+        let same = live.read { state, _ in state.serialized } == expected.serialized
+        #expect(same, "the caught-up state differs from the fold of every event unsealed")
+        await crm.close()
+    }
+
     @Test("A rebuild up to an offset equals a live fold stopped there")
     func rebuildUpToOffset() async throws {
         let directory = TemporaryDirectory("projections")

@@ -14,6 +14,11 @@ extension CustomerProfiles {
     public static func advanceClock(_ state: inout State, to time: EventTime) {
         let target = time.microseconds
         guard target > state.now else { return }
+        // Most events find nobody due: the catalog is not even copied then.
+        guard state.due.hasEntry(atOrBefore: target) else {
+            state.now = target
+            return
+        }
         let catalog = state.segments
         while let entry = state.due.popDue(atOrBefore: target) {
             guard state.profiles.index(forKey: entry.customer) != nil else { continue }  // merged away since
@@ -183,13 +188,15 @@ extension CustomerProfiles {
         var members = profile.standing.segments
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
-            let definition = catalog.generations[generation]
-            let holds = profile.holds(definition.rule, at: now, members: members)
-            guard holds != SegmentStanding.contains(members, definition.name) else { continue }
+            // Two fields, not the whole generation: copying it (definition, description) per evaluation showed.
+            let rule = catalog.generations[generation].rule
+            let holds = profile.holds(rule, at: now, members: members)
+            let name = catalog.generations[generation].name
+            guard holds != SegmentStanding.contains(members, name) else { continue }
             if holds {
-                members.insert(definition.name, at: members.firstIndex { $0 > definition.name } ?? members.count)
+                members.insert(name, at: members.firstIndex { $0 > name } ?? members.count)
             } else {
-                members.removeAll { $0 == definition.name }
+                members.removeAll { $0 == name }
             }
             let cause: CustomerProfile.Cause =
                 switch trigger {
@@ -197,7 +204,7 @@ extension CustomerProfiles {
                 case .event: .event(eventType)
                 default: .other
                 }
-            let decided = profile.decidingNode(definition.rule, outcome: holds, at: now, members: members, cause: cause)
+            let decided = profile.decidingNode(rule, outcome: holds, at: now, members: members, cause: cause)
             profile.standing.changes.append(
                 MembershipChange(
                     at: EventTime(microseconds: now),

@@ -56,6 +56,9 @@ public enum CustomerProfiles: Projection {
 
     public static func makeState() -> State { State() }
 
+    /// Contact fields and traits come from these; the personal fields of interactions and tickets are not read.
+    public static let personalFieldsRead: Set<EventType> = [.customerRegistered, .customerUpdated]
+
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
         advanceClock(&state, to: projected.clock)
         let event = projected.event

@@ -27,6 +27,9 @@ struct DueQueue: Sendable {
         }
     }
 
+    /// Whether some entry is due at or before `time`.
+    func hasEntry(atOrBefore time: Int64) -> Bool { heap.first.map { $0.at <= time } ?? false }
+
     /// Takes the earliest entry if it is due at or before `time`.
     mutating func popDue(atOrBefore time: Int64) -> Entry? {
         guard let first = heap.first, first.at <= time else { return nil }

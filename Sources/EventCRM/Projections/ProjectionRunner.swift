@@ -33,17 +33,60 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     }
 
     /// Applies every event from where the projection is to the log's head (or to `offset`); after an append
-    /// returned, calling this gives read-your-writes.
+    /// returned, calling this gives read-your-writes. A long catch-up decodes the next chunk of batches on another
+    /// core while this one applies the current chunk.
     public func catchUp(to offset: Int64? = nil) throws(CRMError) {
         try current.withLock { current throws(CRMError) in
             let end = min(offset ?? engine.nextOffset, engine.nextOffset)
             guard current.nextOffset < end else { return }
-            let reader = try engine.events(from: current.nextOffset)
-            while current.nextOffset < end, let stored = try reader.nextEvent() {
-                P.applyInSequence(offset: stored.offset, event: stored.event, to: &current.state)
-                current.nextOffset = stored.offset + 1
+            let chunks = try ChunkReader(engine: engine, from: current.nextOffset, to: end)
+            let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
+            var decoded = [[StoredEvent]]()
+            if let first = try chunks.next() { decoded = try Self.decode(first, engine: engine, access: access) }
+            while !decoded.isEmpty {
+                let batches = try chunks.next()
+                let ready = decoded
+                var next = Result<[[StoredEvent]], CRMError>.success([])
+                withUnsafeMutablePointer(to: &current) { pointer in
+                    withUnsafeMutablePointer(to: &next) { nextPointer in
+                        nonisolated(unsafe) let current = pointer
+                        nonisolated(unsafe) let next = nextPointer
+                        // Task 0 applies this chunk; task 1 decodes the next one.
+                        concurrentForEach(batches == nil ? 1 : 2, parallel: Self.onlineCores > 1) { task in
+                            if task == 0 {
+                                for events in ready {
+                                    for stored in events where stored.offset >= current.pointee.nextOffset {
+                                        guard stored.offset < end else { return }
+                                        P.applyInSequence(
+                                            offset: stored.offset,
+                                            event: stored.event,
+                                            to: &current.pointee.state
+                                        )
+                                        current.pointee.nextOffset = stored.offset + 1
+                                    }
+                                }
+                            } else if let batches {
+                                next.pointee = Result { () throws(CRMError) in
+                                    try Self.decode(batches, engine: engine, access: access)
+                                }
+                            }
+                        }
+                    }
+                }
+                decoded = try next.get()
             }
         }
+    }
+
+    /// The events of each batch of a chunk, decoded in order on this thread.
+    private static func decode(
+        _ batches: [LogBatch],
+        engine: CRMEngine,
+        access: PersonalDataAccess
+    ) throws(CRMError) -> [[StoredEvent]] {
+        var decoded = [[StoredEvent]]()
+        for batch in batches { decoded.append(try engine.decode(batch, access: access)) }
+        return decoded
     }
 
     /// Folds `events` (in log order) into a fresh state and reads it, without touching this runner: a view of one
@@ -131,31 +174,15 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         workers: Int? = nil,
         progress: ((RebuildProgress) -> Void)? = nil
     ) throws(CRMError) -> ProjectionRunner<P> {
-        let workers = max(1, workers ?? Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let workers = max(1, workers ?? onlineCores)
         let end = min(offset ?? engine.nextOffset, engine.nextOffset)
         let groups = try IdentityGroups.build(engine: engine, upTo: end)
         let shardCount = max(1, workers * 2)
         var shards = [P.State](repeating: P.makeState(), count: shardCount)
-        let reader: LogReader
-        do {
-            reader = try engine.log.reader(from: 0)
-        } catch {
-            throw .storage(error)
-        }
-        var done: Int64 = 0
+        let chunks = try ChunkReader(engine: engine, from: 0, to: end)
         var clock: EventTime?
-        while done < end {
-            var chunk = [LogBatch]()
-            do {
-                while chunk.count < 32, done < end, let batch = try reader.nextBatch() {
-                    chunk.append(batch)
-                    done = batch.nextOffset
-                }
-            } catch {
-                throw .storage(error)
-            }
-            guard !chunk.isEmpty else { break }
-            let decoded = try decodeInParallel(
+        while let chunk = try chunks.next() {
+            var decoded = try decodeInParallel(
                 chunk,
                 engine: engine,
                 end: end,
@@ -163,45 +190,58 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 shards: shardCount,
                 parallel: workers > 1
             )
-            var events = decoded.flatMap { $0 }
             // The clock is the log's, not a shard's: each event carries the latest time up to it, and the fold
-            // stops wherever every shard must take a population step together.
-            var phases = [(range: Range<Int>, stepAfter: EventTime?)]()
-            var phaseStart = 0
-            for index in events.indices {
-                let at = events[index].event.event.at
-                while let current = clock, let step = P.populationStep(after: current, through: at) {
-                    phases.append((phaseStart..<index, step))
-                    phaseStart = index
-                    clock = step
+            // stops wherever every shard must take a population step together. Phases are lists of (batch, range
+            // of its events); the batches are not flattened, which copied every event.
+            var phases = [(parts: [(batch: Int, range: Range<Int>)], stepAfter: EventTime?)]()
+            var parts = [(batch: Int, range: Range<Int>)]()
+            for batch in decoded.indices {
+                var start = 0
+                for index in decoded[batch].indices {
+                    let at = decoded[batch][index].event.event.at
+                    while let current = clock, let step = P.populationStep(after: current, through: at) {
+                        parts.append((batch, start..<index))
+                        phases.append((parts, step))
+                        parts = []
+                        start = index
+                        clock = step
+                    }
+                    clock = max(clock ?? at, at)
+                    decoded[batch][index].event.clock = clock!
                 }
-                clock = max(clock ?? at, at)
-                events[index].event.clock = clock!
+                parts.append((batch, start..<decoded[batch].count))
             }
-            phases.append((phaseStart..<events.count, nil))
-            let routed = events
+            phases.append((parts, nil))
+            let routed = decoded
             shards.withUnsafeMutableBufferPointer { states in
                 nonisolated(unsafe) let states = states
                 for phase in phases {
                     // Each thread folds its own shards only, taking their events in log order.
                     concurrentForEach(shardCount, parallel: workers > 1) { shard in
-                        for index in phase.range where routed[index].shard == shard || routed[index].shard == everyShard
-                        {
-                            P.apply(routed[index].event, to: &states[shard])
+                        for part in phase.parts {
+                            let events = routed[part.batch]
+                            for index in part.range where events[index].shard == shard || events[index].shard == everyShard
+                            {
+                                P.apply(events[index].event, to: &states[shard])
+                            }
                         }
                     }
                     if let step = phase.stepAfter { P.advance(states, to: step, parallel: workers > 1) }
                 }
             }
-            progress?(RebuildProgress(eventsDone: min(done, end), eventsTotal: end))
+            progress?(RebuildProgress(eventsDone: min(chunks.done, end), eventsTotal: end))
         }
         if let clock {
             shards.withUnsafeMutableBufferPointer { P.advance($0, to: clock, parallel: workers > 1) }
         }
-        var state = shards[0]
-        for shard in shards.dropFirst() { state.absorb(shard) }
+        // Taken out of the array, not copied: a copy shared with the array would copy its dictionaries on the first
+        // change.
+        var state = shards.removeFirst()
+        while !shards.isEmpty { state.absorb(shards.removeFirst()) }
         return ProjectionRunner(engine: engine, state: state, offset: end)
     }
+
+    private static var onlineCores: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// The shard of events without a customer: they go to every shard.
     private static var everyShard: Int { -1 }
@@ -217,11 +257,43 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     ) throws(CRMError) -> [[(event: ProjectedEvent, shard: Int)]] {
         try concurrentMap(chunk.count, parallel: parallel) {
             number throws(CRMError) -> [(event: ProjectedEvent, shard: Int)] in
-            try engine.decode(chunk[number], access: .reveal).compactMap { stored in
+            try engine.decode(chunk[number], access: .revealOnly(P.personalFieldsRead)).compactMap { stored in
                 guard stored.offset < end else { return nil }
                 let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard
                 return (ProjectedEvent(offset: stored.offset, event: stored.event), shard)
             }
         }
+    }
+}
+
+/// The log's batches from one offset to another, a chunk of up to 32 at a time: the unit decoded together.
+private final class ChunkReader {
+    private let reader: LogReader
+    private let end: Int64
+    /// The offset after the last batch read.
+    private(set) var done: Int64
+
+    init(engine: CRMEngine, from offset: Int64, to end: Int64) throws(CRMError) {
+        do {
+            reader = try engine.log.reader(from: offset)
+        } catch {
+            throw .storage(error)
+        }
+        self.end = end
+        self.done = offset
+    }
+
+    /// The next chunk, or nil once `end` is reached.
+    func next() throws(CRMError) -> [LogBatch]? {
+        var chunk = [LogBatch]()
+        do {
+            while chunk.count < 32, done < end, let batch = try reader.nextBatch() {
+                chunk.append(batch)
+                done = batch.nextOffset
+            }
+        } catch {
+            throw .storage(error)
+        }
+        return chunk.isEmpty ? nil : chunk
     }
 }
