@@ -120,13 +120,15 @@ extension ProjectionState {
     public init(serialized bytes: [UInt8]) throws(EventDecodingError) {
         var result: Result<Self, EventDecodingError>!
         bytes.withUnsafeBytes { raw in
-            result = Result { () throws(EventDecodingError) -> Self in
-                var reader = BinaryReader(raw)
-                let state = try Self(deserializing: &reader)
-                guard reader.isAtEnd else { throw EventDecodingError(reason: "bytes follow the state") }
-                return state
-            }
+            result = Result { () throws(EventDecodingError) -> Self in try Self(serialized: raw) }
         }
         self = try result.get()
+    }
+
+    /// Reads a state from its canonical bytes in place (a snapshot file's part), refusing trailing bytes.
+    public init(serialized raw: UnsafeRawBufferPointer) throws(EventDecodingError) {
+        var reader = BinaryReader(raw)
+        self = try Self(deserializing: &reader)
+        guard reader.isAtEnd else { throw EventDecodingError(reason: "bytes follow the state") }
     }
 }

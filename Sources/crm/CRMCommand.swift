@@ -20,6 +20,20 @@ struct CRMCommand: AsyncParsableCommand {
             Rebuild.self, Profile.self, RFMCommand.self, Segment.self,
         ]
     )
+
+    static func main() async {
+        growAllocatorHeapsInLargeSteps()
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every command takes.

@@ -134,7 +134,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             do {
                 runner = ProjectionRunner(
                     engine: engine,
-                    state: try P.State(serialized: loaded.state),
+                    state: try loaded.withState { raw throws(EventDecodingError) in try P.State(serialized: raw) },
                     offset: loaded.offset
                 )
             } catch {

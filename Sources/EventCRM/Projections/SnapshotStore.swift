@@ -1,3 +1,4 @@
+import CRMModel
 import EventLog
 
 /// Projection states saved at log offsets (docs/projections.md, section 4), in `DIR/snapshots/`.
@@ -47,10 +48,25 @@ final class SnapshotStore: Sendable {
         }
     }
 
-    /// A snapshot read back.
+    /// A snapshot read back: the whole file, and where the state's bytes are in it (not copied out: a state can
+    /// be hundreds of megabytes).
     struct Loaded {
         var offset: Int64
-        var state: [UInt8]
+        var file: [UInt8]
+        var state: Range<Int>
+
+        /// Reads the state's bytes in place.
+        func withState<Result>(_ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result)
+            throws(EventDecodingError) -> Result
+        {
+            var result: Swift.Result<Result, EventDecodingError>!
+            file.withUnsafeBytes { raw in
+                result = Swift.Result { () throws(EventDecodingError) in
+                    try body(UnsafeRawBufferPointer(rebasing: raw[state]))
+                }
+            }
+            return try result.get()
+        }
     }
 
     /// The newest valid snapshot of `projection` at `version` taken at or before `offset`. Damaged snapshots are
@@ -71,7 +87,7 @@ final class SnapshotStore: Sendable {
         for candidate in candidates {
             guard let bytes = try? directory.readFile(candidate.name) else { continue }
             if let state = Self.parse(bytes, projection: projection, version: version, offset: candidate.offset) {
-                return Loaded(offset: candidate.offset, state: state)
+                return Loaded(offset: candidate.offset, file: bytes, state: state)
             }
             rejected.append("deleted damaged snapshot \(candidate.name)")
             directory.remove(candidate.name)
@@ -79,8 +95,9 @@ final class SnapshotStore: Sendable {
         return nil
     }
 
-    private static func parse(_ bytes: [UInt8], projection: String, version: UInt32, offset: Int64) -> [UInt8]? {
-        bytes.withUnsafeBytes { raw -> [UInt8]? in
+    /// Where the state's bytes are in a snapshot file, if the file is whole and is the one asked for.
+    private static func parse(_ bytes: [UInt8], projection: String, version: UInt32, offset: Int64) -> Range<Int>? {
+        bytes.withUnsafeBytes { raw -> Range<Int>? in
             guard raw.count >= 42, Array(raw[0..<8]) == magic, raw[8] == 1,
                 CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<raw.count - 4]))
                     == raw.le(raw.count - 4, as: UInt32.self),
@@ -91,7 +108,7 @@ final class SnapshotStore: Sendable {
             guard raw.count == 42 + nameCount + stateCount + 4,
                 String(decoding: raw[42..<42 + nameCount], as: UTF8.self) == projection
             else { return nil }
-            return Array(raw[42 + nameCount..<42 + nameCount + stateCount])
+            return 42 + nameCount..<42 + nameCount + stateCount
         }
     }
 

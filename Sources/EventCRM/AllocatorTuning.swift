@@ -1,0 +1,21 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Asks glibc's allocator to grow its heaps 64 MiB at a time instead of 128 KiB, for a process that builds or
+/// restores the state of a large projection.
+///
+/// Threads other than the main one allocate from glibc's secondary arenas, which grow their heap with one
+/// `mprotect` call per 128 KiB by default: restoring a 457 MB snapshot made 400,000 such calls, two fifths of the
+/// restore. The memory is only reserved, not touched, so resident memory does not grow; call this once at start-up
+/// (`crm` does). The same is reached without code through `GLIBC_TUNABLES=glibc.malloc.top_pad=67108864`.
+/// Does nothing on other C libraries.
+public func growAllocatorHeapsInLargeSteps() {
+    #if canImport(Glibc)
+    // `mallopt` is declared in <malloc.h>, which the Glibc module does not export: look it up instead.
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    let topPad: Int32 = -2  // M_TOP_PAD in <malloc.h>
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(topPad, 64 << 20)
+    #endif
+}
