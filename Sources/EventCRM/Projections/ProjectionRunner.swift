@@ -220,8 +220,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     concurrentForEach(shardCount, parallel: workers > 1) { shard in
                         for part in phase.parts {
                             let events = routed[part.batch]
-                            for index in part.range where events[index].shard == shard || events[index].shard == everyShard
-                            {
+                            for index in part.range
+                            where events[index].shard == shard || events[index].shard == everyShard {
                                 P.apply(events[index].event, to: &states[shard])
                             }
                         }
