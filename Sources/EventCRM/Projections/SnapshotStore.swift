@@ -56,7 +56,9 @@ final class SnapshotStore: Sendable {
         var state: Range<Int>
 
         /// Reads the state's bytes in place.
-        func withState<Result>(_ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result)
+        func withState<Result>(
+            _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+        )
             throws(EventDecodingError) -> Result
         {
             var result: Swift.Result<Result, EventDecodingError>!
