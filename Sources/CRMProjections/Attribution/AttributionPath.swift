@@ -1,0 +1,140 @@
+public import CRMModel
+
+/// One path of a customer's journey (docs/attribution.md, section 2): the touches that count, in time order, and
+/// the conversion that ended it, if any.
+public struct AttributionPath: Sendable, Equatable {
+    /// One touch on a path.
+    public struct Touch: Sendable, Equatable {
+        /// What the path is made of: the touch's channel (`--by channel`) or campaign (`--by campaign`).
+        public var key: String
+        /// Whether the touch's channel is `direct` (for the last-non-direct model, whatever the key).
+        public var isDirect: Bool
+        /// Event time, in microseconds.
+        public var at: Int64
+
+        public init(key: String, isDirect: Bool, at: Int64) {
+            self.key = key
+            self.isDirect = isDirect
+            self.at = at
+        }
+    }
+
+    /// An order that converted, valued net of its returns and refunds.
+    public struct Conversion: Sendable, Equatable {
+        public var at: Int64
+        public var value: Money
+
+        public init(at: Int64, value: Money) {
+            self.at = at
+            self.value = value
+        }
+    }
+
+    public var touches: [Touch]
+    /// Nil for a path that did not convert.
+    public var conversion: Conversion?
+
+    public init(touches: [Touch], conversion: Conversion? = nil) {
+        self.touches = touches
+        self.conversion = conversion
+    }
+
+    /// The path as attribution tools write it: `email > social > email`.
+    public var text: String { touches.map(\.key).joined(separator: " > ") }
+}
+
+/// How paths are cut from journeys (docs/attribution.md, sections 1 and 2).
+public struct PathOptions: Sendable, Equatable {
+    /// What a path is made of.
+    public enum Key: String, Sendable, CaseIterable {
+        case channel, campaign
+    }
+
+    /// The event types that are touches.
+    public var touchTypes: Set<EventType> = [.touchpoint, .messageClicked]
+    /// A touch counts for a conversion at most this long before it.
+    public var window = SegmentWindow("30d")!
+    public var key = Key.channel
+    /// The period: converting paths by their conversion's time, the others by their last touch's (inclusive).
+    public var from: EventTime?
+    public var to: EventTime?
+
+    public init() {}
+
+    /// The event types that can be touches.
+    public static let possibleTouchTypes: [EventType] = [.touchpoint, .messageSent, .messageOpened, .messageClicked]
+
+    func includes(_ time: Int64) -> Bool {
+        (from.map { time >= $0.microseconds } ?? true) && (to.map { time <= $0.microseconds } ?? true)
+    }
+}
+
+/// The events of one customer's journey that paths are cut from.
+public struct JourneyEvents {
+    /// A touch of any possible touch type, in event-time order (ties: log order).
+    public struct Touch: Sendable, Equatable {
+        public var at: Int64
+        public var type: EventType
+        public var channel: String
+        /// Empty when the touch has no campaign.
+        public var campaign: String
+
+        public init(at: Int64, type: EventType, channel: String, campaign: String) {
+            self.at = at
+            self.type = type
+            self.channel = channel
+            self.campaign = campaign
+        }
+    }
+
+    /// The key of a touch without a campaign when paths are made of campaigns.
+    public static let noCampaign = "(none)"
+
+    /// Cuts the paths of one journey: `touches` and `conversions` each in event-time order (ties: log order).
+    /// - Returns: the paths in the period, in the order their ends happened; and the conversions in the period that
+    ///   had no touch in their window.
+    public static func paths(
+        touches: [Touch],
+        conversions: [AttributionPath.Conversion],
+        options: PathOptions,
+        into paths: inout [AttributionPath],
+        untouched: inout [AttributionPath.Conversion]
+    ) {
+        let window = options.window.microseconds
+        var pending = [AttributionPath.Touch]()
+        var next = 0
+        func take(_ touch: Touch) {
+            guard options.touchTypes.contains(touch.type) else { return }
+            let key =
+                switch options.key {
+                case .channel: touch.channel
+                case .campaign: touch.campaign.isEmpty ? noCampaign : touch.campaign
+                }
+            pending.append(AttributionPath.Touch(key: key, isDirect: touch.channel == "direct", at: touch.at))
+        }
+        for conversion in conversions {
+            while next < touches.count, touches[next].at <= conversion.at {
+                take(touches[next])
+                next += 1
+            }
+            // Pending touches are in time order: the expired ones are a prefix.
+            let expired = pending.prefix { $0.at <= conversion.at - window }
+            if let last = expired.last, options.includes(last.at) {
+                paths.append(AttributionPath(touches: Array(expired)))
+            }
+            if options.includes(conversion.at) {
+                if expired.count == pending.count {
+                    untouched.append(conversion)
+                } else {
+                    paths.append(AttributionPath(touches: Array(pending[expired.count...]), conversion: conversion))
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while next < touches.count {
+            take(touches[next])
+            next += 1
+        }
+        if let last = pending.last, options.includes(last.at) { paths.append(AttributionPath(touches: pending)) }
+    }
+}

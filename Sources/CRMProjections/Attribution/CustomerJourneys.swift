@@ -1,0 +1,181 @@
+public import CRMModel
+
+/// The projection attribution reads (docs/attribution.md): per customer, the touches of every type that can be a
+/// touch and the orders with their returns, refunds and cancellation. Paths are cut at query time, so that the
+/// window, the touch types and the period can change without a rebuild.
+public enum CustomerJourneys: Projection {
+    public static let name = "customer-journeys"
+    public static let version: UInt32 = 1
+    /// No personal field is read.
+    public static let personalFieldsRead: Set<EventType> = []
+
+    /// An order as a conversion needs it.
+    struct Order: Sendable, Equatable {
+        /// Placed: time, total, and the log offset (orders at the same time are taken in log order).
+        var placed: (at: Int64, total: Money, offset: Int64)?
+        var returned: Int64 = 0
+        var refunded: Int64 = 0
+        var cancelled = false
+
+        static func == (lhs: Order, rhs: Order) -> Bool {
+            lhs.placed?.at == rhs.placed?.at && lhs.placed?.total == rhs.placed?.total
+                && lhs.placed?.offset == rhs.placed?.offset && lhs.returned == rhs.returned
+                && lhs.refunded == rhs.refunded && lhs.cancelled == rhs.cancelled
+        }
+    }
+
+    /// One customer's journey (and those of the ids merged into it).
+    public struct Journey: Sendable, Equatable {
+        /// In event-time order; a late touch is inserted after those at the same or an earlier time.
+        var touches: [JourneyEvents.Touch] = []
+        var orders: [String: Order] = [:]
+
+        /// Placed orders not cancelled, valued net of returns and refunds in their currency, in time order (ties:
+        /// log order).
+        var conversions: [AttributionPath.Conversion] {
+            orders.values.compactMap { order -> (AttributionPath.Conversion, Int64)? in
+                guard let placed = order.placed, !order.cancelled else { return nil }
+                let net = max(0, placed.total.minorUnits - order.returned - order.refunded)
+                return (
+                    .init(at: placed.at, value: Money(minorUnits: net, currency: placed.total.currency)), placed.offset
+                )
+            }
+            .sorted { ($0.0.at, $0.1) < ($1.0.at, $1.1) }.map(\.0)
+        }
+
+        mutating func absorb(_ other: Journey) {
+            for touch in other.touches { insert(touch) }
+            orders.merge(other.orders) { mine, _ in mine }
+        }
+
+        mutating func insert(_ touch: JourneyEvents.Touch) {
+            guard let last = touches.last, last.at > touch.at else {
+                touches.append(touch)
+                return
+            }
+            let position = touches.firstIndex { $0.at > touch.at } ?? touches.count
+            touches.insert(touch, at: position)
+        }
+    }
+
+    public struct State: ProjectionState {
+        public internal(set) var journeys: [String: Journey] = [:]
+        public internal(set) var identities = IdentityMap()
+
+        public init() {}
+
+        public func serialize(into writer: inout BinaryWriter) {
+            identities.serialize(into: &writer)
+            writer.map(journeys) { writer, journey in
+                writer.varint(UInt64(journey.touches.count))
+                for touch in journey.touches {
+                    writer.int(touch.at)
+                    writer.varint(UInt64(touch.type.tag))
+                    writer.string(touch.channel)
+                    writer.string(touch.campaign)
+                }
+                writer.map(journey.orders) { writer, order in
+                    writer.bool(order.placed != nil)
+                    if let placed = order.placed {
+                        writer.int(placed.at)
+                        writer.money(placed.total)
+                        writer.int(placed.offset)
+                    }
+                    writer.int(order.returned)
+                    writer.int(order.refunded)
+                    writer.bool(order.cancelled)
+                }
+            }
+        }
+
+        public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+            identities = try IdentityMap(deserializing: &reader)
+            journeys = try reader.map { reader throws(EventDecodingError) in
+                var journey = Journey()
+                for _ in 0..<(try reader.count("touches")) {
+                    let at = try reader.int()
+                    let tag = UInt16(truncatingIfNeeded: try reader.varint())
+                    guard let type = EventType(tag: tag) else { throw EventDecodingError(reason: "unknown touch type") }
+                    journey.touches.append(
+                        .init(at: at, type: type, channel: try reader.string(), campaign: try reader.string())
+                    )
+                }
+                journey.orders = try reader.map { reader throws(EventDecodingError) in
+                    var order = Order()
+                    if try reader.bool() {
+                        order.placed = (try reader.int(), try reader.money(), try reader.int())
+                    }
+                    order.returned = try reader.int()
+                    order.refunded = try reader.int()
+                    order.cancelled = try reader.bool()
+                    return order
+                }
+                return journey
+            }
+        }
+
+        public mutating func absorb(_ shard: State) {
+            identities.absorb(shard.identities)
+            journeys.merge(shard.journeys) { mine, _ in mine }
+        }
+
+        /// The paths of every customer (in customer id order, each in the order its paths ended) and the
+        /// conversions without a touch, cut by `options`.
+        public func paths(_ options: PathOptions) -> (paths: [AttributionPath], untouched: [AttributionPath.Conversion])
+        {
+            var paths = [AttributionPath]()
+            var untouched = [AttributionPath.Conversion]()
+            for id in journeys.keys.sorted() {
+                let journey = journeys[id]!
+                JourneyEvents.paths(
+                    touches: journey.touches,
+                    conversions: journey.conversions,
+                    options: options,
+                    into: &paths,
+                    untouched: &untouched
+                )
+            }
+            return (paths, untouched)
+        }
+    }
+
+    public static func makeState() -> State { State() }
+
+    public static func apply(_ projected: ProjectedEvent, to state: inout State) {
+        let event = projected.event
+        guard let customer = event.customer else { return }
+        let at = event.at.microseconds
+        switch event.payload {
+        case .customerMerged(let from):
+            guard let (merged, survivor) = state.identities.merge(from, into: customer),
+                let absorbed = state.journeys.removeValue(forKey: merged)
+            else { return }
+            state.journeys[survivor, default: Journey()].absorb(absorbed)
+        case .touchpoint(let channel, let campaign, _, _, _, _):
+            state.journeys[state.identities.resolve(customer), default: Journey()].insert(
+                .init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? "")
+            )
+        case .message(let kind, let campaign, let channel):
+            guard kind == .sent || kind == .opened || kind == .clicked else { return }
+            state.journeys[state.identities.resolve(customer), default: Journey()].insert(
+                .init(at: at, type: event.type, channel: channel, campaign: campaign)
+            )
+        case .orderPlaced(let order, let total, _, _, _, _, _):
+            let id = state.identities.resolve(customer)
+            guard state.journeys[id]?.orders[order]?.placed == nil else { return }
+            state.journeys[id, default: Journey()].orders[order, default: Order()].placed =
+                (at, total, projected.offset)
+        case .orderCancelled(let order, _):
+            state.journeys[state.identities.resolve(customer), default: Journey()].orders[order, default: Order()]
+                .cancelled = true
+        case .orderReturned(let order, let amount):
+            state.journeys[state.identities.resolve(customer), default: Journey()].orders[order, default: Order()]
+                .returned += amount.minorUnits
+        case .orderRefunded(let order, let amount):
+            state.journeys[state.identities.resolve(customer), default: Journey()].orders[order, default: Order()]
+                .refunded += amount.minorUnits
+        default:
+            break
+        }
+    }
+}

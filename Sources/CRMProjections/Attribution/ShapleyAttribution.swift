@@ -1,0 +1,69 @@
+import CRMModel
+
+/// Shapley values of channels over converting paths (docs/attribution.md, section 5).
+public enum ShapleyAttribution {
+    /// Each converting path's set of distinct keys, with the conversions and the value (per currency, minor units)
+    /// of the paths that have exactly that set.
+    public struct PathSet: Sendable, Equatable {
+        public var keys: [String]
+        public var conversions: Double
+        public var value: [String: Double]
+    }
+
+    /// The converting paths grouped by their set of distinct keys, in a fixed order (by the keys).
+    public static func pathSets(_ paths: [AttributionPath]) -> [PathSet] {
+        var sets = [[String]: PathSet]()
+        for path in paths {
+            guard let conversion = path.conversion, !path.touches.isEmpty else { continue }
+            let keys = Set(path.touches.map(\.key)).sorted()
+            sets[keys, default: PathSet(keys: keys, conversions: 0, value: [:])].conversions += 1
+            sets[keys]!.value[conversion.value.currency.code, default: 0] += Double(conversion.value.minorUnits)
+        }
+        return sets.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { sets[$0]! }
+    }
+
+    /// Each key's Shapley value of `v(S) = Σ c(T), T ⊆ S`, by the closed form of a sum of unanimity games: each set
+    /// `T` gives `c(T) / |T|` to each of its keys. Conversions, and value per currency.
+    public static func values(_ sets: [PathSet]) -> [String: (conversions: Double, value: [String: Double])] {
+        var values = [String: (conversions: Double, value: [String: Double])]()
+        for set in sets {
+            let size = Double(set.keys.count)
+            for key in set.keys {
+                values[key, default: (0, [:])].conversions += set.conversions / size
+                for (currency, amount) in set.value { values[key]!.value[currency, default: 0] += amount / size }
+            }
+        }
+        return values
+    }
+
+    /// The Shapley value of conversions by its definition: each key's marginal contributions over all `2^n`
+    /// coalitions, weighted `|S|! (n − |S| − 1)! / n!`. Exponential: for checking ``values(_:)``, up to 15 keys.
+    public static func valuesByDefinition(_ sets: [PathSet]) -> [String: Double] {
+        let keys = Set(sets.flatMap(\.keys)).sorted()
+        let n = keys.count
+        precondition(n <= 15, "the definition is for checking, up to 15 keys")
+        var bit = [String: Int]()
+        for (number, key) in keys.enumerated() { bit[key] = 1 << number }
+        // v over every coalition: the conversions of the sets it contains (a sum over subsets, by the zeta transform).
+        var v = [Double](repeating: 0, count: 1 << n)
+        for set in sets { v[set.keys.reduce(0) { $0 | bit[$1]! }] += set.conversions }
+        for number in 0..<n {
+            for coalition in 0..<(1 << n) where coalition & (1 << number) != 0 {
+                v[coalition] += v[coalition ^ (1 << number)]
+            }
+        }
+        var factorial = [1.0]
+        for k in 1...max(1, n) { factorial.append(factorial[k - 1] * Double(k)) }
+        var result = [String: Double]()
+        for (number, key) in keys.enumerated() {
+            var value = 0.0
+            for coalition in 0..<(1 << n) where coalition & (1 << number) == 0 {
+                let size = coalition.nonzeroBitCount
+                let weight = factorial[size] * factorial[n - size - 1] / factorial[n]
+                value += weight * (v[coalition | (1 << number)] - v[coalition])
+            }
+            result[key] = value
+        }
+        return result
+    }
+}
