@@ -13,22 +13,32 @@ struct Rebuild: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try global.open(writing: false)
-        let progress = ProgressBar(label: "rebuilding", unit: "M events")
+        try rebuild(CustomerProfiles.self, engine: engine) { $0.profiles.count }
+        try rebuild(CustomerJourneys.self, engine: engine) { $0.journeys.count }
+        await engine.close()
+    }
+
+    /// Rebuilds one projection, saves a snapshot (the next start restores from there), and reports the speed.
+    private func rebuild<P: Projection>(
+        _ projection: P.Type,
+        engine: CRMEngine,
+        customers: (P.State) -> Int
+    ) throws {
+        let progress = ProgressBar(label: "rebuilding \(P.name)", unit: "M events")
         let started = ContinuousClock.now
-        let runner = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine, workers: workers) { step in
+        let runner = try ProjectionRunner<P>.rebuild(engine: engine, workers: workers) { step in
             progress.update(done: step.eventsDone, total: step.eventsTotal)
         }
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         progress.finish()
-        // The next start restores from here instead of replaying everything.
         let saved = engine.options.readOnly ? false : try runner.saveSnapshot()
-        await engine.close()
-        let (customers, events) = runner.read { state, offset in (state.profiles.count, offset) }
+        let (count, events) = runner.read { state, offset in (customers(state), offset) }
         print(
             String(
-                format: "customer-profiles: %d events, %d customers, in %.2f s: %.0f events/s%@",
+                format: "%@: %d events, %d customers, in %.2f s: %.0f events/s%@",
+                P.name,
                 events,
-                customers,
+                count,
                 seconds,
                 Double(events) / max(seconds, 1e-9),
                 saved ? "; snapshot saved" : ""

@@ -6,37 +6,45 @@ import _EventLogTestSupport
 
 @Suite("Projection runtime: determinism")
 struct ProjectionRunnerTests {
-    @Test(
-        "Rebuilt on one core, on several, live, or restored from serialized state and caught up: the same bytes",
-        arguments: [UInt64(1), 2, 3]
-    )
-    func determinism(seed: UInt64) async throws {
-        let directory = TemporaryDirectory("projections")
+    /// Appends generated shop data (merges, erasures, late events, every type) in chunks, following it live, and
+    /// checks that a state restored from bytes midway and caught up, and rebuilds on 1, 2 and 3 workers, all give
+    /// the live state's bytes. Returns the live runner (the engine stays open).
+    static func checkDeterminism<P: Projection>(
+        _ projection: P.Type,
+        seed: UInt64,
+        directory: TemporaryDirectory
+    ) async throws -> (ProjectionRunner<P>, CRMEngine) {
         let crm = try CRMEngine.open(at: directory.path)
-        let live = ProjectionRunner<CustomerProfiles>(engine: crm)
-        var restored: ProjectionRunner<CustomerProfiles>?
-        // Generated shop data: merges, erasures, late events, every type.
+        let live = ProjectionRunner<P>(engine: crm)
+        var restored: ProjectionRunner<P>?
         let events = Array(SyntheticData(.init(customers: 300, seed: seed)))
         for (number, chunk) in stride(from: 0, to: events.count, by: 500).enumerated() {
             try await crm.append(contentsOf: Array(events[chunk..<min(chunk + 500, events.count)]))
             try live.catchUp()
             if number == 3 {
                 let bytes = live.read { state, _ in state.serialized }
-                restored = ProjectionRunner(
-                    engine: crm,
-                    state: try CustomerProfiles.State(serialized: bytes),
-                    offset: live.nextOffset
-                )
+                restored = ProjectionRunner(engine: crm, state: try P.State(serialized: bytes), offset: live.nextOffset)
             }
         }
         try restored!.catchUp()
         let expected = live.read { state, _ in state.serialized }
-        #expect(restored!.read { state, _ in state.serialized } == expected)
+        #expect(restored!.read { state, _ in state.serialized } == expected, "\(P.name) restored")
         for workers in [1, 2, 3] {
-            let rebuilt = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, workers: workers)
+            let rebuilt = try ProjectionRunner<P>.rebuild(engine: crm, workers: workers)
             #expect(rebuilt.nextOffset == crm.nextOffset)
-            #expect(rebuilt.read { state, _ in state.serialized } == expected, "rebuild with \(workers) workers")
+            let same = rebuilt.read { state, _ in state.serialized } == expected
+            #expect(same, "\(P.name) rebuilt with \(workers) workers")
         }
+        return (live, crm)
+    }
+
+    @Test(
+        "Rebuilt on one core, on several, live, or restored from serialized state and caught up: the same bytes",
+        arguments: [UInt64(1), 2, 3]
+    )
+    func determinism(seed: UInt64) async throws {
+        let directory = TemporaryDirectory("projections")
+        let (live, crm) = try await Self.checkDeterminism(CustomerProfiles.self, seed: seed, directory: directory)
         // Merges really happened, so identity groups and shards were exercised; so did segment changes (windows
         // included) and monthly RFM rescorings.
         let merged = live.read { state, _ in state.identities.aliases.count }
@@ -45,6 +53,17 @@ struct ProjectionRunnerTests {
         #expect(changes.contains { $0.trigger == .window } && changes.contains { $0.trigger == .event })
         #expect(changes.contains { $0.trigger == .removed })
         #expect(live.read { state, _ in state.profiles.values.contains { $0.standing.rfmGroupName != nil } })
+        await crm.close()
+    }
+
+    @Test("Customer journeys: rebuilt, live and restored give the same bytes", arguments: [UInt64(4), 5])
+    func journeysDeterminism(seed: UInt64) async throws {
+        let directory = TemporaryDirectory("projections")
+        let (live, crm) = try await Self.checkDeterminism(CustomerJourneys.self, seed: seed, directory: directory)
+        // Merges and returns happened, so journeys were joined and conversions revalued.
+        #expect(live.read { state, _ in state.identities.aliases.count } > 0)
+        let (paths, _) = live.read { state, _ in state.paths(PathOptions()) }
+        #expect(paths.contains { $0.conversion != nil } && paths.contains { $0.conversion == nil })
         await crm.close()
     }
 
