@@ -129,10 +129,16 @@ public struct EventTime: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { rfc3339 }
 
-    /// 00:00:00 UTC of the first day of the month after the one holding this time.
-    public var startOfNextMonth: EventTime {
+    /// The UTC year and month holding this time.
+    public var yearAndMonth: (year: Int, month: Int) {
         let day = Int((microseconds >= 0 ? microseconds : microseconds - 86_399_999_999) / 86_400_000_000)
         let date = Self.civilDate(daysSinceEpoch: day)
+        return (date.year, date.month)
+    }
+
+    /// 00:00:00 UTC of the first day of the month after the one holding this time.
+    public var startOfNextMonth: EventTime {
+        let date = yearAndMonth
         let next = date.month == 12 ? (date.year + 1, 1) : (date.year, date.month + 1)
         return EventTime(microseconds: Int64(Self.daysSinceEpoch(year: next.0, month: next.1, day: 1)) * 86_400_000_000)
     }

@@ -19,13 +19,13 @@ struct AttributionTests {
 
     @Test("Each fixture's figures hold, for every model", arguments: names)
     func fixture(_ name: String) throws {
-        let root = try AttributionFixture.object(Self.directory.appendingPathComponent(name))
-        let events = try AttributionFixture.events(root)
+        let root = try FixtureFile.object(Self.directory.appendingPathComponent(name))
+        let events = try FixtureFile.events(root)
         var state = CustomerJourneys.makeState()
         for (offset, event) in events.enumerated() {
             CustomerJourneys.applyInSequence(offset: Int64(offset), event: event, to: &state)
         }
-        let options = try AttributionFixture.options(root)
+        let options = try FixtureFile.options(root)
         let halfLife = Int64(root.number("options", "half_life_days") ?? 7) * 86_400_000_000
         let (paths, untouched) = state.paths(options)
         let totals = try root.object("totals")
@@ -206,8 +206,8 @@ struct AttributionTests {
     }
 }
 
-/// Reading the fixture files.
-enum AttributionFixture {
+/// Reading the fixture files of attribution and analytics.
+enum FixtureFile {
     static func object(_ url: URL) throws -> JSONObject {
         guard case .object(let members) = try JSONParser.parse(try String(contentsOf: url, encoding: .utf8)) else {
             throw FixtureError("not an object")
@@ -243,12 +243,12 @@ enum AttributionFixture {
 }
 
 extension JSONObject {
-    fileprivate func object(_ key: String) throws -> JSONObject {
+    func object(_ key: String) throws -> JSONObject {
         guard case .object(let members)? = self[key] else { throw FixtureError("\(key) must be an object") }
         return JSONObject(members)
     }
 
-    fileprivate func number(_ key: String) -> Double? {
+    func number(_ key: String) -> Double? {
         if case .number(let text)? = self[key] { return Double(text) }
         return nil
     }
@@ -258,7 +258,7 @@ extension JSONObject {
         return JSONObject(members).number(inner)
     }
 
-    fileprivate static func number(_ value: JSONValue) throws -> Double {
+    static func number(_ value: JSONValue) throws -> Double {
         guard case .number(let text) = value, let number = Double(text) else { throw FixtureError("a number") }
         return number
     }

@@ -67,6 +67,18 @@ struct ProjectionRunnerTests {
         await crm.close()
     }
 
+    @Test("Shop analytics: rebuilt, live and restored give the same bytes", arguments: [UInt64(6), 7])
+    func analyticsDeterminism(seed: UInt64) async throws {
+        let directory = TemporaryDirectory("projections")
+        let (live, crm) = try await Self.checkDeterminism(ShopAnalytics.self, seed: seed, directory: directory)
+        // Orders, tickets, campaigns and launches were all folded.
+        let counts = live.read { state, _ in
+            [state.orders.count, state.tickets.count, state.campaignRows().count, state.launches.count]
+        }
+        #expect(counts.allSatisfy { $0 > 0 }, "\(counts)")
+        await crm.close()
+    }
+
     @Test("Members as of a time, from the changes recorded at the head, equal a state rebuilt as of that time")
     func asOfFromRecordedChanges() async throws {
         let directory = TemporaryDirectory("projections")
