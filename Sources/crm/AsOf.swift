@@ -23,6 +23,14 @@ struct AsOfOptions: ParsableArguments {
         try time.map { try engine.offset(after: $0) } ?? asOfOffset ?? engine.nextOffset
     }
 
+    /// The state of projection `P` as the query asks: the newest snapshot, then the log up to the end.
+    func state<P: Projection>(of projection: P.Type, engine: CRMEngine) throws -> P.State {
+        var notices = [String]()
+        let runner = try ProjectionRunner<P>.restore(engine: engine, upTo: try end(in: engine), notices: &notices)
+        for notice in notices { warn("notice: \(notice)") }
+        return runner.read { state, _ in state }
+    }
+
     /// The customer projection for a segment query, from the newest snapshot: at the head with `--as-of TIME`
     /// (the changes recorded up to TIME are what the log knew then, docs/segments.md, section 4), at the offset
     /// with `--as-of-offset`. Returns the state and the time to filter changes at.
@@ -36,5 +44,18 @@ struct AsOfOptions: ParsableArguments {
         // A time after the last event: let the clock run to it (windows pass, RFM is rescored).
         if let time, time > (state.clock ?? time) { CustomerProfiles.advance(&state, to: time) }
         return (state, time)
+    }
+}
+
+/// `--from TIME --to TIME`: the period a report covers (both ends included; `--to` defaults to `--as-of`).
+struct PeriodOptions: ParsableArguments {
+    @Option(help: "From this time on (RFC 3339).") var from: String?
+    @Option(help: "Up to this time (RFC 3339; default: --as-of, else everything).") var to: String?
+
+    func period(asOf: AsOfOptions) throws -> ShopAnalytics.State.Period {
+        ShopAnalytics.State.Period(
+            from: try parseTime(from, option: "--from"),
+            to: try parseTime(to, option: "--to") ?? asOf.time
+        )
     }
 }

@@ -15,8 +15,7 @@ struct Attribution: AsyncParsableCommand {
     @Option(help: "first, last, last-non-direct, linear, position, time-decay, markov or shapley.")
     var model: String = "last"
     @Option(help: "The lookback window before a conversion, e.g. 30d.") var window: String = "30d"
-    @Option(help: "Conversions from this time on, and other paths whose last touch is (RFC 3339).") var from: String?
-    @Option(help: "Conversions up to this time, and other paths whose last touch is (RFC 3339).") var to: String?
+    @OptionGroup(title: "Period (conversions by their time, other paths by their last touch)") var period: PeriodOptions
     @Option(help: "What paths are made of: channel or campaign.") var by: String = "channel"
     @Option(help: "The event types that are touches, comma-separated.") var touches = "touchpoint,message.clicked"
     @Option(help: "The time-decay half-life, e.g. 7d.") var halfLife: String = "7d"
@@ -41,8 +40,9 @@ struct Attribution: AsyncParsableCommand {
         var options = PathOptions()
         options.window = SegmentWindow(window) ?? options.window
         options.key = PathOptions.Key(rawValue: by) ?? .channel
-        options.from = try parseTime(from, option: "--from")
-        options.to = try parseTime(to, option: "--to") ?? asOfOptions.time
+        let period = try period.period(asOf: asOfOptions)
+        options.from = period.from
+        options.to = period.to
         var types = Set<EventType>()
         for name in touches.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let type = EventType(rawValue: name), PathOptions.possibleTouchTypes.contains(type) else {
@@ -61,12 +61,9 @@ struct Attribution: AsyncParsableCommand {
         let outputFormat = try format.value
         let options = try pathOptions()
         let engine = try global.open(writing: false)
-        let end = try asOfOptions.end(in: engine)
-        var notices = [String]()
-        let runner = try ProjectionRunner<CustomerJourneys>.restore(engine: engine, upTo: end, notices: &notices)
+        let state = try asOfOptions.state(of: CustomerJourneys.self, engine: engine)
         await engine.close()
-        for notice in notices { warn("notice: \(notice)") }
-        let (found, untouched) = runner.read { state, _ in state.paths(options) }
+        let (found, untouched) = state.paths(options)
         let halfLife = SegmentWindow(halfLife)!.microseconds
         if paths {
             Self.pathTable(found, shortened: outputFormat == .table).printToStandardOutput(outputFormat)

@@ -17,7 +17,8 @@ struct CRMCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Generate.self, Ingest.self, Export.self, History.self, Stats.self, Verify.self, Forget.self,
-            Rebuild.self, Profile.self, RFMCommand.self, Segment.self, Attribution.self,
+            Rebuild.self, Profile.self, RFMCommand.self, Segment.self, Attribution.self, Campaigns.self, Sales.self,
+            Products.self, Support.self, Cohorts.self,
         ]
     )
 

@@ -15,6 +15,7 @@ struct Rebuild: AsyncParsableCommand {
         let engine = try global.open(writing: false)
         try rebuild(CustomerProfiles.self, engine: engine) { $0.profiles.count }
         try rebuild(CustomerJourneys.self, engine: engine) { $0.journeys.count }
+        try rebuild(ShopAnalytics.self, engine: engine) { Set($0.orders.values.map(\.customer)).count }
         await engine.close()
     }
 
