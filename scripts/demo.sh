@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job (README): generate a year of a shop with 100,000 customers, ingest it into a durable engine,
 # then show statistics, one customer's history, an erasure, a verification of the whole log, and the projections
-# rebuilt from it: profiles, segments (5 generated definitions and 6 from scripts/segments.json) and RFM groups.
+# rebuilt from it: profiles, segments (5 generated definitions and 6 from scripts/segments.json) and RFM groups,
+# then attribution by every model side by side, the top campaigns, sales by channel and the support summary.
 set -euo pipefail
 crm="$1"
 customers="${CUSTOMERS:-100000}"
@@ -61,3 +62,16 @@ step "crm segment sizes repeat-buyers --as-of $end   (the last days)"
 
 step "crm segment history c-3"
 "$crm" segment history c-3
+
+# Attribution and the shop's analytics, from the projections `crm rebuild` saved.
+step "crm attribution --compare   (conversions each model credits to each channel)"
+"$crm" attribution --compare
+
+step "crm campaigns --top 5"
+"$crm" campaigns --top 5 | cut -c1-160
+
+step "crm sales --by channel --in USD"
+"$crm" sales --by channel --in USD
+
+step "crm support --by priority"
+"$crm" support --by priority

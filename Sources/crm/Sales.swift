@@ -13,6 +13,7 @@ struct Sales: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var format: FormatOption
     @Option(help: "Group by total, channel, country, city or month.") var by = "total"
+    @Option(name: .customLong("in"), help: "Only orders in this currency (ISO 4217).") var onlyCurrency: String?
     @OptionGroup var period: PeriodOptions
     @OptionGroup var asOfOptions: AsOfOptions
 
@@ -31,7 +32,8 @@ struct Sales: AsyncParsableCommand {
         let grouping = ShopAnalytics.State.SalesGrouping(rawValue: by)!
         let numbers = ["orders", "gross", "cancelled", "returned", "refunded", "net", "aov", "return_rate"]
         var table = Table(columns: [by == "total" ? "all" : by, "currency"] + numbers, numeric: Set(numbers))
-        for row in state.sales(by: grouping, in: period) {
+        for row in state.sales(by: grouping, in: period)
+        where onlyCurrency.map({ $0.uppercased() == row.currency }) ?? true {
             let money = [row.gross, row.cancelled, row.returned, row.refunded, row.net].map {
                 Attribution.amount(Double($0), row.currency)
             }
@@ -47,7 +49,7 @@ struct Sales: AsyncParsableCommand {
             let repeating = state.repeatPurchaseRate(in: period)
             let rate = repeating.customers == 0 ? 0 : Double(repeating.repeating) / Double(repeating.customers)
             print(
-                "repeat-purchase rate: \(repeating.repeating) of \(repeating.customers) customers with a sale "
+                "repeat-purchase rate (every currency): \(repeating.repeating) of \(repeating.customers) customers with a sale "
                     + String(format: "(%.1f %%)", rate * 100)
             )
         }
