@@ -63,22 +63,19 @@ struct Attribution: AsyncParsableCommand {
         let engine = try global.open(writing: false)
         let state = try asOfOptions.state(of: CustomerJourneys.self, engine: engine)
         await engine.close()
-        let (found, untouched) = state.paths(options)
         let halfLife = SegmentWindow(halfLife)!.microseconds
         if paths {
-            Self.pathTable(found, shortened: outputFormat == .table).printToStandardOutput(outputFormat)
+            Self.pathTable(state.pathTable(options), shortened: outputFormat == .table).printToStandardOutput(
+                outputFormat
+            )
             return
         }
         if compare {
-            Self.comparison(found, halfLife: halfLife, by: by).printToStandardOutput(outputFormat)
+            Self.comparison(state.attributionByEveryModel(options, halfLife: halfLife), by: by)
+                .printToStandardOutput(outputFormat)
             return
         }
-        let report = AttributionReport(
-            paths: found,
-            untouched: untouched,
-            model: AttributionModel(rawValue: model)!,
-            halfLife: halfLife
-        )
+        let report = state.attribution(options, model: AttributionModel(rawValue: model)!, halfLife: halfLife)
         Self.table(report, by: by).printToStandardOutput(outputFormat)
         if outputFormat == .table {
             let value = report.value.keys.sorted().map { Self.amount(Double(report.value[$0]!), $0) }
@@ -116,10 +113,9 @@ struct Attribution: AsyncParsableCommand {
         return table
     }
 
-    static func comparison(_ paths: [AttributionPath], halfLife: Int64, by key: String) -> Table {
+    static func comparison(_ credits: [String: [AttributionModel: Double]], by key: String) -> Table {
         let models = AttributionModel.allCases
         var table = Table(columns: [key] + models.map(\.rawValue), numeric: Set(models.map(\.rawValue)))
-        let credits = AttributionReport.compare(paths, halfLife: halfLife)
         // Most credited by the last-touch model first, as the default report orders them.
         for name in credits.keys.sorted(by: { (credits[$1]![.last]!, $0) < (credits[$0]![.last]!, $1) }) {
             table.rows.append([name] + models.map { String(format: "%.4f", credits[name]![$0]!) })
@@ -128,8 +124,7 @@ struct Attribution: AsyncParsableCommand {
     }
 
     /// The path table; `shortened`: paths longer than 80 characters are cut (for reading on a terminal).
-    static func pathTable(_ paths: [AttributionPath], shortened: Bool) -> Table {
-        let rows = AttributionReport.pathTable(paths)
+    static func pathTable(_ rows: [AttributionReport.PathRow], shortened: Bool) -> Table {
         let currencies = Set(rows.flatMap(\.value.keys)).sorted()
         let value = currencies.map { "value_\($0)" }
         var table = Table(

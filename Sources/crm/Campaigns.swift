@@ -35,8 +35,7 @@ struct Campaigns: AsyncParsableCommand {
         var options = PathOptions()
         options.key = .campaign
         options.to = try asOfOptions.time
-        let (paths, untouched) = journeys.paths(options)
-        let report = AttributionReport(paths: paths, untouched: untouched, model: AttributionModel(rawValue: model)!)
+        let report = journeys.attribution(options, model: AttributionModel(rawValue: model)!)
         let credit = Dictionary(uniqueKeysWithValues: report.rows.map { ($0.key, $0) })
         var rows = analytics.campaignRows()
         rows.sort {

@@ -1,8 +1,9 @@
 import CRMModel
-import CRMProjections
 import Foundation
 import Testing
 import _EventLogTestSupport
+
+@testable import CRMProjections
 
 /// The hand-computed cases of `fixtures/attribution/*.json` (each says in `about` how its numbers were worked out),
 /// and the properties every model must have.
@@ -167,6 +168,28 @@ struct AttributionTests {
         let none = MarkovChain(paths: [paths[2]])
         #expect(none.removalEffects() == [0])
         #expect(AttributionReport(paths: [paths[2]], model: .markov).rows.allSatisfy { $0.conversions == 0 })
+    }
+
+    @Test("Paths cut in runs of customers on every core and joined give what one pass gives, for every model")
+    func runsJoined() {
+        var state = CustomerJourneys.makeState()
+        for (offset, event) in SyntheticData(.init(customers: 400, seed: 3)).enumerated() {
+            CustomerJourneys.applyInSequence(offset: Int64(offset), event: event, to: &state)
+        }
+        var options = PathOptions()
+        options.touchTypes.insert(.messageOpened)
+        let (paths, untouched) = state.paths(options)
+        let joined = state.indexedPaths(options, customersPerRun: 37)
+        let single = IndexedPaths(paths, untouched: untouched)
+        #expect(joined.pathCount == paths.count && joined.pathCount > 100)
+        #expect(joined.keys == single.keys && joined.currencies == single.currencies)
+        #expect(joined.touchKeys == single.touchKeys && joined.conversionCurrencies == single.conversionCurrencies)
+        #expect((0..<joined.pathCount).map(joined.text(of:)) == paths.map(\.text))
+        for model in AttributionModel.allCases {
+            let one = AttributionReport(paths: paths, untouched: untouched, model: model)
+            let runs = AttributionReport(joined, model: model, halfLife: 7 * 86_400_000_000)
+            #expect(one.rows == runs.rows && one.value == runs.value, "\(model.rawValue)")
+        }
     }
 
     @Test("The period selects conversions by their time and other paths by their last touch; campaigns as keys")

@@ -44,20 +44,9 @@ struct Fixture {
     var checks: [JSONObject]
 
     init(_ url: URL) throws {
-        let text = try String(contentsOf: url, encoding: .utf8)
-        guard case .object(let members) = try JSONParser.parse(text) else { throw FixtureError("not an object") }
-        let root = JSONObject(members)
-        guard case .string(let code)? = root["currency"], let currency = Currency(code) else {
-            throw FixtureError("currency is required")
-        }
-        let codec = EventJSONCodec(defaultCurrency: currency)
-        guard case .array(let lines)? = root["events"], case .array(let checks)? = root["checks"] else {
-            throw FixtureError("events and checks are required")
-        }
-        events = try lines.enumerated().map { number, line in
-            let bytes = Array(JSONWriter.string(line).utf8)
-            return try bytes.withUnsafeBytes { try codec.decode(line: $0, lineNumber: number + 1) }
-        }
+        let root = try FixtureFile.object(url)
+        events = try FixtureFile.events(root)
+        guard case .array(let checks)? = root["checks"] else { throw FixtureError("checks are required") }
         self.checks = try checks.map { check in
             guard case .object(let members) = check else { throw FixtureError("a check is an object") }
             return JSONObject(members)

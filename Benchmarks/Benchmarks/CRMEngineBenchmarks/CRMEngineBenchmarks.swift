@@ -150,6 +150,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     projectionBenchmarks()
+    attributionBenchmarks()
 
     // The peer: the same NDJSON, validated by the same codec, into SQLite through GRDB (WAL,
     // synchronous=NORMAL, 1000-row transactions) with a unique index on the event id (idempotent ingest) and an

@@ -91,14 +91,29 @@ public struct JourneyEvents {
     public static let noCampaign = "(none)"
 
     /// Cuts the paths of one journey: `touches` and `conversions` each in event-time order (ties: log order).
-    /// - Returns: the paths in the period, in the order their ends happened; and the conversions in the period that
-    ///   had no touch in their window.
+    /// Appends the paths in the period, in the order their ends happened, and the conversions in the period that
+    /// had no touch in their window.
     public static func paths(
         touches: [Touch],
         conversions: [AttributionPath.Conversion],
         options: PathOptions,
         into paths: inout [AttributionPath],
         untouched: inout [AttributionPath.Conversion]
+    ) {
+        var list = PathList(paths: paths, untouched: untouched)
+        paths = []
+        untouched = []
+        cut(touches: touches, conversions: conversions, options: options, into: &list)
+        paths = list.paths
+        untouched = list.untouched
+    }
+
+    /// ``paths(touches:conversions:options:into:untouched:)`` into any sink.
+    static func cut<Sink: PathSink>(
+        touches: [Touch],
+        conversions: [AttributionPath.Conversion],
+        options: PathOptions,
+        into sink: inout Sink
     ) {
         let window = options.window.microseconds
         var pending = [AttributionPath.Touch]()
@@ -119,14 +134,12 @@ public struct JourneyEvents {
             }
             // Pending touches are in time order: the expired ones are a prefix.
             let expired = pending.prefix { $0.at <= conversion.at - window }
-            if let last = expired.last, options.includes(last.at) {
-                paths.append(AttributionPath(touches: Array(expired)))
-            }
+            if let last = expired.last, options.includes(last.at) { sink.add(expired, conversion: nil) }
             if options.includes(conversion.at) {
                 if expired.count == pending.count {
-                    untouched.append(conversion)
+                    sink.addUntouched(conversion)
                 } else {
-                    paths.append(AttributionPath(touches: Array(pending[expired.count...]), conversion: conversion))
+                    sink.add(pending[expired.count...], conversion: conversion)
                 }
             }
             pending.removeAll(keepingCapacity: true)
@@ -135,6 +148,24 @@ public struct JourneyEvents {
             take(touches[next])
             next += 1
         }
-        if let last = pending.last, options.includes(last.at) { paths.append(AttributionPath(touches: pending)) }
+        if let last = pending.last, options.includes(last.at) { sink.add(pending[...], conversion: nil) }
     }
+}
+
+/// Where cut paths go: a list of paths, or their indexed form (`IndexedPaths`).
+protocol PathSink {
+    mutating func add(_ touches: ArraySlice<AttributionPath.Touch>, conversion: AttributionPath.Conversion?)
+    mutating func addUntouched(_ conversion: AttributionPath.Conversion)
+}
+
+/// Paths as values.
+struct PathList: PathSink {
+    var paths: [AttributionPath] = []
+    var untouched: [AttributionPath.Conversion] = []
+
+    mutating func add(_ touches: ArraySlice<AttributionPath.Touch>, conversion: AttributionPath.Conversion?) {
+        paths.append(AttributionPath(touches: Array(touches), conversion: conversion))
+    }
+
+    mutating func addUntouched(_ conversion: AttributionPath.Conversion) { untouched.append(conversion) }
 }

@@ -52,81 +52,96 @@ public struct AttributionReport: Sendable {
         model: AttributionModel,
         halfLife: Int64 = 7 * 86_400_000_000
     ) {
+        self.init(IndexedPaths(paths, untouched: untouched), model: model, halfLife: halfLife)
+    }
+
+    init(_ indexed: IndexedPaths, model: AttributionModel, halfLife: Int64) {
         self.model = model
-        var rows = [String: Row]()
-        for path in paths {
-            if let conversion = path.conversion {
+        var rows = indexed.keys.map { Row(key: $0) }
+        var seen = [Int](repeating: -1, count: indexed.keys.count)
+        var value = [Int64](repeating: 0, count: indexed.currencies.count)
+        for path in 0..<indexed.pathCount {
+            if indexed.converts(path) {
                 convertingPaths += 1
-                conversions += 1
-                value[conversion.value.currency.code, default: 0] += conversion.value.minorUnits
+                value[Int(indexed.conversionCurrencies[path])] += indexed.conversionValues[path]
             } else {
                 nonConvertingPaths += 1
             }
-            var seen = Set<String>()
-            for touch in path.touches {
-                rows[touch.key, default: Row(key: touch.key)].touches += 1
-                guard seen.insert(touch.key).inserted else { continue }
-                rows[touch.key]!.paths += 1
-                if path.conversion != nil { rows[touch.key]!.convertingPaths += 1 }
+            for touch in indexed.touches(of: path) {
+                let key = Int(indexed.touchKeys[touch])
+                rows[key].touches += 1
+                guard seen[key] != path else { continue }
+                seen[key] = path
+                rows[key].paths += 1
+                if indexed.converts(path) { rows[key].convertingPaths += 1 }
             }
         }
-        for conversion in untouched {
-            untouchedConversions += 1
-            conversions += 1
-            value[conversion.value.currency.code, default: 0] += conversion.value.minorUnits
+        for (number, currency) in indexed.currencies.enumerated() { self.value[currency] = value[number] }
+        conversions = convertingPaths + indexed.untouched.count
+        untouchedConversions = indexed.untouched.count
+        for conversion in indexed.untouched {
+            self.value[conversion.value.currency.code, default: 0] += conversion.value.minorUnits
         }
-        let chain = MarkovChain(paths: paths)
-        let effects = chain.removalEffects()
-        for (index, key) in chain.states.enumerated() { rows[key]!.removalEffect = effects[index] }
-        for (key, credit) in Self.credit(
-            paths,
-            model: model,
-            halfLife: halfLife,
-            removalEffects: (chain.states, effects)
-        ) {
-            rows[key]!.conversions = credit.conversions
-            rows[key]!.value = credit.value
+        let effects = MarkovChain(indexed).removalEffects()
+        let credits = Self.credits(indexed, model: model, halfLife: halfLife, removalEffects: effects)
+        for key in rows.indices {
+            rows[key].removalEffect = effects[key]
+            rows[key].conversions = credits.conversions[key]
+            for (number, currency) in indexed.currencies.enumerated() where credits.value[key][number] != 0 {
+                rows[key].value[currency] = credits.value[key][number]
+            }
         }
-        self.rows = rows.values.sorted { ($1.conversions, $0.key) < ($0.conversions, $1.key) }
+        self.rows = rows.sorted { ($1.conversions, $0.key) < ($0.conversions, $1.key) }
     }
 
-    /// The conversions (and value) each key gets under `model`.
-    static func credit(
-        _ paths: [AttributionPath],
+    /// The conversions (and value) each key gets under `model`; `removalEffects` in key order.
+    static func credits(
+        _ paths: IndexedPaths,
         model: AttributionModel,
         halfLife: Int64,
-        removalEffects: (states: [String], effects: [Double])
-    ) -> [String: (conversions: Double, value: [String: Double])] {
-        var credit = [String: (conversions: Double, value: [String: Double])]()
+        removalEffects: [Double]
+    ) -> Credits {
+        var credits = Credits(keys: paths.keys.count, currencies: paths.currencies.count)
         switch model {
         case .markov:
-            let total = removalEffects.effects.reduce(0, +)
-            guard total > 0 else { return [:] }
+            let total = removalEffects.reduce(0, +)
+            guard total > 0 else { return credits }
             var conversions = 0.0
-            var value = [String: Double]()
-            for path in paths where !path.touches.isEmpty {
-                guard let conversion = path.conversion else { continue }
+            var value = [Double](repeating: 0, count: paths.currencies.count)
+            for path in 0..<paths.pathCount where paths.converts(path) && !paths.touches(of: path).isEmpty {
                 conversions += 1
-                value[conversion.value.currency.code, default: 0] += Double(conversion.value.minorUnits)
+                value[Int(paths.conversionCurrencies[path])] += Double(paths.conversionValues[path])
             }
-            for (index, key) in removalEffects.states.enumerated() {
-                let share = removalEffects.effects[index] / total
-                credit[key] = (conversions * share, value.mapValues { $0 * share })
+            for key in paths.keys.indices {
+                let share = removalEffects[key] / total
+                credits.conversions[key] = conversions * share
+                credits.value[key] = value.map { $0 * share }
             }
         case .shapley:
-            credit = ShapleyAttribution.values(ShapleyAttribution.pathSets(paths))
+            credits = ShapleyAttribution.credits(paths)
         default:
-            for path in paths {
-                guard let conversion = path.conversion else { continue }
-                let currency = conversion.value.currency.code
-                let amount = Double(conversion.value.minorUnits)
-                for (touch, share) in zip(path.touches, model.shares(of: path, halfLife: halfLife)) where share > 0 {
-                    credit[touch.key, default: (0, [:])].conversions += share
-                    credit[touch.key]!.value[currency, default: 0] += amount * share
+            var shares = [Double]()
+            for path in 0..<paths.pathCount where paths.converts(path) {
+                let touches = paths.touches(of: path)
+                let first = touches.lowerBound
+                let end = paths.conversionTimes[path]
+                model.fillShares(
+                    &shares,
+                    count: touches.count,
+                    isDirect: { paths.touchIsDirect[first + $0] },
+                    age: { Double(end - paths.touchTimes[first + $0]) },
+                    halfLife: halfLife
+                )
+                let currency = Int(paths.conversionCurrencies[path])
+                let amount = Double(paths.conversionValues[path])
+                for (offset, share) in shares.enumerated() where share > 0 {
+                    let key = Int(paths.touchKeys[first + offset])
+                    credits.conversions[key] += share
+                    credits.value[key][currency] += amount * share
                 }
             }
         }
-        return credit
+        return credits
     }
 
     /// The conversions every model credits to each key, side by side: key → model → conversions.
@@ -134,25 +149,34 @@ public struct AttributionReport: Sendable {
         _ paths: [AttributionPath],
         halfLife: Int64 = 7 * 86_400_000_000
     ) -> [String: [AttributionModel: Double]] {
-        let chain = MarkovChain(paths: paths)
-        let effects = (chain.states, chain.removalEffects())
+        compare(IndexedPaths(paths), halfLife: halfLife)
+    }
+
+    static func compare(_ indexed: IndexedPaths, halfLife: Int64) -> [String: [AttributionModel: Double]] {
+        let effects = MarkovChain(indexed).removalEffects()
         var table = [String: [AttributionModel: Double]]()
-        for path in paths { for touch in path.touches { table[touch.key, default: [:]] = [:] } }
         for model in AttributionModel.allCases {
-            let credit = credit(paths, model: model, halfLife: halfLife, removalEffects: effects)
-            for key in table.keys { table[key]![model] = credit[key]?.conversions ?? 0 }
+            let credits = credits(indexed, model: model, halfLife: halfLife, removalEffects: effects)
+            for (number, key) in indexed.keys.enumerated() {
+                table[key, default: [:]][model] = credits.conversions[number]
+            }
         }
         return table
     }
 
     /// The path table: one row per distinct path, most frequent first (ties by path).
     public static func pathTable(_ paths: [AttributionPath]) -> [PathRow] {
+        pathTable(IndexedPaths(paths))
+    }
+
+    static func pathTable(_ indexed: IndexedPaths) -> [PathRow] {
         var rows = [String: PathRow]()
-        for path in paths where !path.touches.isEmpty {
-            let text = path.text
-            if let conversion = path.conversion {
+        for path in 0..<indexed.pathCount where !indexed.touches(of: path).isEmpty {
+            let text = indexed.text(of: path)
+            if indexed.converts(path) {
+                let currency = indexed.currencies[Int(indexed.conversionCurrencies[path])]
                 rows[text, default: PathRow(path: text)].conversions += 1
-                rows[text]!.value[conversion.value.currency.code, default: 0] += conversion.value.minorUnits
+                rows[text]!.value[currency, default: 0] += indexed.conversionValues[path]
             } else {
                 rows[text, default: PathRow(path: text)].withoutConversion += 1
             }

@@ -33,14 +33,19 @@ public enum CustomerJourneys: Projection {
         /// Placed orders not cancelled, valued net of returns and refunds in their currency, in time order (ties:
         /// log order).
         var conversions: [AttributionPath.Conversion] {
-            orders.values.compactMap { order -> (AttributionPath.Conversion, Int64)? in
-                guard let placed = order.placed, !order.cancelled else { return nil }
+            var found = [(conversion: AttributionPath.Conversion, offset: Int64)]()
+            for order in orders.values {
+                guard let placed = order.placed, !order.cancelled else { continue }
                 let net = max(0, placed.total.minorUnits - order.returned - order.refunded)
-                return (
-                    .init(at: placed.at, value: Money(minorUnits: net, currency: placed.total.currency)), placed.offset
+                found.append(
+                    (
+                        .init(at: placed.at, value: Money(minorUnits: net, currency: placed.total.currency)),
+                        placed.offset
+                    )
                 )
             }
-            .sorted { ($0.0.at, $0.1) < ($1.0.at, $1.1) }.map(\.0)
+            if found.count > 1 { found.sort { ($0.conversion.at, $0.offset) < ($1.conversion.at, $1.offset) } }
+            return found.map(\.conversion)
         }
 
         mutating func absorb(_ other: Journey) {
@@ -123,19 +128,57 @@ public enum CustomerJourneys: Projection {
         /// conversions without a touch, cut by `options`.
         public func paths(_ options: PathOptions) -> (paths: [AttributionPath], untouched: [AttributionPath.Conversion])
         {
-            var paths = [AttributionPath]()
-            var untouched = [AttributionPath.Conversion]()
-            for id in journeys.keys.sorted() {
-                let journey = journeys[id]!
-                JourneyEvents.paths(
-                    touches: journey.touches,
-                    conversions: journey.conversions,
-                    options: options,
-                    into: &paths,
-                    untouched: &untouched
-                )
+            var list = PathList()
+            for id in journeys.keys.sorted() { cut(id, options: options, into: &list) }
+            return (list.paths, list.untouched)
+        }
+
+        /// The attribution of the paths cut by `options`, by `model` (docs/attribution.md).
+        public func attribution(
+            _ options: PathOptions,
+            model: AttributionModel,
+            halfLife: Int64 = 7 * 86_400_000_000
+        ) -> AttributionReport {
+            AttributionReport(indexedPaths(options), model: model, halfLife: halfLife)
+        }
+
+        /// The conversions every model credits to each key: key → model → conversions.
+        public func attributionByEveryModel(
+            _ options: PathOptions,
+            halfLife: Int64 = 7 * 86_400_000_000
+        ) -> [String: [AttributionModel: Double]] {
+            AttributionReport.compare(indexedPaths(options), halfLife: halfLife)
+        }
+
+        /// The path table of the paths cut by `options`.
+        public func pathTable(_ options: PathOptions) -> [AttributionReport.PathRow] {
+            AttributionReport.pathTable(indexedPaths(options))
+        }
+
+        /// The paths in their indexed form, cut on every core: contiguous runs of customer ids, joined in order,
+        /// which is the same as one pass in id order.
+        func indexedPaths(_ options: PathOptions, customersPerRun: Int = 4096) -> IndexedPaths {
+            let ids = journeys.keys.sorted()
+            let runs = max(1, min(64, ids.count / customersPerRun))
+            let parts = concurrentMap(runs) { run in
+                var part = IndexedPaths()
+                for id in ids[(run * ids.count / runs)..<((run + 1) * ids.count / runs)] {
+                    cut(id, options: options, into: &part)
+                }
+                part.finish()
+                return part
             }
-            return (paths, untouched)
+            return parts.count == 1 ? parts[0] : IndexedPaths(joining: parts)
+        }
+
+        private func cut<Sink: PathSink>(_ id: String, options: PathOptions, into sink: inout Sink) {
+            let journey = journeys[id]!
+            JourneyEvents.cut(
+                touches: journey.touches,
+                conversions: journey.conversions,
+                options: options,
+                into: &sink
+            )
         }
     }
 

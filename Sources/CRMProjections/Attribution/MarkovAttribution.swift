@@ -8,24 +8,29 @@ public struct MarkovChain: Sendable {
 
     /// The chain of `paths`; paths without touches are left out (they have no transition).
     public init(paths: [AttributionPath]) {
-        var names = Set<String>()
-        for path in paths { for touch in path.touches { names.insert(touch.key) } }
-        states = names.sorted()
-        var index = [String: Int]()
-        for (number, name) in states.enumerated() { index[name] = number }
+        self.init(IndexedPaths(paths))
+    }
+
+    init(_ paths: IndexedPaths) {
+        states = paths.keys
         let start = states.count
         let conversion = states.count
         let null = states.count + 1
-        counts = Array(repeating: Array(repeating: 0, count: states.count + 2), count: states.count + 1)
-        for path in paths where !path.touches.isEmpty {
+        // Counted flat, row by row, then split into rows.
+        let width = states.count + 2
+        var flat = [Double](repeating: 0, count: (states.count + 1) * width)
+        for path in 0..<paths.pathCount {
+            let touches = paths.touches(of: path)
+            guard !touches.isEmpty else { continue }
             var from = start
-            for touch in path.touches {
-                let to = index[touch.key]!
-                counts[from][to] += 1
+            for touch in touches {
+                let to = Int(paths.touchKeys[touch])
+                flat[from * width + to] += 1
                 from = to
             }
-            counts[from][path.conversion == nil ? null : conversion] += 1
+            flat[from * width + (paths.converts(path) ? conversion : null)] += 1
         }
+        counts = (0...states.count).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
     }
 
     /// The probability of reaching `conversion` from `start`, with the state `removed` (if any) leading to `null`.

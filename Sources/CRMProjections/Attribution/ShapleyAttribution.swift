@@ -12,14 +12,40 @@ public enum ShapleyAttribution {
 
     /// The converting paths grouped by their set of distinct keys, in a fixed order (by the keys).
     public static func pathSets(_ paths: [AttributionPath]) -> [PathSet] {
-        var sets = [[String]: PathSet]()
-        for path in paths {
-            guard let conversion = path.conversion, !path.touches.isEmpty else { continue }
-            let keys = Set(path.touches.map(\.key)).sorted()
-            sets[keys, default: PathSet(keys: keys, conversions: 0, value: [:])].conversions += 1
-            sets[keys]!.value[conversion.value.currency.code, default: 0] += Double(conversion.value.minorUnits)
+        let indexed = IndexedPaths(paths)
+        return pathSets(indexed).map { set in
+            PathSet(
+                keys: set.keys.map { indexed.keys[Int($0)] },
+                conversions: set.conversions,
+                value: Dictionary(
+                    uniqueKeysWithValues: set.value.enumerated().filter { $0.element != 0 }.map {
+                        (indexed.currencies[$0.offset], $0.element)
+                    }
+                )
+            )
         }
-        return sets.keys.sorted { $0.lexicographicallyPrecedes($1) }.map { sets[$0]! }
+    }
+
+    /// ``pathSets(_:)`` by key and currency numbers: `value` per currency number.
+    static func pathSets(_ paths: IndexedPaths) -> [(keys: [Int32], conversions: Double, value: [Double])] {
+        var sets = [[Int32]: (conversions: Double, value: [Double])]()
+        var keys = [Int32]()
+        for path in 0..<paths.pathCount where paths.converts(path) {
+            let touches = paths.touches(of: path)
+            guard !touches.isEmpty else { continue }
+            keys.removeAll(keepingCapacity: true)
+            for touch in touches { keys.append(paths.touchKeys[touch]) }
+            keys.sort()
+            var distinct = [Int32]()
+            distinct.reserveCapacity(keys.count)
+            for key in keys where distinct.last != key { distinct.append(key) }
+            let currency = Int(paths.conversionCurrencies[path])
+            sets[distinct, default: (0, [Double](repeating: 0, count: paths.currencies.count))].conversions += 1
+            sets[distinct]!.value[currency] += Double(paths.conversionValues[path])
+        }
+        return sets.keys.sorted { $0.lexicographicallyPrecedes($1) }.map {
+            ($0, sets[$0]!.conversions, sets[$0]!.value)
+        }
     }
 
     /// Each key's Shapley value of `v(S) = Σ c(T), T ⊆ S`, by the closed form of a sum of unanimity games: each set
@@ -34,6 +60,19 @@ public enum ShapleyAttribution {
             }
         }
         return values
+    }
+
+    /// ``values(_:)`` by key and currency numbers.
+    static func credits(_ paths: IndexedPaths) -> Credits {
+        var credits = Credits(keys: paths.keys.count, currencies: paths.currencies.count)
+        for set in pathSets(paths) {
+            let size = Double(set.keys.count)
+            for key in set.keys.map(Int.init) {
+                credits.conversions[key] += set.conversions / size
+                for currency in set.value.indices { credits.value[key][currency] += set.value[currency] / size }
+            }
+        }
+        return credits
     }
 
     /// The Shapley value of conversions by its definition: each key's marginal contributions over all `2^n`

@@ -1,0 +1,92 @@
+import Benchmark
+import BenchmarkSupport
+import CRMGenerator
+import CRMModel
+import CRMProjections
+import EventCRM
+import Foundation
+
+// Attribution and analytics (issue 5): the data-driven models over 1M paths, every model side by side on the
+// journeys of the 10M-event log kept live, and a rebuild of every projection.
+
+extension BenchmarkMetric {
+    static let milliseconds = BenchmarkMetric.custom("ms", useScalingFactor: false)
+    static let channels = BenchmarkMetric.custom("channels", useScalingFactor: false)
+}
+
+/// `count` paths over `channels` channels (lengths 1 to 6, two thirds converting), the same on every run.
+func syntheticPaths(_ count: Int, channels: Int) -> [AttributionPath] {
+    var random = SplitMix64(seed: 7)
+    let names = (0..<channels).map { $0 == 0 ? "direct" : "channel-\($0)" }
+    return (0..<count).map { _ in
+        let length = 1 + Int(random.next() % 6)
+        let touches = (0..<length).map { position in
+            let channel = Int(random.next() % UInt64(channels))
+            return AttributionPath.Touch(
+                key: names[channel],
+                isDirect: channel == 0,
+                at: Int64(position) * 3_600_000_000
+            )
+        }
+        let converts = random.next() % 3 != 0
+        let value = Money(minorUnits: Int64(random.next() % 20_000), currency: .usd)
+        return AttributionPath(touches: touches, conversion: converts ? .init(at: 86_400_000_000, value: value) : nil)
+    }
+}
+
+func attributionBenchmarks() {
+    for model in [AttributionModel.markov, .shapley] {
+        Benchmark(
+            "attribution-\(model.rawValue)-1M-paths-10-channels",
+            configuration: slowConfiguration([.milliseconds], iterations: 3)
+        ) { benchmark in
+            let paths = syntheticPaths(1_000_000, channels: 10)
+            var credited = 0.0
+            let elapsed = ContinuousClock().measure {
+                credited = AttributionReport(paths: paths, model: model).rows.reduce(0) { $0 + $1.conversions }
+            }
+            precondition(credited > 0)
+            benchmark.measurement(.milliseconds, Int(seconds(elapsed) * 1000))
+        }
+    }
+
+    // What a service embedding the engine does: the journeys projection kept live, then every model side by side
+    // (paths cut from the state, then each model), as `crm attribution --compare` prints.
+    Benchmark(
+        "attribution-compare-live-10M-events",
+        configuration: slowConfiguration([.milliseconds, .channels], iterations: 3)
+    ) { benchmark in
+        let path = try await GeneratedData.engine(customers: historyCustomers)
+        let engine = try CRMEngine.open(at: path)
+        let runner = try ProjectionRunner<CustomerJourneys>.rebuild(engine: engine)
+        var count = 0
+        let elapsed = ContinuousClock().measure {
+            count = runner.read { state, _ in state.attributionByEveryModel(PathOptions()).count }
+        }
+        benchmark.measurement(.milliseconds, Int(seconds(elapsed) * 1000))
+        precondition(count > 5)
+        benchmark.measurement(.channels, count)
+        await engine.close()
+    }
+
+    // Every projection of issues 4 and 5 rebuilt from the whole log on both cores, one after the other (each
+    // decodes the log itself); events/s over the total time.
+    Benchmark(
+        "projections-rebuild-every-projection-10M-events-2-cores",
+        configuration: slowConfiguration([.eventsPerSecond, .milliseconds], iterations: 2)
+    ) { benchmark in
+        let path = try await GeneratedData.engine(customers: historyCustomers)
+        let engine = try CRMEngine.open(at: path)
+        var parts = [String]()
+        let elapsed = try ContinuousClock().measure {
+            let profiles = try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine, workers: 2)
+            let journeys = try ProjectionRunner<CustomerJourneys>.rebuild(engine: engine, workers: 2)
+            let analytics = try ProjectionRunner<ShopAnalytics>.rebuild(engine: engine, workers: 2)
+            parts = [profiles.nextOffset, journeys.nextOffset, analytics.nextOffset].map(String.init)
+        }
+        precondition(Set(parts).count == 1)
+        benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(elapsed)))
+        benchmark.measurement(.milliseconds, Int(seconds(elapsed) * 1000))
+        await engine.close()
+    }
+}

@@ -1,0 +1,139 @@
+import CRMModel
+
+/// Paths with their keys and currencies numbered (in name order once finished), flattened into arrays, so that
+/// the models add up credits by index instead of hashing strings for every touch, and a million paths are a few
+/// arrays rather than a million allocations.
+struct IndexedPaths: PathSink {
+    /// The keys; a touch refers to its key by position. Sorted once finished.
+    private(set) var keys: [String] = []
+    /// The currencies of the conversions. Sorted once finished.
+    private(set) var currencies: [String] = []
+    /// Every path's touches one after the other: key number, whether direct, time.
+    private(set) var touchKeys: [Int32] = []
+    private(set) var touchIsDirect: [Bool] = []
+    private(set) var touchTimes: [Int64] = []
+    /// Path `i`'s touches are `starts[i]..<starts[i + 1]`.
+    private(set) var starts: [Int] = [0]
+    /// Per path: its conversion's time, currency number and value (minor units); currency -1 when it did not
+    /// convert.
+    private(set) var conversionTimes: [Int64] = []
+    private(set) var conversionCurrencies: [Int32] = []
+    private(set) var conversionValues: [Int64] = []
+    /// Conversions without a touch in their window.
+    private(set) var untouched: [AttributionPath.Conversion] = []
+
+    private var keyNumbers: [String: Int32] = [:]
+    private var currencyNumbers: [String: Int32] = [:]
+    /// Consecutive touches usually share their key: compared with the last one before hashing.
+    private var lastKey = ""
+    private var lastNumber: Int32 = -1
+
+    init() {}
+
+    /// `paths` and `untouched`, indexed and finished.
+    init(_ paths: [AttributionPath], untouched: [AttributionPath.Conversion] = []) {
+        for path in paths { add(path.touches[...], conversion: path.conversion) }
+        for conversion in untouched { addUntouched(conversion) }
+        finish()
+    }
+
+    /// Parts (each finished) one after the other, as if they had been added in that order to one.
+    init(joining parts: [IndexedPaths]) {
+        for part in parts {
+            let keyMap = part.keys.map { number(of: $0) }
+            let currencyMap = part.currencies.map { currencyNumber(of: $0) }
+            let offset = touchKeys.count
+            touchKeys += part.touchKeys.map { keyMap[Int($0)] }
+            touchIsDirect += part.touchIsDirect
+            touchTimes += part.touchTimes
+            starts += part.starts.dropFirst().map { $0 + offset }
+            conversionTimes += part.conversionTimes
+            conversionCurrencies += part.conversionCurrencies.map { $0 < 0 ? -1 : currencyMap[Int($0)] }
+            conversionValues += part.conversionValues
+            untouched += part.untouched
+        }
+        finish()
+    }
+
+    private mutating func number(of key: String) -> Int32 {
+        if let number = keyNumbers[key] { return number }
+        let number = Int32(keys.count)
+        keys.append(key)
+        keyNumbers[key] = number
+        return number
+    }
+
+    private mutating func currencyNumber(of code: String) -> Int32 {
+        if let number = currencyNumbers[code] { return number }
+        let number = Int32(currencies.count)
+        currencies.append(code)
+        currencyNumbers[code] = number
+        return number
+    }
+
+    mutating func add(_ touches: ArraySlice<AttributionPath.Touch>, conversion: AttributionPath.Conversion?) {
+        for touch in touches {
+            if lastNumber < 0 || touch.key != lastKey {
+                lastKey = touch.key
+                lastNumber = number(of: touch.key)
+            }
+            touchKeys.append(lastNumber)
+            touchIsDirect.append(touch.isDirect)
+            touchTimes.append(touch.at)
+        }
+        starts.append(touchKeys.count)
+        if let conversion {
+            conversionTimes.append(conversion.at)
+            conversionCurrencies.append(currencyNumber(of: conversion.value.currency.code))
+            conversionValues.append(conversion.value.minorUnits)
+        } else {
+            conversionTimes.append(0)
+            conversionCurrencies.append(-1)
+            conversionValues.append(0)
+        }
+    }
+
+    mutating func addUntouched(_ conversion: AttributionPath.Conversion) { untouched.append(conversion) }
+
+    /// Renumbers keys and currencies in name order (the order reports and the Markov chain use).
+    mutating func finish() {
+        let sortedKeys = keys.sorted()
+        var keyOrder = [Int32](repeating: 0, count: keys.count)
+        for (position, key) in sortedKeys.enumerated() { keyOrder[Int(keyNumbers[key]!)] = Int32(position) }
+        for index in touchKeys.indices { touchKeys[index] = keyOrder[Int(touchKeys[index])] }
+        let sortedCurrencies = currencies.sorted()
+        var currencyOrder = [Int32](repeating: 0, count: currencies.count)
+        for (position, code) in sortedCurrencies.enumerated() {
+            currencyOrder[Int(currencyNumbers[code]!)] = Int32(position)
+        }
+        for index in conversionCurrencies.indices where conversionCurrencies[index] >= 0 {
+            conversionCurrencies[index] = currencyOrder[Int(conversionCurrencies[index])]
+        }
+        keys = sortedKeys
+        currencies = sortedCurrencies
+        keyNumbers = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, Int32($0)) })
+        currencyNumbers = Dictionary(uniqueKeysWithValues: currencies.enumerated().map { ($1, Int32($0)) })
+        lastNumber = -1
+    }
+
+    var pathCount: Int { starts.count - 1 }
+
+    func touches(of path: Int) -> Range<Int> { starts[path]..<starts[path + 1] }
+
+    func converts(_ path: Int) -> Bool { conversionCurrencies[path] >= 0 }
+
+    /// Path `path` written as attribution tools do: `email > social`.
+    func text(of path: Int) -> String { touches(of: path).map { keys[Int(touchKeys[$0])] }.joined(separator: " > ") }
+}
+
+/// Credits per key (same order as `IndexedPaths.keys`): conversions, and value per currency (same order as
+/// `IndexedPaths.currencies`, minor units).
+struct Credits {
+    var conversions: [Double]
+    var value: [[Double]]
+
+    init(keys: Int, currencies: Int) {
+        conversions = [Double](repeating: 0, count: keys)
+        value = [[Double]](repeating: [Double](repeating: 0, count: currencies), count: keys)
+    }
+}
