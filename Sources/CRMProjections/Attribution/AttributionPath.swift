@@ -115,18 +115,45 @@ public struct JourneyEvents {
         options: PathOptions,
         into sink: inout Sink
     ) {
-        let window = options.window.microseconds
-        var pending = [AttributionPath.Touch]()
+        var cutter = PathCutter(options)
+        cutter.cut(touches: touches, conversions: conversions, into: &sink)
+    }
+}
+
+/// Cuts the paths of one journey after another with the same options, reusing its buffers.
+struct PathCutter {
+    let options: PathOptions
+    private let window: Int64
+    /// Touch types by their tags' bits (they are below 64): no hashing per touch.
+    private let accepted: UInt64
+    private var pending = [AttributionPath.Touch]()
+    /// A buffer for the caller's conversions.
+    var conversions = [AttributionPath.Conversion]()
+
+    init(_ options: PathOptions) {
+        self.options = options
+        window = options.window.microseconds
+        accepted = options.touchTypes.reduce(UInt64(0)) { $0 | 1 << UInt64($1.tag & 63) }
+    }
+
+    private mutating func take(_ touch: JourneyEvents.Touch) {
+        guard accepted & (1 << UInt64(touch.type.tag & 63)) != 0 else { return }
+        let key =
+            switch options.key {
+            case .channel: touch.channel
+            case .campaign: touch.campaign.isEmpty ? JourneyEvents.noCampaign : touch.campaign
+            }
+        pending.append(AttributionPath.Touch(key: key, isDirect: touch.channel == "direct", at: touch.at))
+    }
+
+    /// Cuts one journey: `touches` and `conversions` each in event-time order (ties: log order).
+    mutating func cut<Sink: PathSink>(
+        touches: [JourneyEvents.Touch],
+        conversions: [AttributionPath.Conversion],
+        into sink: inout Sink
+    ) {
+        pending.removeAll(keepingCapacity: true)
         var next = 0
-        func take(_ touch: Touch) {
-            guard options.touchTypes.contains(touch.type) else { return }
-            let key =
-                switch options.key {
-                case .channel: touch.channel
-                case .campaign: touch.campaign.isEmpty ? noCampaign : touch.campaign
-                }
-            pending.append(AttributionPath.Touch(key: key, isDirect: touch.channel == "direct", at: touch.at))
-        }
         for conversion in conversions {
             while next < touches.count, touches[next].at <= conversion.at {
                 take(touches[next])

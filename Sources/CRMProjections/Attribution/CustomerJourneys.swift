@@ -5,7 +5,8 @@ public import CRMModel
 /// window, the touch types and the period can change without a rebuild.
 public enum CustomerJourneys: Projection {
     public static let name = "customer-journeys"
-    public static let version: UInt32 = 1
+    /// 2: each journey keeps the offset of its customer's first event (paths are taken in that order).
+    public static let version: UInt32 = 2
     /// No personal field is read.
     public static let personalFieldsRead: Set<EventType> = []
 
@@ -29,26 +30,30 @@ public enum CustomerJourneys: Projection {
         /// In event-time order; a late touch is inserted after those at the same or an earlier time.
         var touches: [JourneyEvents.Touch] = []
         var orders: [String: Order] = [:]
+        /// The log offset of the customer's first event (of any id merged into it): the order reports take
+        /// customers in, which every way of running the projection agrees on, without sorting ids.
+        var firstOffset = Int64.max
 
         /// Placed orders not cancelled, valued net of returns and refunds in their currency, in time order (ties:
-        /// log order).
-        var conversions: [AttributionPath.Conversion] {
-            var found = [(conversion: AttributionPath.Conversion, offset: Int64)]()
+        /// log order), into `conversions` (a reused buffer).
+        func conversions(into conversions: inout [AttributionPath.Conversion]) {
+            conversions.removeAll(keepingCapacity: true)
+            var offsets = [Int64]()
             for order in orders.values {
                 guard let placed = order.placed, !order.cancelled else { continue }
                 let net = max(0, placed.total.minorUnits - order.returned - order.refunded)
-                found.append(
-                    (
-                        .init(at: placed.at, value: Money(minorUnits: net, currency: placed.total.currency)),
-                        placed.offset
-                    )
-                )
+                conversions.append(.init(at: placed.at, value: Money(minorUnits: net, currency: placed.total.currency)))
+                offsets.append(placed.offset)
             }
-            if found.count > 1 { found.sort { ($0.conversion.at, $0.offset) < ($1.conversion.at, $1.offset) } }
-            return found.map(\.conversion)
+            guard conversions.count > 1 else { return }
+            let order = conversions.indices.sorted {
+                (conversions[$0].at, offsets[$0]) < (conversions[$1].at, offsets[$1])
+            }
+            conversions = order.map { conversions[$0] }
         }
 
         mutating func absorb(_ other: Journey) {
+            firstOffset = min(firstOffset, other.firstOffset)
             for touch in other.touches { insert(touch) }
             orders.merge(other.orders) { mine, _ in mine }
         }
@@ -72,6 +77,7 @@ public enum CustomerJourneys: Projection {
         public func serialize(into writer: inout BinaryWriter) {
             identities.serialize(into: &writer)
             writer.map(journeys) { writer, journey in
+                writer.int(journey.firstOffset)
                 writer.varint(UInt64(journey.touches.count))
                 for touch in journey.touches {
                     writer.int(touch.at)
@@ -96,7 +102,7 @@ public enum CustomerJourneys: Projection {
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             identities = try IdentityMap(deserializing: &reader)
             journeys = try reader.map { reader throws(EventDecodingError) in
-                var journey = Journey()
+                var journey = Journey(firstOffset: try reader.int())
                 for _ in 0..<(try reader.count("touches")) {
                     let at = try reader.int()
                     let tag = UInt16(truncatingIfNeeded: try reader.varint())
@@ -124,12 +130,14 @@ public enum CustomerJourneys: Projection {
             journeys.merge(shard.journeys) { mine, _ in mine }
         }
 
-        /// The paths of every customer (in customer id order, each in the order its paths ended) and the
+        /// The paths of every customer (customers in the order they first appeared in the log, each one's paths in
+        /// the order they ended) and the
         /// conversions without a touch, cut by `options`.
         public func paths(_ options: PathOptions) -> (paths: [AttributionPath], untouched: [AttributionPath.Conversion])
         {
             var list = PathList()
-            for id in journeys.keys.sorted() { cut(id, options: options, into: &list) }
+            var cutter = PathCutter(options)
+            for index in customerOrder() { cut(journeys[index].value, with: &cutter, into: &list) }
             return (list.paths, list.untouched)
         }
 
@@ -158,12 +166,13 @@ public enum CustomerJourneys: Projection {
         /// The paths in their indexed form, cut on every core: contiguous runs of customer ids, joined in order,
         /// which is the same as one pass in id order.
         func indexedPaths(_ options: PathOptions, customersPerRun: Int = 4096) -> IndexedPaths {
-            let ids = journeys.keys.sorted()
-            let runs = max(1, min(64, ids.count / customersPerRun))
+            let order = customerOrder()
+            let runs = max(1, min(64, order.count / customersPerRun))
             let parts = concurrentMap(runs) { run in
                 var part = IndexedPaths()
-                for id in ids[(run * ids.count / runs)..<((run + 1) * ids.count / runs)] {
-                    cut(id, options: options, into: &part)
+                var cutter = PathCutter(options)
+                for index in order[(run * order.count / runs)..<((run + 1) * order.count / runs)] {
+                    cut(journeys[index].value, with: &cutter, into: &part)
                 }
                 part.finish()
                 return part
@@ -171,14 +180,16 @@ public enum CustomerJourneys: Projection {
             return parts.count == 1 ? parts[0] : IndexedPaths(joining: parts)
         }
 
-        private func cut<Sink: PathSink>(_ id: String, options: PathOptions, into sink: inout Sink) {
-            let journey = journeys[id]!
-            JourneyEvents.cut(
-                touches: journey.touches,
-                conversions: journey.conversions,
-                options: options,
-                into: &sink
-            )
+        /// The journeys' positions in the dictionary (read by position: no hashing), in the order their customers
+        /// first appeared in the log.
+        private func customerOrder() -> [Dictionary<String, Journey>.Index] {
+            journeys.indices.sorted { journeys[$0].value.firstOffset < journeys[$1].value.firstOffset }
+        }
+
+        private func cut<Sink: PathSink>(_ journey: Journey, with cutter: inout PathCutter, into sink: inout Sink) {
+            journey.conversions(into: &cutter.conversions)
+            let conversions = cutter.conversions
+            cutter.cut(touches: journey.touches, conversions: conversions, into: &sink)
         }
     }
 
@@ -188,34 +199,33 @@ public enum CustomerJourneys: Projection {
         let event = projected.event
         guard let customer = event.customer else { return }
         let at = event.at.microseconds
+        let fresh = Journey(firstOffset: projected.offset)
         switch event.payload {
         case .customerMerged(let from):
-            guard let (merged, survivor) = state.identities.merge(from, into: customer),
-                let absorbed = state.journeys.removeValue(forKey: merged)
-            else { return }
-            state.journeys[survivor, default: Journey()].absorb(absorbed)
+            guard let (merged, survivor) = state.identities.merge(from, into: customer) else { return }
+            let absorbed = state.journeys.removeValue(forKey: merged) ?? Journey(firstOffset: projected.offset)
+            state.journeys[survivor, default: fresh].absorb(absorbed)
         case .touchpoint(let channel, let campaign, _, _, _, _):
-            state.journeys[state.identities.resolve(customer), default: Journey()].insert(
+            state.journeys[state.identities.resolve(customer), default: fresh].insert(
                 .init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? "")
             )
         case .message(let kind, let campaign, let channel):
             guard kind == .sent || kind == .opened || kind == .clicked else { return }
-            state.journeys[state.identities.resolve(customer), default: Journey()].insert(
+            state.journeys[state.identities.resolve(customer), default: fresh].insert(
                 .init(at: at, type: event.type, channel: channel, campaign: campaign)
             )
         case .orderPlaced(let order, let total, _, _, _, _, _):
             let id = state.identities.resolve(customer)
             guard state.journeys[id]?.orders[order]?.placed == nil else { return }
-            state.journeys[id, default: Journey()].orders[order, default: Order()].placed =
-                (at, total, projected.offset)
+            state.journeys[id, default: fresh].orders[order, default: Order()].placed = (at, total, projected.offset)
         case .orderCancelled(let order, _):
-            state.journeys[state.identities.resolve(customer), default: Journey()].orders[order, default: Order()]
+            state.journeys[state.identities.resolve(customer), default: fresh].orders[order, default: Order()]
                 .cancelled = true
         case .orderReturned(let order, let amount):
-            state.journeys[state.identities.resolve(customer), default: Journey()].orders[order, default: Order()]
+            state.journeys[state.identities.resolve(customer), default: fresh].orders[order, default: Order()]
                 .returned += amount.minorUnits
         case .orderRefunded(let order, let amount):
-            state.journeys[state.identities.resolve(customer), default: Journey()].orders[order, default: Order()]
+            state.journeys[state.identities.resolve(customer), default: fresh].orders[order, default: Order()]
                 .refunded += amount.minorUnits
         default:
             break
