@@ -154,9 +154,13 @@ public struct AttributionReport: Sendable {
 
     static func compare(_ indexed: IndexedPaths, halfLife: Int64) -> [String: [AttributionModel: Double]] {
         let effects = MarkovChain(indexed).removalEffects()
+        let models = AttributionModel.allCases
+        // The models are independent: on every core.
+        let credits = concurrentMap(models.count) { number in
+            Self.credits(indexed, model: models[number], halfLife: halfLife, removalEffects: effects)
+        }
         var table = [String: [AttributionModel: Double]]()
-        for model in AttributionModel.allCases {
-            let credits = credits(indexed, model: model, halfLife: halfLife, removalEffects: effects)
+        for (model, credits) in zip(models, credits) {
             for (number, key) in indexed.keys.enumerated() {
                 table[key, default: [:]][model] = credits.conversions[number]
             }
