@@ -41,6 +41,81 @@ extension BinaryWriter {
     }
 }
 
+extension BinaryWriter {
+    /// A large map in canonical form, written on every core: the entry count, the chunk count, then chunks of
+    /// `chunkSize` entries in key order, each preceded by its byte count. Chunk boundaries depend only on the keys,
+    /// so the bytes are the same however many cores wrote them; ``BinaryReader/chunkedMap(_:)`` reads the chunks in
+    /// parallel.
+    package mutating func chunkedMap<Value: Sendable>(
+        _ map: [String: Value],
+        chunkSize: Int = 16_384,
+        _ value: @Sendable (inout BinaryWriter, Value) -> Void
+    ) {
+        let keys = sortedOnTwoCores(Array(map.keys))
+        let chunks = (keys.count + chunkSize - 1) / chunkSize
+        varint(UInt64(keys.count))
+        varint(UInt64(chunks))
+        let parts = concurrentMap(chunks) { chunk in
+            var writer = BinaryWriter()
+            for key in keys[(chunk * chunkSize)..<min(keys.count, (chunk + 1) * chunkSize)] {
+                writer.string(key)
+                value(&writer, map[key]!)
+            }
+            return writer.bytes
+        }
+        bytes.reserveCapacity(bytes.count + parts.reduce(0) { $0 + $1.count + 10 })
+        for part in parts {
+            varint(UInt64(part.count))
+            bytes += part
+        }
+    }
+}
+
+/// `keys` sorted, each half on its own core, then merged.
+package func sortedOnTwoCores(_ keys: [String]) -> [String] {
+    let middle = keys.count / 2
+    let halves = concurrentMap(2) { half in (half == 0 ? keys[..<middle] : keys[middle...]).sorted() }
+    var merged = [String]()
+    merged.reserveCapacity(keys.count)
+    var (left, right) = (0, 0)
+    while left < halves[0].count || right < halves[1].count {
+        if right == halves[1].count || (left < halves[0].count && halves[0][left] < halves[1][right]) {
+            merged.append(halves[0][left])
+            left += 1
+        } else {
+            merged.append(halves[1][right])
+            right += 1
+        }
+    }
+    return merged
+}
+
+extension BinaryReader {
+    /// A map written by ``BinaryWriter/chunkedMap(_:chunkSize:_:)``, its chunks read on every core.
+    package mutating func chunkedMap<Value: Sendable>(
+        _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
+    ) throws(EventDecodingError) -> [String: Value] {
+        let count = try count("map")
+        let chunks = try self.count("map chunks")
+        var slices = [UnsafeRawBufferPointer]()
+        for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
+        // The slices point into the buffer this reader reads, which outlives the call.
+        nonisolated(unsafe) let parts = slices
+        let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(String, Value)] in
+            var reader = BinaryReader(parts[chunk])
+            var entries = [(String, Value)]()
+            while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
+            return entries
+        }
+        var map = [String: Value](minimumCapacity: count)
+        for part in parsed { for (key, element) in part { map[key] = element } }
+        guard map.count == count, parsed.reduce(0, { $0 + $1.count }) == count else {
+            throw EventDecodingError(reason: "a chunked map holds \(map.count) distinct keys, not \(count)")
+        }
+        return map
+    }
+}
+
 extension BinaryReader {
     public mutating func int() throws(EventDecodingError) -> Int64 { try zigzag() }
 

@@ -1,7 +1,8 @@
 import CRMModel
-import CRMProjections
 import Testing
 import _EventLogTestSupport
+
+@testable import CRMProjections
 
 /// Hand-computed cases of the customer profile projection.
 @Suite("Customer profiles")
@@ -133,6 +134,37 @@ struct CustomerProfilesTests {
         let profile = try #require(state.profile(of: "c"))
         #expect(profile.forgotten && profile.email == nil && profile.name == nil && profile.traits.isEmpty)
         #expect(profile.country == "BR" && profile.amounts["BRL"]?.gross == 1_000)
+    }
+
+    @Test("A chunked map: several chunks read back whole, the same bytes whatever the order of insertion; lies refused")
+    func chunkedMap() throws {
+        var forward = [String: Int64]()
+        var backward = [String: Int64]()
+        for number in 0..<100 { forward["k-\(number)"] = Int64(number) }
+        for number in (0..<100).reversed() { backward["k-\(number)"] = Int64(number) }
+        var writer = BinaryWriter()
+        writer.chunkedMap(forward, chunkSize: 7) { $0.int($1) }
+        var other = BinaryWriter()
+        other.chunkedMap(backward, chunkSize: 7) { $0.int($1) }
+        #expect(writer.bytes == other.bytes)
+        let read = try writer.bytes.withUnsafeBytes { raw throws(EventDecodingError) in
+            var reader = BinaryReader(raw)
+            return try reader.chunkedMap { reader throws(EventDecodingError) in try reader.int() }
+        }
+        #expect(read == forward)
+        // The entry count says 101: refused, not half-read.
+        var lying = writer.bytes
+        lying[0] = 101
+        let refused = lying.withUnsafeBytes { raw -> Bool in
+            var reader = BinaryReader(raw)
+            do {
+                _ = try reader.chunkedMap { reader throws(EventDecodingError) in try reader.int() }
+                return false
+            } catch {
+                return "\(error)".contains("not 101")
+            }
+        }
+        #expect(refused)
     }
 
     @Test("The state survives serialization byte for byte")

@@ -58,6 +58,13 @@ public struct BinaryReader {
         return Int(value)
     }
 
+    /// The next `length` bytes, in place (valid while the reader's buffer is), which the reader then skips.
+    public mutating func rawBytes(_ length: Int) throws(EventDecodingError) -> UnsafeRawBufferPointer {
+        guard length <= bytes.count - position else { throw failure("bytes run past the end") }
+        defer { position += length }
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
+    }
+
     private mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
         guard length <= bytes.count - position else { throw failure("string runs past the end") }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])

@@ -6,8 +6,8 @@ public import CRMModel
 /// second projection would decode and look up every event twice.
 public enum CustomerProfiles: Projection {
     public static let name = "customer-profiles"
-    /// 3: segments, memberships and RFM groups.
-    public static let version: UInt32 = 3
+    /// 3: segments, memberships and RFM groups. 4: profiles written in chunks (read and written on every core).
+    public static let version: UInt32 = 4
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
     public struct State: ProjectionState {
@@ -33,14 +33,14 @@ public enum CustomerProfiles: Projection {
             writer.int(now)
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
-            writer.map(profiles) { writer, profile in profile.serialize(into: &writer) }
+            writer.chunkedMap(profiles) { writer, profile in profile.serialize(into: &writer) }
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             now = try reader.int()
             segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
-            profiles = try reader.map { reader throws(EventDecodingError) in
+            profiles = try reader.chunkedMap { reader throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader)
             }
             for (id, profile) in profiles where profile.standing.due != .max { due.push(profile.standing.due, id) }
