@@ -101,15 +101,19 @@ extension BinaryReader {
         for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
-        let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(String, Value)] in
+        var parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(String, Value)] in
             var reader = BinaryReader(parts[chunk])
             var entries = [(String, Value)]()
             while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
             return entries
         }
+        let entries = parsed.reduce(0) { $0 + $1.count }
         var map = [String: Value](minimumCapacity: count)
-        for part in parsed { for (key, element) in part { map[key] = element } }
-        guard map.count == count, parsed.reduce(0, { $0 + $1.count }) == count else {
+        // Moved out of the parts, not copied: a copy of a large value retains each of its references once more.
+        for index in parsed.indices {
+            while let (key, element) = parsed[index].popLast() { map[key] = element }
+        }
+        guard map.count == count, entries == count else {
             throw EventDecodingError(reason: "a chunked map holds \(map.count) distinct keys, not \(count)")
         }
         return map
