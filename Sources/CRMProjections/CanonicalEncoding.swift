@@ -35,6 +35,21 @@ extension BinaryWriter {
         for element in set.sorted() { string(element) }
     }
 
+    /// A sorted map in the canonical form of ``map(_:_:)``: it is already in key order.
+    public mutating func map<Value>(_ map: SortedMap<Value>, _ value: (inout BinaryWriter, Value) -> Void) {
+        varint(UInt64(map.count))
+        for (key, element) in map {
+            string(key)
+            value(&self, element)
+        }
+    }
+
+    /// A sorted set in the canonical form of ``set(_:)``.
+    public mutating func set(_ set: SortedSet) {
+        varint(UInt64(set.count))
+        for element in set { string(element) }
+    }
+
     public mutating func strings(_ strings: [String]) {
         varint(UInt64(strings.count))
         for element in strings { string(element) }
@@ -144,6 +159,34 @@ extension BinaryReader {
         var set = Set<String>(minimumCapacity: count)
         for _ in 0..<count { set.insert(try string()) }
         return set
+    }
+
+    /// A map written by `map(_:_:)` (keys in increasing order; anything else is refused).
+    public mutating func sortedMap<Value>(
+        _ value: (inout BinaryReader) throws(EventDecodingError) -> Value
+    ) throws(EventDecodingError) -> SortedMap<Value> {
+        let count = try count("map")
+        var entries = [(key: String, value: Value)]()
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let key = try string()
+            if let last = entries.last, last.key >= key { throw EventDecodingError(reason: "map keys out of order") }
+            entries.append((key, try value(&self)))
+        }
+        return SortedMap(sortedEntries: entries)
+    }
+
+    /// A set written by `set(_:)` (elements in increasing order; anything else is refused).
+    public mutating func sortedSet() throws(EventDecodingError) -> SortedSet {
+        let count = try count("set")
+        var elements = [String]()
+        elements.reserveCapacity(count)
+        for _ in 0..<count {
+            let element = try string()
+            if let last = elements.last, last >= element { throw EventDecodingError(reason: "set out of order") }
+            elements.append(element)
+        }
+        return SortedSet(sortedElements: elements)
     }
 
     public mutating func strings() throws(EventDecodingError) -> [String] {

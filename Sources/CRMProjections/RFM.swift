@@ -39,14 +39,14 @@ public enum RFM {
     /// ``facts(of:at:window:)`` from the parts of a profile it reads (no copy of the whole profile).
     static func facts(
         customer: String,
-        orders: [String: CustomerProfile.Order],
+        orders: SortedMap<CustomerProfile.Order>,
         at time: EventTime,
         window: SegmentWindow
     ) -> Facts? {
         guard !orders.isEmpty else { return nil }
         let start = time.microseconds - window.microseconds
         var latest: CustomerProfile.Order?
-        for order in orders.values where !order.cancelled && order.at.microseconds > start && order.at <= time {
+        for (_, order) in orders where !order.cancelled && order.at.microseconds > start && order.at <= time {
             if let current = latest,
                 (current.at, current.total.currency.code) >= (order.at, order.total.currency.code)
             {
@@ -58,7 +58,7 @@ public enum RFM {
         let currency = latest.total.currency
         var frequency = 0
         var total: Int64 = 0
-        for order in orders.values
+        for (_, order) in orders
         where !order.cancelled && order.at.microseconds > start && order.at <= time && order.total.currency == currency
         {
             frequency += 1

@@ -56,28 +56,28 @@ public struct CustomerProfile: Sendable {
     public var firstSeen: EventTime?
     public var lastSeen: EventTime?
     /// Per channel (`email`, `sms`, …): the latest decision.
-    public var consent: [String: Consent] = [:]
+    public var consent: SortedMap<Consent> = [:]
     /// Touches per marketing channel (`touchpoint` events).
-    public var channels: [String: Int64] = [:]
+    public var channels: SortedMap<Int64> = [:]
     /// Campaign engagements (touchpoints of a campaign, messages opened or clicked) per campaign.
-    public var campaigns: [String: Int64] = [:]
+    public var campaigns: SortedMap<Int64> = [:]
     /// Amounts per currency code.
-    public var amounts: [String: Amounts] = [:]
+    public var amounts: SortedMap<Amounts> = [:]
     public var firstOrderAt: EventTime?
     public var lastOrderAt: EventTime?
     /// Tickets opened and not yet resolved.
-    public var openTickets: Set<String> = []
+    public var openTickets: SortedSet = []
     /// Tickets resolved (kept as ids so that a late `ticket.opened` does not reopen one).
-    public var resolvedTickets: Set<String> = []
+    public var resolvedTickets: SortedSet = []
     public var satisfactionSum: Int64 = 0
     public var satisfactionCount: Int64 = 0
     /// Product subscriptions, as `sku:SKU` or `category:NAME`.
-    public var subscriptions: Set<String> = []
+    public var subscriptions: SortedSet = []
     /// Ids merged into this customer, in the order of their merges.
     public var mergedIDs: [String] = []
     /// Whether the customer asked to be forgotten (personal fields are gone).
     public var forgotten = false
-    var orders: [String: Order] = [:]
+    var orders: SortedMap<Order> = [:]
     /// Segment memberships, their history, the RFM group and the timed facts segment rules read.
     public internal(set) var standing = SegmentStanding()
 
@@ -206,12 +206,12 @@ extension CustomerProfile {
         registeredAt = try reader.optionalTime()
         firstSeen = try reader.optionalTime()
         lastSeen = try reader.optionalTime()
-        consent = try reader.map { reader throws(EventDecodingError) in
+        consent = try reader.sortedMap { reader throws(EventDecodingError) in
             Consent(granted: try reader.bool(), at: EventTime(microseconds: try reader.int()))
         }
-        channels = try reader.map { reader throws(EventDecodingError) in try reader.int() }
-        campaigns = try reader.map { reader throws(EventDecodingError) in try reader.int() }
-        amounts = try reader.map { reader throws(EventDecodingError) in
+        channels = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
+        campaigns = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
+        amounts = try reader.sortedMap { reader throws(EventDecodingError) in
             Amounts(
                 gross: try reader.int(),
                 cancelled: try reader.int(),
@@ -222,14 +222,14 @@ extension CustomerProfile {
         }
         firstOrderAt = try reader.optionalTime()
         lastOrderAt = try reader.optionalTime()
-        openTickets = try reader.set()
-        resolvedTickets = try reader.set()
+        openTickets = try reader.sortedSet()
+        resolvedTickets = try reader.sortedSet()
         satisfactionSum = try reader.int()
         satisfactionCount = try reader.int()
-        subscriptions = try reader.set()
+        subscriptions = try reader.sortedSet()
         mergedIDs = try reader.strings()
         forgotten = try reader.bool()
-        orders = try reader.map { reader throws(EventDecodingError) in
+        orders = try reader.sortedMap { reader throws(EventDecodingError) in
             Order(
                 total: try reader.money(),
                 cancelled: try reader.bool(),
