@@ -1,0 +1,46 @@
+import CRMModel
+import CRMProjections
+import Testing
+
+@Suite("Sorted maps and sets of profiles")
+struct SortedCollectionsTests {
+    @Test("A sorted map keeps keys in order, updates in place, removes on nil, merges, and reads back only in order")
+    func sortedMap() throws {
+        var map: SortedMap<Int64> = ["sms": 1, "email": 2]
+        map["push", default: 0] += 3
+        map["email", default: 0] += 1
+        #expect(map.keys == ["email", "push", "sms"] && map.values == [3, 3, 1])
+        map["push"] = nil
+        #expect(map == ["email": 3, "sms": 1] && map["push"] == nil)
+        map.merge(["sms": 4, "chat": 1], uniquingKeysWith: +)
+        #expect(map.keys == ["chat", "email", "sms"] && map["sms"] == 5)
+        var writer = BinaryWriter()
+        writer.map(map) { $0.int($1) }
+        let dictionary: [String: Int64] = ["chat": 1, "email": 3, "sms": 5]
+        var same = BinaryWriter()
+        same.map(dictionary) { $0.int($1) }
+        #expect(writer.bytes == same.bytes, "the canonical form of a dictionary")
+        // Keys written out of order (b before a) are refused.
+        let disordered: [UInt8] = [2, 1, UInt8(ascii: "b"), 2, 1, UInt8(ascii: "a"), 2]
+        let refused = disordered.withUnsafeBytes { raw -> Bool in
+            var reader = BinaryReader(raw)
+            do {
+                _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
+                return false
+            } catch {
+                return "\(error)".contains("out of order")
+            }
+        }
+        #expect(refused)
+    }
+
+    @Test("A sorted set inserts once, removes, unions and subtracts in order")
+    func sortedSet() {
+        var set: SortedSet = ["t-2", "t-1"]
+        #expect(set.insert("t-3").inserted && !set.insert("t-1").inserted)
+        #expect(Array(set) == ["t-1", "t-2", "t-3"])
+        #expect(set.remove("t-2") == "t-2" && set.remove("t-9") == nil)
+        #expect(Array(set.union(["t-0"])) == ["t-0", "t-1", "t-3"])
+        #expect(Array(set.subtracting(["t-1"])) == ["t-3"] && set.contains("t-3") && !set.contains("t-2"))
+    }
+}
