@@ -206,7 +206,9 @@ struct CRMProjectionCommandTests {
         )
         let rebuild = try crm(["rebuild"], log: log)
         #expect(
-            rebuild.status == 0 && rebuild.standardOutput.contains("4 events, 1 customers"),
+            rebuild.status == 0 && rebuild.standardOutput.contains("rebuilt in one pass: 4 events")
+                && rebuild.standardOutput.contains("customer-profiles: 1 customers; snapshot saved")
+                && rebuild.standardOutput.contains("customer-journeys: 1 journeys; snapshot saved"),
             "\(rebuild.standardOutput)"
         )
         let profile = try crm(["profile", "--format", "csv", "v-9"], log: log)

@@ -79,6 +79,27 @@ struct ProjectionRunnerTests {
         await crm.close()
     }
 
+    @Test("Every projection rebuilt in one pass equals each rebuilt alone", arguments: [1, 2])
+    func pairOfProjections(workers: Int) async throws {
+        let directory = TemporaryDirectory("projections")
+        let crm = try CRMEngine.open(at: directory.path)
+        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 8))))
+        typealias Every = ProjectionPair<CustomerProfiles, ProjectionPair<CustomerJourneys, ShopAnalytics>>
+        let together = try ProjectionRunner<Every>.rebuild(engine: crm, workers: workers).read { state, _ in state }
+        let profiles = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, workers: workers)
+        let journeys = try ProjectionRunner<CustomerJourneys>.rebuild(engine: crm, workers: workers)
+        let analytics = try ProjectionRunner<ShopAnalytics>.rebuild(engine: crm, workers: workers)
+        let same = [
+            together.first.serialized == profiles.read { state, _ in state.serialized },
+            together.second.first.serialized == journeys.read { state, _ in state.serialized },
+            together.second.second.serialized == analytics.read { state, _ in state.serialized },
+        ]
+        #expect(same == [true, true, true])
+        // RFM rescorings (the profiles' population steps) happened inside the pair too.
+        #expect(together.first.profiles.values.contains { $0.standing.rfmGroupName != nil })
+        await crm.close()
+    }
+
     @Test("Members as of a time, from the changes recorded at the head, equal a state rebuilt as of that time")
     func asOfFromRecordedChanges() async throws {
         let directory = TemporaryDirectory("projections")
