@@ -188,6 +188,8 @@ extension CustomerProfiles {
         var members = profile.standing.segments
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
+            // Time passing changes only the segments whose rules read windows.
+            if trigger == .window, !catalog.timed[position] { continue }
             // Two fields, not the whole generation: copying it (definition, description) per evaluation showed.
             let rule = catalog.generations[generation].rule
             let holds = profile.holds(rule, at: now, members: members)

@@ -44,6 +44,9 @@ public struct SegmentCatalog: Sendable {
     private(set) var evaluationOrder: [Int] = []
     /// Per live generation (same order as `evaluationOrder`): the event type tags that can change it.
     private(set) var triggers: [Set<UInt8>] = []
+    /// Per live generation (same order): whether time passing can change it (a windowed rule, or `in_segment` of
+    /// such a segment). Only these are decided again when a window passes.
+    private(set) var timed: [Bool] = []
     /// Every event type that can change some live segment.
     private(set) var anyTrigger = Set<UInt8>()
     /// The windowed facts of the live rules (the due instants come from these).
@@ -125,6 +128,7 @@ public struct SegmentCatalog: Sendable {
         }
         evaluationOrder = order
         var byName = [String: Set<UInt8>]()
+        var timedByName = [String: Bool]()
         var windows = Set<WindowedFacts>()
         readsRFM = false
         for generation in order {
@@ -137,8 +141,14 @@ public struct SegmentCatalog: Sendable {
                 if let facts = Self.windowedFacts(of: node) { windows.insert(facts) }
             }
             byName[generations[generation].name] = types
+            timedByName[generations[generation].name] = rule.nodes.contains { node in
+                if Self.windowedFacts(of: node) != nil { return true }
+                if case .inSegment(let other) = node { return timedByName[other] ?? false }
+                return false
+            }
         }
         triggers = order.map { byName[generations[$0].name]! }
+        timed = order.map { timedByName[generations[$0].name]! }
         anyTrigger = triggers.reduce(into: Set()) { $0.formUnion($1) }
         // Only the earliest exit over them matters, so their order does not.
         windowed = Array(windows)
