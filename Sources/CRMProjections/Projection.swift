@@ -60,7 +60,9 @@ extension Projection {
     /// Moves every shard's clock to `time`, taking the population steps on the way: how every way of running a
     /// projection (live, parallel rebuild, as-of) lets time pass, so that they all agree.
     public static func advance(_ shards: UnsafeMutableBufferPointer<State>, to time: EventTime, parallel: Bool) {
-        while let clock = shards.compactMap(\.clock).max(), let step = populationStep(after: clock, through: time) {
+        // Lazily: this runs before every event that moves the clock, and must not allocate.
+        while let clock = shards.lazy.compactMap(\.clock).max(), let step = populationStep(after: clock, through: time)
+        {
             for shard in shards.indices { advanceClock(&shards[shard], to: step) }
             takePopulationStep(shards, at: step, parallel: parallel)
         }
@@ -78,14 +80,7 @@ extension Projection {
     /// event's time (unless it came late) first. This is the sequential fold that a parallel rebuild must equal.
     public static func applyInSequence(offset: Int64, event: Event, to state: inout State) {
         let clock = max(state.clock ?? event.at, event.at)
-        if let current = state.clock, clock > current {
-            // Most events take no population step: the clock just moves (without the general path's arrays).
-            if populationStep(after: current, through: clock) == nil {
-                advanceClock(&state, to: clock)
-            } else {
-                advance(&state, to: clock)
-            }
-        }
+        if clock > (state.clock ?? clock) { advance(&state, to: clock) }
         apply(ProjectedEvent(offset: offset, event: event, clock: clock), to: &state)
     }
 }

@@ -69,25 +69,27 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
         at instant: EventTime,
         parallel: Bool
     ) {
-        let before = EventTime(microseconds: instant.microseconds - 1)
-        if First.populationStep(after: before, through: instant) == instant {
-            // Moved out of the shards, stepped, moved back: a copy left behind would be copied on the first change.
-            var parts = [First.State]()
-            for index in shards.indices {
-                parts.append(shards[index].first)
-                shards[index].first = First.makeState()
-            }
-            parts.withUnsafeMutableBufferPointer { First.takePopulationStep($0, at: instant, parallel: parallel) }
-            for index in shards.indices { shards[index].first = parts[index] }
+        stepPart(First.self, \.first, shards, at: instant, parallel: parallel)
+        stepPart(Second.self, \.second, shards, at: instant, parallel: parallel)
+    }
+
+    /// Lets `part` take its population step at `instant` over its part of every shard, if its own step falls there.
+    private static func stepPart<Part: Projection>(
+        _ part: Part.Type,
+        _ path: WritableKeyPath<State, Part.State>,
+        _ shards: UnsafeMutableBufferPointer<State>,
+        at instant: EventTime,
+        parallel: Bool
+    ) {
+        guard Part.populationStep(after: EventTime(microseconds: instant.microseconds - 1), through: instant) == instant
+        else { return }
+        // Moved out of the shards, stepped, moved back: a copy left behind would be copied on the first change.
+        var parts = [Part.State]()
+        for index in shards.indices {
+            parts.append(shards[index][keyPath: path])
+            shards[index][keyPath: path] = Part.makeState()
         }
-        if Second.populationStep(after: before, through: instant) == instant {
-            var parts = [Second.State]()
-            for index in shards.indices {
-                parts.append(shards[index].second)
-                shards[index].second = Second.makeState()
-            }
-            parts.withUnsafeMutableBufferPointer { Second.takePopulationStep($0, at: instant, parallel: parallel) }
-            for index in shards.indices { shards[index].second = parts[index] }
-        }
+        parts.withUnsafeMutableBufferPointer { Part.takePopulationStep($0, at: instant, parallel: parallel) }
+        for index in shards.indices { shards[index][keyPath: path] = parts[index] }
     }
 }

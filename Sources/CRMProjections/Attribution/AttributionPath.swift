@@ -100,23 +100,11 @@ public struct JourneyEvents {
         into paths: inout [AttributionPath],
         untouched: inout [AttributionPath.Conversion]
     ) {
-        var list = PathList(paths: paths, untouched: untouched)
-        paths = []
-        untouched = []
-        cut(touches: touches, conversions: conversions, options: options, into: &list)
-        paths = list.paths
-        untouched = list.untouched
-    }
-
-    /// ``paths(touches:conversions:options:into:untouched:)`` into any sink.
-    static func cut<Sink: PathSink>(
-        touches: [Touch],
-        conversions: [AttributionPath.Conversion],
-        options: PathOptions,
-        into sink: inout Sink
-    ) {
+        var list = PathList()
         var cutter = PathCutter(options)
-        cutter.cut(touches: touches, conversions: conversions, into: &sink)
+        cutter.cut(touches: touches, conversions: conversions, into: &list)
+        paths += list.paths
+        untouched += list.untouched
     }
 }
 

@@ -4,10 +4,12 @@ import CRMModel
 /// the models add up credits by index instead of hashing strings for every touch, and a million paths are a few
 /// arrays rather than a million allocations.
 struct IndexedPaths: PathSink {
-    /// The keys; a touch refers to its key by position. Sorted once finished.
-    private(set) var keys: [String] = []
-    /// The currencies of the conversions. Sorted once finished.
-    private(set) var currencies: [String] = []
+    /// Keys and currencies by number (in name order once finished): a touch refers to its key by number, a
+    /// conversion to its currency.
+    private var keyNumbering = Numbering()
+    private var currencyNumbering = Numbering()
+    var keys: [String] { keyNumbering.names }
+    var currencies: [String] { currencyNumbering.names }
     /// Every path's touches one after the other: key number, whether direct, time.
     private(set) var touchKeys: [Int32] = []
     private(set) var touchIsDirect: [Bool] = []
@@ -22,8 +24,6 @@ struct IndexedPaths: PathSink {
     /// Conversions without a touch in their window.
     private(set) var untouched: [AttributionPath.Conversion] = []
 
-    private var keyNumbers: [String: Int32] = [:]
-    private var currencyNumbers: [String: Int32] = [:]
     /// Consecutive touches usually share their key: compared with the last one before hashing.
     private var lastKey = ""
     private var lastNumber: Int32 = -1
@@ -40,8 +40,8 @@ struct IndexedPaths: PathSink {
     /// Parts (each finished) one after the other, as if they had been added in that order to one.
     init(joining parts: [IndexedPaths]) {
         for part in parts {
-            let keyMap = part.keys.map { number(of: $0) }
-            let currencyMap = part.currencies.map { currencyNumber(of: $0) }
+            let keyMap = part.keys.map { keyNumbering.number(of: $0) }
+            let currencyMap = part.currencies.map { currencyNumbering.number(of: $0) }
             let offset = touchKeys.count
             touchKeys += part.touchKeys.map { keyMap[Int($0)] }
             touchIsDirect += part.touchIsDirect
@@ -55,27 +55,11 @@ struct IndexedPaths: PathSink {
         finish()
     }
 
-    private mutating func number(of key: String) -> Int32 {
-        if let number = keyNumbers[key] { return number }
-        let number = Int32(keys.count)
-        keys.append(key)
-        keyNumbers[key] = number
-        return number
-    }
-
-    private mutating func currencyNumber(of code: String) -> Int32 {
-        if let number = currencyNumbers[code] { return number }
-        let number = Int32(currencies.count)
-        currencies.append(code)
-        currencyNumbers[code] = number
-        return number
-    }
-
     mutating func add(_ touches: ArraySlice<AttributionPath.Touch>, conversion: AttributionPath.Conversion?) {
         for touch in touches {
             if lastNumber < 0 || touch.key != lastKey {
                 lastKey = touch.key
-                lastNumber = number(of: touch.key)
+                lastNumber = keyNumbering.number(of: touch.key)
             }
             touchKeys.append(lastNumber)
             touchIsDirect.append(touch.isDirect)
@@ -84,7 +68,7 @@ struct IndexedPaths: PathSink {
         starts.append(touchKeys.count)
         if let conversion {
             conversionTimes.append(conversion.at)
-            conversionCurrencies.append(currencyNumber(of: conversion.value.currency.code))
+            conversionCurrencies.append(currencyNumbering.number(of: conversion.value.currency.code))
             conversionValues.append(conversion.value.minorUnits)
         } else {
             conversionTimes.append(0)
@@ -97,22 +81,12 @@ struct IndexedPaths: PathSink {
 
     /// Renumbers keys and currencies in name order (the order reports and the Markov chain use).
     mutating func finish() {
-        let sortedKeys = keys.sorted()
-        var keyOrder = [Int32](repeating: 0, count: keys.count)
-        for (position, key) in sortedKeys.enumerated() { keyOrder[Int(keyNumbers[key]!)] = Int32(position) }
+        let keyOrder = keyNumbering.sortByName()
         for index in touchKeys.indices { touchKeys[index] = keyOrder[Int(touchKeys[index])] }
-        let sortedCurrencies = currencies.sorted()
-        var currencyOrder = [Int32](repeating: 0, count: currencies.count)
-        for (position, code) in sortedCurrencies.enumerated() {
-            currencyOrder[Int(currencyNumbers[code]!)] = Int32(position)
-        }
+        let currencyOrder = currencyNumbering.sortByName()
         for index in conversionCurrencies.indices where conversionCurrencies[index] >= 0 {
             conversionCurrencies[index] = currencyOrder[Int(conversionCurrencies[index])]
         }
-        keys = sortedKeys
-        currencies = sortedCurrencies
-        keyNumbers = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, Int32($0)) })
-        currencyNumbers = Dictionary(uniqueKeysWithValues: currencies.enumerated().map { ($1, Int32($0)) })
         lastNumber = -1
     }
 
@@ -135,5 +109,30 @@ struct Credits {
     init(keys: Int, currencies: Int) {
         conversions = [Double](repeating: 0, count: keys)
         value = [[Double]](repeating: [Double](repeating: 0, count: currencies), count: keys)
+    }
+}
+
+/// Names numbered in the order they come, then renumbered in name order.
+struct Numbering {
+    private(set) var names: [String] = []
+    private var numbers: [String: Int32] = [:]
+
+    /// The number of `name`, given it if new.
+    mutating func number(of name: String) -> Int32 {
+        if let number = numbers[name] { return number }
+        let number = Int32(names.count)
+        names.append(name)
+        numbers[name] = number
+        return number
+    }
+
+    /// Renumbers the names in name order; returns each old number's new one.
+    mutating func sortByName() -> [Int32] {
+        let sorted = names.sorted()
+        var order = [Int32](repeating: 0, count: names.count)
+        for (position, name) in sorted.enumerated() { order[Int(numbers[name]!)] = Int32(position) }
+        names = sorted
+        numbers = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, Int32($0)) })
+        return order
     }
 }

@@ -49,23 +49,42 @@ public enum ShapleyAttribution {
     }
 
     /// Each key's Shapley value of `v(S) = Σ c(T), T ⊆ S`, by the closed form of a sum of unanimity games: each set
-    /// `T` gives `c(T) / |T|` to each of its keys. Conversions, and value per currency.
+    /// `T` gives `c(T) / |T|` to each of its keys. Conversions, and value per currency. The same computation as
+    /// the reports' (``closedForm(_:keys:currencies:)``), on sets named rather than numbered.
     public static func values(_ sets: [PathSet]) -> [String: (conversions: Double, value: [String: Double])] {
+        let keys = Set(sets.flatMap(\.keys)).sorted()
+        let currencies = Set(sets.flatMap(\.value.keys)).sorted()
+        let keyNumbers = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, Int32($0)) })
+        let numbered = sets.map { set in
+            (
+                keys: set.keys.map { keyNumbers[$0]! }, conversions: set.conversions,
+                value: currencies.map { set.value[$0] ?? 0 }
+            )
+        }
+        let credits = closedForm(numbered, keys: keys.count, currencies: currencies.count)
         var values = [String: (conversions: Double, value: [String: Double])]()
-        for set in sets {
-            let size = Double(set.keys.count)
-            for key in set.keys {
-                values[key, default: (0, [:])].conversions += set.conversions / size
-                for (currency, amount) in set.value { values[key]!.value[currency, default: 0] += amount / size }
+        for (number, key) in keys.enumerated() {
+            let value = currencies.indices.filter { credits.value[number][$0] != 0 }.map {
+                (currencies[$0], credits.value[number][$0])
             }
+            values[key] = (credits.conversions[number], Dictionary(uniqueKeysWithValues: value))
         }
         return values
     }
 
-    /// ``values(_:)`` by key and currency numbers.
+    /// ``values(_:)`` of the reports, by key and currency numbers.
     static func credits(_ paths: IndexedPaths) -> Credits {
-        var credits = Credits(keys: paths.keys.count, currencies: paths.currencies.count)
-        for set in pathSets(paths) {
+        closedForm(pathSets(paths), keys: paths.keys.count, currencies: paths.currencies.count)
+    }
+
+    /// The closed form over numbered path sets.
+    private static func closedForm(
+        _ sets: [(keys: [Int32], conversions: Double, value: [Double])],
+        keys: Int,
+        currencies: Int
+    ) -> Credits {
+        var credits = Credits(keys: keys, currencies: currencies)
+        for set in sets {
             let size = Double(set.keys.count)
             for key in set.keys.map(Int.init) {
                 credits.conversions[key] += set.conversions / size

@@ -134,18 +134,21 @@ public struct SegmentCatalog: Sendable {
         for generation in order {
             let rule = generations[generation].rule
             var types = Set<UInt8>()
+            var timed = false
             for node in rule.nodes {
                 types.formUnion(Self.triggers(of: node))
-                if case .inSegment(let other) = node { types.formUnion(byName[other] ?? []) }
+                if case .inSegment(let other) = node {
+                    types.formUnion(byName[other] ?? [])
+                    timed = timed || timedByName[other] == true
+                }
                 if case .rfm = node { readsRFM = true }
-                if let facts = Self.windowedFacts(of: node) { windows.insert(facts) }
+                if let facts = Self.windowedFacts(of: node) {
+                    windows.insert(facts)
+                    timed = true
+                }
             }
             byName[generations[generation].name] = types
-            timedByName[generations[generation].name] = rule.nodes.contains { node in
-                if Self.windowedFacts(of: node) != nil { return true }
-                if case .inSegment(let other) = node { return timedByName[other] ?? false }
-                return false
-            }
+            timedByName[generations[generation].name] = timed
         }
         triggers = order.map { byName[generations[$0].name]! }
         timed = order.map { timedByName[generations[$0].name]! }
