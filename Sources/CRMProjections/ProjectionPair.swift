@@ -93,3 +93,6 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
         for index in shards.indices { shards[index][keyPath: path] = parts[index] }
     }
 }
+
+/// Every built-in projection, folded together: what `crm rebuild` rebuilds in one pass.
+public typealias EveryProjection = ProjectionPair<CustomerProfiles, ProjectionPair<CustomerJourneys, ShopAnalytics>>

@@ -31,6 +31,14 @@ struct AsOfOptions: ParsableArguments {
         return runner.read { state, _ in state }
     }
 
+    /// Opens the engine (for reading), reads projection `P` as the query asks, and closes it.
+    func state<P: Projection>(of projection: P.Type, global: GlobalOptions) async throws -> P.State {
+        let engine = try global.open(writing: false)
+        let state = try self.state(of: projection, engine: engine)
+        await engine.close()
+        return state
+    }
+
     /// The customer projection for a segment query, from the newest snapshot: at the head with `--as-of TIME`
     /// (the changes recorded up to TIME are what the log knew then, docs/segments.md, section 4), at the offset
     /// with `--as-of-offset`. Returns the state and the time to filter changes at.
@@ -52,8 +60,8 @@ struct PeriodOptions: ParsableArguments {
     @Option(help: "From this time on (RFC 3339).") var from: String?
     @Option(help: "Up to this time (RFC 3339; default: --as-of, else everything).") var to: String?
 
-    func period(asOf: AsOfOptions) throws -> ShopAnalytics.State.Period {
-        ShopAnalytics.State.Period(
+    func period(asOf: AsOfOptions) throws -> TimePeriod {
+        TimePeriod(
             from: try parseTime(from, option: "--from"),
             to: try parseTime(to, option: "--to") ?? asOf.time
         )

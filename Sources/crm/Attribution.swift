@@ -40,9 +40,7 @@ struct Attribution: AsyncParsableCommand {
         var options = PathOptions()
         options.window = SegmentWindow(window) ?? options.window
         options.key = PathOptions.Key(rawValue: by) ?? .channel
-        let period = try period.period(asOf: asOfOptions)
-        options.from = period.from
-        options.to = period.to
+        options.period = try period.period(asOf: asOfOptions)
         var types = Set<EventType>()
         for name in touches.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             guard let type = EventType(rawValue: name), PathOptions.possibleTouchTypes.contains(type) else {
@@ -60,9 +58,7 @@ struct Attribution: AsyncParsableCommand {
     func run() async throws {
         let outputFormat = try format.value
         let options = try pathOptions()
-        let engine = try global.open(writing: false)
-        let state = try asOfOptions.state(of: CustomerJourneys.self, engine: engine)
-        await engine.close()
+        let state = try await asOfOptions.state(of: CustomerJourneys.self, global: global)
         let halfLife = SegmentWindow(halfLife)!.microseconds
         if paths {
             Self.pathTable(state.pathTable(options), shortened: outputFormat == .table).printToStandardOutput(
@@ -78,19 +74,13 @@ struct Attribution: AsyncParsableCommand {
         let report = state.attribution(options, model: AttributionModel(rawValue: model)!, halfLife: halfLife)
         Self.table(report, by: by).printToStandardOutput(outputFormat)
         if outputFormat == .table {
-            let value = report.value.keys.sorted().map { Self.amount(Double(report.value[$0]!), $0) }
+            let value = report.value.keys.sorted().map { amountText(report.value[$0]!, $0) }
             print(
                 "\(report.conversions) conversions worth \(value.isEmpty ? "0" : value.joined(separator: " + ")): "
                     + "\(report.convertingPaths) converting paths, \(report.nonConvertingPaths) without conversion, "
                     + "\(report.untouchedConversions) conversions without a touch in the window (credited to none)"
             )
         }
-    }
-
-    /// `minorUnits` of `currency` in major units, with the currency's digits.
-    static func amount(_ minorUnits: Double, _ currency: String) -> String {
-        let digits = Currency(currency)?.minorUnitDigits ?? 2
-        return String(format: "%.\(digits)f", minorUnits / pow(10, Double(digits)))
     }
 
     static func table(_ report: AttributionReport, by key: String) -> Table {
@@ -103,7 +93,7 @@ struct Attribution: AsyncParsableCommand {
         for row in report.rows {
             table.rows.append(
                 [row.key, String(format: "%.4f", row.conversions)]
-                    + currencies.map { amount(row.value[$0] ?? 0, $0) }
+                    + currencies.map { amountText(row.value[$0] ?? 0, $0) }
                     + [
                         String(row.touches), String(row.paths), String(format: "%.4f", row.conversionRate),
                         String(format: "%.4f", row.removalEffect),
@@ -134,7 +124,7 @@ struct Attribution: AsyncParsableCommand {
         for row in rows {
             table.rows.append(
                 [shortened && row.path.count > 80 ? row.path.prefix(77) + "..." : row.path, String(row.conversions)]
-                    + currencies.map { amount(Double(row.value[$0] ?? 0), $0) } + [String(row.withoutConversion)]
+                    + currencies.map { amountText(row.value[$0] ?? 0, $0) } + [String(row.withoutConversion)]
             )
         }
         return table

@@ -34,7 +34,7 @@ struct Campaigns: AsyncParsableCommand {
         await engine.close()
         var options = PathOptions()
         options.key = .campaign
-        options.to = try asOfOptions.time
+        options.period.to = try asOfOptions.time
         let report = journeys.attribution(options, model: AttributionModel(rawValue: model)!)
         let credit = Dictionary(uniqueKeysWithValues: report.rows.map { ($0.key, $0) })
         var rows = analytics.campaignRows()
@@ -62,8 +62,8 @@ struct Campaigns: AsyncParsableCommand {
                 row.campaign, row.name ?? "", String(row.sent), String(row.delivered), String(row.uniqueOpens),
                 String(row.uniqueClicks), rate(row.openRate), rate(row.clickRate), rate(row.clickToOpenRate),
                 String(row.unsubscribes), rate(row.bounceRate), String(format: "%.4f", attributed?.conversions ?? 0),
-                Attribution.amount(money, currency),
-                row.delivered == 0 ? "" : Attribution.amount(money / Double(row.delivered), currency),
+                amountText(money, currency),
+                row.delivered == 0 ? "" : amountText(money / Double(row.delivered), currency),
             ])
         }
         table.printToStandardOutput(outputFormat)

@@ -17,9 +17,7 @@ struct Cohorts: AsyncParsableCommand {
 
     func run() async throws {
         let outputFormat = try format.value
-        let engine = try global.open(writing: false)
-        let state = try asOfOptions.state(of: ShopAnalytics.self, engine: engine)
-        await engine.close()
+        let state = try await asOfOptions.state(of: ShopAnalytics.self, global: global)
         let cells = state.cohorts()
         if long {
             let currencies = Set(cells.flatMap(\.revenue.keys)).sorted()
@@ -31,7 +29,7 @@ struct Cohorts: AsyncParsableCommand {
                     [
                         cell.cohort, String(cell.monthsSince), String(cell.size), String(cell.active),
                         String(cell.orders), String(format: "%.4f", cell.retention),
-                    ] + currencies.map { Attribution.amount(Double(cell.revenue[$0] ?? 0), $0) }
+                    ] + currencies.map { amountText(cell.revenue[$0] ?? 0, $0) }
                 )
             }
             table.printToStandardOutput(outputFormat)

@@ -135,3 +135,15 @@ enum ToolError: Error, CustomStringConvertible {
         }
     }
 }
+
+/// An amount of `currency` in major units, exactly, with the currency's digits ("59.90"), as `Money` writes it.
+func amountText(_ minorUnits: Int64, _ currency: String) -> String {
+    Currency(currency).map { Money(minorUnits: minorUnits, currency: $0).jsonNumber } ?? String(minorUnits)
+}
+
+/// A fractional amount (an attributed share of a value, an average) in major units, rounded to the currency's
+/// digits.
+func amountText(_ minorUnits: Double, _ currency: String) -> String {
+    let digits = Currency(currency)?.minorUnitDigits ?? 2
+    return String(format: "%.\(digits)f", minorUnits / pow(10, Double(digits)))
+}

@@ -53,16 +53,10 @@ struct Products: AsyncParsableCommand {
         )
         for row in rows {
             table.rows.append([
-                row.name, row.currency, String(row.units), Attribution.amount(Double(row.revenue), row.currency),
+                row.name, row.currency, String(row.units), amountText(row.revenue, row.currency),
                 String(row.orders),
             ])
         }
         table.printToStandardOutput(outputFormat)
-    }
-}
-
-extension ShopAnalytics.State.Period {
-    func contains(_ time: EventTime) -> Bool {
-        (from.map { time >= $0 } ?? true) && (to.map { time <= $0 } ?? true)
     }
 }

@@ -26,20 +26,18 @@ struct Sales: AsyncParsableCommand {
     func run() async throws {
         let outputFormat = try format.value
         let period = try period.period(asOf: asOfOptions)
-        let engine = try global.open(writing: false)
-        let state = try asOfOptions.state(of: ShopAnalytics.self, engine: engine)
-        await engine.close()
+        let state = try await asOfOptions.state(of: ShopAnalytics.self, global: global)
         let grouping = ShopAnalytics.State.SalesGrouping(rawValue: by)!
         let numbers = ["orders", "gross", "cancelled", "returned", "refunded", "net", "aov", "return_rate"]
         var table = Table(columns: [by == "total" ? "all" : by, "currency"] + numbers, numeric: Set(numbers))
         for row in state.sales(by: grouping, in: period)
         where onlyCurrency.map({ $0.uppercased() == row.currency }) ?? true {
             let money = [row.gross, row.cancelled, row.returned, row.refunded, row.net].map {
-                Attribution.amount(Double($0), row.currency)
+                amountText($0, row.currency)
             }
             table.rows.append(
                 [row.group, row.currency, String(row.orders)] + money + [
-                    Attribution.amount(row.averageOrderValue, row.currency),
+                    amountText(row.averageOrderValue, row.currency),
                     row.returnRate.map { String(format: "%.4f", $0) } ?? "",
                 ]
             )

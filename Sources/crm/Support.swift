@@ -25,9 +25,7 @@ struct Support: AsyncParsableCommand {
     func run() async throws {
         let outputFormat = try format.value
         let period = try period.period(asOf: asOfOptions)
-        let engine = try global.open(writing: false)
-        let state = try asOfOptions.state(of: ShopAnalytics.self, engine: engine)
-        await engine.close()
+        let state = try await asOfOptions.state(of: ShopAnalytics.self, global: global)
         let numbers = [
             "opened", "resolved", "backlog", "median_hours", "p90_hours", "satisfaction", "rated_1", "rated_2",
             "rated_3", "rated_4", "rated_5",

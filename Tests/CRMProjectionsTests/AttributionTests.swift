@@ -215,7 +215,7 @@ struct AttributionTests {
             untouched: &untouched
         )
         #expect(paths.map(\.text) == ["spring > (none) > spring", "retarget"])
-        options.from = EventTime(microseconds: 6 * day)
+        options.period.from = EventTime(microseconds: 6 * day)
         paths = []
         JourneyEvents.paths(
             touches: touches,

@@ -4,21 +4,11 @@ import _EventLogTestSupport
 
 @Suite("crm campaigns, sales, products, support and cohorts, end to end")
 struct AnalyticsCommandTests {
-    /// The events of `fixtures/analytics/basic.json`, as NDJSON in time order.
-    static func fixtureLines() throws -> [UInt8] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fixtures/analytics/basic.json")
-        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        let events = (root["events"] as! [[String: Any]]).sorted { ($0["at"] as! String) < ($1["at"] as! String) }
-        let lines = try events.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
-        return Array((lines.joined(separator: "\n") + "\n").utf8)
-    }
-
     @Test("Each report on the hand-computed fixture, with --by, a period, --as-of and a bad option")
     func reports() throws {
         let directory = TemporaryDirectory("cli-analytics")
         let log = directory.path("db")
-        #expect(try crm(["ingest", "-"], log: log, input: Self.fixtureLines()).status == 0)
+        #expect(try crm(["ingest", "-"], log: log, input: fixtureEventLines("analytics/basic.json")).status == 0)
         func csv(_ arguments: [String]) throws -> String {
             let result = try crm(arguments + ["--format", "csv"], log: log)
             #expect(result.status == 0, "\(arguments): \(result.standardError)")

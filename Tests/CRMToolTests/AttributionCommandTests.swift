@@ -4,22 +4,11 @@ import _EventLogTestSupport
 
 @Suite("crm attribution, end to end")
 struct AttributionCommandTests {
-    /// The events of `fixtures/attribution/basic.json`, as NDJSON in time order (as-of cuts the log where the first
-    /// later event is).
-    static func fixtureLines() throws -> [UInt8] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fixtures/attribution/basic.json")
-        let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-        let events = (root["events"] as! [[String: Any]]).sorted { ($0["at"] as! String) < ($1["at"] as! String) }
-        let lines = try events.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
-        return Array((lines.joined(separator: "\n") + "\n").utf8)
-    }
-
     @Test("A model, --compare, --paths, --as-of and bad options, on the hand-computed fixture")
     func attribution() throws {
         let directory = TemporaryDirectory("cli-attribution")
         let log = directory.path("db")
-        #expect(try crm(["ingest", "-"], log: log, input: Self.fixtureLines()).status == 0)
+        #expect(try crm(["ingest", "-"], log: log, input: fixtureEventLines("attribution/basic.json")).status == 0)
 
         let markov = try crm(["attribution", "--model", "markov", "--format", "csv"], log: log)
         #expect(markov.status == 0, "\(markov.standardError)")

@@ -84,8 +84,9 @@ struct ProjectionRunnerTests {
         let directory = TemporaryDirectory("projections")
         let crm = try CRMEngine.open(at: directory.path)
         try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 8))))
-        typealias Every = ProjectionPair<CustomerProfiles, ProjectionPair<CustomerJourneys, ShopAnalytics>>
-        let together = try ProjectionRunner<Every>.rebuild(engine: crm, workers: workers).read { state, _ in state }
+        let together = try ProjectionRunner<EveryProjection>.rebuild(engine: crm, workers: workers).read { state, _ in
+            state
+        }
         let profiles = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, workers: workers)
         let journeys = try ProjectionRunner<CustomerJourneys>.rebuild(engine: crm, workers: workers)
         let analytics = try ProjectionRunner<ShopAnalytics>.rebuild(engine: crm, workers: workers)

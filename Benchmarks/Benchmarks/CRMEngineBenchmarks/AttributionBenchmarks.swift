@@ -78,10 +78,9 @@ func attributionBenchmarks() {
     ) { benchmark in
         let path = try await GeneratedData.engine(customers: historyCustomers)
         let engine = try CRMEngine.open(at: path)
-        typealias Every = ProjectionPair<CustomerProfiles, ProjectionPair<CustomerJourneys, ShopAnalytics>>
         var offsets = [Int64]()
         let together = try ContinuousClock().measure {
-            offsets.append(try ProjectionRunner<Every>.rebuild(engine: engine, workers: 2).nextOffset)
+            offsets.append(try ProjectionRunner<EveryProjection>.rebuild(engine: engine, workers: 2).nextOffset)
         }
         let separately = try ContinuousClock().measure {
             offsets.append(try ProjectionRunner<CustomerProfiles>.rebuild(engine: engine, workers: 2).nextOffset)

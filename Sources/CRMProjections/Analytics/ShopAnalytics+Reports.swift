@@ -1,22 +1,7 @@
-public import CRMModel
+import CRMModel
 
 /// The reports of docs/analytics.md, computed from the projection's facts.
 extension ShopAnalytics.State {
-    /// A period of event time, both ends inclusive; nil ends are open.
-    public struct Period: Sendable {
-        public var from: EventTime?
-        public var to: EventTime?
-
-        public init(from: EventTime? = nil, to: EventTime? = nil) {
-            self.from = from
-            self.to = to
-        }
-
-        func contains(_ time: Int64) -> Bool {
-            (from.map { time >= $0.microseconds } ?? true) && (to.map { time <= $0.microseconds } ?? true)
-        }
-    }
-
     // MARK: Campaigns
 
     public struct CampaignRow: Sendable, Equatable {
@@ -88,7 +73,7 @@ extension ShopAnalytics.State {
     }
 
     /// Orders placed in `period`, grouped, per currency; groups in name order, then currencies.
-    public func sales(by grouping: SalesGrouping, in period: Period = Period()) -> [SalesRow] {
+    public func sales(by grouping: SalesGrouping, in period: TimePeriod = TimePeriod()) -> [SalesRow] {
         var rows = [String: SalesRow]()
         for order in orders.values {
             guard let placed = order.placedAt, period.contains(placed) else { continue }
@@ -118,7 +103,7 @@ extension ShopAnalytics.State {
     }
 
     /// Customers with two or more sales among those with at least one, in `period`.
-    public func repeatPurchaseRate(in period: Period = Period()) -> (customers: Int, repeating: Int) {
+    public func repeatPurchaseRate(in period: TimePeriod = TimePeriod()) -> (customers: Int, repeating: Int) {
         var counts = [String: Int]()
         for order in orders.values where order.isSale && period.contains(order.placedAt!) {
             counts[identities.resolve(order.customer), default: 0] += 1
@@ -136,7 +121,7 @@ extension ShopAnalytics.State {
     }
 
     /// Items of sales placed in `period`, by sku (`categories: false`) or category, most revenue first.
-    public func products(categories: Bool, in period: Period = Period()) -> [ProductRow] {
+    public func products(categories: Bool, in period: TimePeriod = TimePeriod()) -> [ProductRow] {
         var rows = [String: ProductRow]()
         for order in orders.values where order.isSale && period.contains(order.placedAt!) {
             var counted = Set<String>()
@@ -183,7 +168,7 @@ extension ShopAnalytics.State {
     }
 
     /// Tickets opened in `period`, grouped; `all` first when grouping by total.
-    public func support(by grouping: SupportGrouping, in period: Period = Period()) -> [SupportRow] {
+    public func support(by grouping: SupportGrouping, in period: TimePeriod = TimePeriod()) -> [SupportRow] {
         var rows = [String: SupportRow]()
         for ticket in tickets.values {
             guard let opened = ticket.openedAt, period.contains(opened) else { continue }

@@ -55,18 +55,13 @@ public struct PathOptions: Sendable, Equatable {
     /// A touch counts for a conversion at most this long before it.
     public var window = SegmentWindow("30d")!
     public var key = Key.channel
-    /// The period: converting paths by their conversion's time, the others by their last touch's (inclusive).
-    public var from: EventTime?
-    public var to: EventTime?
+    /// The period: converting paths by their conversion's time, the others by their last touch's.
+    public var period = TimePeriod()
 
     public init() {}
 
     /// The event types that can be touches.
     public static let possibleTouchTypes: [EventType] = [.touchpoint, .messageSent, .messageOpened, .messageClicked]
-
-    func includes(_ time: Int64) -> Bool {
-        (from.map { time >= $0.microseconds } ?? true) && (to.map { time <= $0.microseconds } ?? true)
-    }
 }
 
 /// The events of one customer's journey that paths are cut from.
@@ -149,8 +144,8 @@ struct PathCutter {
             }
             // Pending touches are in time order: the expired ones are a prefix.
             let expired = pending.prefix { $0.at <= conversion.at - window }
-            if let last = expired.last, options.includes(last.at) { sink.add(expired, conversion: nil) }
-            if options.includes(conversion.at) {
+            if let last = expired.last, options.period.contains(last.at) { sink.add(expired, conversion: nil) }
+            if options.period.contains(conversion.at) {
                 if expired.count == pending.count {
                     sink.addUntouched(conversion)
                 } else {
@@ -163,7 +158,7 @@ struct PathCutter {
             take(touches[next])
             next += 1
         }
-        if let last = pending.last, options.includes(last.at) { sink.add(pending[...], conversion: nil) }
+        if let last = pending.last, options.period.contains(last.at) { sink.add(pending[...], conversion: nil) }
     }
 }
 

@@ -223,7 +223,7 @@ extension CRMEngine {
     }
 
     /// Parallel work is cut into more chunks than cores, so that a core that finishes early takes another.
-    private static var chunkCount: Int { 4 * max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    private static var chunkCount: Int { 4 * onlineCores }
 
     /// Parses and encodes the lines of a block, on every core.
     private func parse(_ block: LineBlockReader.Block) -> [ParsedLine] {

@@ -2,10 +2,6 @@ public import CRMModel
 public import CRMProjections
 import EventLog
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Runs a projection over the engine's log (docs/projections.md): live, following appends, or rebuilt from
 /// scratch on every core.
 ///
@@ -52,7 +48,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                         nonisolated(unsafe) let current = pointer
                         nonisolated(unsafe) let next = nextPointer
                         // Task 0 applies this chunk; task 1 decodes the next one.
-                        concurrentForEach(batches == nil ? 1 : 2, parallel: Self.onlineCores > 1) { task in
+                        concurrentForEach(batches == nil ? 1 : 2, parallel: onlineCores > 1) { task in
                             if task == 0 {
                                 for events in ready {
                                     for stored in events where stored.offset >= current.pointee.nextOffset {
@@ -240,8 +236,6 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         while !shards.isEmpty { state.absorb(shards.removeFirst()) }
         return ProjectionRunner(engine: engine, state: state, offset: end)
     }
-
-    private static var onlineCores: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// The shard of events without a customer: they go to every shard.
     private static var everyShard: Int { -1 }
