@@ -32,11 +32,12 @@ struct Sales: AsyncParsableCommand {
         var table = Table(columns: [by == "total" ? "all" : by, "currency"] + numbers, numeric: Set(numbers))
         for row in state.sales(by: grouping, in: period)
         where onlyCurrency.map({ $0.uppercased() == row.currency }) ?? true {
-            let money = [row.gross, row.cancelled, row.returned, row.refunded, row.net].map {
+            let amounts = row.amounts
+            let money = [amounts.gross, amounts.cancelled, amounts.returned, amounts.refunded, amounts.net].map {
                 amountText($0, row.currency)
             }
             table.rows.append(
-                [row.group, row.currency, String(row.orders)] + money + [
+                [row.group, row.currency, String(amounts.orders)] + money + [
                     amountText(row.averageOrderValue, row.currency),
                     row.returnRate.map { String(format: "%.4f", $0) } ?? "",
                 ]

@@ -65,7 +65,10 @@ struct AnalyticsTests {
             let grouping = try #require(ShopAnalytics.State.SalesGrouping(rawValue: name))
             let actual = state.sales(by: grouping).map { row -> [String] in
                 [row.group, row.currency]
-                    + [row.orders, row.gross, row.cancelled, row.returned, row.refunded, row.net]
+                    + [
+                        row.amounts.orders, row.amounts.gross, row.amounts.cancelled, row.amounts.returned,
+                        row.amounts.refunded, row.amounts.net,
+                    ]
                     .map { String($0) }
             }
             let expected = try Self.rows(groups, name).map { cells in

@@ -54,17 +54,16 @@ extension ShopAnalytics.State {
     public struct SalesRow: Sendable, Equatable {
         public var group: String
         public var currency: String
-        public var orders: Int64 = 0
-        public var gross: Int64 = 0
-        public var cancelled: Int64 = 0
-        public var returned: Int64 = 0
-        public var refunded: Int64 = 0
+        /// Orders, gross, cancelled, returned, refunded and net, as a profile counts them.
+        public var amounts = OrderAmounts()
         /// Orders not cancelled, and those of them with a return.
         public var sales: Int64 = 0
         public var salesReturned: Int64 = 0
 
-        public var net: Int64 { gross - cancelled - refunded }
-        public var averageOrderValue: Double { orders == 0 ? 0 : Double(gross) / Double(orders) }
+        /// Gross per order, unrounded.
+        public var averageOrderValue: Double {
+            amounts.orders == 0 ? 0 : Double(amounts.gross) / Double(amounts.orders)
+        }
         public var returnRate: Double? { sales == 0 ? nil : Double(salesReturned) / Double(sales) }
     }
 
@@ -87,16 +86,16 @@ extension ShopAnalytics.State {
                 }
             let key = group + "\u{0}" + order.total.currency.code
             var row = rows[key] ?? SalesRow(group: group, currency: order.total.currency.code)
-            row.orders += 1
-            row.gross += order.total.minorUnits
+            row.amounts.orders += 1
+            row.amounts.gross += order.total.minorUnits
             if order.cancelled {
-                row.cancelled += order.total.minorUnits
+                row.amounts.cancelled += order.total.minorUnits
             } else {
                 row.sales += 1
                 if order.returned > 0 { row.salesReturned += 1 }
             }
-            row.returned += order.returned
-            row.refunded += order.refunded
+            row.amounts.returned += order.returned
+            row.amounts.refunded += order.refunded
             rows[key] = row
         }
         return rows.values.sorted { ($0.group, $0.currency) < ($1.group, $1.currency) }

@@ -14,24 +14,8 @@ public struct CustomerProfile: Sendable {
         }
     }
 
-    /// Order amounts in one currency, in minor units.
-    public struct Amounts: Sendable, Equatable {
-        /// Sum of `order.placed` totals.
-        public var gross: Int64 = 0
-        /// Sum of the totals of orders later cancelled.
-        public var cancelled: Int64 = 0
-        /// Sum of `order.returned` amounts.
-        public var returned: Int64 = 0
-        /// Sum of `order.refunded` amounts.
-        public var refunded: Int64 = 0
-        /// Orders placed in this currency.
-        public var orders: Int64 = 0
-
-        /// Revenue kept: gross, less cancelled orders and refunds.
-        public var net: Int64 { gross - cancelled - refunded }
-        /// Gross per order (minor units, rounded down).
-        public var averageOrderValue: Int64 { orders == 0 ? 0 : gross / orders }
-    }
+    /// Order amounts in one currency (shared with the sales report).
+    public typealias Amounts = OrderAmounts
 
     /// One order, as far as the profile needs it.
     struct Order: Sendable, Equatable {
