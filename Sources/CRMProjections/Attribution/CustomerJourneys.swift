@@ -63,8 +63,7 @@ public enum CustomerJourneys: Projection {
                 touches.append(touch)
                 return
             }
-            let position = touches.firstIndex { $0.at > touch.at } ?? touches.count
-            touches.insert(touch, at: position)
+            touches.insert(touch, at: touches.partitioningIndex { $0.at > touch.at })
         }
     }
 

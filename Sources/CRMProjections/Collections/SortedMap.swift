@@ -10,13 +10,8 @@ public struct SortedMap<Value> {
 
     /// Where `key` is, or where it would go.
     private func position(of key: String) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let middle = (low + high) / 2
-            if entries[middle].key < key { low = middle + 1 } else { high = middle }
-        }
-        return (low, low < entries.count && entries[low].key == key)
+        let index = entries.partitioningIndex { $0.key >= key }
+        return (index, index < entries.count && entries[index].key == key)
     }
 
     public subscript(key: String) -> Value? {

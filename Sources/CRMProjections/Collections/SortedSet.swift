@@ -5,13 +5,8 @@ public struct SortedSet {
     public init() {}
 
     private func position(of element: String) -> (index: Int, found: Bool) {
-        var low = 0
-        var high = elements.count
-        while low < high {
-            let middle = (low + high) / 2
-            if elements[middle] < element { low = middle + 1 } else { high = middle }
-        }
-        return (low, low < elements.count && elements[low] == element)
+        let index = elements.partitioningIndex { $0 >= element }
+        return (index, index < elements.count && elements[index] == element)
     }
 
     public func contains(_ element: String) -> Bool { position(of: element).found }

@@ -63,13 +63,8 @@ public struct SegmentStanding: Sendable {
     public func isMember(of name: String) -> Bool { Self.contains(segments, name) }
 
     static func contains(_ sorted: [String], _ name: String) -> Bool {
-        var low = 0
-        var high = sorted.count
-        while low < high {
-            let middle = (low + high) / 2
-            if sorted[middle] < name { low = middle + 1 } else { high = middle }
-        }
-        return low < sorted.count && sorted[low] == name
+        let index = sorted.partitioningIndex { $0 >= name }
+        return index < sorted.count && sorted[index] == name
     }
 
     /// Records the facts of one of the customer's events.
@@ -112,13 +107,7 @@ public struct SegmentStanding: Sendable {
             facts.append(fact)
             return
         }
-        var low = 0
-        var high = facts.count
-        while low < high {
-            let middle = (low + high) / 2
-            if facts[middle].at <= fact.at { low = middle + 1 } else { high = middle }
-        }
-        facts.insert(fact, at: low)
+        facts.insert(fact, at: facts.partitioningIndex { $0.at > fact.at })
     }
 
     /// Adds the facts and history of an id merged into this customer. Memberships are decided again afterwards.
