@@ -15,9 +15,6 @@ public enum AttributionModel: String, Sendable, CaseIterable {
     case markov
     case shapley
 
-    /// Whether the model splits each conversion by a rule over its own path (the others learn from all paths).
-    public var isRuleBased: Bool { self != .markov && self != .shapley }
-
     /// The share of a conversion each touch of `path` gets under a rule-based model; they add up to 1.
     /// - Parameter halfLife: the time-decay half-life, in microseconds.
     public func shares(of path: AttributionPath, halfLife: Int64) -> [Double] {
