@@ -190,10 +190,19 @@ extension BinaryReader {
     }
 
     public mutating func strings() throws(EventDecodingError) -> [String] {
-        let count = try count("list")
-        var strings = [String]()
-        strings.reserveCapacity(count)
-        for _ in 0..<count { strings.append(try string()) }
-        return strings
+        try list("list") { reader throws(EventDecodingError) in try reader.string() }
+    }
+
+    /// A count, then that many elements, in an array of exactly that capacity: state read from a snapshot is held
+    /// for a long time, and appending one by one would leave up to half of each array unused.
+    public mutating func list<Element>(
+        _ what: String,
+        _ element: (inout BinaryReader) throws(EventDecodingError) -> Element
+    ) throws(EventDecodingError) -> [Element] {
+        let count = try count(what)
+        var elements = [Element]()
+        elements.reserveCapacity(count)
+        for _ in 0..<count { elements.append(try element(&self)) }
+        return elements
     }
 }

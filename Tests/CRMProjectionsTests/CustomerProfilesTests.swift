@@ -124,6 +124,23 @@ struct CustomerProfilesTests {
         #expect(state.profile(of: "d")?.mergedIDs == ["never-seen"])
     }
 
+    @Test("Merged facts at the same instant are ordered by their words, not by the numbers the vocabulary gave them")
+    func mergedFactsInWordOrder() throws {
+        // Words this process has not seen yet, first seen in the reverse of their order.
+        let unique = UInt64.random(in: 0...UInt64.max)
+        let late = "zz-\(unique)"
+        let early = "aa-\(unique)"
+        func touch(_ channel: String) -> EventPayload {
+            .touchpoint(channel: channel, campaign: channel, source: nil, medium: nil, kind: nil, url: nil)
+        }
+        let state = Self.fold([(0, "a", touch(late)), (0, "b", touch(early)), (1, "a", .customerMerged(from: "b"))])
+        let touches = try #require(state.profile(of: "a")).standing.touches
+        let words = Vocabulary.shared.words()
+        #expect(touches.map { words[Int($0.channel)] } == [early, late])
+        #expect(touches.map { words[Int($0.campaign)] } == [early, late])
+        #expect(touches[0].channel > touches[1].channel, "numbers in the order the words were first seen")
+    }
+
     @Test("Forgetting clears personal fields and keeps the facts")
     func forgetting() throws {
         let state = Self.fold([

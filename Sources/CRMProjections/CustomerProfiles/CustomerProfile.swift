@@ -138,7 +138,8 @@ public struct CustomerProfile: Sendable {
 // MARK: - Canonical encoding
 
 extension CustomerProfile {
-    func serialize(into writer: inout BinaryWriter) {
+    /// `words`: ``Vocabulary/words()``, taken once for many profiles.
+    func serialize(into writer: inout BinaryWriter, words: [String]) {
         writer.string(id)
         writer.optionalString(email)
         writer.optionalString(name)
@@ -175,7 +176,7 @@ extension CustomerProfile {
             writer.bool(order.cancelled)
             writer.int(order.at.microseconds)
         }
-        standing.serialize(into: &writer)
+        standing.serialize(into: &writer, words: words)
     }
 
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {

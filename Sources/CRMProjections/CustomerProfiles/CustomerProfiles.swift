@@ -33,7 +33,8 @@ public enum CustomerProfiles: Projection {
             writer.int(now)
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
-            writer.chunkedMap(profiles) { writer, profile in profile.serialize(into: &writer) }
+            let words = Vocabulary.shared.words()
+            writer.chunkedMap(profiles) { writer, profile in profile.serialize(into: &writer, words: words) }
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {

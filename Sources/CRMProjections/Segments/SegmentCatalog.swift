@@ -28,9 +28,10 @@ public struct SegmentCatalog: Sendable {
     struct WindowedFacts: Hashable, Sendable {
         enum Source: Hashable, Sendable {
             case events(UInt8)
-            case amounts(Currency)
-            case channel(String)
-            case campaign(String)
+            /// Words of ``Vocabulary``: a currency code, a channel, a campaign.
+            case amounts(Vocabulary.Word)
+            case channel(Vocabulary.Word)
+            case campaign(Vocabulary.Word)
         }
         var source: Source
         var window: SegmentWindow
@@ -181,9 +182,12 @@ public struct SegmentCatalog: Sendable {
     private static func windowedFacts(of rule: SegmentRule) -> WindowedFacts? {
         switch rule {
         case .count(let type, let window, _, _): WindowedFacts(source: .events(tag(type)), window: window)
-        case .sum(_, let window, _, let value): WindowedFacts(source: .amounts(value.currency), window: window)
-        case .touchedChannel(let channel, let window?): WindowedFacts(source: .channel(channel), window: window)
-        case .touchedCampaign(let campaign, let window?): WindowedFacts(source: .campaign(campaign), window: window)
+        case .sum(_, let window, _, let value):
+            WindowedFacts(source: .amounts(Vocabulary.shared.number(of: value.currency.code)), window: window)
+        case .touchedChannel(let channel, let window?):
+            WindowedFacts(source: .channel(Vocabulary.shared.number(of: channel)), window: window)
+        case .touchedCampaign(let campaign, let window?):
+            WindowedFacts(source: .campaign(Vocabulary.shared.number(of: campaign)), window: window)
         default: nil
         }
     }

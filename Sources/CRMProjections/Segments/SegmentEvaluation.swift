@@ -17,9 +17,9 @@ extension CustomerProfile {
             return comparison.holds(count, value)
         case .sum(let metric, let window, let comparison, let value):
             let start = now - window.microseconds
+            let currency = Vocabulary.shared.number(of: value.currency.code)
             var total: Int64 = 0
-            for fact in standing.amounts
-            where fact.at > start && fact.at <= now && fact.currency == value.currency.code {
+            for fact in standing.amounts where fact.at > start && fact.at <= now && fact.currency == currency {
                 total += fact.contribution(to: metric)
             }
             return comparison.holds(total, value.minorUnits)
@@ -28,9 +28,11 @@ extension CustomerProfile {
         case .city(let names): return city.map(names.contains) ?? false
         case .touchedChannel(let channel, let window):
             let start = window.map { now - $0.microseconds } ?? .min
+            let channel = Vocabulary.shared.number(of: channel)
             return standing.touches.contains { $0.channel == channel && $0.at > start && $0.at <= now }
         case .touchedCampaign(let campaign, let window):
             let start = window.map { now - $0.microseconds } ?? .min
+            let campaign = Vocabulary.shared.number(of: campaign)
             return standing.touches.contains { $0.campaign == campaign && $0.at > start && $0.at <= now }
         case .subscribed(let target): return subscriptions.contains(target)
         case .rfm(let groups): return standing.rfmGroupName.map(groups.contains) ?? false
@@ -105,7 +107,7 @@ extension CustomerProfile {
             let span = windowed.window.microseconds
             switch windowed.source {
             case .events(let tag): earliestExit(standing.events, span: span) { $0.type == tag }
-            case .amounts(let currency): earliestExit(standing.amounts, span: span) { $0.currency == currency.code }
+            case .amounts(let currency): earliestExit(standing.amounts, span: span) { $0.currency == currency }
             case .channel(let channel): earliestExit(standing.touches, span: span) { $0.channel == channel }
             case .campaign(let campaign): earliestExit(standing.touches, span: span) { $0.campaign == campaign }
             }

@@ -15,9 +15,10 @@ public struct SegmentStanding: Sendable {
             case placed, cancelled, refunded
         }
         var at: Int64
-        var kind: Kind
         var minorUnits: Int64
-        var currency: String
+        /// The currency code, a word of ``Vocabulary``.
+        var currency: Vocabulary.Word
+        var kind: Kind
 
         /// What the fact adds to a metric.
         func contribution(to metric: SegmentRule.SumMetric) -> Int64 {
@@ -32,10 +33,9 @@ public struct SegmentStanding: Sendable {
     /// A touchpoint (channel, maybe a campaign) or a campaign's message opened or clicked (no channel).
     struct TouchFact: Sendable, Equatable {
         var at: Int64
-        /// Empty for messages.
-        var channel: String
-        /// Empty when there is none.
-        var campaign: String
+        /// Words of ``Vocabulary``; `Vocabulary.none` for a message's channel and when there is no campaign.
+        var channel: Vocabulary.Word
+        var campaign: Vocabulary.Word
     }
 
     /// Facts in event-time order (a late event is inserted at its place).
@@ -70,32 +70,35 @@ public struct SegmentStanding: Sendable {
     /// Records the facts of one of the customer's events.
     mutating func record(_ event: Event, order: CustomerProfile.Order?) {
         let at = event.at.microseconds
+        let vocabulary = Vocabulary.shared
         Self.insert(EventFact(at: at, type: UInt8(event.type.tag)), into: &events)
+        func amount(_ kind: AmountFact.Kind, _ money: Money) -> AmountFact {
+            AmountFact(
+                at: at,
+                minorUnits: money.minorUnits,
+                currency: vocabulary.number(of: money.currency.code),
+                kind: kind
+            )
+        }
         switch event.payload {
         case .orderPlaced(_, let total, _, _, _, _, _):
-            Self.insert(
-                AmountFact(at: at, kind: .placed, minorUnits: total.minorUnits, currency: total.currency.code),
-                into: &amounts
-            )
+            Self.insert(amount(.placed, total), into: &amounts)
         case .orderCancelled:
-            if let order {
-                let fact = AmountFact(
-                    at: at,
-                    kind: .cancelled,
-                    minorUnits: order.total.minorUnits,
-                    currency: order.total.currency.code
-                )
-                Self.insert(fact, into: &amounts)
-            }
-        case .orderRefunded(_, let amount):
-            Self.insert(
-                AmountFact(at: at, kind: .refunded, minorUnits: amount.minorUnits, currency: amount.currency.code),
-                into: &amounts
-            )
+            if let order { Self.insert(amount(.cancelled, order.total), into: &amounts) }
+        case .orderRefunded(_, let refunded):
+            Self.insert(amount(.refunded, refunded), into: &amounts)
         case .touchpoint(let channel, let campaign, _, _, _, _):
-            Self.insert(TouchFact(at: at, channel: channel, campaign: campaign ?? ""), into: &touches)
+            let fact = TouchFact(
+                at: at,
+                channel: vocabulary.number(of: channel),
+                campaign: campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
+            )
+            Self.insert(fact, into: &touches)
         case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
-            Self.insert(TouchFact(at: at, channel: "", campaign: campaign), into: &touches)
+            Self.insert(
+                TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign)),
+                into: &touches
+            )
         default:
             break
         }
@@ -113,13 +116,17 @@ public struct SegmentStanding: Sendable {
     /// Adds the facts and history of an id merged into this customer. Memberships are decided again afterwards.
     mutating func absorb(_ merged: SegmentStanding, mergedID: String) {
         events = Self.merged(events, merged.events) { ($0.at, $0.type) < ($1.at, $1.type) }
+        // Ties are ordered by the words, not by their numbers, which differ between runs.
+        let words = merged.amounts.isEmpty && merged.touches.isEmpty ? [] : Vocabulary.shared.words()
         amounts = Self.merged(amounts, merged.amounts) {
-            ($0.at, $0.kind.rawValue, $0.minorUnits, $0.currency) < (
-                $1.at, $1.kind.rawValue, $1.minorUnits, $1.currency
+            ($0.at, $0.kind.rawValue, $0.minorUnits, words[Int($0.currency)]) < (
+                $1.at, $1.kind.rawValue, $1.minorUnits, words[Int($1.currency)]
             )
         }
         touches = Self.merged(touches, merged.touches) {
-            ($0.at, $0.channel, $0.campaign) < ($1.at, $1.channel, $1.campaign)
+            ($0.at, words[Int($0.channel)], words[Int($0.campaign)]) < (
+                $1.at, words[Int($1.channel)], words[Int($1.campaign)]
+            )
         }
         changes += merged.changes.map { change in
             var change = change
@@ -146,7 +153,8 @@ extension SegmentStanding.TouchFact: TimedFact {}
 // MARK: - Canonical encoding
 
 extension SegmentStanding {
-    func serialize(into writer: inout BinaryWriter) {
+    /// `words`: ``Vocabulary/words()``, taken once for many customers.
+    func serialize(into writer: inout BinaryWriter, words: [String]) {
         writer.varint(UInt64(events.count))
         for fact in events {
             writer.int(fact.at)
@@ -157,13 +165,13 @@ extension SegmentStanding {
             writer.int(fact.at)
             writer.varint(UInt64(fact.kind.rawValue))
             writer.int(fact.minorUnits)
-            writer.string(fact.currency)
+            writer.string(words[Int(fact.currency)])
         }
         writer.varint(UInt64(touches.count))
         for fact in touches {
             writer.int(fact.at)
-            writer.string(fact.channel)
-            writer.string(fact.campaign)
+            writer.string(words[Int(fact.channel)])
+            writer.string(words[Int(fact.campaign)])
         }
         writer.strings(segments)
         writer.varint(UInt64(changes.count))
@@ -173,22 +181,33 @@ extension SegmentStanding {
     }
 
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-        for _ in 0..<(try reader.count("event facts")) {
-            events.append(EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint())))
+        let vocabulary = Vocabulary.shared
+        events = try reader.list("event facts") { reader throws(EventDecodingError) in
+            EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
         }
-        for _ in 0..<(try reader.count("amount facts")) {
+        amounts = try reader.list("amount facts") { reader throws(EventDecodingError) in
             let at = try reader.int()
             guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
                 throw EventDecodingError(reason: "unknown amount kind")
             }
-            amounts.append(AmountFact(at: at, kind: kind, minorUnits: try reader.int(), currency: try reader.string()))
+            let minorUnits = try reader.int()
+            return AmountFact(
+                at: at,
+                minorUnits: minorUnits,
+                currency: vocabulary.number(of: try reader.string()),
+                kind: kind
+            )
         }
-        for _ in 0..<(try reader.count("touch facts")) {
-            touches.append(TouchFact(at: try reader.int(), channel: try reader.string(), campaign: try reader.string()))
+        touches = try reader.list("touch facts") { reader throws(EventDecodingError) in
+            TouchFact(
+                at: try reader.int(),
+                channel: vocabulary.number(of: try reader.string()),
+                campaign: vocabulary.number(of: try reader.string())
+            )
         }
         segments = try reader.strings()
-        for _ in 0..<(try reader.count("membership changes")) {
-            changes.append(try MembershipChange(deserializing: &reader))
+        changes = try reader.list("membership changes") { reader throws(EventDecodingError) in
+            try MembershipChange(deserializing: &reader)
         }
         rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
         due = try reader.int()

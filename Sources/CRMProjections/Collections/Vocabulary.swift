@@ -1,0 +1,46 @@
+import Synchronization
+
+/// Interned strings for the facts every customer keeps many of (channels, campaigns, currency codes): a fact holds a
+/// 4-byte number instead of a 16-byte string that must be retained, released and compared byte by byte.
+///
+/// Numbers are given in the order words are first seen by this process, so they differ between runs and between
+/// shards of a rebuild: they never leave memory. The canonical encoding writes the words, and anything ordered for
+/// it is ordered by the words. One vocabulary serves the whole process (words are few: tens of channels, thousands
+/// of campaigns), so states and their shards share numbers without translating them.
+final class Vocabulary: Sendable {
+    typealias Word = UInt32
+
+    /// The empty string: "no channel", "no campaign".
+    static let none: Word = 0
+
+    private struct Table {
+        var numbers: [String: Word] = ["": 0]
+        var words: [String] = [""]
+    }
+
+    private let table = Mutex(Table())
+
+    static let shared = Vocabulary()
+
+    private init() {}
+
+    /// The number of `word`, giving it the next one if it has none yet.
+    func number(of word: String) -> Word {
+        table.withLock { table in
+            if let number = table.numbers[word] { return number }
+            let number = Word(table.words.count)
+            table.numbers[word] = number
+            table.words.append(word)
+            return number
+        }
+    }
+
+    /// Every word by its number, as of now (numbers given later are past its end).
+    func words() -> [String] {
+        table.withLock { $0.words }
+    }
+
+    func word(_ number: Word) -> String {
+        table.withLock { $0.words[Int(number)] }
+    }
+}
