@@ -63,6 +63,10 @@ struct SegmentRuleTests {
             (#"{"not":{"all":[{"city":[1]}]}}"#, "definition.not.all[0].city[0]", "must be a non-empty string"),
             (#"{"subscribed":"shoes"}"#, "definition.subscribed", "category:NAME or sku:SKU"),
             (#"{"sum":"net_revenue","window":"30d","op":">","value":-5}"#, "definition.value", "must not be negative"),
+            (
+                #"{"any":["# + Array(repeating: #"{"consent":"email"}"#, count: 1_000).joined(separator: ",") + "]}",
+                "definition", "has 1001 rules; at most 1000",
+            ),
         ]
     )
     func badRules(text: String, field: String, reason: String) {

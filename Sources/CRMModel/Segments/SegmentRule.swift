@@ -183,7 +183,17 @@ public indirect enum SegmentRule: Sendable, Hashable {
         default:
             self = .inSegment(try text("in_segment"))
         }
+        let nodeCount = nodes.count
+        guard nodeCount <= Self.maximumNodes else {
+            throw ValidationError(
+                field: path,
+                reason: "has \(nodeCount) rules; at most \(Self.maximumNodes) are allowed"
+            )
+        }
     }
+
+    /// The most rules one definition may hold, counting every `all`, `any` and `not` (docs/segments.md).
+    public static let maximumNodes = 1_000
 
     private static let kinds: Set<String> = [
         "all", "any", "not", "count", "sum", "consent", "country", "city", "touched_channel", "touched_campaign",

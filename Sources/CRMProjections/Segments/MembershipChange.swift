@@ -19,22 +19,54 @@ public struct MembershipChange: Sendable, Equatable {
     }
 
     /// Event time of the change (the projection's clock when it was decided).
-    public var at: EventTime
+    public var at: EventTime { EventTime(microseconds: microseconds) }
     /// The definition that decided it: an index into ``SegmentCatalog/generations``.
-    public var generation: Int
-    public var entered: Bool
-    public var trigger: Trigger
-    /// The type tag of the triggering event (for ``Trigger/event``).
-    var eventType: UInt8
+    public var generation: Int { Int(generationNumber) }
+    public var entered: Bool { flags & Self.enteredFlag != 0 }
+    public var trigger: Trigger { Trigger(rawValue: flags >> Self.triggerShift)! }
     /// The rule node that decided the outcome, by its number in the definition's preorder (`SegmentRule.nodes`).
-    var node: Int
+    var node: Int { Int(nodeNumber) }
     /// What that node evaluated to.
-    var nodeHolds: Bool
+    var nodeHolds: Bool { flags & Self.nodeHoldsFlag != 0 }
     /// The id whose membership changed when it is not the profile's own (an id merged into it).
-    public var subject: String?
+    public var subject: String? {
+        get { mergeIDs?.subject }
+        set { mergeIDs = newValue == nil && other == nil ? nil : MergeIDs(subject: newValue, other: other) }
+    }
     /// The other id of a merge: the survivor for ``Trigger/mergedInto``, the merged id for a `customer.merged`
     /// event.
-    var other: String?
+    var other: String? { mergeIDs?.other }
+
+    // Every customer keeps several changes for as long as the state lives: 24 bytes each, where plain fields took
+    // 72. The ids of merges, which few changes have, live behind one optional reference.
+    private var microseconds: Int64
+    private var mergeIDs: MergeIDs?
+    private var generationNumber: UInt32
+    private var nodeNumber: UInt16
+    /// The type tag of the triggering event (for ``Trigger/event``).
+    private(set) var eventType: UInt8
+    /// `entered`, `nodeHolds`, and the trigger in the bits from `triggerShift` up.
+    private var flags: UInt8
+
+    private static let enteredFlag: UInt8 = 1
+    private static let nodeHoldsFlag: UInt8 = 2
+    private static let triggerShift: UInt8 = 2
+
+    public static func == (a: Self, b: Self) -> Bool {
+        (a.microseconds, a.generationNumber, a.nodeNumber, a.eventType, a.flags)
+            == (b.microseconds, b.generationNumber, b.nodeNumber, b.eventType, b.flags)
+            && (a.subject, a.other) == (b.subject, b.other)
+    }
+
+    private final class MergeIDs: Sendable {
+        let subject: String?
+        let other: String?
+
+        init(subject: String?, other: String?) {
+            self.subject = subject
+            self.other = other
+        }
+    }
 
     /// The reason in words: `order.placed: count(order.placed, 90d) >= 2 became true`.
     public func reason(in catalog: SegmentCatalog) -> String {
@@ -66,20 +98,32 @@ public struct MembershipChange: Sendable, Equatable {
     }
 
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-        at = EventTime(microseconds: try reader.int())
-        generation = Int(try reader.varint())
-        entered = try reader.bool()
+        let at = EventTime(microseconds: try reader.int())
+        let generation = Int(try reader.varint())
+        let entered = try reader.bool()
         guard let trigger = Trigger(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
             throw EventDecodingError(reason: "unknown membership trigger")
         }
-        self.trigger = trigger
-        eventType = UInt8(truncatingIfNeeded: try reader.varint())
-        node = Int(try reader.varint())
-        nodeHolds = try reader.bool()
-        subject = try reader.optionalString()
-        other = try reader.optionalString()
+        let eventType = UInt8(truncatingIfNeeded: try reader.varint())
+        let node = Int(try reader.varint())
+        guard generation <= UInt32.max, node <= UInt16.max else {
+            throw EventDecodingError(reason: "membership change of generation \(generation), node \(node): too large")
+        }
+        self.init(
+            at: at,
+            generation: generation,
+            entered: entered,
+            trigger: trigger,
+            eventType: eventType,
+            node: node,
+            nodeHolds: try reader.bool(),
+            subject: try reader.optionalString(),
+            other: try reader.optionalString()
+        )
     }
 
+    /// `generation` and `node` fit in 32 and 16 bits: a catalog holds far fewer definitions, and a rule far fewer
+    /// nodes (definitions are limited in size when they are appended).
     init(
         at: EventTime,
         generation: Int,
@@ -91,14 +135,13 @@ public struct MembershipChange: Sendable, Equatable {
         subject: String? = nil,
         other: String? = nil
     ) {
-        self.at = at
-        self.generation = generation
-        self.entered = entered
-        self.trigger = trigger
+        microseconds = at.microseconds
+        generationNumber = UInt32(generation)
+        nodeNumber = UInt16(node)
         self.eventType = eventType
-        self.node = node
-        self.nodeHolds = nodeHolds
-        self.subject = subject
-        self.other = other
+        flags =
+            (entered ? Self.enteredFlag : 0) | (nodeHolds ? Self.nodeHoldsFlag : 0)
+            | trigger.rawValue << Self.triggerShift
+        mergeIDs = subject == nil && other == nil ? nil : MergeIDs(subject: subject, other: other)
     }
 }
