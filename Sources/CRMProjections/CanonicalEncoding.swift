@@ -66,15 +66,30 @@ extension BinaryWriter {
         chunkSize: Int = 16_384,
         _ value: @Sendable (inout BinaryWriter, Value) -> Void
     ) {
-        let keys = sortedOnTwoCores(Array(map.keys))
-        let chunks = (keys.count + chunkSize - 1) / chunkSize
-        varint(UInt64(keys.count))
+        chunkedMap(
+            entries: Array(map.keys),
+            key: { $0 },
+            chunkSize: chunkSize,
+            { writer, key in value(&writer, map[key]!) }
+        )
+    }
+
+    /// The same form for entries kept some other way: `key` gives an entry's key, `value` writes its value.
+    package mutating func chunkedMap<Entry: Sendable>(
+        entries: [Entry],
+        key: @Sendable (Entry) -> String,
+        chunkSize: Int = 16_384,
+        _ value: @Sendable (inout BinaryWriter, Entry) -> Void
+    ) {
+        let entries = sortedOnTwoCores(entries, by: key)
+        let chunks = (entries.count + chunkSize - 1) / chunkSize
+        varint(UInt64(entries.count))
         varint(UInt64(chunks))
         let parts = concurrentMap(chunks) { chunk in
             var writer = BinaryWriter()
-            for key in keys[(chunk * chunkSize)..<min(keys.count, (chunk + 1) * chunkSize)] {
-                writer.string(key)
-                value(&writer, map[key]!)
+            for entry in entries[(chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)] {
+                writer.string(key(entry))
+                value(&writer, entry)
             }
             return writer.bytes
         }
@@ -86,15 +101,20 @@ extension BinaryWriter {
     }
 }
 
-/// `keys` sorted, each half on its own core, then merged.
-package func sortedOnTwoCores(_ keys: [String]) -> [String] {
-    let middle = keys.count / 2
-    let halves = concurrentMap(2) { half in (half == 0 ? keys[..<middle] : keys[middle...]).sorted() }
-    var merged = [String]()
-    merged.reserveCapacity(keys.count)
+/// `elements` sorted by `key`, each half on its own core, then merged.
+package func sortedOnTwoCores<Element: Sendable>(
+    _ elements: [Element],
+    by key: @Sendable (Element) -> String
+) -> [Element] {
+    let middle = elements.count / 2
+    let halves = concurrentMap(2) { half in
+        (half == 0 ? elements[..<middle] : elements[middle...]).sorted { key($0) < key($1) }
+    }
+    var merged = [Element]()
+    merged.reserveCapacity(elements.count)
     var (left, right) = (0, 0)
     while left < halves[0].count || right < halves[1].count {
-        if right == halves[1].count || (left < halves[0].count && halves[0][left] < halves[1][right]) {
+        if right == halves[1].count || (left < halves[0].count && key(halves[0][left]) < key(halves[1][right])) {
             merged.append(halves[0][left])
             left += 1
         } else {
@@ -110,28 +130,39 @@ extension BinaryReader {
     package mutating func chunkedMap<Value: Sendable>(
         _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> [String: Value] {
+        var (count, parsed) = try chunkedEntries(value)
+        var map = [String: Value](minimumCapacity: count)
+        // Moved out of the parts, not copied: a copy of a large value retains each of its references once more.
+        for index in parsed.indices {
+            while let (key, element) = parsed[index].popLast() { map[key] = element }
+        }
+        guard map.count == count else {
+            throw EventDecodingError(reason: "a chunked map holds \(map.count) distinct keys, not \(count)")
+        }
+        return map
+    }
+
+    /// The entries of a chunked map, chunk by chunk, in key order, and their count (checked).
+    package mutating func chunkedEntries<Value: Sendable>(
+        _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
+    ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: Value)]]) {
         let count = try count("map")
         let chunks = try self.count("map chunks")
         var slices = [UnsafeRawBufferPointer]()
         for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
-        var parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(String, Value)] in
+        let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
             var reader = BinaryReader(parts[chunk])
-            var entries = [(String, Value)]()
+            var entries = [(key: String, value: Value)]()
             while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
             return entries
         }
         let entries = parsed.reduce(0) { $0 + $1.count }
-        var map = [String: Value](minimumCapacity: count)
-        // Moved out of the parts, not copied: a copy of a large value retains each of its references once more.
-        for index in parsed.indices {
-            while let (key, element) = parsed[index].popLast() { map[key] = element }
+        guard entries == count else {
+            throw EventDecodingError(reason: "a chunked map holds \(entries) entries, not \(count)")
         }
-        guard map.count == count, entries == count else {
-            throw EventDecodingError(reason: "a chunked map holds \(map.count) distinct keys, not \(count)")
-        }
-        return map
+        return (count, parsed)
     }
 }
 

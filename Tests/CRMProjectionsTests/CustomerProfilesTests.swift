@@ -115,7 +115,7 @@ struct CustomerProfilesTests {
             (6, "c", .customerMerged(from: "a")),
             (7, "d", .customerMerged(from: "never-seen")),
         ])
-        #expect(state.profiles.keys.sorted() == ["c", "d"])
+        #expect(state.profiles.ids.sorted() == ["c", "d"])
         let survivor = try #require(state.profile(of: "a"))
         #expect(survivor.id == "c")
         #expect(survivor.amounts["BRL"]?.gross == 15_000 && survivor.orderCount == 4)
@@ -197,5 +197,37 @@ struct CustomerProfilesTests {
         let restored = try CustomerProfiles.State(serialized: bytes)
         #expect(restored.serialized == bytes)
         #expect(throws: EventDecodingError.self) { try CustomerProfiles.State(serialized: Array(bytes.dropLast())) }
+    }
+}
+
+@Suite("Profile table")
+struct ProfileTableTests {
+    static func profile(_ id: String, gross: Int64) -> CustomerProfile {
+        var profile = CustomerProfile(id: id)
+        profile.amounts["BRL"] = OrderAmounts(gross: gross, cancelled: 0, returned: 0, refunded: 0, orders: 1)
+        return profile
+    }
+
+    @Test("Stores, finds, modifies in place, removes (the last profile moves into the hole) and absorbs")
+    func table() throws {
+        var table = ProfileTable()
+        for number in 0..<5 { table.store(Self.profile("c\(number)", gross: Int64(number))) }
+        table["c2", default: CustomerProfile(id: "c2")].amounts["BRL"]!.gross += 100
+        table["c9", default: Self.profile("c9", gross: 9)].amounts["BRL"]!.gross += 1
+        #expect(
+            table.count == 6 && table["c2"]?.amounts["BRL"]?.gross == 102 && table["c9"]?.amounts["BRL"]?.gross == 10
+        )
+        #expect(table.remove("c1")?.id == "c1" && table.remove("c1") == nil)
+        #expect(table.remove("c9")?.id == "c9", "the last one")
+        #expect(
+            table.ids.sorted() == ["c0", "c2", "c3", "c4"] && table.values.map(\.id).sorted() == table.ids.sorted()
+        )
+        for id in table.ids { #expect(table[id]?.id == id, "every id finds its own profile after the moves") }
+        var other = ProfileTable()
+        other.store(Self.profile("c0", gross: 1_000))
+        other.store(Self.profile("d", gross: 7))
+        table.absorb(other)
+        #expect(table.count == 5 && table["c0"]?.amounts["BRL"]?.gross == 0, "a held id keeps its profile")
+        #expect(table["d"]?.amounts["BRL"]?.gross == 7 && !table.contains("c1"))
     }
 }

@@ -4,10 +4,10 @@ extension ShopAnalytics.Launch {
     public func customersToNotify(_ profiles: CustomerProfiles.State) -> [(customer: String, channels: [String])] {
         let targets = ["sku:" + sku] + (category.map { ["category:" + $0] } ?? [])
         var found = [(customer: String, channels: [String])]()
-        for (id, profile) in profiles.profiles where !profile.forgotten {
+        for profile in profiles.profiles.values where !profile.forgotten {
             guard targets.contains(where: profile.subscriptions.contains) else { continue }
             let channels = profile.consent.filter(\.value.granted).keys.sorted()
-            if !channels.isEmpty { found.append((id, channels)) }
+            if !channels.isEmpty { found.append((profile.id, channels)) }
         }
         return found.sorted { $0.customer < $1.customer }
     }

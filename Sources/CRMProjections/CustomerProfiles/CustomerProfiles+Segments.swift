@@ -21,7 +21,7 @@ extension CustomerProfiles {
         }
         let catalog = state.segments
         while let entry = state.due.popDue(atOrBefore: target) {
-            guard state.profiles.index(forKey: entry.customer) != nil else { continue }  // merged away since
+            guard state.profiles.contains(entry.customer) else { continue }  // merged away since
             let scheduled = withProfile(entry.customer, in: &state) { profile, _, _ -> Int64? in
                 guard profile.standing.queued == entry.at else { return nil }  // superseded by an earlier entry
                 profile.standing.queued = .max

@@ -11,7 +11,7 @@ public enum CustomerProfiles: Projection {
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
     public struct State: ProjectionState {
-        public var profiles: [String: CustomerProfile] = [:]
+        public internal(set) var profiles = ProfileTable()
         public var identities = IdentityMap()
         public internal(set) var segments = SegmentCatalog()
         /// The latest event time applied or advanced to (`Int64.min`: none yet).
@@ -34,22 +34,42 @@ public enum CustomerProfiles: Projection {
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
             let words = Vocabulary.shared.words()
-            writer.chunkedMap(profiles) { writer, profile in profile.serialize(into: &writer, words: words) }
+            let profiles = profiles
+            writer.chunkedMap(entries: Array(profiles.places), key: \.key) { writer, entry in
+                profiles.values[Int(entry.value)].serialize(into: &writer, words: words)
+            }
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             now = try reader.int()
             segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
-            profiles = try reader.chunkedMap { reader throws(EventDecodingError) in
+            var (count, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader)
             }
-            for (id, profile) in profiles where profile.standing.due != .max { due.push(profile.standing.due, id) }
+            var read = [CustomerProfile]()
+            read.reserveCapacity(count)
+            for index in chunks.indices {
+                // Moved out of the chunks, not copied (a copy retains each of a profile's references once more).
+                while let (id, profile) = chunks[index].popLast() {
+                    guard id == profile.id else {
+                        throw EventDecodingError(reason: "profile \(profile.id) under \(id)")
+                    }
+                    read.append(profile)
+                }
+            }
+            guard let table = ProfileTable(read) else {
+                throw EventDecodingError(reason: "the same profile id appears twice")
+            }
+            profiles = table
+            for profile in profiles.values where profile.standing.due != .max {
+                due.push(profile.standing.due, profile.id)
+            }
         }
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
-            profiles.merge(shard.profiles) { mine, _ in mine }
+            profiles.absorb(shard.profiles)
             due.absorb(shard.due)
             now = max(now, shard.now)
         }
@@ -78,14 +98,14 @@ public enum CustomerProfiles: Projection {
         if case .customerMerged(let from) = event.payload,
             let (merged, survivor) = state.identities.merge(from, into: customer)
         {
-            var target = state.profiles[survivor] ?? CustomerProfile(id: survivor)
-            if var absorbed = state.profiles.removeValue(forKey: merged) {
+            var target = state.profiles.remove(survivor) ?? CustomerProfile(id: survivor)
+            if var absorbed = state.profiles.remove(merged) {
                 endMemberships(of: &absorbed, mergedInto: survivor, catalog: state.segments, at: state.now)
                 target.absorb(absorbed)
             } else {
                 target.mergedIDs.append(merged)
             }
-            state.profiles[survivor] = target
+            state.profiles.store(target)
             mergedID = merged
         }
         let id = state.identities.resolve(customer)

@@ -131,7 +131,7 @@ extension CustomerProfiles.State {
     }
 
     /// Calls `body(customer, segment)` for each membership held at `time` (or now), only of `segment` when given.
-    /// Profiles are read in place: copying each one out of the dictionary cost more than the query itself.
+    /// Profiles are read in place: copying each one out of the table cost more than the query itself.
     private func forEachMembership(asOf time: EventTime?, only segment: String? = nil, _ body: (String, String) -> Void)
     {
         let wanted = segment.map(generations(named:))
