@@ -1,5 +1,11 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Interned strings for the facts every customer keeps many of (channels, campaigns, currency codes): a fact holds a
 /// 4-byte number instead of a 16-byte string that must be retained, released and compared byte by byte.
 ///
@@ -26,21 +32,48 @@ final class Vocabulary: Sendable {
 
     /// The number of `word`, giving it the next one if it has none yet.
     func number(of word: String) -> Word {
-        table.withLock { table in
+        // Each thread remembers the numbers it has looked up: both cores of a rebuild or a restore look words up
+        // millions of times, and taking the one lock for each was a tenth of a restore.
+        let local = ThreadWords.current
+        if let number = local.numbers[word] { return number }
+        let number = table.withLock { table in
             if let number = table.numbers[word] { return number }
             let number = Word(table.words.count)
             table.numbers[word] = number
             table.words.append(word)
             return number
         }
+        local.numbers[word] = number
+        return number
     }
 
     /// Every word by its number, as of now (numbers given later are past its end).
     func words() -> [String] {
         table.withLock { $0.words }
     }
+}
 
-    func word(_ number: Word) -> String {
-        table.withLock { $0.words[Int(number)] }
+/// The numbers one thread has looked up (numbers never change, so a copy is never stale).
+private final class ThreadWords {
+    var numbers: [String: Vocabulary.Word] = [:]
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        // Released when its thread ends.
+        let created = pthread_key_create(&key) { pointer in
+            guard let pointer else { return }
+            Unmanaged<ThreadWords>.fromOpaque(pointer).release()
+        }
+        precondition(created == 0, "pthread_key_create failed: \(created)")
+        return key
+    }()
+
+    static var current: ThreadWords {
+        if let pointer = pthread_getspecific(key) {
+            return Unmanaged<ThreadWords>.fromOpaque(pointer).takeUnretainedValue()
+        }
+        let words = ThreadWords()
+        pthread_setspecific(key, Unmanaged.passRetained(words).toOpaque())
+        return words
     }
 }

@@ -58,12 +58,13 @@ public enum CustomerProfiles: Projection {
                     read.append(profile)
                 }
             }
-            guard let table = ProfileTable(read) else {
+            guard let table = ProfileTable(consume read) else {
                 throw EventDecodingError(reason: "the same profile id appears twice")
             }
-            profiles = table
-            for profile in profiles.values where profile.standing.due != .max {
-                due.push(profile.standing.due, profile.id)
+            profiles = consume table
+            let restored = profiles.values
+            for index in restored.indices where restored[index].standing.due != .max {
+                due.push(restored[index].standing.due, restored[index].id)
             }
         }
 

@@ -16,8 +16,9 @@ public struct ProfileTable: Sendable {
     init?(_ profiles: [CustomerProfile]) {
         places.reserveCapacity(profiles.count)
         values = profiles
-        for (place, profile) in profiles.enumerated() {
-            guard places.updateValue(Int32(place), forKey: profile.id) == nil else { return nil }
+        // By index: `for profile in profiles` would copy each profile (retaining each of its references).
+        for place in values.indices {
+            guard places.updateValue(Int32(place), forKey: values[place].id) == nil else { return nil }
         }
     }
 
