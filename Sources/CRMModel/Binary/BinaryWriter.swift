@@ -6,12 +6,21 @@ public struct BinaryWriter: Sendable {
     public init() {}
 
     public mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+        guard value >= 0x80 else { return bytes.append(UInt8(value)) }
+        // Encoded in a local buffer and appended at once: one capacity check instead of one per byte (times take
+        // eight bytes, and a snapshot holds millions of them).
+        var encoded: (UInt64, UInt16) = (0, 0)
+        withUnsafeMutableBytes(of: &encoded) { buffer in
+            var value = value
+            var count = 0
+            while value >= 0x80 {
+                buffer[count] = UInt8(truncatingIfNeeded: value) | 0x80
+                value >>= 7
+                count += 1
+            }
+            buffer[count] = UInt8(value)
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[...count]))
         }
-        bytes.append(UInt8(value))
     }
 
     public mutating func zigzag(_ value: Int64) {
