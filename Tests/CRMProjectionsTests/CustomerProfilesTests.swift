@@ -231,3 +231,21 @@ struct ProfileTableTests {
         #expect(table["d"]?.amounts["BRL"]?.gross == 7 && !table.contains("c1"))
     }
 }
+
+@Suite("Type tag set")
+struct TypeTagSetTests {
+    @Test("Holds exactly the tags inserted, in each of its four words, and unions")
+    func tags() {
+        var set: TypeTagSet = [0, 63]
+        set.insert(64)
+        set.insert(200)
+        var other = TypeTagSet()
+        #expect(other.isEmpty && !set.isEmpty)
+        other.insert(255)
+        other.insert(130)
+        set.formUnion(other)
+        let inserted: Set<UInt8> = [0, 63, 64, 130, 200, 255]
+        for tag in UInt8.min...UInt8.max { #expect(set.contains(tag) == inserted.contains(tag), "tag \(tag)") }
+        #expect(set == [255, 200, 130, 64, 63, 0] && set != other)
+    }
+}

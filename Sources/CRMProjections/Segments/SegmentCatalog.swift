@@ -44,12 +44,12 @@ public struct SegmentCatalog: Sendable {
     /// Live generations, each after those it refers to (ties by name).
     private(set) var evaluationOrder: [Int] = []
     /// Per live generation (same order as `evaluationOrder`): the event type tags that can change it.
-    private(set) var triggers: [Set<UInt8>] = []
+    private(set) var triggers: [TypeTagSet] = []
     /// Per live generation (same order): whether time passing can change it (a windowed rule, or `in_segment` of
     /// such a segment). Only these are decided again when a window passes.
     private(set) var timed: [Bool] = []
     /// Every event type that can change some live segment.
-    private(set) var anyTrigger = Set<UInt8>()
+    private(set) var anyTrigger = TypeTagSet()
     /// The windowed facts of the live rules (the due instants come from these).
     private(set) var windowed: [WindowedFacts] = []
     /// Whether a live rule reads RFM groups.
@@ -128,13 +128,13 @@ public struct SegmentCatalog: Sendable {
             pending.removeAll { placed.contains($0) }
         }
         evaluationOrder = order
-        var byName = [String: Set<UInt8>]()
+        var byName = [String: TypeTagSet]()
         var timedByName = [String: Bool]()
         var windows = Set<WindowedFacts>()
         readsRFM = false
         for generation in order {
             let rule = generations[generation].rule
-            var types = Set<UInt8>()
+            var types = TypeTagSet()
             var timed = false
             for node in rule.nodes {
                 types.formUnion(Self.triggers(of: node))
@@ -153,7 +153,7 @@ public struct SegmentCatalog: Sendable {
         }
         triggers = order.map { byName[generations[$0].name]! }
         timed = order.map { timedByName[generations[$0].name]! }
-        anyTrigger = triggers.reduce(into: Set()) { $0.formUnion($1) }
+        anyTrigger = triggers.reduce(into: TypeTagSet()) { $0.formUnion($1) }
         // Only the earliest exit over them matters, so their order does not.
         windowed = Array(windows)
     }
@@ -162,7 +162,7 @@ public struct SegmentCatalog: Sendable {
 
     /// The event types whose facts a rule reads (merges always re-evaluate, see `CustomerProfiles`; `in_segment`
     /// adds those of the segment it names, see `derive`).
-    static func triggers(of rule: SegmentRule) -> Set<UInt8> {
+    static func triggers(of rule: SegmentRule) -> TypeTagSet {
         switch rule {
         case .all(let rules), .any(let rules): rules.reduce(into: []) { $0.formUnion(triggers(of: $1)) }
         case .not(let inner): triggers(of: inner)
