@@ -34,9 +34,13 @@ public enum CustomerProfiles: Projection {
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
             let words = Vocabulary.shared.words()
-            let profiles = profiles
-            writer.chunkedMap(entries: Array(profiles.places), key: \.key) { writer, entry in
-                profiles.values[Int(entry.value)].serialize(into: &writer, words: words)
+            let places = Array(profiles.places)
+            profiles.values.withUnsafeBufferPointer { stored in
+                // Read through the buffer: the array's subscript in this closure copied each profile.
+                nonisolated(unsafe) let stored = stored
+                writer.chunkedMap(entries: places, key: \.key) { writer, entry in
+                    stored[Int(entry.value)].serialize(into: &writer, words: words)
+                }
             }
         }
 

@@ -215,10 +215,12 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     // Each thread folds its own shards only, taking their events in log order.
                     concurrentForEach(shardCount, parallel: workers > 1) { shard in
                         for part in phase.parts {
-                            let events = routed[part.batch]
-                            for index in part.range
-                            where events[index].shard == shard || events[index].shard == everyShard {
-                                P.apply(events[index].event, to: &states[shard])
+                            // Through the buffer: the array's subscript copied each event before applying it.
+                            routed[part.batch].withUnsafeBufferPointer { events in
+                                for index in part.range
+                                where events[index].shard == shard || events[index].shard == everyShard {
+                                    P.apply(events[index].event, to: &states[shard])
+                                }
                             }
                         }
                     }
