@@ -19,6 +19,7 @@ struct Attribution: AsyncParsableCommand {
     @Option(help: "What paths are made of: channel or campaign.") var by: String = "channel"
     @Option(help: "The event types that are touches, comma-separated.") var touches = "touchpoint,message.clicked"
     @Option(help: "The time-decay half-life, e.g. 7d.") var halfLife: String = "7d"
+    @Option(help: "The order of the Markov chain behind removal effects: 1 or 2.") var markovOrder = 1
     @Flag(help: "Print the path table instead (path, conversions, value, paths without conversion).") var paths = false
     @Flag(help: "Print the conversions every model credits, side by side.") var compare = false
     @OptionGroup var asOfOptions: AsOfOptions
@@ -33,6 +34,9 @@ struct Attribution: AsyncParsableCommand {
         if SegmentWindow(halfLife) == nil { throw ValidationError("--half-life must be like 7d or 12h") }
         if PathOptions.Key(rawValue: by) == nil { throw ValidationError("--by must be channel or campaign") }
         if paths && compare { throw ValidationError("give --paths or --compare, not both") }
+        if !MarkovChain.orders.contains(markovOrder) {
+            throw ValidationError("--markov-order must be 1 or 2, not \(markovOrder)")
+        }
         _ = try pathOptions()
     }
 
@@ -67,11 +71,19 @@ struct Attribution: AsyncParsableCommand {
             return
         }
         if compare {
-            Self.comparison(state.attributionByEveryModel(options, halfLife: halfLife), by: by)
-                .printToStandardOutput(outputFormat)
+            Self.comparison(
+                state.attributionByEveryModel(options, halfLife: halfLife, markovOrder: markovOrder),
+                by: by
+            )
+            .printToStandardOutput(outputFormat)
             return
         }
-        let report = state.attribution(options, model: AttributionModel(rawValue: model)!, halfLife: halfLife)
+        let report = state.attribution(
+            options,
+            model: AttributionModel(rawValue: model)!,
+            halfLife: halfLife,
+            markovOrder: markovOrder
+        )
         Self.table(report, by: by).printToStandardOutput(outputFormat)
         if outputFormat == .table {
             let value = report.value.keys.sorted().map { amountText(report.value[$0]!, $0) }

@@ -159,7 +159,7 @@ struct AttributionTests {
             AttributionPath(touches: [.init(key: "a", isDirect: false, at: 0)]),
         ]
         let chain = MarkovChain(paths: paths)
-        #expect(chain.states == ["a", "b"])
+        #expect(chain.keys == ["a", "b"] && chain.stateCount == 2)
         // start → a 2/3 (then b 1/2), start → b 1/3; b always converts: P = 2/3 × 1/2 + 1/3 = 2/3.
         #expect(abs(chain.conversionProbability() - 2.0 / 3) < 1e-12)
         let effects = chain.removalEffects()
@@ -168,6 +168,30 @@ struct AttributionTests {
         let none = MarkovChain(paths: [paths[2]])
         #expect(none.removalEffects() == [0])
         #expect(AttributionReport(paths: [paths[2]], model: .markov).rows.allSatisfy { $0.conversions == 0 })
+    }
+
+    @Test("Markov of order 2 remembers where a path came from: b converts after a, never after c")
+    func markovSecondOrder() throws {
+        let usd = Money(minorUnits: 100, currency: .usd)
+        func path(_ keys: [String], converts: Bool) -> AttributionPath {
+            AttributionPath(
+                touches: keys.enumerated().map { .init(key: $1, isDirect: false, at: Int64($0)) },
+                conversion: converts ? .init(at: 9, value: usd) : nil
+            )
+        }
+        let paths = [path(["a", "b"], converts: true), path(["c", "b"], converts: false)]
+        // Order 1: b converts half the time wherever it came from; P = 1/2, without a or c 1/4, without b 0.
+        let first = MarkovChain(paths: paths)
+        #expect(first.stateCount == 3)
+        #expect(zip(first.removalEffects(), [0.5, 1, 0.5]).allSatisfy { abs($0 - $1) < 1e-12 })
+        // Order 2: states a, c, a>b, c>b; a>b always converts, c>b never. Without a, P = 0; without c, P stays 1/2.
+        let second = MarkovChain(paths: paths, order: 2)
+        #expect(second.keys == ["a", "b", "c"] && second.stateCount == 4)
+        #expect(abs(second.conversionProbability() - 0.5) < 1e-12)
+        #expect(zip(second.removalEffects(), [1, 1, 0]).allSatisfy { abs($0 - $1) < 1e-12 })
+        let report = AttributionReport(paths: paths, model: .markov, markovOrder: 2)
+        let credited = Dictionary(uniqueKeysWithValues: report.rows.map { ($0.key, $0.conversions) })
+        #expect(abs(credited["a"]! - 0.5) < 1e-12 && abs(credited["b"]! - 0.5) < 1e-12 && credited["c"] == 0)
     }
 
     @Test("Paths cut in runs of customers on every core and joined give what one pass gives, for every model")

@@ -36,6 +36,13 @@ struct AttributionCommandTests {
 
         let bad = try crm(["attribution", "--model", "magic"], log: log)
         #expect(bad.status == 64 && bad.standardError.contains("--model must be one of first, last"))
+        let secondOrder = try crm(["attribution", "--model", "markov", "--markov-order", "2"], log: log)
+        #expect(
+            secondOrder.status == 0 && secondOrder.standardOutput.contains("direct"),
+            "\(secondOrder.standardError)"
+        )
+        let thirdOrder = try crm(["attribution", "--model", "markov", "--markov-order", "3"], log: log)
+        #expect(thirdOrder.status == 64 && thirdOrder.standardError.contains("--markov-order must be 1 or 2, not 3"))
         let badTouch = try crm(["attribution", "--touches", "order.placed"], log: log)
         #expect(badTouch.status == 64 && badTouch.standardError.contains("order.placed is not a touch type"))
     }

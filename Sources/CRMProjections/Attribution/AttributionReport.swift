@@ -45,17 +45,25 @@ public struct AttributionReport: Sendable {
     public var untouchedConversions = 0
 
     /// Attributes the converting `paths` by `model`. `untouched`: the conversions without a touch.
-    /// - Parameter halfLife: the time-decay half-life, in microseconds.
+    /// - Parameters:
+    ///   - halfLife: the time-decay half-life, in microseconds.
+    ///   - markovOrder: the order of the Markov chain behind the removal effects (``MarkovChain/orders``).
     public init(
         paths: [AttributionPath],
         untouched: [AttributionPath.Conversion] = [],
         model: AttributionModel,
-        halfLife: Int64 = 7 * 86_400_000_000
+        halfLife: Int64 = 7 * 86_400_000_000,
+        markovOrder: Int = 1
     ) {
-        self.init(IndexedPaths(paths, untouched: untouched), model: model, halfLife: halfLife)
+        self.init(
+            IndexedPaths(paths, untouched: untouched),
+            model: model,
+            halfLife: halfLife,
+            markovOrder: markovOrder
+        )
     }
 
-    init(_ indexed: IndexedPaths, model: AttributionModel, halfLife: Int64) {
+    init(_ indexed: IndexedPaths, model: AttributionModel, halfLife: Int64, markovOrder: Int = 1) {
         self.model = model
         var rows = indexed.keys.map { Row(key: $0) }
         var seen = [Int](repeating: -1, count: indexed.keys.count)
@@ -82,7 +90,7 @@ public struct AttributionReport: Sendable {
         for conversion in indexed.untouched {
             self.value[conversion.value.currency.code, default: 0] += conversion.value.minorUnits
         }
-        let effects = MarkovChain(indexed).removalEffects()
+        let effects = MarkovChain(indexed, order: markovOrder).removalEffects()
         let credits = Self.credits(indexed, model: model, halfLife: halfLife, removalEffects: effects)
         for key in rows.indices {
             rows[key].removalEffect = effects[key]
@@ -147,13 +155,18 @@ public struct AttributionReport: Sendable {
     /// The conversions every model credits to each key, side by side: key → model → conversions.
     public static func compare(
         _ paths: [AttributionPath],
-        halfLife: Int64 = 7 * 86_400_000_000
+        halfLife: Int64 = 7 * 86_400_000_000,
+        markovOrder: Int = 1
     ) -> [String: [AttributionModel: Double]] {
-        compare(IndexedPaths(paths), halfLife: halfLife)
+        compare(IndexedPaths(paths), halfLife: halfLife, markovOrder: markovOrder)
     }
 
-    static func compare(_ indexed: IndexedPaths, halfLife: Int64) -> [String: [AttributionModel: Double]] {
-        let effects = MarkovChain(indexed).removalEffects()
+    static func compare(
+        _ indexed: IndexedPaths,
+        halfLife: Int64,
+        markovOrder: Int = 1
+    ) -> [String: [AttributionModel: Double]] {
+        let effects = MarkovChain(indexed, order: markovOrder).removalEffects()
         let models = AttributionModel.allCases
         // The models are independent: on every core.
         let credits = concurrentMap(models.count) { number in

@@ -140,21 +140,24 @@ public enum CustomerJourneys: Projection {
             return (list.paths, list.untouched)
         }
 
-        /// The attribution of the paths cut by `options`, by `model` (docs/attribution.md).
+        /// The attribution of the paths cut by `options`, by `model` (docs/attribution.md); `markovOrder`: the
+        /// order of the Markov chain behind the removal effects (one of ``MarkovChain/orders``).
         public func attribution(
             _ options: PathOptions,
             model: AttributionModel,
-            halfLife: Int64 = 7 * 86_400_000_000
+            halfLife: Int64 = 7 * 86_400_000_000,
+            markovOrder: Int = 1
         ) -> AttributionReport {
-            AttributionReport(indexedPaths(options), model: model, halfLife: halfLife)
+            AttributionReport(indexedPaths(options), model: model, halfLife: halfLife, markovOrder: markovOrder)
         }
 
         /// The conversions every model credits to each key: key → model → conversions.
         public func attributionByEveryModel(
             _ options: PathOptions,
-            halfLife: Int64 = 7 * 86_400_000_000
+            halfLife: Int64 = 7 * 86_400_000_000,
+            markovOrder: Int = 1
         ) -> [String: [AttributionModel: Double]] {
-            AttributionReport.compare(indexedPaths(options), halfLife: halfLife)
+            AttributionReport.compare(indexedPaths(options), halfLife: halfLife, markovOrder: markovOrder)
         }
 
         /// The path table of the paths cut by `options`.
