@@ -36,15 +36,17 @@ func syntheticPaths(_ count: Int, channels: Int) -> [AttributionPath] {
 }
 
 func attributionBenchmarks() {
-    for model in [AttributionModel.markov, .shapley] {
+    for (model, order) in [(AttributionModel.markov, 1), (.markov, 2), (.shapley, 1)] {
         Benchmark(
-            "attribution-\(model.rawValue)-1M-paths-10-channels",
+            "attribution-\(model.rawValue)\(order == 1 ? "" : "-order-\(order)")-1M-paths-10-channels",
             configuration: slowConfiguration([.milliseconds], iterations: 3)
         ) { benchmark in
             let paths = syntheticPaths(1_000_000, channels: 10)
             var credited = 0.0
             let elapsed = ContinuousClock().measure {
-                credited = AttributionReport(paths: paths, model: model).rows.reduce(0) { $0 + $1.conversions }
+                credited = AttributionReport(paths: paths, model: model, markovOrder: order).rows.reduce(0) {
+                    $0 + $1.conversions
+                }
             }
             precondition(credited > 0)
             benchmark.measurement(.milliseconds, Int(seconds(elapsed) * 1000))

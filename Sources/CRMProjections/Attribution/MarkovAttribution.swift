@@ -11,9 +11,9 @@ public struct MarkovChain: Sendable {
     /// The chain's states: the last `order` keys of a path so far (fewer at its start), as key numbers. The key a
     /// state stands for, when its key is removed, is its last.
     private var histories: [[Int]] = []
-    /// Transition counts, row per state then `start` (row `histories.count`); columns are states, then
+    /// Transition counts, row per state then `start` (row `histories.count`); columns are the states, then
     /// `conversion`, then `null`.
-    private var counts: [[Int: Double]] = []
+    private var counts: [[Double]] = []
 
     /// The chain of `paths`; paths without touches are left out (they have no transition).
     public init(paths: [AttributionPath], order: Int = 1) {
@@ -24,48 +24,47 @@ public struct MarkovChain: Sendable {
         precondition(Self.orders.contains(order), "Markov order \(order) is not one of \(Self.orders)")
         keys = paths.keys
         self.order = order
-        var numbers = [[Int]: Int]()
-        var histories = [[Int]]()
-        func state(_ history: ArraySlice<Int>) -> Int {
-            let history = Array(history)
-            if let number = numbers[history] { return number }
-            numbers[history] = histories.count
-            histories.append(history)
-            return histories.count - 1
-        }
-        // States are numbered as paths first reach them, then renumbered below.
-        var startRow = [Int: Double]()
-        var transitions = [(from: Int, to: Int)]()
-        var ends = [(from: Int, converts: Bool)]()
-        var history = [Int]()
-        for path in 0..<paths.pathCount {
-            let touches = paths.touches(of: path)
-            guard !touches.isEmpty else { continue }
-            history.removeAll(keepingCapacity: true)
-            var from = -1
-            for touch in touches {
-                history.append(Int(paths.touchKeys[touch]))
-                let to = state(history.suffix(order))
-                if from < 0 { startRow[to, default: 0] += 1 } else { transitions.append((from, to)) }
-                from = to
+        // A history as one number: a key `k` alone is `k`; a pair `(p, k)` is `n + p × n + k` (n keys). Counted
+        // through these numbers, not through arrays of keys, which hashed an array per touch.
+        let n = keys.count
+        func code(previous: Int?, key: Int) -> Int { order == 1 || previous == nil ? key : n + previous! * n + key }
+        func history(_ code: Int) -> [Int] { code < n ? [code] : [(code - n) / n, (code - n) % n] }
+        func forEachStep(_ body: (_ from: Int?, _ to: Int?, _ converts: Bool) -> Void) {
+            for path in 0..<paths.pathCount {
+                let touches = paths.touches(of: path)
+                guard !touches.isEmpty else { continue }
+                var previous: Int?
+                var from: Int?
+                for touch in touches {
+                    let key = Int(paths.touchKeys[touch])
+                    let to = code(previous: previous, key: key)
+                    body(from, to, false)
+                    previous = key
+                    from = to
+                }
+                body(from, nil, paths.converts(path))
             }
-            ends.append((from, paths.converts(path)))
         }
-        // Renumbered in history order (keys are in name order), whatever order the paths came in: elimination
-        // then always pivots the same way, and order 1 is the chain of keys in name order.
-        let sorted = histories.indices.sorted { histories[$0].lexicographicallyPrecedes(histories[$1]) }
-        var renumbered = [Int](repeating: 0, count: sorted.count)
-        for (number, old) in sorted.enumerated() { renumbered[old] = number }
-        self.histories = sorted.map { histories[$0] }
-        let conversion = histories.count
-        var rows = histories.map { _ in [Int: Double]() }
-        for (from, to) in transitions { rows[renumbered[from]][renumbered[to], default: 0] += 1 }
-        for (from, converts) in ends {
-            rows[renumbered[from]][converts ? conversion : conversion + 1, default: 0] += 1
+        // First the states that occur, numbered in history order (keys are in name order), whatever order the
+        // paths came in: elimination then always pivots the same way, and order 1 is the chain of keys in name
+        // order. Then the transitions, counted by those numbers.
+        var seen = Set<Int>()
+        forEachStep { _, to, _ in if let to { seen.insert(to) } }
+        let codes = seen.sorted { history($0).lexicographicallyPrecedes(history($1)) }
+        var number = [Int: Int](minimumCapacity: codes.count)
+        for (index, code) in codes.enumerated() { number[code] = index }
+        histories = codes.map(history)
+        let states = codes.count
+        let width = states + 2
+        var flat = [Double](repeating: 0, count: (states + 1) * width)
+        // Order 1 numbers are the keys themselves (every key occurs on some path); the lookup is for order 2.
+        let direct = order == 1 && states == n
+        forEachStep { from, to, converts in
+            let row = from.map { direct ? $0 : number[$0]! } ?? states
+            let column = to.map { direct ? $0 : number[$0]! } ?? (converts ? states : states + 1)
+            flat[row * width + column] += 1
         }
-        var start = [Int: Double]()
-        for (to, count) in startRow { start[renumbered[to]] = count }
-        counts = rows + [start]
+        counts = (0...states).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
     }
 
     /// The number of states besides start, conversion and null.
@@ -81,21 +80,16 @@ public struct MarkovChain: Sendable {
         var matrix = [[Double]](repeating: [Double](repeating: 0, count: n + 1), count: n)
         for row in 0..<n {
             matrix[row][row] = 1
-            let total = counts[row].values.reduce(0, +)
+            let total = counts[row].reduce(0, +)
             guard !isRemoved[row], total > 0 else { continue }
-            for (column, count) in counts[row] where column < n && !isRemoved[column] {
-                matrix[row][column] -= count / total
-            }
-            matrix[row][n] = (counts[row][n] ?? 0) / total
+            for column in 0..<n where !isRemoved[column] { matrix[row][column] -= counts[row][column] / total }
+            matrix[row][n] = counts[row][n] / total
         }
         let x = Self.solve(&matrix)
-        let total = counts[n].values.reduce(0, +)
+        let total = counts[n].reduce(0, +)
         guard total > 0 else { return 0 }
-        // Summed in state order, not in the dictionary's: the same paths always give the same last digit.
         var probability = 0.0
-        for column in 0..<n where !isRemoved[column] {
-            probability += (counts[n][column] ?? 0) / total * x[column]
-        }
+        for column in 0..<n where !isRemoved[column] { probability += counts[n][column] / total * x[column] }
         return probability
     }
 
