@@ -59,22 +59,8 @@ extension BinaryWriter {
 extension BinaryWriter {
     /// A large map in canonical form, written on every core: the entry count, the chunk count, then chunks of
     /// `chunkSize` entries in key order, each preceded by its byte count. Chunk boundaries depend only on the keys,
-    /// so the bytes are the same however many cores wrote them; ``BinaryReader/chunkedMap(_:)`` reads the chunks in
-    /// parallel.
-    package mutating func chunkedMap<Value: Sendable>(
-        _ map: [String: Value],
-        chunkSize: Int = 16_384,
-        _ value: @Sendable (inout BinaryWriter, Value) -> Void
-    ) {
-        chunkedMap(
-            entries: Array(map.keys),
-            key: { $0 },
-            chunkSize: chunkSize,
-            { writer, key in value(&writer, map[key]!) }
-        )
-    }
-
-    /// The same form for entries kept some other way: `key` gives an entry's key, `value` writes its value.
+    /// so the bytes are the same however many cores wrote them; ``BinaryReader/chunkedEntries(_:)`` reads the
+    /// chunks in parallel. `key` gives an entry's key, `value` writes its value.
     package mutating func chunkedMap<Entry: Sendable>(
         entries: [Entry],
         key: @Sendable (Entry) -> String,
@@ -126,23 +112,8 @@ package func sortedOnTwoCores<Element: Sendable>(
 }
 
 extension BinaryReader {
-    /// A map written by ``BinaryWriter/chunkedMap(_:chunkSize:_:)``, its chunks read on every core.
-    package mutating func chunkedMap<Value: Sendable>(
-        _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
-    ) throws(EventDecodingError) -> [String: Value] {
-        var (count, parsed) = try chunkedEntries(value)
-        var map = [String: Value](minimumCapacity: count)
-        // Moved out of the parts, not copied: a copy of a large value retains each of its references once more.
-        for index in parsed.indices {
-            while let (key, element) = parsed[index].popLast() { map[key] = element }
-        }
-        guard map.count == count else {
-            throw EventDecodingError(reason: "a chunked map holds \(map.count) distinct keys, not \(count)")
-        }
-        return map
-    }
-
-    /// The entries of a chunked map, chunk by chunk, in key order, and their count (checked).
+    /// The entries of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:_:)``, chunk by chunk, in
+    /// key order, and their count (checked); the chunks are read on every core.
     package mutating func chunkedEntries<Value: Sendable>(
         _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: Value)]]) {

@@ -159,27 +159,24 @@ struct CustomerProfilesTests {
         var backward = [String: Int64]()
         for number in 0..<100 { forward["k-\(number)"] = Int64(number) }
         for number in (0..<100).reversed() { backward["k-\(number)"] = Int64(number) }
-        var writer = BinaryWriter()
-        writer.chunkedMap(forward, chunkSize: 7) { $0.int($1) }
-        var other = BinaryWriter()
-        other.chunkedMap(backward, chunkSize: 7) { $0.int($1) }
-        #expect(writer.bytes == other.bytes)
-        let read = try writer.bytes.withUnsafeBytes { raw throws(EventDecodingError) in
-            var reader = BinaryReader(raw)
-            return try reader.chunkedMap { reader throws(EventDecodingError) in try reader.int() }
+        func written(_ map: [String: Int64]) -> [UInt8] {
+            var writer = BinaryWriter()
+            writer.chunkedMap(entries: Array(map), key: \.key, chunkSize: 7) { $0.int($1.value) }
+            return writer.bytes
         }
+        func entries(_ reader: inout BinaryReader) throws(EventDecodingError) -> [String: Int64] {
+            let (_, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in try reader.int() }
+            return Dictionary(uniqueKeysWithValues: chunks.joined().map { ($0.key, $0.value) })
+        }
+        let bytes = written(forward)
+        #expect(bytes == written(backward))
+        let read = try reading(bytes, entries)
         #expect(read == forward)
         // The entry count says 101: refused, not half-read.
-        var lying = writer.bytes
+        var lying = bytes
         lying[0] = 101
-        let refused = lying.withUnsafeBytes { raw -> Bool in
-            var reader = BinaryReader(raw)
-            do {
-                _ = try reader.chunkedMap { reader throws(EventDecodingError) in try reader.int() }
-                return false
-            } catch {
-                return "\(error)".contains("not 101")
-            }
+        let refused = readingRefuses(lying, saying: "not 101") { reader throws(EventDecodingError) in
+            _ = try entries(&reader)
         }
         #expect(refused)
     }

@@ -22,14 +22,8 @@ struct SortedCollectionsTests {
         #expect(writer.bytes == same.bytes, "the canonical form of a dictionary")
         // Keys written out of order (b before a) are refused.
         let disordered: [UInt8] = [2, 1, UInt8(ascii: "b"), 2, 1, UInt8(ascii: "a"), 2]
-        let refused = disordered.withUnsafeBytes { raw -> Bool in
-            var reader = BinaryReader(raw)
-            do {
-                _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
-                return false
-            } catch {
-                return "\(error)".contains("out of order")
-            }
+        let refused = readingRefuses(disordered, saying: "out of order") { reader throws(EventDecodingError) in
+            _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
         }
         #expect(refused)
     }
