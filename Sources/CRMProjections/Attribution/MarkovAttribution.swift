@@ -45,23 +45,22 @@ public struct MarkovChain: Sendable {
                 body(from, nil, paths.converts(path))
             }
         }
-        // First the states that occur, numbered in history order (keys are in name order), whatever order the
-        // paths came in: elimination then always pivots the same way, and order 1 is the chain of keys in name
-        // order. Then the transitions, counted by those numbers.
-        var seen = Set<Int>()
-        forEachStep { _, to, _ in if let to { seen.insert(to) } }
-        let codes = seen.sorted { history($0).lexicographicallyPrecedes(history($1)) }
-        var number = [Int: Int](minimumCapacity: codes.count)
+        // First the states that occur, marked in a table over every history number (n for order 1, n + n² for
+        // order 2; the dense solve below limits n far more than this table does), then numbered in history order
+        // (keys are in name order) whatever order the paths came in: elimination always pivots the same way, and
+        // order 1 is the chain of keys in name order. Then the transitions, counted by those numbers.
+        var number = [Int](repeating: -1, count: order == 1 ? n : n + n * n)
+        forEachStep { _, to, _ in if let to { number[to] = 0 } }
+        let codes = number.indices.filter { number[$0] == 0 }
+            .sorted { history($0).lexicographicallyPrecedes(history($1)) }
         for (index, code) in codes.enumerated() { number[code] = index }
         histories = codes.map(history)
         let states = codes.count
         let width = states + 2
         var flat = [Double](repeating: 0, count: (states + 1) * width)
-        // Order 1 numbers are the keys themselves (every key occurs on some path); the lookup is for order 2.
-        let direct = order == 1 && states == n
         forEachStep { from, to, converts in
-            let row = from.map { direct ? $0 : number[$0]! } ?? states
-            let column = to.map { direct ? $0 : number[$0]! } ?? (converts ? states : states + 1)
+            let row = from.map { number[$0] } ?? states
+            let column = to.map { number[$0] } ?? (converts ? states : states + 1)
             flat[row * width + column] += 1
         }
         counts = (0...states).map { Array(flat[($0 * width)..<(($0 + 1) * width)]) }
