@@ -1,9 +1,10 @@
 import CRMModel
 import CRMProjections
-import EventCRM
 import Foundation
 import Testing
 import _EventLogTestSupport
+
+@testable import EventCRM
 
 /// A projection that counts events, in two versions that fold differently.
 enum CountingV1: Projection {
@@ -32,6 +33,16 @@ enum CountingV2: Projection {
 struct SnapshotTests {
     static func snapshotFiles(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path + "/snapshots")) ?? []).sorted()
+    }
+
+    /// The files of the engine at `path` holding `text`: in their own bytes, or, for snapshots (compressed), in
+    /// the state they hold.
+    static func filesHolding(_ text: String, engineAt path: String) throws -> [String] {
+        let needle = Array(text.utf8)
+        let inSnapshots = snapshotFiles(path).filter { name in
+            SnapshotStore.stateBytes(directory: path + "/snapshots", file: name)?.firstRange(of: needle) != nil
+        }
+        return Array(Set(try filesContaining(text, under: path) + inSnapshots.map { "snapshots/" + $0 })).sorted()
     }
 
     @Test("Restore from the newest snapshot and catch up equals the live fold; as-of offset and time")
@@ -91,6 +102,81 @@ struct SnapshotTests {
         await crm.close()
     }
 
+    @Test("Snapshot files: blocks compressed or stored round trip; damage anywhere is refused and named")
+    func snapshotFileFormat() throws {
+        // 1.5 MB that compress, then 1.2 MB that do not (xorshift): three blocks, the last stored as it is.
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let incompressible = (0..<1_200_000).map { _ -> UInt8 in
+            seed ^= seed << 13
+            seed ^= seed >> 7
+            seed ^= seed << 17
+            return UInt8(truncatingIfNeeded: seed)
+        }
+        let state = (0..<1_500_000).map { UInt8($0 / 7 % 251) } + incompressible
+        let pieces = SnapshotFile.encode(state: state, projection: "shop-x", version: 3, offset: 77)
+        #expect(pieces.count == 4, "the header and three blocks")
+        let file = pieces.flatMap { $0 }
+        #expect(file.count < state.count)
+        let tableStart = SnapshotFile.fixedHeaderCount + 6
+        let storedLengths = (0..<3).map { block in
+            (0..<4).reduce(UInt32(0)) { $0 | UInt32(file[tableStart + block * 8 + $1]) << (8 * $1) }
+        }
+        #expect(storedLengths[0] & SnapshotFile.storedUncompressed == 0)
+        #expect(storedLengths[2] == UInt32(state.count - 2 << 20) | SnapshotFile.storedUncompressed)
+        guard case .state(let back) = SnapshotFile.decode(file, projection: "shop-x", version: 3, offset: 77) else {
+            Issue.record("a whole file was refused")
+            return
+        }
+        #expect(back == state)
+
+        func refusal(
+            _ bytes: [UInt8],
+            projection: String = "shop-x",
+            version: UInt32 = 3,
+            offset: Int64 = 77
+        )
+            -> String?
+        {
+            if case .damaged(let reason) = SnapshotFile.decode(
+                bytes,
+                projection: projection,
+                version: version,
+                offset: offset
+            ) {
+                return reason
+            }
+            return nil
+        }
+        func flipped(_ position: Int) -> [UInt8] {
+            var bytes = file
+            bytes[position] ^= 0x04
+            return bytes
+        }
+        let dataStart = pieces[0].count
+        #expect(refusal(flipped(2))?.contains("not a snapshot") == true)
+        #expect(refusal(flipped(20))?.contains("header does not match") == true)
+        #expect(refusal(flipped(tableStart + 9))?.contains("header does not match") == true)
+        #expect(refusal(file, version: 4)?.contains("another projection, version or offset") == true)
+        #expect(refusal(file, offset: 78)?.contains("another projection, version or offset") == true)
+        #expect(refusal(file, projection: "shop-y")?.contains("another projection, version or offset") == true)
+        #expect(refusal(flipped(dataStart + 100))?.contains("block 0 at byte \(dataStart)") == true)
+        #expect(refusal(flipped(file.count - 1))?.contains("block 2") == true, "a stored block is checked too")
+        #expect(refusal(Array(file.dropLast()))?.contains("its block table lists") == true)
+        #expect(refusal(file + [0])?.contains("its block table lists") == true)
+        var older = file
+        older[8] = 1
+        if case .otherFormat(1) = SnapshotFile.decode(older, projection: "shop-x", version: 3, offset: 77) {
+        } else {
+            Issue.record("a version 1 file is another format, not damage")
+        }
+        let empty = SnapshotFile.encode(state: [], projection: "p", version: 1, offset: 0).flatMap { $0 }
+        if case .state(let nothing) = SnapshotFile.decode(empty, projection: "p", version: 1, offset: 0) {
+            #expect(nothing.isEmpty)
+        } else {
+            Issue.record("an empty state was refused")
+        }
+    }
+
     @Test("Erasure deletes snapshots and holds new ones back until the runner has applied it")
     func erasureAndSnapshots() async throws {
         let directory = TemporaryDirectory("snapshots")
@@ -99,13 +185,13 @@ struct SnapshotTests {
         let live = ProjectionRunner<CustomerProfiles>(engine: crm)
         try live.catchUp()
         #expect(try live.saveSnapshot())
-        #expect(try filesContaining("ana@example.com", under: directory.path).count == 1, "the snapshot holds it")
+        #expect(try Self.filesHolding("ana@example.com", engineAt: directory.path).count == 1, "the snapshot holds it")
         try await crm.forget("c-42")
         #expect(Self.snapshotFiles(directory.path).isEmpty, "erasure deleted the snapshot")
         #expect(try live.saveSnapshot() == false, "the runner has not applied the erasure yet")
         try live.catchUp()
         #expect(try live.saveSnapshot())
-        #expect(try filesContaining("ana@example.com", under: directory.path).isEmpty)
+        #expect(try Self.filesHolding("ana@example.com", engineAt: directory.path).isEmpty)
         #expect(live.read { state, _ in state.profile(of: "c-42")?.forgotten } == true)
         await crm.close()
     }

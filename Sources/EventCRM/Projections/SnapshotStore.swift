@@ -7,8 +7,6 @@ import EventLog
 /// snapshot before its `customer.forgotten` event is appended, and no snapshot is written while an erasure is in
 /// flight or at an offset that does not include the last completed erasure's event.
 final class SnapshotStore: Sendable {
-    private static let magic = Array("EVCRMSNP".utf8)
-
     private struct State {
         /// Erasures whose keys are destroyed but whose event is not yet in the log.
         var erasuresInFlight = 0
@@ -28,52 +26,47 @@ final class SnapshotStore: Sendable {
     }
 
     /// Writes a snapshot of `state` (canonical bytes) taken after the events before `offset`, unless an erasure
-    /// makes it unsafe; returns whether it was written.
+    /// makes it unsafe; returns whether it was written. The bytes are compressed on every core and written piece
+    /// by piece, never joined into one copy of the file.
     func write(projection: String, version: UInt32, offset: Int64, state bytes: [UInt8]) throws(EventLogError) -> Bool {
-        var contents = Self.magic + [1, 0] + [UInt8](repeating: 0, count: 6)
-        contents.appendLE(version)
-        contents.appendLE(UInt32(0))
-        contents.appendLE(offset)
-        contents.appendLE(UInt64(bytes.count))
-        contents.appendLE(UInt16(projection.utf8.count))
-        contents += projection.utf8
-        contents += bytes
-        contents.appendLE(CRC32C.checksum(contents))
+        let pieces = SnapshotFile.encode(state: bytes, projection: projection, version: version, offset: offset)
         let name = Self.fileName(projection: projection, version: version, offset: offset)
         return try state.withLock { erasures throws(EventLogError) -> Bool in
             guard erasures.erasuresInFlight == 0, offset > erasures.lastErasureOffset else { return false }
             try directory.create()
-            try directory.replaceFile(name, with: contents)
+            try directory.replaceFile(name) { file throws(EventLogError) in
+                var position: Int64 = 0
+                for piece in pieces {
+                    try file.write(piece, at: position)
+                    position += Int64(piece.count)
+                }
+            }
             return true
         }
     }
 
-    /// A snapshot read back: the whole file, and where the state's bytes are in it (not copied out: a state can
-    /// be hundreds of megabytes).
+    /// A snapshot read back: its offset and the state's canonical bytes.
     struct Loaded {
         var offset: Int64
-        var file: [UInt8]
-        var state: Range<Int>
+        var state: [UInt8]
 
-        /// Reads the state's bytes in place.
+        /// Reads the state's bytes in place (a state can be hundreds of megabytes).
         func withState<Result>(
             _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
         )
             throws(EventDecodingError) -> Result
         {
             var result: Swift.Result<Result, EventDecodingError>!
-            file.withUnsafeBytes { raw in
-                result = Swift.Result { () throws(EventDecodingError) in
-                    try body(UnsafeRawBufferPointer(rebasing: raw[state]))
-                }
+            state.withUnsafeBytes { raw in
+                result = Swift.Result { () throws(EventDecodingError) in try body(raw) }
             }
             return try result.get()
         }
     }
 
     /// The newest valid snapshot of `projection` at `version` taken at or before `offset`. Damaged snapshots are
-    /// deleted and reported in `rejected`; snapshots of other versions are left alone (another build may use
-    /// them) and never loaded.
+    /// deleted and reported in `rejected`; snapshots of other versions (of the projection or of the file format)
+    /// are left alone (another build may use them) and never loaded.
     func newest(
         projection: String,
         version: UInt32,
@@ -88,30 +81,36 @@ final class SnapshotStore: Sendable {
         }.filter { $0.offset <= offset }.sorted { $0.offset > $1.offset }
         for candidate in candidates {
             guard let bytes = try? directory.readFile(candidate.name) else { continue }
-            if let state = Self.parse(bytes, projection: projection, version: version, offset: candidate.offset) {
-                return Loaded(offset: candidate.offset, file: bytes, state: state)
+            switch SnapshotFile.decode(bytes, projection: projection, version: version, offset: candidate.offset) {
+            case .state(let state):
+                return Loaded(offset: candidate.offset, state: state)
+            case .otherFormat:
+                continue
+            case .damaged(let reason):
+                rejected.append("deleted damaged snapshot \(candidate.name): \(reason)")
+                directory.remove(candidate.name)
             }
-            rejected.append("deleted damaged snapshot \(candidate.name)")
-            directory.remove(candidate.name)
         }
         return nil
     }
 
-    /// Where the state's bytes are in a snapshot file, if the file is whole and is the one asked for.
-    private static func parse(_ bytes: [UInt8], projection: String, version: UInt32, offset: Int64) -> Range<Int>? {
-        bytes.withUnsafeBytes { raw -> Range<Int>? in
-            guard raw.count >= 42, Array(raw[0..<8]) == magic, raw[8] == 1,
-                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<raw.count - 4]))
-                    == raw.le(raw.count - 4, as: UInt32.self),
-                raw.le(16, as: UInt32.self) == version, raw.le(24, as: Int64.self) == offset
-            else { return nil }
-            let stateCount = Int(raw.le(32, as: UInt64.self))
-            let nameCount = Int(raw.le(40, as: UInt16.self))
-            guard raw.count == 42 + nameCount + stateCount + 4,
-                String(decoding: raw[42..<42 + nameCount], as: UTF8.self) == projection
-            else { return nil }
-            return 42 + nameCount..<42 + nameCount + stateCount
-        }
+    /// The state's canonical bytes in the snapshot file `name` of `directory`, if it is whole (tests look into
+    /// snapshots with it: the file's own bytes are compressed).
+    static func stateBytes(directory: String, file name: String) -> [UInt8]? {
+        // <projection>-v<version>-<offset>.snap; projection names may hold dashes.
+        var parts =
+            name.hasSuffix(".snap") ? name.dropLast(5).split(separator: "-", omittingEmptySubsequences: false) : []
+        guard parts.count >= 3, let offset = Int64(parts.removeLast()), let versionPart = parts.popLast(),
+            versionPart.first == "v", let version = UInt32(versionPart.dropFirst()),
+            let file = try? LogDirectory(path: directory).readFile(name),
+            case .state(let state) = SnapshotFile.decode(
+                file,
+                projection: parts.joined(separator: "-"),
+                version: version,
+                offset: offset
+            )
+        else { return nil }
+        return state
     }
 
     /// Called before an erasure destroys keys: deletes every snapshot and holds new ones back until

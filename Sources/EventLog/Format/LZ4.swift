@@ -1,14 +1,17 @@
 internal import CLZ4
 
-/// The only place that calls liblz4: one LZ4 block per frame, no dictionary.
-enum LZ4 {
+/// The only place that calls liblz4: one LZ4 block per frame (and per snapshot block), no dictionary.
+package enum LZ4 {
     /// The largest output `compress` can produce for `count` input bytes.
-    static func compressBound(_ count: Int) -> Int {
+    package static func compressBound(_ count: Int) -> Int {
         Int(LZ4_compressBound(Int32(clamping: count)))
     }
 
     /// Compresses `source` into `destination`; returns the compressed size, or 0 when it does not fit.
-    static func compress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Int {
+    package static func compress(
+        _ source: UnsafeRawBufferPointer,
+        into destination: UnsafeMutableRawBufferPointer
+    ) -> Int {
         guard let src = source.baseAddress, let dst = destination.baseAddress, source.count > 0 else { return 0 }
         return Int(
             LZ4_compress_default(
@@ -21,7 +24,10 @@ enum LZ4 {
     }
 
     /// Decompresses one block; returns false unless it decodes to exactly `destination.count` bytes.
-    static func decompress(_ source: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+    package static func decompress(
+        _ source: UnsafeRawBufferPointer,
+        into destination: UnsafeMutableRawBufferPointer
+    ) -> Bool {
         guard let src = source.baseAddress, let dst = destination.baseAddress, source.count > 0 else {
             return destination.isEmpty && source.isEmpty
         }
