@@ -10,11 +10,14 @@ public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConver
 
 /// Reads the primitives of the binary event codec, refusing anything that runs past the end. Also reads projection
 /// states back.
+///
+/// The primitives are `@inlinable`: projection states are read from other modules (a restore reads hundreds of
+/// millions of varints), where a call per byte showed.
 public struct BinaryReader {
-    let bytes: UnsafeRawBufferPointer
-    var position = 0
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var position = 0
     /// A reader of a personal part that was erased: every optional field reads as absent, every object as empty.
-    let redacted: Bool
+    @usableFromInline let redacted: Bool
 
     public init(_ bytes: UnsafeRawBufferPointer, redacted: Bool = false) {
         self.bytes = bytes
@@ -25,17 +28,22 @@ public struct BinaryReader {
 
     static let maximumDepth = 64
 
-    private func failure(_ reason: String) -> EventDecodingError {
+    @usableFromInline func failure(_ reason: String) -> EventDecodingError {
         EventDecodingError(reason: "\(reason) at byte \(position)")
     }
 
-    public mutating func byte() throws(EventDecodingError) -> UInt8 {
+    @inlinable public mutating func byte() throws(EventDecodingError) -> UInt8 {
         guard position < bytes.count else { throw failure("value ends early") }
         defer { position += 1 }
         return bytes[position]
     }
 
-    public mutating func varint() throws(EventDecodingError) -> UInt64 {
+    @inlinable public mutating func varint() throws(EventDecodingError) -> UInt64 {
+        // Most numbers of a state (counts, small values, markers) take one byte.
+        if position < bytes.count, bytes[position] < 0x80 {
+            position += 1
+            return UInt64(bytes[position - 1])
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -47,12 +55,12 @@ public struct BinaryReader {
         }
     }
 
-    public mutating func zigzag() throws(EventDecodingError) -> Int64 {
+    @inlinable public mutating func zigzag() throws(EventDecodingError) -> Int64 {
         let raw = try varint()
         return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
     }
 
-    public mutating func count(_ what: String) throws(EventDecodingError) -> Int {
+    @inlinable public mutating func count(_ what: String) throws(EventDecodingError) -> Int {
         let value = try varint()
         guard value <= UInt64(bytes.count - position) else { throw failure("\(what) count \(value) is too large") }
         return Int(value)
@@ -65,7 +73,7 @@ public struct BinaryReader {
         return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
     }
 
-    private mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
+    @inlinable mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
         guard length <= bytes.count - position else { throw failure("string runs past the end") }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
         // ASCII needs no validation; the general one is a generic, unspecialized library call.
@@ -78,11 +86,11 @@ public struct BinaryReader {
         return text
     }
 
-    public mutating func string() throws(EventDecodingError) -> String {
+    @inlinable public mutating func string() throws(EventDecodingError) -> String {
         try utf8(try count("string"))
     }
 
-    public mutating func optionalString() throws(EventDecodingError) -> String? {
+    @inlinable public mutating func optionalString() throws(EventDecodingError) -> String? {
         if redacted { return nil }
         let marker = try varint()
         guard marker > 0 else { return nil }
@@ -90,7 +98,7 @@ public struct BinaryReader {
         return try utf8(Int(marker - 1))
     }
 
-    public mutating func bool() throws(EventDecodingError) -> Bool {
+    @inlinable public mutating func bool() throws(EventDecodingError) -> Bool {
         switch try byte() {
         case 0: false
         case 1: true

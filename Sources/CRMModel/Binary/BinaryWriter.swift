@@ -1,11 +1,12 @@
 /// Appends the primitives of the binary event codec (docs/event-codec.md) to a byte array. Also the canonical
-/// encoding of projection states (docs/projections.md).
+/// encoding of projection states (docs/projections.md). The primitives are `@inlinable`: states are written from
+/// other modules, millions of numbers at a time.
 public struct BinaryWriter: Sendable {
     public var bytes: [UInt8] = []
 
     public init() {}
 
-    public mutating func varint(_ value: UInt64) {
+    @inlinable public mutating func varint(_ value: UInt64) {
         guard value >= 0x80 else { return bytes.append(UInt8(value)) }
         // Encoded in a local buffer and appended at once: one capacity check instead of one per byte (times take
         // eight bytes, and a snapshot holds millions of them).
@@ -23,22 +24,22 @@ public struct BinaryWriter: Sendable {
         }
     }
 
-    public mutating func zigzag(_ value: Int64) {
+    @inlinable public mutating func zigzag(_ value: Int64) {
         varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
-    public mutating func string(_ text: String) {
+    @inlinable public mutating func string(_ text: String) {
         varint(UInt64(text.utf8.count))
         bytes.append(contentsOf: text.utf8)
     }
 
-    public mutating func optionalString(_ text: String?) {
+    @inlinable public mutating func optionalString(_ text: String?) {
         guard let text else { return varint(0) }
         varint(UInt64(text.utf8.count) + 1)
         bytes.append(contentsOf: text.utf8)
     }
 
-    public mutating func bool(_ flag: Bool) { bytes.append(flag ? 1 : 0) }
+    @inlinable public mutating func bool(_ flag: Bool) { bytes.append(flag ? 1 : 0) }
 
     public mutating func optionalSmall(_ value: Int?) { varint(value.map { UInt64($0) + 1 } ?? 0) }
 

@@ -158,9 +158,11 @@ extension CustomerProfile {
         writer.map(channels) { $0.int($1) }
         writer.map(campaigns) { $0.int($1) }
         writer.map(amounts) { writer, amounts in
-            for value in [amounts.gross, amounts.cancelled, amounts.returned, amounts.refunded, amounts.orders] {
-                writer.int(value)
-            }
+            writer.int(amounts.gross)
+            writer.int(amounts.cancelled)
+            writer.int(amounts.returned)
+            writer.int(amounts.refunded)
+            writer.int(amounts.orders)
         }
         writer.optionalTime(firstOrderAt)
         writer.optionalTime(lastOrderAt)

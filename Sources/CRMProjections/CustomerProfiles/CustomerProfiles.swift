@@ -36,10 +36,11 @@ public enum CustomerProfiles: Projection {
             let words = Vocabulary.shared.words()
             let places = Array(profiles.places)
             profiles.values.withUnsafeBufferPointer { stored in
-                // Read through the buffer: the array's subscript in this closure copied each profile.
-                nonisolated(unsafe) let stored = stored
-                writer.chunkedMap(entries: places, key: \.key) { writer, entry in
-                    stored[Int(entry.value)].serialize(into: &writer, words: words)
+                // Read through the pointer's `pointee`, which borrows: the array's subscript, and the buffer's,
+                // copied each profile (a retain and a release of each of its references).
+                nonisolated(unsafe) let first = stored.baseAddress
+                writer.chunkedMap(entries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
+                    (first! + Int(entry.value)).pointee.serialize(into: &writer, words: words)
                 }
             }
         }
