@@ -28,7 +28,7 @@ struct AsOfOptions: ParsableArguments {
         var notices = [String]()
         let runner = try ProjectionRunner<P>.restore(engine: engine, upTo: try end(in: engine), notices: &notices)
         for notice in notices { warn("notice: \(notice)") }
-        return runner.read { state, _ in state }
+        return KeptUntilExit.keep(runner.read { state, _ in state })
     }
 
     /// Opens the engine (for reading), reads projection `P` as the query asks, and closes it.
@@ -51,7 +51,7 @@ struct AsOfOptions: ParsableArguments {
         for notice in notices { warn("notice: \(notice)") }
         // A time after the last event: let the clock run to it (windows pass, RFM is rescored).
         if let time, time > (state.clock ?? time) { CustomerProfiles.advance(&state, to: time) }
-        return (state, time)
+        return (KeptUntilExit.keep(state), time)
     }
 }
 

@@ -31,6 +31,8 @@ struct CRMCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+            // Without tearing down what the command read (KeptUntilExit); exit flushes standard output.
+            Foundation.exit(0)
         } catch {
             exit(withError: error)
         }

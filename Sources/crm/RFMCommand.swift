@@ -26,7 +26,9 @@ struct RFMCommand: AsyncParsableCommand {
         let engine = try global.open(writing: false)
         let end = try asOfOptions.end(in: engine)
         var notices = [String]()
-        let runner = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
+        let runner = KeptUntilExit.keep(
+            try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
+        )
         await engine.close()
         for notice in notices { warn("notice: \(notice)") }
         let scores = runner.read { state, _ -> [RFM.Score] in
