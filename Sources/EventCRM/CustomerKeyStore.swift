@@ -67,6 +67,8 @@ public final class CustomerKeyStore: @unchecked Sendable {
             throw Failure(file: filePath, reason: "key store version \(contents[8]) is newer than this library's 1")
         }
         var keys = [String: SymmetricKey]()
+        // A key record takes about 45 bytes: reserved once, rather than rehashing the table as it doubles.
+        keys.reserveCapacity(contents.count / 45)
         var forgotten = Set<String>()
         var destroyedKeyInFile = false
         let validEnd = parse(contents) { kind, customer, key in
@@ -118,28 +120,38 @@ public final class CustomerKeyStore: @unchecked Sendable {
     deinit { file.close() }
 
     /// Calls `record` for each whole record; returns where the valid records end.
-    private static func parse(_ bytes: [UInt8], _ record: (UInt8, String, [UInt8]) -> Void) -> Int {
-        var position = header.count
-        while position + 3 <= bytes.count {
-            let kind = bytes[position]
-            let length = Int(bytes[position + 1]) | Int(bytes[position + 2]) << 8
-            guard kind == 1 || kind == 2, (1...256).contains(length) else { break }
-            let keyLength = kind == 1 ? 32 : 0
-            let total = 3 + length + keyLength + 4
-            guard position + total <= bytes.count else { break }
-            let crc = bytes.withUnsafeBytes {
-                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[position..<position + total - 4]))
+    private static func parse(
+        _ bytes: [UInt8],
+        _ record: (UInt8, String, UnsafeRawBufferPointer) -> Void
+    ) -> Int {
+        // Read in place: the store holds a record per customer ever seen, and the generic slice operations
+        // (validating a slice, reversing the CRC's bytes, copying each key out) were most of opening one.
+        bytes.withUnsafeBytes { raw in
+            var position = header.count
+            while position + 3 <= raw.count {
+                let kind = raw[position]
+                let length = Int(raw.le(position + 1, as: UInt16.self))
+                guard kind == 1 || kind == 2, (1...256).contains(length) else { break }
+                let keyLength = kind == 1 ? 32 : 0
+                let total = 3 + length + keyLength + 4
+                guard position + total <= raw.count,
+                    CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[position..<position + total - 4]))
+                        == raw.le(position + total - 4, as: UInt32.self)
+                else { break }
+                let id = UnsafeRawBufferPointer(rebasing: raw[(position + 3)..<(position + 3 + length)])
+                let customer =
+                    id.allSatisfy({ $0 < 0x80 })
+                    ? String(decoding: id, as: UTF8.self) : String(validating: id, as: UTF8.self)
+                guard let customer else { break }
+                record(
+                    kind,
+                    customer,
+                    UnsafeRawBufferPointer(rebasing: raw[(position + 3 + length)..<(position + total - 4)])
+                )
+                position += total
             }
-            let stored = bytes[(position + total - 4)..<(position + total)].reversed().reduce(UInt32(0)) {
-                $0 << 8 | UInt32($1)
-            }
-            guard crc == stored,
-                let customer = String(validating: bytes[(position + 3)..<(position + 3 + length)], as: UTF8.self)
-            else { break }
-            record(kind, customer, Array(bytes[(position + 3 + length)..<(position + 3 + length + keyLength)]))
-            position += total
+            return position
         }
-        return position
     }
 
     private static func encode(kind: UInt8, customer: String, key: SymmetricKey?) -> [UInt8] {
