@@ -35,12 +35,31 @@ struct SnapshotTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: path + "/snapshots")) ?? []).sorted()
     }
 
+    /// The state's canonical bytes in the snapshot file `name` of `directory`, if it is whole (the file's own bytes
+    /// are compressed).
+    static func stateBytes(directory: String, file name: String) -> [UInt8]? {
+        // <projection>-v<version>-<offset>.snap; projection names may hold dashes.
+        var parts =
+            name.hasSuffix(".snap") ? name.dropLast(5).split(separator: "-", omittingEmptySubsequences: false) : []
+        guard parts.count >= 3, let offset = Int64(parts.removeLast()), let versionPart = parts.popLast(),
+            versionPart.first == "v", let version = UInt32(versionPart.dropFirst()),
+            let file = try? Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)),
+            case .state(let state) = SnapshotFile.decode(
+                [UInt8](file),
+                projection: parts.joined(separator: "-"),
+                version: version,
+                offset: offset
+            )
+        else { return nil }
+        return state
+    }
+
     /// The files of the engine at `path` holding `text`: in their own bytes, or, for snapshots (compressed), in
     /// the state they hold.
     static func filesHolding(_ text: String, engineAt path: String) throws -> [String] {
         let needle = Array(text.utf8)
         let inSnapshots = snapshotFiles(path).filter { name in
-            SnapshotStore.stateBytes(directory: path + "/snapshots", file: name)?.firstRange(of: needle) != nil
+            Self.stateBytes(directory: path + "/snapshots", file: name)?.firstRange(of: needle) != nil
         }
         return Array(Set(try filesContaining(text, under: path) + inSnapshots.map { "snapshots/" + $0 })).sorted()
     }

@@ -94,25 +94,6 @@ final class SnapshotStore: Sendable {
         return nil
     }
 
-    /// The state's canonical bytes in the snapshot file `name` of `directory`, if it is whole (tests look into
-    /// snapshots with it: the file's own bytes are compressed).
-    static func stateBytes(directory: String, file name: String) -> [UInt8]? {
-        // <projection>-v<version>-<offset>.snap; projection names may hold dashes.
-        var parts =
-            name.hasSuffix(".snap") ? name.dropLast(5).split(separator: "-", omittingEmptySubsequences: false) : []
-        guard parts.count >= 3, let offset = Int64(parts.removeLast()), let versionPart = parts.popLast(),
-            versionPart.first == "v", let version = UInt32(versionPart.dropFirst()),
-            let file = try? LogDirectory(path: directory).readFile(name),
-            case .state(let state) = SnapshotFile.decode(
-                file,
-                projection: parts.joined(separator: "-"),
-                version: version,
-                offset: offset
-            )
-        else { return nil }
-        return state
-    }
-
     /// Called before an erasure destroys keys: deletes every snapshot and holds new ones back until
     /// ``erasureAppended(at:)``.
     func erasureStarting() {
