@@ -29,9 +29,9 @@ enum SnapshotFile {
     /// each block.
     static func encode(state: [UInt8], projection: String, version: UInt32, offset: Int64) -> [[UInt8]] {
         let blockCount = (state.count + blockSize - 1) / blockSize
-        let source = state
-        let blocks = concurrentMap(blockCount) { block -> (stored: [UInt8], length: UInt32) in
-            source.withUnsafeBytes { raw in
+        // Each block compressed and checksummed on the core that has it.
+        let blocks = concurrentMap(blockCount) { block -> (stored: [UInt8], length: UInt32, crc: UInt32) in
+            state.withUnsafeBytes { raw in
                 let range = block * blockSize..<min(raw.count, (block + 1) * blockSize)
                 let input = UnsafeRawBufferPointer(rebasing: raw[range])
                 let compressed = [UInt8](unsafeUninitializedCapacity: LZ4.compressBound(input.count)) {
@@ -40,9 +40,9 @@ enum SnapshotFile {
                     initialized = LZ4.compress(input, into: UnsafeMutableRawBufferPointer(buffer))
                 }
                 if compressed.isEmpty || compressed.count >= input.count {
-                    return (Array(input), UInt32(input.count) | storedUncompressed)
+                    return (Array(input), UInt32(input.count) | storedUncompressed, CRC32C.checksum(input))
                 }
-                return (compressed, UInt32(compressed.count))
+                return (compressed, UInt32(compressed.count), CRC32C.checksum(compressed))
             }
         }
         var header = magic
@@ -58,7 +58,7 @@ enum SnapshotFile {
         header += projection.utf8
         for block in blocks {
             header.appendLE(block.length)
-            header.appendLE(CRC32C.checksum(block.stored))
+            header.appendLE(block.crc)
         }
         header.appendLE(CRC32C.checksum(header))
         return [header] + blocks.map(\.stored)
@@ -109,18 +109,19 @@ enum SnapshotFile {
                 concurrentForEach(blockCount) { block in
                     let stored = UnsafeRawBufferPointer(rebasing: input[starts[block]..<starts[block + 1]])
                     let entry = tableStart + block * 8
+                    let isCompressed = input.le(entry, as: UInt32.self) & storedUncompressed == 0
                     let target = UnsafeMutableRawBufferPointer(
                         rebasing: output[block * blockSize..<min(stateCount, (block + 1) * blockSize)]
                     )
-                    let whole =
-                        CRC32C.checksum(stored) == input.le(entry + 4, as: UInt32.self)
-                        && (input.le(entry, as: UInt32.self) & storedUncompressed == 0
-                            ? LZ4.decompress(stored, into: target)
-                            : stored.count == target.count)
-                    if !whole {
-                        failedBlock.store(block, ordering: .relaxed)
-                    } else if input.le(entry, as: UInt32.self) & storedUncompressed != 0 {
+                    guard CRC32C.checksum(stored) == input.le(entry + 4, as: UInt32.self) else {
+                        return failedBlock.store(block, ordering: .relaxed)
+                    }
+                    if isCompressed {
+                        if !LZ4.decompress(stored, into: target) { failedBlock.store(block, ordering: .relaxed) }
+                    } else if stored.count == target.count {
                         target.copyMemory(from: stored)
+                    } else {
+                        failedBlock.store(block, ordering: .relaxed)
                     }
                 }
                 initialized = stateCount
