@@ -115,8 +115,8 @@ package func sortedOnTwoCores<Element: Sendable>(
 }
 
 extension BinaryReader {
-    /// The entries of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, chunk by chunk, in
-    /// key order, and their count (checked); the chunks are read on every core.
+    /// The entries of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, chunk
+    /// by chunk, in key order, and their count (checked); the chunks are read on every core.
     package mutating func chunkedEntries<Value: Sendable>(
         _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: Value)]]) {

@@ -1,3 +1,4 @@
+import CRMModel
 public import Crypto
 import EventLog
 import Foundation
@@ -139,10 +140,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
                         == raw.le(position + total - 4, as: UInt32.self)
                 else { break }
                 let id = UnsafeRawBufferPointer(rebasing: raw[(position + 3)..<(position + 3 + length)])
-                let customer =
-                    id.allSatisfy({ $0 < 0x80 })
-                    ? String(decoding: id, as: UTF8.self) : String(validating: id, as: UTF8.self)
-                guard let customer else { break }
+                guard let customer = String(validatingUTF8Bytes: id) else { break }
                 record(
                     kind,
                     customer,

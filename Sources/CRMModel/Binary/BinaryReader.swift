@@ -76,12 +76,7 @@ public struct BinaryReader {
     @inlinable mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
         guard length <= bytes.count - position else { throw failure("string runs past the end") }
         let raw = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
-        // ASCII needs no validation; the general one is a generic, unspecialized library call.
-        if raw.allSatisfy({ $0 < 0x80 }) {
-            position += length
-            return String(decoding: raw, as: UTF8.self)
-        }
-        guard let text = String(validating: raw, as: UTF8.self) else { throw failure("string is not valid UTF-8") }
+        guard let text = String(validatingUTF8Bytes: raw) else { throw failure("string is not valid UTF-8") }
         position += length
         return text
     }
@@ -155,6 +150,20 @@ public struct BinaryReader {
             return .array(values)
         case 6: return .object(try object(depth: depth + 1).members)
         case let tag: throw failure("unknown JSON tag \(tag)")
+        }
+    }
+}
+
+extension String {
+    /// The text of `raw` if it is valid UTF-8. ASCII, which nearly every id and word is, needs no validation; the
+    /// general one is a generic, unspecialized library call.
+    @inlinable public init?(validatingUTF8Bytes raw: UnsafeRawBufferPointer) {
+        if raw.allSatisfy({ $0 < 0x80 }) {
+            self = String(decoding: raw, as: UTF8.self)
+        } else if let text = String(validating: raw, as: UTF8.self) {
+            self = text
+        } else {
+            return nil
         }
     }
 }
