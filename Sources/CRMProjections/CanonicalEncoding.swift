@@ -116,9 +116,10 @@ package func sortedOnTwoCores<Element: Sendable>(
 
 extension BinaryReader {
     /// The entries of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, chunk
-    /// by chunk, in key order, and their count (checked); the chunks are read on every core.
+    /// by chunk, in key order, and their count (checked); the chunks are read on every core, each with its own
+    /// `WordReader`.
     package mutating func chunkedEntries<Value: Sendable>(
-        _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
+        _ value: @Sendable (inout BinaryReader, inout WordReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: Value)]]) {
         let count = try count("map")
         let chunks = try self.count("map chunks")
@@ -128,8 +129,9 @@ extension BinaryReader {
         nonisolated(unsafe) let parts = slices
         let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
             var reader = BinaryReader(parts[chunk])
+            var words = WordReader()
             var entries = [(key: String, value: Value)]()
-            while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
+            while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader, &words))) }
             return entries
         }
         let entries = parsed.reduce(0) { $0 + $1.count }

@@ -28,7 +28,8 @@ public struct BinaryReader {
 
     static let maximumDepth = 64
 
-    @usableFromInline func failure(_ reason: String) -> EventDecodingError {
+    /// An error for `reason`, naming the byte the reader is at.
+    @inlinable public func failure(_ reason: String) -> EventDecodingError {
         EventDecodingError(reason: "\(reason) at byte \(position)")
     }
 
@@ -83,6 +84,14 @@ public struct BinaryReader {
 
     @inlinable public mutating func string() throws(EventDecodingError) -> String {
         try utf8(try count("string"))
+    }
+
+    /// The next string's bytes, in place (valid while the reader's buffer is), their UTF-8 not checked: for a
+    /// reader that interns strings and checks a string's bytes only the first time it meets them.
+    @inlinable public mutating func uncheckedStringBytes() throws(EventDecodingError) -> UnsafeRawBufferPointer {
+        let length = try count("string")
+        defer { position += length }
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
     }
 
     @inlinable public mutating func optionalString() throws(EventDecodingError) -> String? {

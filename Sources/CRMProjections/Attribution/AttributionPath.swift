@@ -95,12 +95,47 @@ public struct JourneyEvents {
         into paths: inout [AttributionPath],
         untouched: inout [AttributionPath.Conversion]
     ) {
-        var list = PathList()
+        let held = touches.map(JourneyTouch.init)
         var cutter = PathCutter(options)
-        cutter.cut(touches: touches, conversions: conversions, into: &list)
+        var list = PathList(words: cutter.words)
+        cutter.cut(touches: held, conversions: conversions, into: &list)
         paths += list.paths
         untouched += list.untouched
     }
+}
+
+/// A touch as a journey holds it: channel and campaign as numbers of the process's vocabulary (24 bytes, no
+/// string to allocate, retain or compare). `Vocabulary.none` is "no campaign".
+struct JourneyTouch: Sendable, Equatable {
+    var at: Int64
+    var type: EventType
+    var channel: Vocabulary.Word
+    var campaign: Vocabulary.Word
+
+    init(at: Int64, type: EventType, channel: Vocabulary.Word, campaign: Vocabulary.Word) {
+        self.at = at
+        self.type = type
+        self.channel = channel
+        self.campaign = campaign
+    }
+
+    init(at: Int64, type: EventType, channel: String, campaign: String) {
+        self.at = at
+        self.type = type
+        self.channel = Vocabulary.shared.number(of: channel)
+        self.campaign = Vocabulary.shared.number(of: campaign)
+    }
+
+    init(_ touch: JourneyEvents.Touch) {
+        self.init(at: touch.at, type: touch.type, channel: touch.channel, campaign: touch.campaign)
+    }
+}
+
+/// A touch on a path being cut: its key (channel or campaign) as a vocabulary number.
+struct CutTouch {
+    var key: Vocabulary.Word
+    var isDirect: Bool
+    var at: Int64
 }
 
 /// Cuts the paths of one journey after another with the same options, reusing its buffers.
@@ -109,7 +144,12 @@ struct PathCutter {
     private let window: Int64
     /// Touch types by their tags' bits (they are below 64): no hashing per touch.
     private let accepted: UInt64
-    private var pending = [AttributionPath.Touch]()
+    private let direct: Vocabulary.Word
+    private let noCampaign: Vocabulary.Word
+    /// The vocabulary's words when the cutter was made, after the numbers it uses itself: every word of a state
+    /// that exists by then. Sinks name keys with it.
+    let words: [String]
+    private var pending = [CutTouch]()
     /// A buffer for the caller's conversions.
     var conversions = [AttributionPath.Conversion]()
 
@@ -117,21 +157,24 @@ struct PathCutter {
         self.options = options
         window = options.window.microseconds
         accepted = options.touchTypes.reduce(UInt64(0)) { $0 | 1 << UInt64($1.tag & 63) }
+        direct = Vocabulary.shared.number(of: "direct")
+        noCampaign = Vocabulary.shared.number(of: JourneyEvents.noCampaign)
+        words = Vocabulary.shared.words()
     }
 
-    private mutating func take(_ touch: JourneyEvents.Touch) {
+    private mutating func take(_ touch: JourneyTouch) {
         guard accepted & (1 << UInt64(touch.type.tag & 63)) != 0 else { return }
         let key =
             switch options.key {
             case .channel: touch.channel
-            case .campaign: touch.campaign.isEmpty ? JourneyEvents.noCampaign : touch.campaign
+            case .campaign: touch.campaign == Vocabulary.none ? noCampaign : touch.campaign
             }
-        pending.append(AttributionPath.Touch(key: key, isDirect: touch.channel == "direct", at: touch.at))
+        pending.append(CutTouch(key: key, isDirect: touch.channel == direct, at: touch.at))
     }
 
     /// Cuts one journey: `touches` and `conversions` each in event-time order (ties: log order).
     mutating func cut<Sink: PathSink>(
-        touches: [JourneyEvents.Touch],
+        touches: [JourneyTouch],
         conversions: [AttributionPath.Conversion],
         into sink: inout Sink
     ) {
@@ -164,17 +207,22 @@ struct PathCutter {
 
 /// Where cut paths go: a list of paths, or their indexed form (`IndexedPaths`).
 protocol PathSink {
-    mutating func add(_ touches: ArraySlice<AttributionPath.Touch>, conversion: AttributionPath.Conversion?)
+    mutating func add(_ touches: ArraySlice<CutTouch>, conversion: AttributionPath.Conversion?)
     mutating func addUntouched(_ conversion: AttributionPath.Conversion)
 }
 
 /// Paths as values.
 struct PathList: PathSink {
+    /// The cutter's words, naming the keys.
+    let words: [String]
     var paths: [AttributionPath] = []
     var untouched: [AttributionPath.Conversion] = []
 
-    mutating func add(_ touches: ArraySlice<AttributionPath.Touch>, conversion: AttributionPath.Conversion?) {
-        paths.append(AttributionPath(touches: Array(touches), conversion: conversion))
+    init(words: [String]) { self.words = words }
+
+    mutating func add(_ touches: ArraySlice<CutTouch>, conversion: AttributionPath.Conversion?) {
+        let touches = touches.map { AttributionPath.Touch(key: words[Int($0.key)], isDirect: $0.isDirect, at: $0.at) }
+        paths.append(AttributionPath(touches: touches, conversion: conversion))
     }
 
     mutating func addUntouched(_ conversion: AttributionPath.Conversion) { untouched.append(conversion) }

@@ -27,8 +27,12 @@ struct IndexedPaths: PathSink {
     /// Consecutive touches usually share their key: compared with the last one before hashing.
     private var lastKey = ""
     private var lastNumber: Int32 = -1
+    /// For touches cut from journeys: the vocabulary's words, and the key number of each word met (-1: none yet),
+    /// so a touch is numbered by indexing an array.
+    private var words: [String] = []
+    private var keyOfWord: [Int32] = []
 
-    init() {}
+    init(words: [String] = []) { self.words = words }
 
     /// `paths` and `untouched`, indexed and finished.
     init(_ paths: [AttributionPath], untouched: [AttributionPath.Conversion] = []) {
@@ -65,6 +69,22 @@ struct IndexedPaths: PathSink {
             touchIsDirect.append(touch.isDirect)
             touchTimes.append(touch.at)
         }
+        endPath(conversion: conversion)
+    }
+
+    mutating func add(_ touches: ArraySlice<CutTouch>, conversion: AttributionPath.Conversion?) {
+        for touch in touches {
+            let word = Int(touch.key)
+            if word >= keyOfWord.count { keyOfWord += repeatElement(-1, count: word + 1 - keyOfWord.count) }
+            if keyOfWord[word] < 0 { keyOfWord[word] = keyNumbering.number(of: words[word]) }
+            touchKeys.append(keyOfWord[word])
+            touchIsDirect.append(touch.isDirect)
+            touchTimes.append(touch.at)
+        }
+        endPath(conversion: conversion)
+    }
+
+    private mutating func endPath(conversion: AttributionPath.Conversion?) {
         starts.append(touchKeys.count)
         if let conversion {
             conversionTimes.append(conversion.at)
@@ -88,6 +108,7 @@ struct IndexedPaths: PathSink {
             conversionCurrencies[index] = currencyOrder[Int(conversionCurrencies[index])]
         }
         lastNumber = -1
+        keyOfWord = []
     }
 
     var pathCount: Int { starts.count - 1 }

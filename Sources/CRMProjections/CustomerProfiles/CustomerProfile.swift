@@ -181,7 +181,8 @@ extension CustomerProfile {
         standing.serialize(into: &writer, words: words)
     }
 
-    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+    /// `words` reads the channels, campaigns and currencies of its facts.
+    init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
         id = try reader.string()
         email = try reader.optionalString()
         name = try reader.optionalString()
@@ -223,6 +224,6 @@ extension CustomerProfile {
                 at: EventTime(microseconds: try reader.int())
             )
         }
-        standing = try SegmentStanding(deserializing: &reader)
+        standing = try SegmentStanding(deserializing: &reader, words: &words)
     }
 }

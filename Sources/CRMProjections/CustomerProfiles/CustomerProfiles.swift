@@ -49,8 +49,8 @@ public enum CustomerProfiles: Projection {
             now = try reader.int()
             segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
-            var (count, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in
-                try CustomerProfile(deserializing: &reader)
+            var (count, chunks) = try reader.chunkedEntries { reader, words throws(EventDecodingError) in
+                try CustomerProfile(deserializing: &reader, words: &words)
             }
             var read = [CustomerProfile]()
             read.reserveCapacity(count)

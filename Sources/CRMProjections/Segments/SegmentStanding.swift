@@ -180,8 +180,7 @@ extension SegmentStanding {
         writer.int(due)
     }
 
-    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-        let vocabulary = Vocabulary.shared
+    init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
         events = try reader.list("event facts") { reader throws(EventDecodingError) in
             EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
         }
@@ -194,15 +193,15 @@ extension SegmentStanding {
             return AmountFact(
                 at: at,
                 minorUnits: minorUnits,
-                currency: vocabulary.number(of: try reader.string()),
+                currency: try words.word(from: &reader),
                 kind: kind
             )
         }
         touches = try reader.list("touch facts") { reader throws(EventDecodingError) in
             TouchFact(
                 at: try reader.int(),
-                channel: vocabulary.number(of: try reader.string()),
-                campaign: vocabulary.number(of: try reader.string())
+                channel: try words.word(from: &reader),
+                campaign: try words.word(from: &reader)
             )
         }
         segments = try reader.strings()
