@@ -5,8 +5,10 @@ public import CRMModel
 /// window, the touch types and the period can change without a rebuild.
 public enum CustomerJourneys: Projection {
     public static let name = "customer-journeys"
-    /// 2: each journey keeps the offset of its customer's first event (paths are taken in that order).
-    public static let version: UInt32 = 2
+    /// 2: each journey keeps the offset of its customer's first event (paths are taken in that order). 3: the
+    /// journeys are written in chunks of customers (``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``),
+    /// so both cores write and read them.
+    public static let version: UInt32 = 3
     /// No personal field is read.
     public static let personalFieldsRead: Set<EventType> = []
 
@@ -80,7 +82,8 @@ public enum CustomerJourneys: Projection {
         public func serialize(into writer: inout BinaryWriter) {
             identities.serialize(into: &writer)
             let words = Vocabulary.shared.words()
-            writer.map(journeys) { writer, journey in
+            writer.chunkedMap(entries: Array(journeys), key: \.key, bytesPerEntry: 128) { writer, entry in
+                let journey = entry.value
                 writer.int(journey.firstOffset)
                 writer.varint(UInt64(journey.touches.count))
                 for touch in journey.touches {
@@ -105,8 +108,7 @@ public enum CustomerJourneys: Projection {
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             identities = try IdentityMap(deserializing: &reader)
-            var words = WordReader()
-            journeys = try reader.map { reader throws(EventDecodingError) in
+            let (count, chunks) = try reader.chunkedEntries { reader, words throws(EventDecodingError) in
                 var journey = Journey(firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
@@ -129,6 +131,14 @@ public enum CustomerJourneys: Projection {
                     return order
                 }
                 return journey
+            }
+            journeys.reserveCapacity(count)
+            for chunk in chunks {
+                for (id, journey) in chunk {
+                    guard journeys.updateValue(journey, forKey: id) == nil else {
+                        throw EventDecodingError(reason: "the journey of \(id) appears twice")
+                    }
+                }
             }
         }
 
