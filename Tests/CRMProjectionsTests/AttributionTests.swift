@@ -216,6 +216,25 @@ struct AttributionTests {
         }
     }
 
+    @Test("Journeys read back in chunks: an empty state round trips, and a journey id written twice is refused")
+    func journeysInChunks() throws {
+        let empty = CustomerJourneys.State()
+        #expect(try CustomerJourneys.State(serialized: empty.serialized).serialized == empty.serialized)
+        // The bytes of a state holding two journeys under one id: no identities, then a chunked map whose two
+        // entries are empty journeys (first offset, no touch, no order).
+        var writer = BinaryWriter()
+        IdentityMap().serialize(into: &writer)
+        let emptyJourney: @Sendable (inout BinaryWriter, String) -> Void = { writer, _ in
+            writer.int(7)
+            writer.varint(0)
+            writer.varint(0)
+        }
+        writer.chunkedMap(entries: ["c-1", "c-1"], key: { $0 }, emptyJourney)
+        #expect(throws: EventDecodingError(reason: "the journey of c-1 appears twice")) {
+            try CustomerJourneys.State(serialized: writer.bytes)
+        }
+    }
+
     @Test("The period selects conversions by their time and other paths by their last touch; campaigns as keys")
     func periodAndCampaigns() throws {
         let day: Int64 = 86_400_000_000
