@@ -216,6 +216,25 @@ struct AttributionTests {
         }
     }
 
+    @Test("A journey's conversions come in time order, ties in log order, cancelled orders left out, net values")
+    func conversionsInOrder() {
+        var journey = CustomerJourneys.Journey(firstOffset: 0)
+        let usd = { (minorUnits: Int64) in Money(minorUnits: minorUnits, currency: .usd) }
+        // Five orders, so that the dictionary's order is almost never already the time order.
+        journey.orders = [
+            "o-5": .init(placed: (at: 50, total: usd(500), offset: 9)),
+            "o-4": .init(placed: (at: 30, total: usd(400), offset: 8), returned: 150),
+            "o-3": .init(placed: (at: 30, total: usd(300), offset: 2)),
+            "o-2": .init(placed: (at: 20, total: usd(200), offset: 5), cancelled: true),
+            "o-1": .init(placed: (at: 10, total: usd(100), offset: 7), refunded: 100),
+            "o-0": .init(returned: 10),
+        ]
+        var conversions = [AttributionPath.Conversion]()
+        journey.conversions(into: &conversions)
+        #expect(conversions.map(\.at) == [10, 30, 30, 50])
+        #expect(conversions.map(\.value.minorUnits) == [0, 300, 250, 500])
+    }
+
     @Test("Journeys read back in chunks: an empty state round trips, and a journey id written twice is refused")
     func journeysInChunks() throws {
         let empty = CustomerJourneys.State()

@@ -40,18 +40,20 @@ public enum CustomerJourneys: Projection {
         /// log order), into `conversions` (a reused buffer).
         func conversions(into conversions: inout [AttributionPath.Conversion]) {
             conversions.removeAll(keepingCapacity: true)
+            let converted = orders.values.lazy.filter { $0.placed != nil && !$0.cancelled }
             var unordered = false
             var last: (at: Int64, offset: Int64) = (.min, .min)
-            for order in orders.values {
-                guard let placed = order.placed, !order.cancelled else { continue }
+            for order in converted {
+                let placed = order.placed!
                 let net = max(0, placed.total.minorUnits - order.returned - order.refunded)
                 conversions.append(.init(at: placed.at, value: Money(minorUnits: net, currency: placed.total.currency)))
                 unordered = unordered || (placed.at, placed.offset) < last
                 last = (placed.at, placed.offset)
             }
+            // Usually already in order (most journeys have one or two orders): sorted only when not, with the
+            // offsets read again from the same orders in the same order.
             guard unordered else { return }
-            // Rare (most journeys have one or two orders): sort with the offsets, looked up again.
-            let placed = orders.values.compactMap { $0.cancelled ? nil : $0.placed }
+            let placed = Array(converted.map { $0.placed! })
             let order = placed.indices.sorted {
                 (placed[$0].at, placed[$0].offset) < (placed[$1].at, placed[$1].offset)
             }
