@@ -191,7 +191,8 @@ public final class CustomerKeyStore: @unchecked Sendable {
             var found = [String: SymmetricKey]()
             var created = [String: KeyBytes]()
             var records = [UInt8]()
-            for customer in customers where found[customer] == nil && created[customer] == nil {
+            // `found` holds the created keys too.
+            for customer in customers where found[customer] == nil {
                 if let key = keys[customer] {
                     found[customer] = key.symmetricKey
                 } else if !forgotten.contains(customer) {

@@ -29,7 +29,7 @@ public struct BinaryReader {
     static let maximumDepth = 64
 
     /// An error for `reason`, naming the byte the reader is at.
-    @inlinable public func failure(_ reason: String) -> EventDecodingError {
+    @usableFromInline func failure(_ reason: String) -> EventDecodingError {
         EventDecodingError(reason: "\(reason) at byte \(position)")
     }
 
@@ -68,7 +68,7 @@ public struct BinaryReader {
     }
 
     /// The next `length` bytes, in place (valid while the reader's buffer is), which the reader then skips.
-    public mutating func rawBytes(_ length: Int) throws(EventDecodingError) -> UnsafeRawBufferPointer {
+    @inlinable public mutating func rawBytes(_ length: Int) throws(EventDecodingError) -> UnsafeRawBufferPointer {
         guard length <= bytes.count - position else { throw failure("bytes run past the end") }
         defer { position += length }
         return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
@@ -76,9 +76,14 @@ public struct BinaryReader {
 
     @inlinable mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
         guard length <= bytes.count - position else { throw failure("string runs past the end") }
-        let raw = UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
-        guard let text = String(validatingUTF8Bytes: raw) else { throw failure("string is not valid UTF-8") }
+        let text = try text(of: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]))
         position += length
+        return text
+    }
+
+    /// `raw` as text, refused with the reader's position when it is not UTF-8.
+    @inlinable public func text(of raw: UnsafeRawBufferPointer) throws(EventDecodingError) -> String {
+        guard let text = String(validatingUTF8Bytes: raw) else { throw failure("string is not valid UTF-8") }
         return text
     }
 
@@ -89,9 +94,7 @@ public struct BinaryReader {
     /// The next string's bytes, in place (valid while the reader's buffer is), their UTF-8 not checked: for a
     /// reader that interns strings and checks a string's bytes only the first time it meets them.
     @inlinable public mutating func uncheckedStringBytes() throws(EventDecodingError) -> UnsafeRawBufferPointer {
-        let length = try count("string")
-        defer { position += length }
-        return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
+        try rawBytes(try count("string"))
     }
 
     @inlinable public mutating func optionalString() throws(EventDecodingError) -> String? {

@@ -24,7 +24,7 @@ package struct WordReader {
     /// The vocabulary number of the next string of `reader`.
     mutating func word(from reader: inout BinaryReader) throws(EventDecodingError) -> Vocabulary.Word {
         let raw = try reader.uncheckedStringBytes()
-        guard raw.count <= 16 else { return Vocabulary.shared.number(of: try Self.text(raw, reader)) }
+        guard raw.count <= 16 else { return Vocabulary.shared.number(of: try reader.text(of: raw)) }
         var packed: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &packed) { $0.copyMemory(from: raw) }
         let lengthPlusOne = UInt8(raw.count + 1)
@@ -35,21 +35,11 @@ package struct WordReader {
             if slot.lengthPlusOne == lengthPlusOne, slot.low == packed.0, slot.high == packed.1 { return slot.word }
             index = (index + 1) & mask
         }
-        let word = Vocabulary.shared.number(of: try Self.text(raw, reader))
+        let word = Vocabulary.shared.number(of: try reader.text(of: raw))
         slots[index] = Slot(low: packed.0, high: packed.1, lengthPlusOne: lengthPlusOne, word: word)
         used += 1
         if used * 2 > slots.count { grow() }
         return word
-    }
-
-    private static func text(
-        _ raw: UnsafeRawBufferPointer,
-        _ reader: BinaryReader
-    ) throws(EventDecodingError)
-        -> String
-    {
-        guard let text = String(validatingUTF8Bytes: raw) else { throw reader.failure("string is not valid UTF-8") }
-        return text
     }
 
     private static func hash(_ packed: (UInt64, UInt64), _ lengthPlusOne: UInt8) -> Int {
