@@ -78,7 +78,9 @@ public final class CustomerKeyStore: @unchecked Sendable {
         let validEnd = parse(contents) { kind, customer, key in
             if kind == 1 {
                 keys[customer] = KeyBytes(key)
-                forgotten.remove(customer)
+                // Checked first: removing from a set hashes the id even when the set is empty, which was a seventh of
+                // opening an engine.
+                if !forgotten.isEmpty { forgotten.remove(customer) }
             } else {
                 if keys.destroyValue(forKey: customer) { destroyedKeyInFile = true }
                 forgotten.insert(customer)

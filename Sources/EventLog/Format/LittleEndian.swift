@@ -1,13 +1,14 @@
-/// Little-endian loads and stores at byte positions; every on-disk integer goes through these.
+/// Little-endian loads and stores at byte positions; every on-disk integer goes through these. Inlinable: called
+/// from other modules unspecialized, each load looked up generic metadata (a ninth of opening an engine).
 extension UnsafeRawBufferPointer {
-    @inline(__always)
+    @inlinable @inline(__always)
     package func le<T: FixedWidthInteger>(_ position: Int, as type: T.Type = T.self) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: position, as: T.self))
     }
 }
 
 extension UnsafeMutableRawBufferPointer {
-    @inline(__always)
+    @inlinable @inline(__always)
     package func setLE<T: FixedWidthInteger>(_ value: T, at position: Int) {
         storeBytes(of: value.littleEndian, toByteOffset: position, as: T.self)
     }
@@ -15,7 +16,7 @@ extension UnsafeMutableRawBufferPointer {
 
 extension Array where Element == UInt8 {
     /// Appends the little-endian bytes of `value`.
-    @inline(__always)
+    @inlinable @inline(__always)
     package mutating func appendLE<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
     }
