@@ -26,6 +26,15 @@ public struct IdentityMap: Sendable, Equatable {
         return (from, into)
     }
 
+    /// Every id that resolves to the same customer as `id` (`id` and its survivor included), sorted: the ids whose
+    /// events make up that customer's profile.
+    public func group(of id: String) -> [String] {
+        let root = resolve(id)
+        var members = Set([id, root])
+        for alias in aliases.keys where resolve(alias) == root { members.insert(alias) }
+        return members.sorted()
+    }
+
     func serialize(into writer: inout BinaryWriter) {
         writer.map(aliases) { $0.string($1) }
     }

@@ -42,10 +42,23 @@ struct AsOfOptions: ParsableArguments {
     /// The customer projection for a segment query, from the newest snapshot: at the head with `--as-of TIME`
     /// (the changes recorded up to TIME are what the log knew then, docs/segments.md, section 4), at the offset
     /// with `--as-of-offset`. Returns the state and the time to filter changes at.
-    func segmentState(engine: CRMEngine) throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
+    ///
+    /// With `customer`, for a question about that customer only, the state may hold its profile alone, read out of
+    /// a snapshot taken exactly at the offset answered at (docs/projections.md, section 4).
+    func segmentState(
+        engine: CRMEngine,
+        onlyFor customer: String? = nil
+    ) throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
         let time = try self.time
         var notices = [String]()
         let end = asOfOffset.map { min($0, engine.nextOffset) }
+        // A time after the last event moves every customer's windows and rescores RFM: that needs the whole state.
+        if let customer,
+            let state = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: end),
+            time.map({ $0 <= (state.clock ?? $0) }) ?? true
+        {
+            return (KeptUntilExit.keep(state), time)
+        }
         var state = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
             .read { state, _ in state }
         for notice in notices { warn("notice: \(notice)") }

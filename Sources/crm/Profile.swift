@@ -18,15 +18,17 @@ struct Profile: AsyncParsableCommand {
         let outputFormat = try format.value
         let engine = try global.open(writing: false)
         let end = try asOfOptions.end(in: engine)
+        let (segmentState, asOfTime) = try asOfOptions.segmentState(engine: engine, onlyFor: customer)
         // The profile is folded from the histories of the customer's identity group, which is exact: a profile
-        // depends only on the events of its group. Segments and RFM groups depend on the whole log.
+        // depends only on the events of its group. Segments and RFM groups depend on the whole log. The group is
+        // the one of the segment state, taken at or after `end`: groups only grow, so it holds every id whose
+        // events before `end` the profile folds.
         let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
         var events = [Int64: StoredEvent]()
-        for id in try engine.identityGroup(of: customer) {
+        for id in segmentState.identities.group(of: customer) {
             for stored in try engine.history(of: id) where stored.offset < end { events[stored.offset] = stored }
         }
         let profile = runner.fold(Array(events.values)) { $0.profile(of: customer) }
-        let (segmentState, asOfTime) = try asOfOptions.segmentState(engine: engine)
         await engine.close()
         guard let profile else {
             throw ToolError.usage("no events for customer \(customer)")

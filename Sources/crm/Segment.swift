@@ -136,7 +136,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf)
+            let (state, time) = try await Segment.state(global, asOf, onlyFor: customer)
             var table = Table(columns: ["at", "customer", "segment", "change", "reason"])
             for change in state.segmentHistory(of: customer, asOf: time) {
                 table.rows.append([
@@ -169,13 +169,15 @@ struct Segment: AsyncParsableCommand {
     }
 
     /// The customer projection for a query (from the newest snapshot, caught up), and the time to answer at.
+    /// With `customer`, the state may hold that customer's profile only (``AsOfOptions/segmentState(engine:onlyFor:)``).
     static func state(
         _ global: GlobalOptions,
-        _ asOf: AsOfOptions
+        _ asOf: AsOfOptions,
+        onlyFor customer: String? = nil
     ) async throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
         let engine = try global.open(writing: false)
         do {
-            let answer = try asOf.segmentState(engine: engine)
+            let answer = try asOf.segmentState(engine: engine, onlyFor: customer)
             await engine.close()
             return answer
         } catch {

@@ -196,6 +196,85 @@ struct SnapshotTests {
         }
     }
 
+    @Test("A snapshot read lazily: any range, across blocks, reads the state's bytes; a damaged block only when read")
+    func blocksReadLazily() throws {
+        let directory = TemporaryDirectory("snapshots")
+        let store = SnapshotStore(path: directory.path)
+        var seed: UInt64 = 0x2545_F491_4F6C_DD1D
+        // 2.5 MB: two blocks that compress, then about half a block that does not.
+        let state =
+            (0..<(2 << 20)).map { UInt8($0 / 5 % 241) }
+            + (0..<500_000).map { _ -> UInt8 in
+                seed ^= seed << 13
+                seed ^= seed >> 7
+                seed ^= seed << 17
+                return UInt8(truncatingIfNeeded: seed)
+            }
+        #expect(try store.write(projection: "lazy", version: 2, offset: 9, state: state))
+        #expect(store.blocks(projection: "lazy", version: 2, at: 8) == nil, "no snapshot at that offset")
+        #expect(store.blocks(projection: "lazy", version: 3, at: 9) == nil, "no snapshot of that version")
+        let blocks = try #require(store.blocks(projection: "lazy", version: 2, at: 9))
+        #expect(blocks.count == state.count)
+        for range in [0..<10, (1 << 20) - 7..<(1 << 20) + 9, 2_100_000..<state.count, 5..<5, 0..<state.count] {
+            #expect(try blocks.withBytes(in: range) { Array($0) } == Array(state[range]), "\(range)")
+        }
+
+        let file = directory.path(SnapshotStore.fileName(projection: "lazy", version: 2, offset: 9))
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[bytes.count - 1] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        let damaged = try #require(store.blocks(projection: "lazy", version: 2, at: 9), "the header still checks out")
+        #expect(try damaged.withBytes(in: 0..<100) { Array($0) } == Array(state[0..<100]))
+        #expect {
+            try damaged.withBytes(in: state.count - 10..<state.count) { _ in () }
+        } throws: { error in
+            "\(error)".contains("block 2 at byte")
+        }
+        bytes[20] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        #expect(store.blocks(projection: "lazy", version: 2, at: 9) == nil, "a damaged header")
+    }
+
+    @Test("One customer read out of a snapshot answers as the whole state does; none at that offset, or damaged: nil")
+    func oneCustomerFromSnapshot() async throws {
+        let directory = TemporaryDirectory("snapshots")
+        let crm = try CRMEngine.open(at: directory.path)
+        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 8))))
+        let live = ProjectionRunner<CustomerProfiles>(engine: crm)
+        try live.catchUp()
+        #expect(try live.saveSnapshot())
+        let whole = live.read { state, _ in state }
+        let merged = Array(whole.identities.aliases.keys)
+        #expect(!merged.isEmpty, "the synthetic log merges ids")
+        // A time some segment changes come after.
+        let earlier = EventTime(microseconds: whole.clock!.microseconds - 30 * 86_400_000_000)
+        for customer in whole.profiles.values.map(\.id) + merged + ["nobody"] {
+            let one = try #require(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: crm))
+            #expect(one.profiles.count == (whole.profile(of: customer) == nil ? 0 : 1))
+            #expect(
+                one.profile(of: customer)?.rows.map { "\($0)=\($1)" }
+                    == whole.profile(of: customer)?.rows.map { "\($0)=\($1)" }
+            )
+            #expect(one.segments(of: customer) == whole.segments(of: customer))
+            #expect(one.segments(of: customer, asOf: earlier) == whole.segments(of: customer, asOf: earlier))
+            #expect(one.segmentHistory(of: customer) == whole.segmentHistory(of: customer))
+            #expect(one.rfmGroup(of: customer) == whole.rfmGroup(of: customer))
+            #expect(one.identities == whole.identities && one.clock == whole.clock)
+        }
+        #expect(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer("c-1", engine: crm, at: 100) == nil)
+
+        let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[bytes.count - 3] ^= 0x10
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        #expect(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer("c-1", engine: crm) == nil)
+        #expect(FileManager.default.fileExists(atPath: file), "left for the whole restore to report")
+        var notices = [String]()
+        _ = try ProjectionRunner<CustomerProfiles>.restore(engine: crm, notices: &notices)
+        #expect(notices.count == 1 && notices[0].contains("damaged"), "\(notices)")
+        await crm.close()
+    }
+
     @Test("Erasure deletes snapshots and holds new ones back until the runner has applied it")
     func erasureAndSnapshots() async throws {
         let directory = TemporaryDirectory("snapshots")

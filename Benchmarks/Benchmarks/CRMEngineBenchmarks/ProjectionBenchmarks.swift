@@ -15,6 +15,10 @@ extension BenchmarkMetric {
     static let restoreMilliseconds = BenchmarkMetric.custom("snapshot restore (ms)", useScalingFactor: false)
     static let snapshotMegabytes = BenchmarkMetric.custom("snapshot (MB)", useScalingFactor: false)
     static let profileMilliseconds = BenchmarkMetric.custom("profile as of (ms)", useScalingFactor: false)
+    static let coldProfileMilliseconds = BenchmarkMetric.custom(
+        "profile and segments as of, cold (ms)",
+        useScalingFactor: false
+    )
     static let membersMilliseconds = BenchmarkMetric.custom("members as of, cold (ms)", useScalingFactor: false)
     static let liveMembersMilliseconds = BenchmarkMetric.custom("members as of, live (ms)", useScalingFactor: false)
     static let replayMilliseconds = BenchmarkMetric.custom("state as of, replayed (ms)", useScalingFactor: false)
@@ -84,14 +88,18 @@ func projectionBenchmarks() {
         benchmark.measurement(.snapshotMegabytes, bytes / 1_000_000)
     }
 
-    // As-of queries one day before the last event: a profile folded from the identity group's histories (`crm
-    // profile --as-of`); a segment's members from the changes recorded up to that time, on the state a service
-    // embedding the engine keeps live, and cold, the way `crm segment members --as-of` answers (newest snapshot
-    // restored first); and, for comparison, the whole state replayed from the nearest snapshot before that time.
+    // As-of queries one day before the last event: a profile folded from the identity group's histories; the same
+    // with the customer's segments read out of the snapshot at the head, cold (`crm profile --as-of`); a segment's
+    // members from the changes recorded up to that time, on the state a service embedding the engine keeps live,
+    // and cold, the way `crm segment members --as-of` answers (newest snapshot restored first); and, for
+    // comparison, the whole state replayed from the nearest snapshot before that time.
     Benchmark(
         "projections-as-of-one-day-before-head-10M-events",
         configuration: slowConfiguration(
-            [.profileMilliseconds, .liveMembersMilliseconds, .membersMilliseconds, .replayMilliseconds],
+            [
+                .profileMilliseconds, .coldProfileMilliseconds, .liveMembersMilliseconds, .membersMilliseconds,
+                .replayMilliseconds,
+            ],
             iterations: 2
         )
     ) { benchmark in
@@ -112,6 +120,22 @@ func projectionBenchmarks() {
                 _ = head.fold(events) { $0.profile(of: customer) }
             }
         }
+        // As `crm profile --as-of` answers cold: the customer's entry read out of the snapshot at the head (its
+        // segment changes), its identity group from that state, and the profile folded from the group's histories.
+        var segmentRows = 0
+        let coldProfile = try ContinuousClock().measure {
+            let end = try engine.offset(after: time)
+            for customer in customers {
+                let one = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine)!
+                var events = [StoredEvent]()
+                for id in one.identities.group(of: customer) {
+                    events += try engine.history(of: id).filter { $0.offset < end }
+                }
+                _ = head.fold(events) { $0.profile(of: customer) }
+                segmentRows += one.segmentHistory(of: customer, asOf: time).count
+            }
+        }
+        precondition(segmentRows > 0, "the sampled customers have segment changes")
         var liveMembers = 0
         let liveQuery = ContinuousClock().measure {
             liveMembers = head.read { state, _ in state.members(of: "repeat-buyers", asOf: time).count }
@@ -128,6 +152,7 @@ func projectionBenchmarks() {
             _ = try ProjectionRunner<CustomerProfiles>.state(engine: engine, asOf: time)
         }
         benchmark.measurement(.profileMilliseconds, Int(seconds(profile) * 1000 / Double(customers.count)))
+        benchmark.measurement(.coldProfileMilliseconds, Int(seconds(coldProfile) * 1000 / Double(customers.count)))
         benchmark.measurement(.liveMembersMilliseconds, Int(seconds(liveQuery) * 1000))
         benchmark.measurement(.membersMilliseconds, Int(seconds(query) * 1000))
         benchmark.measurement(.replayMilliseconds, Int(seconds(replay) * 1000))

@@ -26,6 +26,9 @@ public struct BinaryReader {
 
     public var isAtEnd: Bool { position == bytes.count }
 
+    /// How many bytes the reader has read (where the next value starts).
+    public var bytesRead: Int { position }
+
     static let maximumDepth = 64
 
     /// An error for `reason`, naming the byte the reader is at.

@@ -46,9 +46,7 @@ public enum CustomerProfiles: Projection {
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-            now = try reader.int()
-            segments = try SegmentCatalog(deserializing: &reader)
-            identities = try IdentityMap(deserializing: &reader)
+            try readHead(&reader)
             var (count, chunks) = try reader.chunkedEntries { reader, words throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader, words: &words)
             }
@@ -71,6 +69,33 @@ public enum CustomerProfiles: Projection {
             for index in restored.indices where restored[index].standing.due != .max {
                 due.push(restored[index].standing.due, restored[index].id)
             }
+        }
+
+        /// The parts before the profiles: the clock, the segment definitions and the identities.
+        private mutating func readHead(_ reader: inout BinaryReader) throws(EventDecodingError) {
+            now = try reader.int()
+            segments = try SegmentCatalog(deserializing: &reader)
+            identities = try IdentityMap(deserializing: &reader)
+        }
+
+        /// The state with one profile in it, `customer`'s (its survivor's, for a merged id), read out of a state's
+        /// bytes without reading the other profiles (docs/projections.md, section 4): it answers the queries about
+        /// that customer (its profile, segments, segment history, RFM group). Every other part is whole. Not a
+        /// state to fold events into or to save, which is why it is not public.
+        package init(readingOnly customer: String, from bytes: some StateBytes) throws(EventDecodingError) {
+            var head = State()
+            let profilesStart = try bytes.prefix { reader throws(EventDecodingError) in
+                try head.readHead(&reader)
+            }.end
+            self = head
+            let id = identities.resolve(customer)
+            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, words throws(EventDecodingError) in
+                try CustomerProfile(deserializing: &reader, words: &words)
+            }
+            guard let profile = found else { return }
+            guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
+            if profile.standing.due != .max { due.push(profile.standing.due, profile.id) }
+            profiles.store(profile)
         }
 
         public mutating func absorb(_ shard: State) {

@@ -1,3 +1,4 @@
+import CRMModel
 import CRMProjections
 import EventLog
 import Synchronization
@@ -64,73 +65,174 @@ enum SnapshotFile {
         return [header] + blocks.map(\.stored)
     }
 
+    /// A file's header and block table, checked against each other and against the file's length.
+    struct Layout {
+        /// The state's uncompressed byte count.
+        var stateCount: Int
+        var blockSize: Int
+        /// Where the block table starts.
+        var tableStart: Int
+        /// Where each block's stored bytes start, and one more: where the last one ends.
+        var blockStarts: [Int]
+
+        var blockCount: Int { blockStarts.count - 1 }
+
+        /// The uncompressed bytes of `block` within the state.
+        func range(of block: Int) -> Range<Int> { block * blockSize..<min(stateCount, (block + 1) * blockSize) }
+    }
+
+    /// Why a file is not read.
+    enum Rejection: Error {
+        /// Another format version (older or newer than this build).
+        case otherFormat(UInt16)
+        /// Not a whole snapshot of the projection asked for: the reason.
+        case damaged(String)
+
+        var contents: Contents {
+            switch self {
+            case .otherFormat(let format): .otherFormat(format)
+            case .damaged(let reason): .damaged(reason)
+            }
+        }
+    }
+
+    /// The layout of `raw`, a file expected to hold `projection` at `version` after the events before `offset`.
+    static func layout(
+        of raw: UnsafeRawBufferPointer,
+        projection: String,
+        version: UInt32,
+        offset: Int64
+    ) -> Result<Layout, Rejection> {
+        guard raw.count >= fixedHeaderCount, Array(raw[0..<8]) == magic else {
+            return .failure(.damaged("not a snapshot file"))
+        }
+        let format = raw.le(8, as: UInt16.self)
+        guard format == formatVersion else { return .failure(.otherFormat(format)) }
+        let nameCount = Int(raw.le(48, as: UInt16.self))
+        let blockCount = Int(raw.le(44, as: UInt32.self))
+        let tableStart = fixedHeaderCount + nameCount
+        let dataStart = tableStart + blockCount * 8 + 4
+        guard raw.count >= dataStart,
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<dataStart - 4]))
+                == raw.le(dataStart - 4, as: UInt32.self)
+        else { return .failure(.damaged("its header does not match its checksum")) }
+        guard raw.le(16, as: UInt32.self) == version, raw.le(24, as: Int64.self) == offset,
+            String(decoding: raw[fixedHeaderCount..<tableStart], as: UTF8.self) == projection
+        else { return .failure(.damaged("its header names another projection, version or offset than its file name")) }
+        let stateCount = Int(raw.le(32, as: UInt64.self))
+        let blockSize = Int(raw.le(40, as: UInt32.self))
+        guard blockSize > 0, blockCount == (stateCount + blockSize - 1) / blockSize else {
+            return .failure(.damaged("its block table does not cover its \(stateCount) bytes"))
+        }
+        var blockStarts = [Int]()
+        blockStarts.reserveCapacity(blockCount + 1)
+        var position = dataStart
+        for block in 0..<blockCount {
+            blockStarts.append(position)
+            position += Int(raw.le(tableStart + block * 8, as: UInt32.self) & ~storedUncompressed)
+        }
+        blockStarts.append(position)
+        guard position == raw.count else {
+            return .failure(.damaged("it is \(raw.count) bytes long, its block table lists \(position)"))
+        }
+        return .success(
+            Layout(stateCount: stateCount, blockSize: blockSize, tableStart: tableStart, blockStarts: blockStarts)
+        )
+    }
+
+    /// Checks `block`'s stored bytes in `raw` (the whole file) against its checksum and unpacks them into `target`,
+    /// which is exactly the block's uncompressed size; false when either fails.
+    static func unpack(
+        _ block: Int,
+        of raw: UnsafeRawBufferPointer,
+        layout: Layout,
+        into target: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        let stored = UnsafeRawBufferPointer(rebasing: raw[layout.blockStarts[block]..<layout.blockStarts[block + 1]])
+        let entry = layout.tableStart + block * 8
+        guard CRC32C.checksum(stored) == raw.le(entry + 4, as: UInt32.self) else { return false }
+        if raw.le(entry, as: UInt32.self) & storedUncompressed == 0 { return LZ4.decompress(stored, into: target) }
+        guard stored.count == target.count else { return false }
+        target.copyMemory(from: stored)
+        return true
+    }
+
+    /// The reason given for a block that does not unpack.
+    static func blockDamage(_ block: Int, layout: Layout) -> String {
+        "block \(block) at byte \(layout.blockStarts[block]) does not match its checksum or size"
+    }
+
     /// Reads a snapshot file expected to hold `projection` at `version` after the events before `offset`,
     /// checking and decompressing its blocks on every core.
     static func decode(_ file: [UInt8], projection: String, version: UInt32, offset: Int64) -> Contents {
         file.withUnsafeBytes { raw -> Contents in
-            guard raw.count >= fixedHeaderCount, Array(raw[0..<8]) == magic else {
-                return .damaged("not a snapshot file")
-            }
-            let format = raw.le(8, as: UInt16.self)
-            guard format == formatVersion else { return .otherFormat(format) }
-            let nameCount = Int(raw.le(48, as: UInt16.self))
-            let blockCount = Int(raw.le(44, as: UInt32.self))
-            let tableStart = fixedHeaderCount + nameCount
-            let dataStart = tableStart + blockCount * 8 + 4
-            guard raw.count >= dataStart,
-                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<dataStart - 4]))
-                    == raw.le(dataStart - 4, as: UInt32.self)
-            else { return .damaged("its header does not match its checksum") }
-            guard raw.le(16, as: UInt32.self) == version, raw.le(24, as: Int64.self) == offset,
-                String(decoding: raw[fixedHeaderCount..<tableStart], as: UTF8.self) == projection
-            else { return .damaged("its header names another projection, version or offset than its file name") }
-            let stateCount = Int(raw.le(32, as: UInt64.self))
-            let blockSize = Int(raw.le(40, as: UInt32.self))
-            guard blockSize > 0, blockCount == (stateCount + blockSize - 1) / blockSize else {
-                return .damaged("its block table does not cover its \(stateCount) bytes")
-            }
-            // Where each block's stored bytes start, and whether they are compressed.
-            var blockStarts = [Int]()
-            blockStarts.reserveCapacity(blockCount + 1)
-            var position = dataStart
-            for block in 0..<blockCount {
-                blockStarts.append(position)
-                position += Int(raw.le(tableStart + block * 8, as: UInt32.self) & ~storedUncompressed)
-            }
-            blockStarts.append(position)
-            let starts = blockStarts
-            guard position == raw.count else {
-                return .damaged("it is \(raw.count) bytes long, its block table lists \(position)")
+            let layout: Layout
+            switch Self.layout(of: raw, projection: projection, version: version, offset: offset) {
+            case .success(let checked): layout = checked
+            case .failure(let rejection): return rejection.contents
             }
             let failedBlock = Atomic<Int>(-1)
             nonisolated(unsafe) let input = raw
-            let state = [UInt8](unsafeUninitializedCapacity: stateCount) { buffer, initialized in
+            let state = [UInt8](unsafeUninitializedCapacity: layout.stateCount) { buffer, initialized in
                 nonisolated(unsafe) let output = UnsafeMutableRawBufferPointer(buffer)
-                concurrentForEach(blockCount) { block in
-                    let stored = UnsafeRawBufferPointer(rebasing: input[starts[block]..<starts[block + 1]])
-                    let entry = tableStart + block * 8
-                    let isCompressed = input.le(entry, as: UInt32.self) & storedUncompressed == 0
-                    let target = UnsafeMutableRawBufferPointer(
-                        rebasing: output[block * blockSize..<min(stateCount, (block + 1) * blockSize)]
-                    )
-                    guard CRC32C.checksum(stored) == input.le(entry + 4, as: UInt32.self) else {
-                        return failedBlock.store(block, ordering: .relaxed)
-                    }
-                    if isCompressed {
-                        if !LZ4.decompress(stored, into: target) { failedBlock.store(block, ordering: .relaxed) }
-                    } else if stored.count == target.count {
-                        target.copyMemory(from: stored)
-                    } else {
+                concurrentForEach(layout.blockCount) { block in
+                    let target = UnsafeMutableRawBufferPointer(rebasing: output[layout.range(of: block)])
+                    if !unpack(block, of: input, layout: layout, into: target) {
                         failedBlock.store(block, ordering: .relaxed)
                     }
                 }
-                initialized = stateCount
+                initialized = layout.stateCount
             }
             let failed = failedBlock.load(ordering: .relaxed)
-            guard failed < 0 else {
-                return .damaged("block \(failed) at byte \(starts[failed]) does not match its checksum or size")
-            }
+            guard failed < 0 else { return .damaged(blockDamage(failed, layout: layout)) }
             return .state(state)
+        }
+    }
+
+    /// A snapshot file read lazily: the file is mapped, its header and block table are checked when it is opened,
+    /// and a block is checked and decompressed the first time a read touches it (docs/projections.md, section 4,
+    /// "One customer out of a snapshot"). Not for use from several threads at once.
+    final class Blocks: StateBytes {
+        private let file: MappedFile
+        private let layout: Layout
+        /// The state's bytes, allocated whole; only the pages of unpacked blocks are ever touched.
+        private let state: UnsafeMutableRawBufferPointer
+        private var unpacked: [Bool]
+
+        /// The snapshot in `file`, expected to hold `projection` at `version` after the events before `offset`.
+        init(file: MappedFile, projection: String, version: UInt32, offset: Int64) throws(Rejection) {
+            self.file = file
+            layout = try SnapshotFile.layout(
+                of: UnsafeRawBufferPointer(file.bytes),
+                projection: projection,
+                version: version,
+                offset: offset
+            ).get()
+            state = .allocate(byteCount: layout.stateCount, alignment: 16)
+            unpacked = [Bool](repeating: false, count: layout.blockCount)
+            file.adviseRandomAccess()
+        }
+
+        deinit { state.deallocate() }
+
+        var count: Int { layout.stateCount }
+
+        func withBytes<Result>(
+            in range: Range<Int>,
+            _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+        ) throws(EventDecodingError) -> Result {
+            precondition(range.lowerBound >= 0 && range.upperBound <= count, "a read within the state")
+            if !range.isEmpty {
+                for block in range.lowerBound / layout.blockSize...(range.upperBound - 1) / layout.blockSize
+                where !unpacked[block] {
+                    let target = UnsafeMutableRawBufferPointer(rebasing: state[layout.range(of: block)])
+                    guard
+                        SnapshotFile.unpack(block, of: UnsafeRawBufferPointer(file.bytes), layout: layout, into: target)
+                    else { throw EventDecodingError(reason: SnapshotFile.blockDamage(block, layout: layout)) }
+                    unpacked[block] = true
+                }
+            }
+            return try body(UnsafeRawBufferPointer(rebasing: state[range]))
         }
     }
 }

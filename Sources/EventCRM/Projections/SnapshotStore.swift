@@ -94,6 +94,15 @@ final class SnapshotStore: Sendable {
         return nil
     }
 
+    /// The snapshot of `projection` at `version` taken at exactly `offset`, read lazily (only the blocks a read
+    /// touches); nil when there is none whose header and block table check out. Nothing is deleted here: a damaged
+    /// one is left for ``newest(projection:version:atOrBefore:rejected:)`` to report and delete.
+    func blocks(projection: String, version: UInt32, at offset: Int64) -> SnapshotFile.Blocks? {
+        let name = Self.fileName(projection: projection, version: version, offset: offset)
+        guard let file = try? MappedFile.open(directory.path(of: name), name: name, writable: false) else { return nil }
+        return try? SnapshotFile.Blocks(file: file, projection: projection, version: version, offset: offset)
+    }
+
     /// Called before an erasure destroys keys: deletes every snapshot and holds new ones back until
     /// ``erasureAppended(at:)``.
     func erasureStarting() {

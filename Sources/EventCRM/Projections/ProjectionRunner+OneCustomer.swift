@@ -1,0 +1,20 @@
+public import CRMProjections
+
+extension ProjectionRunner where P == CustomerProfiles {
+    /// The customer projection at `offset` (default: the head) with only `customer`'s profile in it (its
+    /// survivor's, for a merged id), read out of the snapshot taken at exactly that offset without reading the
+    /// other profiles (docs/projections.md, section 4, "One customer out of a snapshot"). It answers that
+    /// customer's profile, segments, segment history and RFM group, and holds every part of the state but the
+    /// other profiles: read it, do not fold events into it. Nil when no snapshot was taken there or when
+    /// one of its blocks is damaged: ``restore(engine:upTo:notices:)`` then reads the whole state, and reports and
+    /// deletes a damaged snapshot.
+    public static func stateOfOneCustomer(
+        _ customer: String,
+        engine: CRMEngine,
+        at offset: Int64? = nil
+    ) -> CustomerProfiles.State? {
+        let end = min(offset ?? engine.nextOffset, engine.nextOffset)
+        guard let blocks = engine.snapshots.blocks(projection: P.name, version: P.version, at: end) else { return nil }
+        return try? CustomerProfiles.State(readingOnly: customer, from: blocks)
+    }
+}
