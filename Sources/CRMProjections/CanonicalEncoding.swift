@@ -90,24 +90,51 @@ extension BinaryWriter {
     }
 }
 
-/// `elements` sorted by `key`, each half on its own core, then merged.
+/// `elements` sorted by `key` (String order), each half on its own core, then merged.
+///
+/// Each key is read once. When every key is ASCII, String order is the order of the keys' bytes, so elements are
+/// sorted by their key's first 8 bytes as one integer, the bytes compared only on a tie: comparing Strings was
+/// most of writing a snapshot (710,000 profile ids, about 20 comparisons each).
 package func sortedOnTwoCores<Element: Sendable>(
     _ elements: [Element],
     by key: @Sendable (Element) -> String
 ) -> [Element] {
+    let keys = elements.map(key)
+    var allASCII = true
+    let ranks = keys.map { key -> UInt64 in
+        var rank: UInt64 = 0
+        var shift: UInt64 = 56
+        for byte in key.utf8 {
+            if byte >= 0x80 { allASCII = false }
+            if shift <= 56 {
+                rank |= UInt64(byte) << shift
+                shift = shift == 0 ? 64 : shift - 8
+            }
+        }
+        return rank
+    }
+    let precedes: @Sendable (Int, Int) -> Bool
+    if allASCII {
+        precedes = { [ranks] left, right in
+            if ranks[left] != ranks[right] { return ranks[left] < ranks[right] }
+            return keys[left].utf8.lexicographicallyPrecedes(keys[right].utf8)
+        }
+    } else {
+        precedes = { left, right in keys[left] < keys[right] }
+    }
     let middle = elements.count / 2
     let halves = concurrentMap(2) { half in
-        (half == 0 ? elements[..<middle] : elements[middle...]).sorted { key($0) < key($1) }
+        (half == 0 ? 0..<middle : middle..<elements.count).sorted(by: precedes)
     }
     var merged = [Element]()
     merged.reserveCapacity(elements.count)
     var (left, right) = (0, 0)
     while left < halves[0].count || right < halves[1].count {
-        if right == halves[1].count || (left < halves[0].count && key(halves[0][left]) < key(halves[1][right])) {
-            merged.append(halves[0][left])
+        if right == halves[1].count || (left < halves[0].count && precedes(halves[0][left], halves[1][right])) {
+            merged.append(elements[halves[0][left]])
             left += 1
         } else {
-            merged.append(halves[1][right])
+            merged.append(elements[halves[1][right]])
             right += 1
         }
     }

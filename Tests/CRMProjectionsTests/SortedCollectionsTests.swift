@@ -37,4 +37,19 @@ struct SortedCollectionsTests {
         #expect(Array(set.union(["t-0"])) == ["t-0", "t-1", "t-3"])
         #expect(Array(set.subtracting(["t-1"])) == ["t-3"] && set.contains("t-3") && !set.contains("t-2"))
     }
+
+    @Test("Sorting map entries for writing gives String order: ASCII keys by their bytes, other keys as Strings")
+    func entriesSortedInStringOrder() {
+        var generator = SystemRandomNumberGenerator()
+        // Keys that share their first 8 bytes or more, that are prefixes of one another, short, empty, with NUL.
+        var keys = ["", "a", "a\u{0}", "customer", "customer-1", "customer-10", "customer-2", "customeq", "Z", "~"]
+        keys += (0..<5_000).map { _ in "c-\(Int.random(in: 0..<100_000, using: &generator))" }
+        keys += (0..<2_000).map { _ in "customer-\(Int.random(in: 0..<1_000, using: &generator))" }
+        let ascii = Array(Set(keys)).shuffled()
+        #expect(sortedOnTwoCores(ascii) { $0 } == ascii.sorted())
+        // Canonically equivalent spellings (precomposed and combining é) sort as Swift compares them.
+        let mixed = (ascii + ["café", "cafe\u{301}x", "cafd", "zoë", "Ω"]).shuffled()
+        #expect(sortedOnTwoCores(mixed) { $0 } == mixed.sorted())
+        #expect(sortedOnTwoCores([String]()) { $0 }.isEmpty && sortedOnTwoCores(["x"]) { $0 } == ["x"])
+    }
 }
