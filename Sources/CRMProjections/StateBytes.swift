@@ -15,28 +15,6 @@ package protocol StateBytes {
     ) throws(EventDecodingError) -> Result
 }
 
-/// A state's bytes that are all in memory already.
-package struct ContiguousStateBytes: StateBytes {
-    package let bytes: [UInt8]
-
-    package init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    package var count: Int { bytes.count }
-
-    package func withBytes<Result>(
-        in range: Range<Int>,
-        _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
-    ) throws(EventDecodingError) -> Result {
-        var result: Swift.Result<Result, EventDecodingError>!
-        bytes.withUnsafeBytes { raw in
-            result = Swift.Result { () throws(EventDecodingError) in
-                try body(UnsafeRawBufferPointer(rebasing: raw[range]))
-            }
-        }
-        return try result.get()
-    }
-}
-
 extension StateBytes {
     /// What `parse` reads from the start of the state, and where it stopped. A part at the start of a state has no
     /// byte count of its own, so `parse` is given windows of the bytes that double from 1 MiB until it succeeds;

@@ -3,6 +3,28 @@ import Testing
 
 @testable import CRMProjections
 
+/// A state's bytes that are all in memory already.
+struct ContiguousStateBytes: StateBytes {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var count: Int { bytes.count }
+
+    func withBytes<Result>(
+        in range: Range<Int>,
+        _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+    ) throws(EventDecodingError) -> Result {
+        var result: Swift.Result<Result, EventDecodingError>!
+        bytes.withUnsafeBytes { raw in
+            result = Swift.Result { () throws(EventDecodingError) in
+                try body(UnsafeRawBufferPointer(rebasing: raw[range]))
+            }
+        }
+        return try result.get()
+    }
+}
+
 /// A state's bytes in memory that record which ranges were read.
 final class RecordingStateBytes: StateBytes {
     let inner: ContiguousStateBytes

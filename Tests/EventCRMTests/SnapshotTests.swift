@@ -64,6 +64,13 @@ struct SnapshotTests {
         return Array(Set(try filesContaining(text, under: path) + inSnapshots.map { "snapshots/" + $0 })).sorted()
     }
 
+    /// Flips `mask` in the byte of `file` at the position `position` gives for the file's length.
+    static func damage(_ file: String, at position: (Int) -> Int, flipping mask: UInt8) throws {
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        bytes[position(bytes.count)] ^= mask
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+    }
+
     @Test("Restore from the newest snapshot and catch up equals the live fold; as-of offset and time")
     func restoreAndAsOf() async throws {
         let directory = TemporaryDirectory("snapshots")
@@ -109,9 +116,7 @@ struct SnapshotTests {
         try profiles.catchUp(to: 200)
         #expect(try profiles.saveSnapshot())
         let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        bytes[bytes.count / 2] ^= 0x10
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try Self.damage(file, at: { $0 / 2 }, flipping: 0x10)
         notices = []
         let restored = try ProjectionRunner<CustomerProfiles>.restore(engine: crm, notices: &notices)
         #expect(notices.count == 1 && notices[0].contains("damaged"), "\(notices)")
@@ -220,9 +225,7 @@ struct SnapshotTests {
         }
 
         let file = directory.path(SnapshotStore.fileName(projection: "lazy", version: 2, offset: 9))
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        bytes[bytes.count - 1] ^= 0x40
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try Self.damage(file, at: { $0 - 1 }, flipping: 0x40)
         let damaged = try #require(store.blocks(projection: "lazy", version: 2, at: 9), "the header still checks out")
         #expect(try damaged.withBytes(in: 0..<100) { Array($0) } == Array(state[0..<100]))
         #expect {
@@ -230,8 +233,7 @@ struct SnapshotTests {
         } throws: { error in
             "\(error)".contains("block 2 at byte")
         }
-        bytes[20] ^= 0x01
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try Self.damage(file, at: { _ in 20 }, flipping: 0x01)
         #expect(store.blocks(projection: "lazy", version: 2, at: 9) == nil, "a damaged header")
     }
 
@@ -264,9 +266,7 @@ struct SnapshotTests {
         #expect(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer("c-1", engine: crm, at: 100) == nil)
 
         let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
-        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
-        bytes[bytes.count - 3] ^= 0x10
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try Self.damage(file, at: { $0 - 3 }, flipping: 0x10)
         #expect(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer("c-1", engine: crm) == nil)
         #expect(FileManager.default.fileExists(atPath: file), "left for the whole restore to report")
         var notices = [String]()
