@@ -82,8 +82,7 @@ struct ProjectionRunnerTests {
     @Test("Every projection rebuilt in one pass equals each rebuilt alone", arguments: [1, 2])
     func pairOfProjections(workers: Int) async throws {
         let directory = TemporaryDirectory("projections")
-        let crm = try CRMEngine.open(at: directory.path)
-        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 8))))
+        let crm = try await syntheticEngine(in: directory, customers: 300, seed: 8)
         let together = try ProjectionRunner<EveryProjection>.rebuild(engine: crm, workers: workers).read { state, _ in
             state
         }
@@ -104,8 +103,7 @@ struct ProjectionRunnerTests {
     @Test("Members as of a time, from the changes recorded at the head, equal a state rebuilt as of that time")
     func asOfFromRecordedChanges() async throws {
         let directory = TemporaryDirectory("projections")
-        let crm = try CRMEngine.open(at: directory.path)
-        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 5))))
+        let crm = try await syntheticEngine(in: directory, customers: 300, seed: 5)
         let head = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, workers: 2).read { state, _ in state }
         let start = try EventTime(rfc3339: "2024-01-01T00:00:00Z").microseconds
         for day in [3, 45, 61, 70, 80, 119, 200, 364] {
@@ -150,8 +148,7 @@ struct ProjectionRunnerTests {
     @Test("A rebuild up to an offset equals a live fold stopped there")
     func rebuildUpToOffset() async throws {
         let directory = TemporaryDirectory("projections")
-        let crm = try CRMEngine.open(at: directory.path)
-        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 100, seed: 9))))
+        let crm = try await syntheticEngine(in: directory, customers: 100, seed: 9)
         let live = ProjectionRunner<CustomerProfiles>(engine: crm)
         try live.catchUp(to: 700)
         let rebuilt = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm, upTo: 700, workers: 2)

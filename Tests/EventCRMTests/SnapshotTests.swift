@@ -103,8 +103,7 @@ struct SnapshotTests {
     @Test("A damaged snapshot is deleted and reported; a snapshot of another version is never loaded")
     func damagedAndStale() async throws {
         let directory = TemporaryDirectory("snapshots")
-        let crm = try CRMEngine.open(at: directory.path)
-        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 30, seed: 5))))
+        let crm = try await syntheticEngine(in: directory, customers: 30, seed: 5)
         let v1 = ProjectionRunner<CountingV1>(engine: crm)
         try v1.catchUp(to: 100)
         #expect(try v1.saveSnapshot())
@@ -240,8 +239,7 @@ struct SnapshotTests {
     @Test("One customer read out of a snapshot answers as the whole state does; none at that offset, or damaged: nil")
     func oneCustomerFromSnapshot() async throws {
         let directory = TemporaryDirectory("snapshots")
-        let crm = try CRMEngine.open(at: directory.path)
-        try await crm.append(contentsOf: Array(SyntheticData(.init(customers: 300, seed: 8))))
+        let crm = try await syntheticEngine(in: directory, customers: 300, seed: 8)
         let live = ProjectionRunner<CustomerProfiles>(engine: crm)
         try live.catchUp()
         #expect(try live.saveSnapshot())
