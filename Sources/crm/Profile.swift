@@ -23,12 +23,8 @@ struct Profile: AsyncParsableCommand {
         // depends only on the events of its group. Segments and RFM groups depend on the whole log. The group is
         // the one of the segment state, taken at or after `end`: groups only grow, so it holds every id whose
         // events before `end` the profile folds.
-        let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
-        var events = [Int64: StoredEvent]()
-        for id in segmentState.identities.group(of: customer) {
-            for stored in try engine.history(of: id) where stored.offset < end { events[stored.offset] = stored }
-        }
-        let profile = runner.fold(Array(events.values)) { $0.profile(of: customer) }
+        let profile = try ProjectionRunner<CustomerProfiles>(engine: engine)
+            .profile(of: customer, group: segmentState.identities.group(of: customer), before: end)
         await engine.close()
         guard let profile else {
             throw ToolError.usage("no events for customer \(customer)")

@@ -113,11 +113,7 @@ func projectionBenchmarks() {
         let profile = try ContinuousClock().measure {
             let end = try engine.offset(after: time)
             for customer in customers {
-                var events = [StoredEvent]()
-                for id in try engine.identityGroup(of: customer) {
-                    events += try engine.history(of: id).filter { $0.offset < end }
-                }
-                _ = head.fold(events) { $0.profile(of: customer) }
+                _ = try head.profile(of: customer, group: try engine.identityGroup(of: customer), before: end)
             }
         }
         // As `crm profile --as-of` answers cold: the customer's entry read out of the snapshot at the head (its
@@ -127,11 +123,7 @@ func projectionBenchmarks() {
             let end = try engine.offset(after: time)
             for customer in customers {
                 let one = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine)!
-                var events = [StoredEvent]()
-                for id in one.identities.group(of: customer) {
-                    events += try engine.history(of: id).filter { $0.offset < end }
-                }
-                _ = head.fold(events) { $0.profile(of: customer) }
+                _ = try head.profile(of: customer, group: one.identities.group(of: customer), before: end)
                 segmentRows += one.segmentHistory(of: customer, asOf: time).count
             }
         }

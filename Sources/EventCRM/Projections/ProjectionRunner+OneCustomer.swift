@@ -17,4 +17,16 @@ extension ProjectionRunner where P == CustomerProfiles {
         guard let blocks = engine.snapshots.blocks(projection: P.name, version: P.version, at: end) else { return nil }
         return try? CustomerProfiles.State(readingOnly: customer, from: blocks)
     }
+
+    /// `customer`'s profile from the events before `end` of the ids in `group` (its identity group, e.g.
+    /// ``IdentityMap/group(of:)`` of a state at or after `end`), folded from their histories without touching this
+    /// runner: exact, since a profile depends only on the events of its group. Nil when they have no events.
+    public func profile(of customer: String, group: [String], before end: Int64) throws(CRMError) -> CustomerProfile? {
+        // A history holds the events of the ids merged into its customer too: each event is kept once.
+        var events = [Int64: StoredEvent]()
+        for id in group {
+            for stored in try engine.history(of: id) where stored.offset < end { events[stored.offset] = stored }
+        }
+        return fold(Array(events.values)) { $0.profile(of: customer) }
+    }
 }
