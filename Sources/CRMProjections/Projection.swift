@@ -17,6 +17,20 @@ public struct ProjectedEvent: Sendable {
     }
 }
 
+/// An event of a parallel rebuild with the shard that folds it (docs/projections.md, section 3).
+public struct RoutedEvent: Sendable {
+    /// The shard of events without a customer: every shard folds them.
+    public static let everyShard = -1
+
+    public var event: ProjectedEvent
+    public var shard: Int
+
+    public init(event: ProjectedEvent, shard: Int) {
+        self.event = event
+        self.shard = shard
+    }
+}
+
 /// A view of customers rebuilt from the log: a pure fold over events (docs/projections.md).
 ///
 /// `apply` must read only the event and the state, never the clock or anything random, so that a rebuild, a live
@@ -31,6 +45,11 @@ public protocol Projection: Sendable {
     static func makeState() -> State
     /// Folds one event into the state.
     static func apply(_ event: ProjectedEvent, to state: inout State)
+    /// Folds, in order, the events of `events` routed to `shard` or to every shard: a parallel rebuild's inner
+    /// loop. A requirement so that the loop runs specialized for each projection: called per event from a generic
+    /// caller in another module, `apply` looked up the metadata of a pair's state before every event. Default:
+    /// `apply` on each of them.
+    static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State)
     /// The event types whose personal fields (docs/events.md, marked (P)) the fold reads. The runner unseals
     /// only these; the others reach `apply` with their personal fields absent, which must not change the state.
     /// Default: every type.
@@ -48,6 +67,12 @@ public protocol Projection: Sendable {
 }
 
 extension Projection {
+    public static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State) {
+        for routed in events where routed.shard == shard || routed.shard == RoutedEvent.everyShard {
+            apply(routed.event, to: &state)
+        }
+    }
+
     public static var personalFieldsRead: Set<EventType> { Set(EventType.allCases) }
     public static func advanceClock(_ state: inout State, to time: EventTime) {}
     public static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime? { nil }

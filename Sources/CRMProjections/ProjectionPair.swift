@@ -49,6 +49,12 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
         Second.apply(event, to: &state.second)
     }
 
+    /// Each part folds the whole run: the two states are independent, so this equals folding event by event.
+    public static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State) {
+        First.apply(events, routedTo: shard, to: &state.first)
+        Second.apply(events, routedTo: shard, to: &state.second)
+    }
+
     public static func advanceClock(_ state: inout State, to time: EventTime) {
         First.advanceClock(&state.first, to: time)
         Second.advanceClock(&state.second, to: time)

@@ -217,10 +217,11 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                         for part in phase.parts {
                             // Through the buffer: the array's subscript copied each event before applying it.
                             routed[part.batch].withUnsafeBufferPointer { events in
-                                for index in part.range
-                                where events[index].shard == shard || events[index].shard == everyShard {
-                                    P.apply(events[index].event, to: &states[shard])
-                                }
+                                P.apply(
+                                    UnsafeBufferPointer(rebasing: events[part.range]),
+                                    routedTo: shard,
+                                    to: &states[shard]
+                                )
                             }
                         }
                     }
@@ -239,9 +240,6 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         return ProjectionRunner(engine: engine, state: state, offset: end)
     }
 
-    /// The shard of events without a customer: they go to every shard.
-    private static var everyShard: Int { -1 }
-
     /// The events of each batch of `chunk` (only those before `end`), decoded on every core, each with its shard.
     private static func decodeInParallel(
         _ chunk: [LogBatch],
@@ -250,13 +248,14 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         groups: IdentityGroups,
         shards: Int,
         parallel: Bool
-    ) throws(CRMError) -> [[(event: ProjectedEvent, shard: Int)]] {
+    ) throws(CRMError) -> [[RoutedEvent]] {
         try concurrentMap(chunk.count, parallel: parallel) {
-            number throws(CRMError) -> [(event: ProjectedEvent, shard: Int)] in
+            number throws(CRMError) -> [RoutedEvent] in
             try engine.decode(chunk[number], access: .revealOnly(P.personalFieldsRead)).compactMap { stored in
                 guard stored.offset < end else { return nil }
-                let shard = stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? everyShard
-                return (ProjectedEvent(offset: stored.offset, event: stored.event), shard)
+                let shard =
+                    stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? RoutedEvent.everyShard
+                return RoutedEvent(event: ProjectedEvent(offset: stored.offset, event: stored.event), shard: shard)
             }
         }
     }
