@@ -190,8 +190,7 @@ extension CustomerProfiles {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
             // Time passing changes only the segments whose rules read windows.
             if trigger == .window, !catalog.timed[position] { continue }
-            // Two fields, not the whole generation: copying it (definition, description) per evaluation showed.
-            let rule = catalog.generations[generation].rule
+            let rule = catalog.compiled[position]
             let holds = profile.holds(rule, at: now, members: members)
             let name = catalog.generations[generation].name
             guard holds != SegmentStanding.contains(members, name) else { continue }

@@ -43,6 +43,8 @@ public struct SegmentCatalog: Sendable {
     public private(set) var live: [String: Int] = [:]
     /// Live generations, each after those it refers to (ties by name).
     private(set) var evaluationOrder: [Int] = []
+    /// Per live generation (same order as `evaluationOrder`): its rule, compiled for evaluation.
+    private(set) var compiled: [CompiledRule] = []
     /// Per live generation (same order as `evaluationOrder`): the event type tags that can change it.
     private(set) var triggers: [TypeTagSet] = []
     /// Per live generation (same order): whether time passing can change it (a windowed rule, or `in_segment` of
@@ -128,6 +130,7 @@ public struct SegmentCatalog: Sendable {
             pending.removeAll { placed.contains($0) }
         }
         evaluationOrder = order
+        compiled = order.map { CompiledRule(generations[$0].rule) }
         var byName = [String: TypeTagSet]()
         var timedByName = [String: Bool]()
         var windows = Set<WindowedFacts>()

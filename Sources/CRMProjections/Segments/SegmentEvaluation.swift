@@ -3,40 +3,49 @@ import CRMModel
 /// Rules evaluated for one customer at an instant (docs/segments.md, section 2). Windows end at the instant and
 /// include it; they start `window` before it, exclusive.
 extension CustomerProfile {
-    /// Whether `rule` holds at `now`, given the segments already decided in this pass (`members`, sorted).
-    func holds(_ rule: SegmentRule, at now: Int64, members: [String]) -> Bool {
-        switch rule {
-        case .all(let rules): return rules.allSatisfy { holds($0, at: now, members: members) }
-        case .any(let rules): return rules.contains { holds($0, at: now, members: members) }
-        case .not(let inner): return !holds(inner, at: now, members: members)
-        case .count(let type, let window, let comparison, let value):
-            let tag = UInt8(type.tag)
-            let start = now - window.microseconds
+    /// Whether node `node` of `rule` (the whole rule by default) holds at `now`, given the segments already
+    /// decided in this pass (`members`, sorted).
+    func holds(_ rule: CompiledRule, node: Int = 0, at now: Int64, members: [String]) -> Bool {
+        switch rule.tests[node] {
+        case .all:
+            var child = node + 1
+            while child < rule.ends[node] {
+                if !holds(rule, node: child, at: now, members: members) { return false }
+                child = rule.ends[child]
+            }
+            return true
+        case .any:
+            var child = node + 1
+            while child < rule.ends[node] {
+                if holds(rule, node: child, at: now, members: members) { return true }
+                child = rule.ends[child]
+            }
+            return false
+        case .not: return !holds(rule, node: node + 1, at: now, members: members)
+        case .count(let tag, let window, let comparison, let value):
+            let start = now - window
             var count: Int64 = 0
             for fact in standing.events where fact.type == tag && fact.at > start && fact.at <= now { count += 1 }
             return comparison.holds(count, value)
-        case .sum(let metric, let window, let comparison, let value):
-            let start = now - window.microseconds
-            let currency = Vocabulary.shared.number(of: value.currency.code)
+        case .sum(let metric, let window, let currency, let comparison, let value):
+            let start = now - window
             var total: Int64 = 0
             for fact in standing.amounts where fact.at > start && fact.at <= now && fact.currency == currency {
                 total += fact.contribution(to: metric)
             }
-            return comparison.holds(total, value.minorUnits)
-        case .consent(let channel): return consent[channel]?.granted == true
-        case .country(let codes): return country.map(codes.contains) ?? false
-        case .city(let names): return city.map(names.contains) ?? false
+            return comparison.holds(total, value)
+        case .consent(let channel): return consent[rule.strings[channel]]?.granted == true
+        case .country(let codes): return country.map(rule.lists[codes].contains) ?? false
+        case .city(let names): return city.map(rule.lists[names].contains) ?? false
         case .touchedChannel(let channel, let window):
-            let start = window.map { now - $0.microseconds } ?? .min
-            let channel = Vocabulary.shared.number(of: channel)
+            let start = window.map { now - $0 } ?? .min
             return standing.touches.contains { $0.channel == channel && $0.at > start && $0.at <= now }
         case .touchedCampaign(let campaign, let window):
-            let start = window.map { now - $0.microseconds } ?? .min
-            let campaign = Vocabulary.shared.number(of: campaign)
+            let start = window.map { now - $0 } ?? .min
             return standing.touches.contains { $0.campaign == campaign && $0.at > start && $0.at <= now }
-        case .subscribed(let target): return subscriptions.contains(target)
-        case .rfm(let groups): return standing.rfmGroupName.map(groups.contains) ?? false
-        case .inSegment(let name): return SegmentStanding.contains(members, name)
+        case .subscribed(let target): return subscriptions.contains(rule.strings[target])
+        case .rfm(let groups): return standing.rfmGroup != 0 && groups & (1 << standing.rfmGroup) != 0
+        case .inSegment(let name): return SegmentStanding.contains(members, rule.strings[name])
         }
     }
 
@@ -49,46 +58,54 @@ extension CustomerProfile {
         case other
     }
 
-    /// The node that decides `rule`'s outcome `outcome`, by its number in `rule.nodes` (offset by `index`), and
-    /// what that node evaluates to: the first false member of a failing `all`, the first true member of a
-    /// passing `any`; when every member agrees, the first that `cause` can have changed (else the first).
+    /// The node that decides the outcome `outcome` of node `node` of `rule` (the whole rule by default), by its
+    /// number in the rule's preorder, and what that node evaluates to: the first false member of a failing `all`,
+    /// the first true member of a passing `any`; when every member agrees, the first that `cause` can have changed
+    /// (else the first).
     func decidingNode(
-        _ rule: SegmentRule,
+        _ rule: CompiledRule,
+        node: Int = 0,
         outcome: Bool,
         at now: Int64,
         members: [String],
-        cause: Cause,
-        index: Int = 0
+        cause: Cause
     ) -> (node: Int, holds: Bool) {
-        switch rule {
-        case .all(let rules), .any(let rules):
-            let isAll = if case .all = rule { true } else { false }
+        switch rule.tests[node] {
+        case .all, .any:
+            let isAll = if case .all = rule.tests[node] { true } else { false }
             // An `all` that fails and an `any` that passes are decided by one member; otherwise every member agrees.
             let decidedByOne = outcome == !isAll
-            var start = index + 1
-            for member in rules {
+            var child = node + 1
+            while child < rule.ends[node] {
                 let decides =
                     decidedByOne
-                    ? holds(member, at: now, members: members) == outcome
-                    : mayHaveChanged(member, cause: cause, at: now, members: members)
+                    ? holds(rule, node: child, at: now, members: members) == outcome
+                    : mayHaveChanged(rule, node: child, cause: cause, at: now, members: members)
                 if decides {
-                    return decidingNode(member, outcome: outcome, at: now, members: members, cause: cause, index: start)
+                    return decidingNode(rule, node: child, outcome: outcome, at: now, members: members, cause: cause)
                 }
-                start += member.nodes.count
+                child = rule.ends[child]
             }
-            return decidingNode(rules[0], outcome: outcome, at: now, members: members, cause: cause, index: index + 1)
-        case .not(let inner):
-            return decidingNode(inner, outcome: !outcome, at: now, members: members, cause: cause, index: index + 1)
+            return decidingNode(rule, node: node + 1, outcome: outcome, at: now, members: members, cause: cause)
+        case .not:
+            return decidingNode(rule, node: node + 1, outcome: !outcome, at: now, members: members, cause: cause)
         default:
-            return (index, outcome)
+            return (node, outcome)
         }
     }
 
-    /// Whether `rule`'s value can have been changed by `cause`.
-    private func mayHaveChanged(_ rule: SegmentRule, cause: Cause, at now: Int64, members: [String]) -> Bool {
+    /// Whether the value of node `node` of `rule` can have been changed by `cause`.
+    private func mayHaveChanged(
+        _ rule: CompiledRule,
+        node: Int,
+        cause: Cause,
+        at now: Int64,
+        members: [String]
+    ) -> Bool {
         switch cause {
-        case .time: holds(rule, at: now - 1, members: members) != holds(rule, at: now, members: members)
-        case .event(let type): SegmentCatalog.triggers(of: rule).contains(type)
+        case .time:
+            holds(rule, node: node, at: now - 1, members: members) != holds(rule, node: node, at: now, members: members)
+        case .event(let type): rule.triggers[node].contains(type)
         case .other: false
         }
     }
