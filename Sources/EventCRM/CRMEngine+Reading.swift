@@ -132,8 +132,12 @@ extension CRMEngine {
             }
             return StoredEvent(offset: offset, event: try EventBinaryCodec.decode(encoded), personalData: state)
         } catch {
-            throw CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
+            throw Self.undecodable(at: offset, error)
         }
+    }
+
+    private static func undecodable(at offset: Int64, _ error: any Error) -> CRMError {
+        CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
     }
 
     func decode(_ record: LogRecord, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
@@ -150,16 +154,40 @@ extension CRMEngine {
     }
 
     func decode(_ record: RecordView, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
-        try decode(
-            key: String(decoding: record.key, as: UTF8.self),
+        let key = String(decoding: record.key, as: UTF8.self)
+        let producerID = record.producerID.isEmpty ? nil : String(decoding: record.producerID, as: UTF8.self)
+        let flags = record.value.first ?? ValueLayout.plain
+        guard flags != ValueLayout.sealed else {
+            return try decode(
+                key: key,
+                typeTag: record.typeTag,
+                schemaVersion: record.schemaVersion,
+                eventTime: record.eventTime,
+                producerID: producerID,
+                value: Array(record.value),
+                offset: record.offset,
+                access: access
+            )
+        }
+        // Nothing to unseal: decoded from the batch's bytes in place (copying each value into an array first
+        // was an allocation per event of a rebuild).
+        let header = EncodedEvent(
+            key: key,
             typeTag: record.typeTag,
             schemaVersion: record.schemaVersion,
             eventTime: record.eventTime,
-            producerID: record.producerID.isEmpty ? nil : String(decoding: record.producerID, as: UTF8.self),
-            value: Array(record.value),
-            offset: record.offset,
-            access: access
+            producerID: producerID,
+            value: []
         )
+        do {
+            return StoredEvent(
+                offset: record.offset,
+                event: try EventBinaryCodec.decode(header, value: record.value),
+                personalData: flags == ValueLayout.redacted ? .erased : .none
+            )
+        } catch {
+            throw Self.undecodable(at: record.offset, error)
+        }
     }
 
     /// The events of one log batch.

@@ -148,19 +148,26 @@ public enum EventBinaryCodec {
 
     /// Decodes a record into the current form of its event, whatever version wrote it.
     public static func decode(_ encoded: EncodedEvent) throws(EventDecodingError) -> Event {
-        guard let type = EventType(tag: encoded.typeTag) else {
-            throw EventDecodingError(reason: "unknown type tag \(encoded.typeTag)")
-        }
-        guard encoded.schemaVersion >= 1, encoded.schemaVersion <= currentVersion(of: type) else {
-            throw EventDecodingError(reason: "\(type.rawValue) has no schema version \(encoded.schemaVersion)")
-        }
         var result: Result<Event, EventDecodingError>!
         encoded.value.withUnsafeBytes { raw in
-            result = Result { () throws(EventDecodingError) -> Event in
-                try decode(type: type, version: encoded.schemaVersion, encoded: encoded, value: raw)
-            }
+            result = Result { () throws(EventDecodingError) -> Event in try decode(encoded, value: raw) }
         }
         return try result.get()
+    }
+
+    /// Decodes an event whose value is given in place: `header`'s `value` is not read. A record read from a
+    /// batch decodes without its value being copied into an array first.
+    public static func decode(
+        _ header: EncodedEvent,
+        value raw: UnsafeRawBufferPointer
+    ) throws(EventDecodingError) -> Event {
+        guard let type = EventType(tag: header.typeTag) else {
+            throw EventDecodingError(reason: "unknown type tag \(header.typeTag)")
+        }
+        guard header.schemaVersion >= 1, header.schemaVersion <= currentVersion(of: type) else {
+            throw EventDecodingError(reason: "\(type.rawValue) has no schema version \(header.schemaVersion)")
+        }
+        return try decode(type: type, version: header.schemaVersion, encoded: header, value: raw)
     }
 
     private static func decode(
