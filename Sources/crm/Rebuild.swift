@@ -16,9 +16,12 @@ struct Rebuild: AsyncParsableCommand {
         // Every projection in one decoding pass, then each saved as its own snapshot.
         let progress = ProgressBar(label: "rebuilding", unit: "M events")
         let started = ContinuousClock.now
-        let runner = try ProjectionRunner<EveryProjection>.rebuild(engine: engine, workers: workers) { step in
-            progress.update(done: step.eventsDone, total: step.eventsTotal)
-        }
+        // Kept until the process exits: freeing every profile on the way out is work nobody waits for.
+        let runner = try KeptUntilExit.keep(
+            ProjectionRunner<EveryProjection>.rebuild(engine: engine, workers: workers) { step in
+                progress.update(done: step.eventsDone, total: step.eventsTotal)
+            }
+        )
         let seconds = (ContinuousClock.now - started) / .seconds(1)
         progress.finish()
         let (state, events) = runner.read { state, offset in (state, offset) }
