@@ -68,8 +68,13 @@ public protocol Projection: Sendable {
 
 extension Projection {
     public static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State) {
-        for routed in events where routed.shard == shard || routed.shard == RoutedEvent.everyShard {
-            apply(routed.event, to: &state)
+        // Through `pointee`, which borrows: binding each element, or the buffer's subscript, copied it (a retain of
+        // each of its strings), also for the events of other shards, which are skipped.
+        guard let first = events.baseAddress else { return }
+        for index in events.indices {
+            let routed = first + index
+            guard routed.pointee.shard == shard || routed.pointee.shard == RoutedEvent.everyShard else { continue }
+            apply(routed.pointee.event, to: &state)
         }
     }
 
