@@ -50,6 +50,11 @@ public protocol Projection: Sendable {
     /// caller in another module, `apply` looked up the metadata of a pair's state before every event. Default:
     /// `apply` on each of them.
     static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State)
+    /// Applies `events` (consecutive events of the log, in order) as ``applyInSequence(offset:event:to:)`` does,
+    /// one after the other, setting each one's clock on the way: a live catch-up's inner loop. A requirement so
+    /// that it runs specialized for each projection: called per event from a generic caller in another module,
+    /// moving the clock looked up metadata each time, and each event was copied to be given its clock.
+    static func applyInSequence(_ events: UnsafeMutableBufferPointer<ProjectedEvent>, to state: inout State)
     /// The event types whose personal fields (docs/events.md, marked (P)) the fold reads. The runner unseals
     /// only these; the others reach `apply` with their personal fields absent, which must not change the state.
     /// Default: every type.
@@ -76,6 +81,11 @@ extension Projection {
             guard routed.pointee.shard == shard || routed.pointee.shard == RoutedEvent.everyShard else { continue }
             apply(routed.pointee.event, to: &state)
         }
+    }
+
+    public static func applyInSequence(_ events: UnsafeMutableBufferPointer<ProjectedEvent>, to state: inout State) {
+        guard let first = events.baseAddress else { return }
+        for index in events.indices { applyInSequence(first + index, to: &state) }
     }
 
     public static var personalFieldsRead: Set<EventType> { Set(EventType.allCases) }
@@ -117,9 +127,17 @@ extension Projection {
     /// Applies the next event of the log to a state that has seen every event before it: the clock moves to the
     /// event's time (unless it came late) first. This is the sequential fold that a parallel rebuild must equal.
     public static func applyInSequence(offset: Int64, event: Event, to state: inout State) {
-        let clock = max(state.clock ?? event.at, event.at)
+        var projected = ProjectedEvent(offset: offset, event: event)
+        applyInSequence(&projected, to: &state)
+    }
+
+    /// Gives the event the state's clock (moved to the event's time first, unless it came late), then applies it.
+    private static func applyInSequence(_ projected: UnsafeMutablePointer<ProjectedEvent>, to state: inout State) {
+        let at = projected.pointee.event.at
+        let clock = max(state.clock ?? at, at)
         if clock > (state.clock ?? clock) { advance(&state, to: clock) }
-        apply(ProjectedEvent(offset: offset, event: event, clock: clock), to: &state)
+        projected.pointee.clock = clock
+        apply(projected.pointee, to: &state)
     }
 }
 

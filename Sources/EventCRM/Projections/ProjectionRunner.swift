@@ -37,33 +37,28 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             guard current.nextOffset < end else { return }
             let chunks = try ChunkReader(engine: engine, from: current.nextOffset, to: end)
             let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
-            var decoded = [[StoredEvent]]()
+            var decoded = [[ProjectedEvent]]()
             if let first = try chunks.next() { decoded = try Self.decode(first, engine: engine, access: access) }
             while !decoded.isEmpty {
                 let batches = try chunks.next()
-                let ready = decoded
-                var next = Result<[[StoredEvent]], CRMError>.success([])
+                var next = Result<[[ProjectedEvent]], CRMError>.success([])
                 withUnsafeMutablePointer(to: &current) { pointer in
                     withUnsafeMutablePointer(to: &next) { nextPointer in
-                        nonisolated(unsafe) let current = pointer
-                        nonisolated(unsafe) let next = nextPointer
-                        // Task 0 applies this chunk; task 1 decodes the next one.
-                        concurrentForEach(batches == nil ? 1 : 2, parallel: onlineCores > 1) { task in
-                            if task == 0 {
-                                for events in ready {
-                                    for stored in events where stored.offset >= current.pointee.nextOffset {
-                                        guard stored.offset < end else { return }
-                                        P.applyInSequence(
-                                            offset: stored.offset,
-                                            event: stored.event,
-                                            to: &current.pointee.state
-                                        )
-                                        current.pointee.nextOffset = stored.offset + 1
+                        withUnsafeMutablePointer(to: &decoded) { readyPointer in
+                            nonisolated(unsafe) let current = pointer
+                            nonisolated(unsafe) let next = nextPointer
+                            // This chunk's events, given their clocks in place as they are applied.
+                            nonisolated(unsafe) let ready = readyPointer
+                            // Task 0 applies this chunk; task 1 decodes the next one.
+                            concurrentForEach(batches == nil ? 1 : 2, parallel: onlineCores > 1) { task in
+                                if task == 0 {
+                                    for batch in ready.pointee.indices {
+                                        Self.apply(&ready.pointee[batch], before: end, to: current)
                                     }
-                                }
-                            } else if let batches {
-                                next.pointee = Result { () throws(CRMError) in
-                                    try Self.decode(batches, engine: engine, access: access)
+                                } else if let batches {
+                                    next.pointee = Result { () throws(CRMError) in
+                                        try Self.decode(batches, engine: engine, access: access)
+                                    }
                                 }
                             }
                         }
@@ -74,14 +69,34 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         }
     }
 
+    /// Applies the events of one batch from the runner's offset up to `end`, in one call.
+    private static func apply(
+        _ events: inout [ProjectedEvent],
+        before end: Int64,
+        to current: UnsafeMutablePointer<(state: P.State, nextOffset: Int64)>
+    ) {
+        guard let start = events.firstIndex(where: { $0.offset >= current.pointee.nextOffset }),
+            events[start].offset < end
+        else { return }
+        let stop = events[start...].firstIndex { $0.offset >= end } ?? events.endIndex
+        events.withUnsafeMutableBufferPointer { run in
+            P.applyInSequence(UnsafeMutableBufferPointer(rebasing: run[start..<stop]), to: &current.pointee.state)
+        }
+        current.pointee.nextOffset = events[stop - 1].offset + 1
+    }
+
     /// The events of each batch of a chunk, decoded in order on this thread.
     private static func decode(
         _ batches: [LogBatch],
         engine: CRMEngine,
         access: PersonalDataAccess
-    ) throws(CRMError) -> [[StoredEvent]] {
-        var decoded = [[StoredEvent]]()
-        for batch in batches { decoded.append(try engine.decode(batch, access: access)) }
+    ) throws(CRMError) -> [[ProjectedEvent]] {
+        var decoded = [[ProjectedEvent]]()
+        for batch in batches {
+            decoded.append(
+                try engine.decode(batch, access: access).map { ProjectedEvent(offset: $0.offset, event: $0.event) }
+            )
+        }
         return decoded
     }
 
