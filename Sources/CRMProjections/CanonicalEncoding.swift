@@ -68,7 +68,24 @@ extension BinaryWriter {
         bytesPerEntry: Int = 64,
         _ value: @Sendable (inout BinaryWriter, Entry) -> Void
     ) {
-        let entries = sortedOnTwoCores(entries, by: key)
+        chunkedMap(
+            sortedEntries: sortedOnTwoCores(entries, by: key),
+            key: key,
+            chunkSize: chunkSize,
+            bytesPerEntry: bytesPerEntry,
+            value
+        )
+    }
+
+    /// ``chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)`` of entries already in key order
+    /// (``sortedOnTwoCores(_:by:)``): several maps over the same keys sort them once.
+    package mutating func chunkedMap<Entry: Sendable>(
+        sortedEntries entries: [Entry],
+        key: @Sendable (Entry) -> String,
+        chunkSize: Int = 16_384,
+        bytesPerEntry: Int = 64,
+        _ value: @Sendable (inout BinaryWriter, Entry) -> Void
+    ) {
         let chunks = (entries.count + chunkSize - 1) / chunkSize
         varint(UInt64(entries.count))
         varint(UInt64(chunks))

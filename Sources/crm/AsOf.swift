@@ -39,25 +39,39 @@ struct AsOfOptions: ParsableArguments {
         return state
     }
 
+    /// What a segment query reads of the customer projection.
+    enum SegmentStatePart {
+        /// Every profile.
+        case whole
+        /// One customer's profile (its survivor's, for a merged id) may be enough.
+        case oneCustomer(String)
+        /// Every customer's memberships may be enough (members, sizes, the list).
+        case memberships
+    }
+
     /// The customer projection for a segment query, from the newest snapshot: at the head with `--as-of TIME`
     /// (the changes recorded up to TIME are what the log knew then, docs/segments.md, section 4), at the offset
     /// with `--as-of-offset`. Returns the state and the time to filter changes at.
     ///
-    /// With `customer`, for a question about that customer only, the state may hold its profile alone, read out of
-    /// a snapshot taken exactly at the offset answered at (docs/projections.md, section 4).
+    /// With a `part` other than `.whole`, the state may hold only that part of the profiles, read out of a snapshot
+    /// taken exactly at the offset answered at (docs/projections.md, section 4).
     func segmentState(
         engine: CRMEngine,
-        onlyFor customer: String? = nil
+        reading part: SegmentStatePart = .whole
     ) throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
         let time = try self.time
         var notices = [String]()
         let end = asOfOffset.map { min($0, engine.nextOffset) }
+        let partial: CustomerProfiles.State? =
+            switch part {
+            case .whole: nil
+            case .oneCustomer(let customer):
+                ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: end)
+            case .memberships: ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: engine, at: end)
+            }
         // A time after the last event moves every customer's windows and rescores RFM: that needs the whole state.
-        if let customer,
-            let state = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: end),
-            time.map({ $0 <= (state.clock ?? $0) }) ?? true
-        {
-            return (KeptUntilExit.keep(state), time)
+        if let partial, time.map({ $0 <= (partial.clock ?? $0) }) ?? true {
+            return (KeptUntilExit.keep(partial), time)
         }
         var state = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
             .read { state, _ in state }

@@ -92,7 +92,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf)
+            let (state, time) = try await Segment.state(global, asOf, reading: .memberships)
             var table = Table(
                 columns: ["segment", "members", "defined", "definition", "description"],
                 numeric: ["members"]
@@ -117,7 +117,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf)
+            let (state, time) = try await Segment.state(global, asOf, reading: .memberships)
             var table = Table(columns: ["customer"])
             table.rows = state.members(of: name, asOf: time).map { [$0] }
             table.printToStandardOutput(outputFormat)
@@ -136,7 +136,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf, onlyFor: customer)
+            let (state, time) = try await Segment.state(global, asOf, reading: .oneCustomer(customer))
             var table = Table(columns: ["at", "customer", "segment", "change", "reason"])
             for change in state.segmentHistory(of: customer, asOf: time) {
                 table.rows.append([
@@ -159,7 +159,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf)
+            let (state, time) = try await Segment.state(global, asOf, reading: .memberships)
             var table = Table(columns: ["at", "members"], numeric: ["members"])
             for row in state.sizes(of: name, asOf: time, perDay: !everyChange) {
                 table.rows.append([row.at.rfc3339, String(row.size)])
@@ -168,16 +168,16 @@ struct Segment: AsyncParsableCommand {
         }
     }
 
-    /// The customer projection for a query (from the newest snapshot, caught up), and the time to answer at.
-    /// With `customer`, the state may hold that customer's profile only (``AsOfOptions/segmentState(engine:onlyFor:)``).
+    /// The customer projection for a query (from the newest snapshot, caught up), and the time to answer at; it
+    /// may hold only `part` of the profiles (``AsOfOptions/segmentState(engine:reading:)``).
     static func state(
         _ global: GlobalOptions,
         _ asOf: AsOfOptions,
-        onlyFor customer: String? = nil
+        reading part: AsOfOptions.SegmentStatePart
     ) async throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
         let engine = try global.open(writing: false)
         do {
-            let answer = try asOf.segmentState(engine: engine, onlyFor: customer)
+            let answer = try asOf.segmentState(engine: engine, reading: part)
             await engine.close()
             return answer
         } catch {

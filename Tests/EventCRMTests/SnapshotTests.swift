@@ -273,6 +273,42 @@ struct SnapshotTests {
         await crm.close()
     }
 
+    @Test("Memberships read out of a snapshot answer segment queries as the whole state does; else or damaged: nil")
+    func membershipsFromSnapshot() async throws {
+        let directory = TemporaryDirectory("snapshots")
+        let crm = try await syntheticEngine(in: directory, customers: 300, seed: 9)
+        let live = ProjectionRunner<CustomerProfiles>(engine: crm)
+        try live.catchUp()
+        #expect(try live.saveSnapshot())
+        let whole = live.read { state, _ in state }
+        let part = try #require(ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: crm))
+        #expect(part.profiles.count == whole.profiles.count)
+        #expect(part.identities == whole.identities && part.clock == whole.clock)
+        let names = Set(whole.segments.generations.map(\.name)).sorted() + ["nobody"]
+        #expect(names.contains { !whole.members(of: $0).isEmpty }, "the synthetic log's segments have members")
+        let day: Int64 = 86_400_000_000
+        let times = [nil] + [0, 30, 90, 365].map { EventTime(microseconds: whole.clock!.microseconds - $0 * day) }
+        for time in times {
+            let summaries = { (state: CustomerProfiles.State) in
+                state.segmentSummaries(asOf: time).map { "\($0.name) \($0.members) \($0.definedAt)" }
+            }
+            #expect(summaries(part) == summaries(whole))
+            for name in names {
+                #expect(part.members(of: name, asOf: time) == whole.members(of: name, asOf: time))
+                #expect(
+                    part.sizes(of: name, asOf: time).map { "\($0.at) \($0.size)" }
+                        == whole.sizes(of: name, asOf: time).map { "\($0.at) \($0.size)" }
+                )
+            }
+        }
+        #expect(ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: crm, at: 100) == nil)
+
+        let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
+        try Self.damage(file, at: { $0 - 3 }, flipping: 0x10)
+        #expect(ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: crm) == nil)
+        await crm.close()
+    }
+
     @Test("Erasure deletes snapshots and holds new ones back until the runner has applied it")
     func erasureAndSnapshots() async throws {
         let directory = TemporaryDirectory("snapshots")

@@ -7,7 +7,8 @@ public import CRMModel
 public enum CustomerProfiles: Projection {
     public static let name = "customer-profiles"
     /// 3: segments, memberships and RFM groups. 4: profiles written in chunks (read and written on every core).
-    public static let version: UInt32 = 4
+    /// 5: memberships in a section of their own, before the profiles.
+    public static let version: UInt32 = 5
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
     public struct State: ProjectionState {
@@ -34,12 +35,21 @@ public enum CustomerProfiles: Projection {
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
             let words = Vocabulary.shared.words()
-            let places = Array(profiles.places)
+            // Both sections list the same ids in the same order: sorted once.
+            let places = sortedOnTwoCores(Array(profiles.places), by: \.key)
             profiles.values.withUnsafeBufferPointer { stored in
                 // Read through the pointer's `pointee`, which borrows: the array's subscript, and the buffer's,
                 // copied each profile (a retain and a release of each of its references).
                 nonisolated(unsafe) let first = stored.baseAddress
-                writer.chunkedMap(entries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
+                // The memberships first, after their byte count, so that a reader of segments alone stops there and
+                // a reader of one profile steps over them (docs/projections.md, section 4).
+                var memberships = BinaryWriter()
+                memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
+                    (first! + Int(entry.value)).pointee.standing.serializeMemberships(into: &writer)
+                }
+                writer.varint(UInt64(memberships.bytes.count))
+                writer.bytes += memberships.bytes
+                writer.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
                     (first! + Int(entry.value)).pointee.serialize(into: &writer, words: words)
                 }
             }
@@ -47,17 +57,34 @@ public enum CustomerProfiles: Projection {
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             try readHead(&reader)
+            let membershipBytes = try reader.count("membership bytes")
+            let membershipsStart = reader.bytesRead
+            var (members, memberships) = try Self.readMemberships(&reader)
+            guard reader.bytesRead - membershipsStart == membershipBytes else {
+                throw EventDecodingError(
+                    reason: "the memberships take \(reader.bytesRead - membershipsStart) bytes, not \(membershipBytes)"
+                )
+            }
             var (count, chunks) = try reader.chunkedEntries { reader, words throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader, words: &words)
+            }
+            // Chunk boundaries depend only on the ids, which are the same in both sections.
+            guard members == count, memberships.map(\.count) == chunks.map(\.count) else {
+                throw EventDecodingError(reason: "\(members) memberships for \(count) profiles")
             }
             var read = [CustomerProfile]()
             read.reserveCapacity(count)
             for index in chunks.indices {
                 // Moved out of the chunks, not copied (a copy retains each of a profile's references once more).
-                while let (id, profile) = chunks[index].popLast() {
-                    guard id == profile.id else {
-                        throw EventDecodingError(reason: "profile \(profile.id) under \(id)")
+                while let (id, popped) = chunks[index].popLast(), let (memberID, joined) = memberships[index].popLast()
+                {
+                    var profile = consume popped
+                    guard id == profile.id, memberID == id else {
+                        throw EventDecodingError(
+                            reason: "profile \(profile.id) under \(id), memberships of \(memberID)"
+                        )
                     }
+                    profile.standing.take(joined)
                     read.append(profile)
                 }
             }
@@ -71,11 +98,64 @@ public enum CustomerProfiles: Projection {
             }
         }
 
-        /// The parts before the profiles: the clock, the segment definitions and the identities.
+        /// The parts before the memberships: the clock, the segment definitions and the identities.
         private mutating func readHead(_ reader: inout BinaryReader) throws(EventDecodingError) {
             now = try reader.int()
             segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
+        }
+
+        /// The head, then where the memberships section starts and where the profiles start after it. The byte
+        /// count is read without checking it against the window `prefix` gives, which is smaller.
+        private mutating func readHead(
+            from bytes: some StateBytes
+        ) throws(EventDecodingError) -> (memberships: Range<Int>, profilesStart: Int) {
+            var head = State()
+            let (length, start) = try bytes.prefix { reader throws(EventDecodingError) in
+                try head.readHead(&reader)
+                return try reader.varint()
+            }
+            guard length <= UInt64(bytes.count - start) else {
+                throw EventDecodingError(reason: "the memberships (\(length) bytes) run past the end")
+            }
+            self = head
+            let end = start + Int(length)
+            return (start..<end, end)
+        }
+
+        /// The memberships section: per chunk, each customer's id and memberships, in id order.
+        private static func readMemberships(
+            _ reader: inout BinaryReader
+        ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: SegmentStanding.Memberships)]]) {
+            try reader.chunkedEntries { reader, _ throws(EventDecodingError) in
+                try SegmentStanding.Memberships(deserializing: &reader)
+            }
+        }
+
+        /// The state with every customer's memberships and nothing else of the profiles, read out of a state's
+        /// bytes without reading the profiles (docs/projections.md, section 4): it answers the queries about
+        /// segments (members, sizes, the list), as of any time up to its clock. Every part but the profiles is
+        /// whole. Not a state to fold events into or to save, which is why it is not public.
+        package init(readingMembershipsFrom bytes: some StateBytes) throws(EventDecodingError) {
+            let (section, _) = try readHead(from: bytes)
+            var read = [CustomerProfile]()
+            try bytes.withBytes(in: section) { raw throws(EventDecodingError) in
+                var reader = BinaryReader(raw)
+                let (count, chunks) = try Self.readMemberships(&reader)
+                guard reader.isAtEnd else { throw EventDecodingError(reason: "bytes follow the memberships") }
+                read.reserveCapacity(count)
+                for chunk in chunks {
+                    for (id, memberships) in chunk {
+                        // Changed in place once appended: a profile built first was copied into the array.
+                        read.append(CustomerProfile(id: id))
+                        read[read.count - 1].standing.take(memberships)
+                    }
+                }
+            }
+            guard let table = ProfileTable(consume read) else {
+                throw EventDecodingError(reason: "the same profile id appears twice")
+            }
+            profiles = consume table
         }
 
         /// The state with one profile in it, `customer`'s (its survivor's, for a merged id), read out of a state's
@@ -83,17 +163,20 @@ public enum CustomerProfiles: Projection {
         /// that customer (its profile, segments, segment history, RFM group). Every other part is whole. Not a
         /// state to fold events into or to save, which is why it is not public.
         package init(readingOnly customer: String, from bytes: some StateBytes) throws(EventDecodingError) {
-            var head = State()
-            let profilesStart = try bytes.prefix { reader throws(EventDecodingError) in
-                try head.readHead(&reader)
-            }.end
-            self = head
+            let (memberships, profilesStart) = try readHead(from: bytes)
             let id = identities.resolve(customer)
             let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, words throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader, words: &words)
             }
-            guard let profile = found else { return }
+            guard var profile = found else { return }
             guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
+            let joined = try bytes.chunkedEntry(of: id, at: memberships.lowerBound) {
+                reader,
+                _ throws(EventDecodingError) in
+                try SegmentStanding.Memberships(deserializing: &reader)
+            }
+            guard let joined else { throw EventDecodingError(reason: "profile \(id) has no memberships") }
+            profile.standing.take(joined)
             if profile.standing.due != .max { due.push(profile.standing.due, profile.id) }
             profiles.store(profile)
         }

@@ -153,7 +153,8 @@ extension SegmentStanding.TouchFact: TimedFact {}
 // MARK: - Canonical encoding
 
 extension SegmentStanding {
-    /// `words`: ``Vocabulary/words()``, taken once for many customers.
+    /// Everything but the memberships (``serializeMemberships(into:)``). `words`: ``Vocabulary/words()``, taken
+    /// once for many customers.
     func serialize(into writer: inout BinaryWriter, words: [String]) {
         writer.varint(UInt64(events.count))
         for fact in events {
@@ -173,11 +174,35 @@ extension SegmentStanding {
             writer.string(words[Int(fact.channel)])
             writer.string(words[Int(fact.campaign)])
         }
+        writer.varint(UInt64(rfmGroup))
+        writer.int(due)
+    }
+
+    /// The live segments and the changes: written apart from the facts, since a snapshot keeps every customer's
+    /// memberships in a section of their own, which queries about segments read alone (docs/projections.md,
+    /// section 4).
+    struct Memberships: Sendable {
+        var segments: [String]
+        var changes: [MembershipChange]
+
+        /// Reads what ``SegmentStanding/serializeMemberships(into:)`` wrote.
+        init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
+            segments = try reader.strings()
+            changes = try reader.list("membership changes") { reader throws(EventDecodingError) in
+                try MembershipChange(deserializing: &reader)
+            }
+        }
+    }
+
+    func serializeMemberships(into writer: inout BinaryWriter) {
         writer.strings(segments)
         writer.varint(UInt64(changes.count))
         for change in changes { change.serialize(into: &writer) }
-        writer.varint(UInt64(rfmGroup))
-        writer.int(due)
+    }
+
+    mutating func take(_ memberships: Memberships) {
+        segments = memberships.segments
+        changes = memberships.changes
     }
 
     init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
@@ -203,10 +228,6 @@ extension SegmentStanding {
                 channel: try words.word(from: &reader),
                 campaign: try words.word(from: &reader)
             )
-        }
-        segments = try reader.strings()
-        changes = try reader.list("membership changes") { reader throws(EventDecodingError) in
-            try MembershipChange(deserializing: &reader)
         }
         rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
         due = try reader.int()

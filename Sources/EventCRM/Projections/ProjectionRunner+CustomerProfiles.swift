@@ -18,6 +18,17 @@ extension ProjectionRunner where P == CustomerProfiles {
         return try? CustomerProfiles.State(readingOnly: customer, from: blocks)
     }
 
+    /// The customer projection at `offset` (default: the head) with every customer's memberships but nothing else
+    /// of the profiles, read out of the snapshot taken at exactly that offset without reading the profiles
+    /// (docs/projections.md, section 4). It answers the segment queries (members, sizes, the list of segments),
+    /// as of any time up to its clock: read it, do not fold events into it. Nil as for
+    /// ``stateOfOneCustomer(_:engine:at:)``.
+    public static func stateOfMemberships(engine: CRMEngine, at offset: Int64? = nil) -> CustomerProfiles.State? {
+        let end = min(offset ?? engine.nextOffset, engine.nextOffset)
+        guard let blocks = engine.snapshots.blocks(projection: P.name, version: P.version, at: end) else { return nil }
+        return try? CustomerProfiles.State(readingMembershipsFrom: blocks)
+    }
+
     /// `customer`'s profile from the events before `end` of the ids in `group` (its identity group, e.g.
     /// ``IdentityMap/group(of:)`` of a state at or after `end`), folded from their histories without touching this
     /// runner: exact, since a profile depends only on the events of its group. Nil when they have no events.
