@@ -27,8 +27,11 @@ extension CustomerProfiles.State {
     /// The live segments (at `asOf`, or now), by name, with their sizes.
     public func segmentSummaries(asOf time: EventTime? = nil) -> [SegmentSummary] {
         let catalog = segments
+        let names = segmentNames()
+        var counts = [Int](repeating: 0, count: names.names.count)
+        forEachMembership(asOf: time, names: names) { _, name in counts[name] += 1 }
         var sizes = [String: Int]()
-        forEachMembership(asOf: time) { _, segment in sizes[segment, default: 0] += 1 }
+        for (name, count) in zip(names.names, counts) { sizes[name] = count }
         // The latest generation of each name that was live at the time.
         var live = [String: Int]()
         for (number, generation) in catalog.generations.enumerated() {
@@ -54,7 +57,7 @@ extension CustomerProfiles.State {
     /// The members of `segment` (at `asOf`, or now), sorted. Ids merged away are not members after their merge.
     public func members(of segment: String, asOf time: EventTime? = nil) -> [String] {
         var members = [String]()
-        forEachMembership(asOf: time, only: segment) { customer, _ in members.append(customer) }
+        forEachMembership(asOf: time, only: segment, names: segmentNames()) { customer, _ in members.append(customer) }
         return members.sorted()
     }
 
@@ -75,11 +78,14 @@ extension CustomerProfiles.State {
         perDay: Bool = true
     ) -> [(at: EventTime, size: Int)] {
         let generations = generations(named: segment)
+        // By generation number: asking a set for each change hashed the number.
+        var counted = [Bool](repeating: false, count: segments.generations.count)
+        for generation in generations { counted[generation] = true }
         var deltas = [(at: Int64, delta: Int)]()
         let values = profiles.values
         for index in values.indices {
             for change in values[index].standing.changes
-            where generations.contains(change.generation) && (time == nil || change.at <= time!) {
+            where counted[change.generation] && (time == nil || change.at <= time!) {
                 deltas.append((change.at.microseconds, change.entered ? 1 : -1))
             }
         }
@@ -130,28 +136,56 @@ extension CustomerProfiles.State {
         )
     }
 
-    /// Calls `body(customer, segment)` for each membership held at `time` (or now), only of `segment` when given.
-    /// Profiles are read in place: copying each one out of the table cost more than the query itself.
-    private func forEachMembership(asOf time: EventTime?, only segment: String? = nil, _ body: (String, String) -> Void)
-    {
-        let wanted = segment.map(generations(named:))
+    /// The names of the catalog's segments (every generation's, sorted), and each generation's place among them.
+    private func segmentNames() -> (names: [String], ofGeneration: [Int]) {
+        let names = Set(segments.generations.map(\.name)).sorted()
+        var place = [String: Int]()
+        for (number, name) in names.enumerated() { place[name] = number }
+        return (names, segments.generations.map { place[$0.name]! })
+    }
+
+    /// Calls `body(customer, segment)` for each membership held at `time` (or now), only of `segment` when given;
+    /// the segment is given by its place in `names.names`. Profiles are read in place: copying each one out of
+    /// the table cost more than the query itself.
+    private func forEachMembership(
+        asOf time: EventTime?,
+        only segment: String? = nil,
+        names: (names: [String], ofGeneration: [Int]),
+        _ body: (String, Int) -> Void
+    ) {
+        var wanted: Int?
+        if let segment {
+            // A segment never defined has no members.
+            guard let number = names.names.firstIndex(of: segment) else { return }
+            wanted = number
+        }
         let values = profiles.values
+        // The latest change at or before `time` of each (id, segment) decides: a few per customer, so a list
+        // searched in order, reused from customer to customer (a dictionary of dictionaries per customer was most
+        // of a query).
+        var latest = [(subject: String?, name: Int, entered: Bool)]()
+        var place = [String: Int]()
+        if time == nil { for (number, name) in names.names.enumerated() { place[name] = number } }
         for index in values.indices {
             let id = values[index].id
             guard let time else {
-                for name in values[index].standing.segments where segment == nil || name == segment { body(id, name) }
+                for name in values[index].standing.segments where segment == nil || name == segment {
+                    body(id, place[name]!)
+                }
                 continue
             }
-            // The latest change at or before `time` of each (id, segment) decides.
-            var latest = [String: [String: Bool]]()
-            for change in values[index].standing.changes
-            where change.at <= time && wanted.map({ $0.contains(change.generation) }) ?? true {
-                latest[change.subject ?? id, default: [:]][segments.generations[change.generation].name] =
-                    change.entered
+            latest.removeAll(keepingCapacity: true)
+            for change in values[index].standing.changes where change.at <= time {
+                let name = names.ofGeneration[change.generation]
+                if let wanted, name != wanted { continue }
+                let subject = change.subject
+                if let known = latest.firstIndex(where: { $0.name == name && $0.subject == subject }) {
+                    latest[known].entered = change.entered
+                } else {
+                    latest.append((subject, name, change.entered))
+                }
             }
-            for (customer, memberships) in latest {
-                for (name, member) in memberships where member { body(customer, name) }
-            }
+            for entry in latest where entry.entered { body(entry.subject ?? id, entry.name) }
         }
     }
 
