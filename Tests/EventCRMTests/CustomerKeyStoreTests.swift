@@ -36,6 +36,47 @@ struct CustomerKeyStoreTests {
         #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o700)
     }
 
+    @Test("Open finishes a compaction left undone (a crash after a forgotten record): the key's bytes leave the file")
+    func openCompacts() throws {
+        let directory = TemporaryDirectory("keys")
+        let path = directory.path("keys")
+        var originals = [String: [UInt8]]()
+        do {
+            let store = try CustomerKeyStore.open(directory: path)
+            for number in 0..<20 {
+                originals["c-\(number)"] = Self.bytes(try #require(try store.key(for: "c-\(number)")))
+            }
+            // Synced but not compacted, as when a crash comes between the two.
+            try store.forget(contentsOf: ["c-3"], deferringCompaction: true)
+        }
+        let contents = { [UInt8](FileManager.default.contents(atPath: path + "/customer-keys")!) }
+        #expect(contents().firstRange(of: originals["c-3"]!) != nil, "still in the file before the next open")
+        let reopened = try CustomerKeyStore.open(directory: path)
+        #expect(contents().firstRange(of: originals["c-3"]!) == nil, "open compacted")
+        #expect(reopened.existingKey(for: "c-3") == nil && reopened.isForgotten("c-3"))
+        for number in 0..<20 where number != 3 {
+            #expect(reopened.existingKey(for: "c-\(number)").map(Self.bytes) == originals["c-\(number)"])
+        }
+    }
+
+    @Test("Open leaves a file with nothing to compact as it is, and its keys read back", arguments: [false, true])
+    func openWithoutCompaction(forgetFirst: Bool) throws {
+        let directory = TemporaryDirectory("keys")
+        let path = directory.path("keys")
+        var original = [UInt8]()
+        do {
+            let store = try CustomerKeyStore.open(directory: path)
+            // Forgotten before any key was made for it: its record follows no key of its own.
+            if forgetFirst { try store.forget(contentsOf: ["c-9"], deferringCompaction: true) }
+            original = Self.bytes(try #require(try store.key(for: "c-1")))
+        }
+        let before = FileManager.default.contents(atPath: path + "/customer-keys")!
+        let reopened = try CustomerKeyStore.open(directory: path)
+        #expect(FileManager.default.contents(atPath: path + "/customer-keys")! == before, "not rewritten")
+        #expect(reopened.existingKey(for: "c-1").map(Self.bytes) == original)
+        #expect(reopened.isForgotten("c-9") == forgetFirst && reopened.existingKey(for: "c-9") == nil)
+    }
+
     @Test("A torn last record is cut at open; every whole record is kept", arguments: [1, 5, 20, 40])
     func tornRecord(cut: Int) throws {
         let directory = TemporaryDirectory("keys")
