@@ -39,46 +39,58 @@ struct AsOfOptions: ParsableArguments {
         return state
     }
 
-    /// What a segment query reads of the customer projection.
-    enum SegmentStatePart {
-        /// Every profile.
-        case whole
-        /// One customer's profile (its survivor's, for a merged id) may be enough.
-        case oneCustomer(String)
-        /// Every customer's memberships may be enough (members, sizes, the list).
-        case memberships
-    }
-
     /// The customer projection for a segment query, from the newest snapshot: at the head with `--as-of TIME`
     /// (the changes recorded up to TIME are what the log knew then, docs/segments.md, section 4), at the offset
     /// with `--as-of-offset`. Returns the state and the time to filter changes at.
     ///
-    /// With a `part` other than `.whole`, the state may hold only that part of the profiles, read out of a snapshot
-    /// taken exactly at the offset answered at (docs/projections.md, section 4).
+    /// With `customer`, for a question about that customer only, the state may hold its profile alone, read out of
+    /// a snapshot taken exactly at the offset answered at (docs/projections.md, section 4).
     func segmentState(
         engine: CRMEngine,
-        reading part: SegmentStatePart = .whole
+        onlyFor customer: String? = nil
     ) throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
         let time = try self.time
+        if let customer,
+            let state = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: end),
+            answersAt(time, clock: state.clock)
+        {
+            return (KeptUntilExit.keep(state), time)
+        }
+        return (try wholeSegmentState(engine: engine, time: time), time)
+    }
+
+    /// Every customer's memberships for a segment query over every customer (members, sizes, the list): out of
+    /// a snapshot taken exactly at the offset answered at when there is one, without its profiles
+    /// (docs/projections.md, section 4); otherwise the whole state, as ``segmentState(engine:onlyFor:)``.
+    func segmentMemberships(engine: CRMEngine) throws -> (memberships: any SegmentMembershipSource, asOf: EventTime?) {
+        let time = try self.time
+        if let memberships = ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: engine, at: end),
+            answersAt(time, clock: memberships.clock)
+        {
+            return (KeptUntilExit.keep(memberships), time)
+        }
+        return (try wholeSegmentState(engine: engine, time: time), time)
+    }
+
+    /// The offset a segment query answers at: `--as-of-offset`, else the head (with `--as-of TIME`, the changes
+    /// are filtered at TIME).
+    private var end: Int64? { asOfOffset }
+
+    /// Whether a state whose clock is `clock` answers at `time`: a time after the last event moves every
+    /// customer's windows and rescores RFM, which needs the whole state.
+    private func answersAt(_ time: EventTime?, clock: EventTime?) -> Bool {
+        time.map { $0 <= (clock ?? $0) } ?? true
+    }
+
+    /// The whole customer projection, restored and caught up, its clock run to `time` when that is later.
+    private func wholeSegmentState(engine: CRMEngine, time: EventTime?) throws -> CustomerProfiles.State {
         var notices = [String]()
         let end = asOfOffset.map { min($0, engine.nextOffset) }
-        let partial: CustomerProfiles.State? =
-            switch part {
-            case .whole: nil
-            case .oneCustomer(let customer):
-                ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: end)
-            case .memberships: ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: engine, at: end)
-            }
-        // A time after the last event moves every customer's windows and rescores RFM: that needs the whole state.
-        if let partial, time.map({ $0 <= (partial.clock ?? $0) }) ?? true {
-            return (KeptUntilExit.keep(partial), time)
-        }
         var state = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, upTo: end, notices: &notices)
             .read { state, _ in state }
         for notice in notices { warn("notice: \(notice)") }
-        // A time after the last event: let the clock run to it (windows pass, RFM is rescored).
         if let time, time > (state.clock ?? time) { CustomerProfiles.advance(&state, to: time) }
-        return (KeptUntilExit.keep(state), time)
+        return KeptUntilExit.keep(state)
     }
 }
 

@@ -18,7 +18,7 @@ struct Profile: AsyncParsableCommand {
         let outputFormat = try format.value
         let engine = try global.open(writing: false)
         let end = try asOfOptions.end(in: engine)
-        let (segmentState, asOfTime) = try asOfOptions.segmentState(engine: engine, reading: .oneCustomer(customer))
+        let (segmentState, asOfTime) = try asOfOptions.segmentState(engine: engine, onlyFor: customer)
         // The profile is folded from the histories of the customer's identity group, which is exact: a profile
         // depends only on the events of its group. Segments and RFM groups depend on the whole log. The group is
         // the one of the segment state, taken at or after `end`: groups only grow, so it holds every id whose

@@ -92,7 +92,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf, reading: .memberships)
+            let (state, time) = try await Segment.memberships(global, asOf)
             var table = Table(
                 columns: ["segment", "members", "defined", "definition", "description"],
                 numeric: ["members"]
@@ -117,7 +117,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf, reading: .memberships)
+            let (state, time) = try await Segment.memberships(global, asOf)
             var table = Table(columns: ["customer"])
             table.rows = state.members(of: name, asOf: time).map { [$0] }
             table.printToStandardOutput(outputFormat)
@@ -136,7 +136,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf, reading: .oneCustomer(customer))
+            let (state, time) = try await Segment.state(global, asOf, onlyFor: customer)
             var table = Table(columns: ["at", "customer", "segment", "change", "reason"])
             for change in state.segmentHistory(of: customer, asOf: time) {
                 table.rows.append([
@@ -159,7 +159,7 @@ struct Segment: AsyncParsableCommand {
 
         func run() async throws {
             let outputFormat = try format.value
-            let (state, time) = try await Segment.state(global, asOf, reading: .memberships)
+            let (state, time) = try await Segment.memberships(global, asOf)
             var table = Table(columns: ["at", "members"], numeric: ["members"])
             for row in state.sizes(of: name, asOf: time, perDay: !everyChange) {
                 table.rows.append([row.at.rfc3339, String(row.size)])
@@ -168,18 +168,35 @@ struct Segment: AsyncParsableCommand {
         }
     }
 
-    /// The customer projection for a query (from the newest snapshot, caught up), and the time to answer at; it
-    /// may hold only `part` of the profiles (``AsOfOptions/segmentState(engine:reading:)``).
+    /// The customer projection for a question about `customer` (from the newest snapshot, caught up), and the
+    /// time to answer at; it may hold that customer's profile only (``AsOfOptions/segmentState(engine:onlyFor:)``).
     static func state(
         _ global: GlobalOptions,
         _ asOf: AsOfOptions,
-        reading part: AsOfOptions.SegmentStatePart
+        onlyFor customer: String
     ) async throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
+        try await withEngine(global) { engine in try asOf.segmentState(engine: engine, onlyFor: customer) }
+    }
+
+    /// Every customer's memberships for a question over every customer, and the time to answer at
+    /// (``AsOfOptions/segmentMemberships(engine:)``).
+    static func memberships(
+        _ global: GlobalOptions,
+        _ asOf: AsOfOptions
+    ) async throws -> (memberships: any SegmentMembershipSource, asOf: EventTime?) {
+        try await withEngine(global) { engine in try asOf.segmentMemberships(engine: engine) }
+    }
+
+    /// Opens the engine for reading, runs `body`, and closes it.
+    private static func withEngine<Result>(
+        _ global: GlobalOptions,
+        _ body: (CRMEngine) throws -> Result
+    ) async throws -> Result {
         let engine = try global.open(writing: false)
         do {
-            let answer = try asOf.segmentState(engine: engine, reading: part)
+            let result = try body(engine)
             await engine.close()
-            return answer
+            return result
         } catch {
             await engine.close()
             throw error

@@ -281,16 +281,16 @@ struct SnapshotTests {
         try live.catchUp()
         #expect(try live.saveSnapshot())
         let whole = live.read { state, _ in state }
-        let part = try #require(ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: crm))
-        #expect(part.profiles.count == whole.profiles.count)
+        let part = try #require(ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: crm))
+        #expect(part.count == whole.profiles.count)
         #expect(part.identities == whole.identities && part.clock == whole.clock)
         let names = Set(whole.segments.generations.map(\.name)).sorted() + ["nobody"]
         #expect(names.contains { !whole.members(of: $0).isEmpty }, "the synthetic log's segments have members")
         let day: Int64 = 86_400_000_000
         let times = [nil] + [0, 30, 90, 365].map { EventTime(microseconds: whole.clock!.microseconds - $0 * day) }
         for time in times {
-            let summaries = { (state: CustomerProfiles.State) in
-                state.segmentSummaries(asOf: time).map { "\($0.name) \($0.members) \($0.definedAt)" }
+            let summaries = { (source: any SegmentMembershipSource) in
+                source.segmentSummaries(asOf: time).map { "\($0.name) \($0.members) \($0.definedAt)" }
             }
             #expect(summaries(part) == summaries(whole))
             for name in names {
@@ -301,11 +301,11 @@ struct SnapshotTests {
                 )
             }
         }
-        #expect(ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: crm, at: 100) == nil)
+        #expect(ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: crm, at: 100) == nil)
 
         let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
         try Self.damage(file, at: { $0 - 3 }, flipping: 0x10)
-        #expect(ProjectionRunner<CustomerProfiles>.stateOfMemberships(engine: crm) == nil)
+        #expect(ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: crm) == nil)
         await crm.close()
     }
 

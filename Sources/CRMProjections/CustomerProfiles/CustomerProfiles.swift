@@ -107,7 +107,7 @@ public enum CustomerProfiles: Projection {
 
         /// The head, then where the memberships section starts and where the profiles start after it. The byte
         /// count is read without checking it against the window `prefix` gives, which is smaller.
-        private mutating func readHead(
+        mutating func readHead(
             from bytes: some StateBytes
         ) throws(EventDecodingError) -> (memberships: Range<Int>, profilesStart: Int) {
             var head = State()
@@ -124,38 +124,12 @@ public enum CustomerProfiles: Projection {
         }
 
         /// The memberships section: per chunk, each customer's id and memberships, in id order.
-        private static func readMemberships(
+        static func readMemberships(
             _ reader: inout BinaryReader
         ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: SegmentStanding.Memberships)]]) {
             try reader.chunkedEntries { reader, _ throws(EventDecodingError) in
                 try SegmentStanding.Memberships(deserializing: &reader)
             }
-        }
-
-        /// The state with every customer's memberships and nothing else of the profiles, read out of a state's
-        /// bytes without reading the profiles (docs/projections.md, section 4): it answers the queries about
-        /// segments (members, sizes, the list), as of any time up to its clock. Every part but the profiles is
-        /// whole. Not a state to fold events into or to save, which is why it is not public.
-        package init(readingMembershipsFrom bytes: some StateBytes) throws(EventDecodingError) {
-            let (section, _) = try readHead(from: bytes)
-            var read = [CustomerProfile]()
-            try bytes.withBytes(in: section) { raw throws(EventDecodingError) in
-                var reader = BinaryReader(raw)
-                let (count, chunks) = try Self.readMemberships(&reader)
-                guard reader.isAtEnd else { throw EventDecodingError(reason: "bytes follow the memberships") }
-                read.reserveCapacity(count)
-                for chunk in chunks {
-                    for (id, memberships) in chunk {
-                        // Changed in place once appended: a profile built first was copied into the array.
-                        read.append(CustomerProfile(id: id))
-                        read[read.count - 1].standing.take(memberships)
-                    }
-                }
-            }
-            guard let table = ProfileTable(consume read) else {
-                throw EventDecodingError(reason: "the same profile id appears twice")
-            }
-            profiles = consume table
         }
 
         /// The state with one profile in it, `customer`'s (its survivor's, for a merged id), read out of a state's

@@ -1,5 +1,25 @@
 public import CRMModel
 
+/// What the questions about every customer's segments (members, sizes, the list) read: the catalog and each
+/// customer's live segments and membership changes. The customer projection's state is one; ``SegmentMemberships``
+/// (those parts alone, read out of a snapshot) is another.
+public protocol SegmentMembershipSource: Sendable {
+    var segments: SegmentCatalog { get }
+    /// Calls `body` with each customer's id, live segments (sorted) and changes (in the order they were made),
+    /// customers in no particular order.
+    func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: [MembershipChange]) -> Void)
+}
+
+extension CustomerProfiles.State: SegmentMembershipSource {
+    public func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: [MembershipChange]) -> Void) {
+        // By index, in place: copying each profile out of the table cost more than a query.
+        let values = profiles.values
+        for index in values.indices {
+            body(values[index].id, values[index].standing.segments, values[index].standing.changes)
+        }
+    }
+}
+
 /// Questions about segments (docs/segments.md, section 4), answered from the customer projection's state.
 ///
 /// `asOf` filters the recorded changes: a change is recorded at the clock when it was decided, and the clock has
@@ -24,8 +44,48 @@ extension CustomerProfiles.State {
         public var members: Int
     }
 
+    /// The changes of `customer` and of the ids merged into the customer it resolves to (up to `asOf`), oldest
+    /// first.
+    public func segmentHistory(of customer: String, asOf time: EventTime? = nil) -> [SegmentChange] {
+        guard let profile = profile(of: customer) else { return [] }
+        return profile.standing.changes.enumerated()
+            .filter { time == nil || $0.element.at <= time! }
+            .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map { describe($0.element, of: profile.id) }
+    }
+
+    /// The live segments `customer` is in (at `asOf`, or now), sorted. A merged id is in none after its merge.
+    public func segments(of customer: String, asOf time: EventTime? = nil) -> [String] {
+        let id = identities.resolve(customer)
+        guard let profile = profiles[id] else { return [] }
+        guard let time else { return id == customer ? profile.standing.segments : [] }
+        var latest = [String: Bool]()
+        for change in profile.standing.changes where change.at <= time && (change.subject ?? id) == customer {
+            latest[segments.generations[change.generation].name] = change.entered
+        }
+        return latest.filter(\.value).keys.sorted()
+    }
+
+    /// The customer's RFM group at the latest monthly rescoring.
+    public func rfmGroup(of customer: String) -> String? { profile(of: customer)?.standing.rfmGroupName }
+
+    private func describe(_ change: MembershipChange, of profileID: String) -> SegmentChange {
+        SegmentChange(
+            customer: change.subject ?? profileID,
+            segment: segments.generations[change.generation].name,
+            entered: change.entered,
+            at: change.at,
+            reason: change.reason(in: segments)
+        )
+    }
+}
+
+/// Questions about every customer's segments (docs/segments.md, section 4).
+///
+/// `asOf` filters the recorded changes, as above.
+extension SegmentMembershipSource {
     /// The live segments (at `asOf`, or now), by name, with their sizes.
-    public func segmentSummaries(asOf time: EventTime? = nil) -> [SegmentSummary] {
+    public func segmentSummaries(asOf time: EventTime? = nil) -> [CustomerProfiles.State.SegmentSummary] {
         let catalog = segments
         let names = segmentNames()
         var counts = [Int](repeating: 0, count: names.names.count)
@@ -44,7 +104,7 @@ extension CustomerProfiles.State {
         }
         return live.keys.sorted().map { name in
             let generation = catalog.generations[live[name]!]
-            return SegmentSummary(
+            return CustomerProfiles.State.SegmentSummary(
                 name: name,
                 definition: generation.definition,
                 description: generation.description,
@@ -61,16 +121,6 @@ extension CustomerProfiles.State {
         return members.sorted()
     }
 
-    /// The changes of `customer` and of the ids merged into the customer it resolves to (up to `asOf`), oldest
-    /// first.
-    public func segmentHistory(of customer: String, asOf time: EventTime? = nil) -> [SegmentChange] {
-        guard let profile = profile(of: customer) else { return [] }
-        return profile.standing.changes.enumerated()
-            .filter { time == nil || $0.element.at <= time! }
-            .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
-            .map { describe($0.element, of: profile.id) }
-    }
-
     /// The size of `segment` after each change (`perDay`: at the end of each day with a change), up to `asOf`.
     public func sizes(
         of segment: String,
@@ -82,10 +132,8 @@ extension CustomerProfiles.State {
         var counted = [Bool](repeating: false, count: segments.generations.count)
         for generation in generations { counted[generation] = true }
         var deltas = [(at: Int64, delta: Int)]()
-        let values = profiles.values
-        for index in values.indices {
-            for change in values[index].standing.changes
-            where counted[change.generation] && (time == nil || change.at <= time!) {
+        forEachCustomer { _, _, changes in
+            for change in changes where counted[change.generation] && (time == nil || change.at <= time!) {
                 deltas.append((change.at.microseconds, change.entered ? 1 : -1))
             }
         }
@@ -107,33 +155,8 @@ extension CustomerProfiles.State {
         return sizes
     }
 
-    /// The live segments `customer` is in (at `asOf`, or now), sorted. A merged id is in none after its merge.
-    public func segments(of customer: String, asOf time: EventTime? = nil) -> [String] {
-        let id = identities.resolve(customer)
-        guard let profile = profiles[id] else { return [] }
-        guard let time else { return id == customer ? profile.standing.segments : [] }
-        var latest = [String: Bool]()
-        for change in profile.standing.changes where change.at <= time && (change.subject ?? id) == customer {
-            latest[segments.generations[change.generation].name] = change.entered
-        }
-        return latest.filter(\.value).keys.sorted()
-    }
-
-    /// The customer's RFM group at the latest monthly rescoring.
-    public func rfmGroup(of customer: String) -> String? { profile(of: customer)?.standing.rfmGroupName }
-
     private static func floor(_ value: Int64, to unit: Int64) -> Int64 {
         value >= 0 ? value / unit * unit : (value - unit + 1) / unit * unit
-    }
-
-    private func describe(_ change: MembershipChange, of profileID: String) -> SegmentChange {
-        SegmentChange(
-            customer: change.subject ?? profileID,
-            segment: segments.generations[change.generation].name,
-            entered: change.entered,
-            at: change.at,
-            reason: change.reason(in: segments)
-        )
     }
 
     /// The names of the catalog's segments (every generation's, sorted), and each generation's place among them.
@@ -145,8 +168,7 @@ extension CustomerProfiles.State {
     }
 
     /// Calls `body(customer, segment)` for each membership held at `time` (or now), only of `segment` when given;
-    /// the segment is given by its place in `names.names`. Profiles are read in place: copying each one out of
-    /// the table cost more than the query itself.
+    /// the segment is given by its place in `names.names`.
     private func forEachMembership(
         asOf time: EventTime?,
         only segment: String? = nil,
@@ -159,23 +181,19 @@ extension CustomerProfiles.State {
             guard let number = names.names.firstIndex(of: segment) else { return }
             wanted = number
         }
-        let values = profiles.values
         // The latest change at or before `time` of each (id, segment) decides: a few per customer, so a list
         // searched in order, reused from customer to customer (a dictionary of dictionaries per customer was most
         // of a query).
         var latest = [(subject: String?, name: Int, entered: Bool)]()
         var place = [String: Int]()
         if time == nil { for (number, name) in names.names.enumerated() { place[name] = number } }
-        for index in values.indices {
-            let id = values[index].id
+        forEachCustomer { id, live, changes in
             guard let time else {
-                for name in values[index].standing.segments where segment == nil || name == segment {
-                    body(id, place[name]!)
-                }
-                continue
+                for name in live where segment == nil || name == segment { body(id, place[name]!) }
+                return
             }
             latest.removeAll(keepingCapacity: true)
-            for change in values[index].standing.changes where change.at <= time {
+            for change in changes where change.at <= time {
                 let name = names.ofGeneration[change.generation]
                 if let wanted, name != wanted { continue }
                 let subject = change.subject

@@ -18,15 +18,14 @@ extension ProjectionRunner where P == CustomerProfiles {
         return try? CustomerProfiles.State(readingOnly: customer, from: blocks)
     }
 
-    /// The customer projection at `offset` (default: the head) with every customer's memberships but nothing else
-    /// of the profiles, read out of the snapshot taken at exactly that offset without reading the profiles
-    /// (docs/projections.md, section 4). It answers the segment queries (members, sizes, the list of segments),
-    /// as of any time up to its clock: read it, do not fold events into it. Nil as for
-    /// ``stateOfOneCustomer(_:engine:at:)``.
-    public static func stateOfMemberships(engine: CRMEngine, at offset: Int64? = nil) -> CustomerProfiles.State? {
+    /// Every customer's memberships at `offset` (default: the head), with the segment catalog, identities and
+    /// clock, read out of the snapshot taken at exactly that offset without reading the profiles
+    /// (docs/projections.md, section 4): it answers the segment queries over every customer (members, sizes, the
+    /// list), as of any time up to its clock. Nil as for ``stateOfOneCustomer(_:engine:at:)``.
+    public static func segmentMemberships(engine: CRMEngine, at offset: Int64? = nil) -> SegmentMemberships? {
         let end = min(offset ?? engine.nextOffset, engine.nextOffset)
         guard let blocks = engine.snapshots.blocks(projection: P.name, version: P.version, at: end) else { return nil }
-        return try? CustomerProfiles.State(readingMembershipsFrom: blocks)
+        return try? SegmentMemberships(readingFrom: blocks)
     }
 
     /// `customer`'s profile from the events before `end` of the ids in `group` (its identity group, e.g.
