@@ -51,7 +51,7 @@ struct AsOfOptions: ParsableArguments {
     ) throws -> (state: CustomerProfiles.State, asOf: EventTime?) {
         let time = try self.time
         if let customer,
-            let state = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: end),
+            let state = ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: engine, at: asOfOffset),
             answersAt(time, clock: state.clock)
         {
             return (KeptUntilExit.keep(state), time)
@@ -64,17 +64,13 @@ struct AsOfOptions: ParsableArguments {
     /// (docs/projections.md, section 4); otherwise the whole state, as ``segmentState(engine:onlyFor:)``.
     func segmentMemberships(engine: CRMEngine) throws -> (memberships: any SegmentMembershipSource, asOf: EventTime?) {
         let time = try self.time
-        if let memberships = ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: engine, at: end),
+        if let memberships = ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: engine, at: asOfOffset),
             answersAt(time, clock: memberships.clock)
         {
             return (KeptUntilExit.keep(memberships), time)
         }
         return (try wholeSegmentState(engine: engine, time: time), time)
     }
-
-    /// The offset a segment query answers at: `--as-of-offset`, else the head (with `--as-of TIME`, the changes
-    /// are filtered at TIME).
-    private var end: Int64? { asOfOffset }
 
     /// Whether a state whose clock is `clock` answers at `time`: a time after the last event moves every
     /// customer's windows and rescores RFM, which needs the whole state.
