@@ -96,14 +96,16 @@ extension CRMEngine {
         EventTail(engine: self, batches: log.tail(from: offset), access: personalData)
     }
 
-    /// Decodes one record into its event, unsealing or withholding its personal fields.
+    /// Decodes one record into its event, unsealing or withholding its personal fields. The value is read in
+    /// place; only a sealed one is copied, since unsealing or redacting rewrites it (copying every value into an
+    /// array first was an allocation per event of a rebuild).
     func decode(
         key: String,
         typeTag: UInt16,
         schemaVersion: UInt16,
         eventTime: Int64,
         producerID: String?,
-        value: [UInt8],
+        value: UnsafeRawBufferPointer,
         offset: Int64,
         access: PersonalDataAccess
     ) throws(CRMError) -> StoredEvent {
@@ -113,81 +115,63 @@ extension CRMEngine {
             schemaVersion: schemaVersion,
             eventTime: eventTime,
             producerID: producerID,
-            value: value
-        )
-        var state = StoredEvent.PersonalData.none
-        do {
-            let flags = value.first ?? ValueLayout.plain
-            if flags == ValueLayout.sealed {
-                let reveals = access.reveals(typeTag: typeTag)
-                if reveals, let customerKey = keys.existingKey(for: key) {
-                    encoded = try PersonalDataSealer.unseal(encoded, with: customerKey)
-                    state = .revealed
-                } else {
-                    encoded = try PersonalDataSealer.redact(encoded)
-                    state = reveals ? .erased : .withheld
-                }
-            } else if flags == ValueLayout.redacted {
-                state = .erased
-            }
-            return StoredEvent(offset: offset, event: try EventBinaryCodec.decode(encoded), personalData: state)
-        } catch {
-            throw Self.undecodable(at: offset, error)
-        }
-    }
-
-    private static func undecodable(at offset: Int64, _ error: any Error) -> CRMError {
-        CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
-    }
-
-    func decode(_ record: LogRecord, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
-        try decode(
-            key: record.keyString,
-            typeTag: record.typeTag,
-            schemaVersion: record.schemaVersion,
-            eventTime: record.eventTime,
-            producerID: record.producerID.map { String(decoding: $0, as: UTF8.self) },
-            value: Array(record.value),
-            offset: record.offset,
-            access: access
-        )
-    }
-
-    func decode(_ record: RecordView, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
-        let key = String(decoding: record.key, as: UTF8.self)
-        let producerID = record.producerID.isEmpty ? nil : String(decoding: record.producerID, as: UTF8.self)
-        let flags = record.value.first ?? ValueLayout.plain
-        guard flags != ValueLayout.sealed else {
-            return try decode(
-                key: key,
-                typeTag: record.typeTag,
-                schemaVersion: record.schemaVersion,
-                eventTime: record.eventTime,
-                producerID: producerID,
-                value: Array(record.value),
-                offset: record.offset,
-                access: access
-            )
-        }
-        // Nothing to unseal: decoded from the batch's bytes in place (copying each value into an array first
-        // was an allocation per event of a rebuild).
-        let header = EncodedEvent(
-            key: key,
-            typeTag: record.typeTag,
-            schemaVersion: record.schemaVersion,
-            eventTime: record.eventTime,
-            producerID: producerID,
             value: []
         )
         do {
-            return StoredEvent(
-                offset: record.offset,
-                event: try EventBinaryCodec.decode(header, value: record.value),
-                personalData: flags == ValueLayout.redacted ? .erased : .none
-            )
+            let flags = value.first ?? ValueLayout.plain
+            guard flags == ValueLayout.sealed else {
+                return StoredEvent(
+                    offset: offset,
+                    event: try EventBinaryCodec.decode(encoded, value: value),
+                    personalData: flags == ValueLayout.redacted ? .erased : .none
+                )
+            }
+            encoded.value = Array(value)
+            let state: StoredEvent.PersonalData
+            let reveals = access.reveals(typeTag: typeTag)
+            if reveals, let customerKey = keys.existingKey(for: key) {
+                encoded = try PersonalDataSealer.unseal(encoded, with: customerKey)
+                state = .revealed
+            } else {
+                encoded = try PersonalDataSealer.redact(encoded)
+                state = reveals ? .erased : .withheld
+            }
+            return StoredEvent(offset: offset, event: try EventBinaryCodec.decode(encoded), personalData: state)
         } catch {
-            throw Self.undecodable(at: record.offset, error)
+            throw CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
         }
+    }
+
+    func decode(_ record: LogRecord, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
+        var result: Result<StoredEvent, CRMError>!
+        record.value.withUnsafeBytes { value in
+            result = Result { () throws(CRMError) in
+                try decode(
+                    key: record.keyString,
+                    typeTag: record.typeTag,
+                    schemaVersion: record.schemaVersion,
+                    eventTime: record.eventTime,
+                    producerID: record.producerID.map { String(decoding: $0, as: UTF8.self) },
+                    value: value,
+                    offset: record.offset,
+                    access: access
+                )
+            }
+        }
+        return try result.get()
+    }
+
+    func decode(_ record: RecordView, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
+        try decode(
+            key: String(decoding: record.key, as: UTF8.self),
+            typeTag: record.typeTag,
+            schemaVersion: record.schemaVersion,
+            eventTime: record.eventTime,
+            producerID: record.producerID.isEmpty ? nil : String(decoding: record.producerID, as: UTF8.self),
+            value: record.value,
+            offset: record.offset,
+            access: access
+        )
     }
 
     /// The events of one log batch.
