@@ -93,8 +93,10 @@ public final class CustomerKeyStore: @unchecked Sendable {
         // A key followed by a `forgotten` record of the same customer: its bytes are still in the file (a crash
         // came between that record's sync and the compaction). Looked for without building the table.
         var destroyedKeyInFile = false
+        // The whole records, without a torn tail: read again below (and by the table's build) without checking.
+        let records = validEnd < contents.count ? Array(contents[..<validEnd]) : contents
         if !lastForgotten.isEmpty {
-            _ = parse(contents) { record in
+            _ = parse(records, verifying: false) { record in
                 if record.kind == 1, forgottenPrints.contains(record.fingerprint),
                     let forgottenAt = lastForgotten[record.customer], forgottenAt > record.position
                 {
@@ -115,8 +117,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
             directory: directory,
             file: file,
             end: Int64(validEnd),
-            // Without a torn tail, which the table's build, not checking again, would read.
-            unread: validEnd < contents.count ? Array(contents[..<validEnd]) : contents,
+            unread: records,
             forgotten: forgotten
         )
         // A crash after a `forgotten` record but before the compaction left a destroyed key's bytes: finish it.
