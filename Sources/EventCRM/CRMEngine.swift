@@ -59,7 +59,7 @@ public final class CRMEngine: Sendable {
         self.keys = keys
         self.indexes = Locked(indexes)
         self.codec = EventJSONCodec(defaultCurrency: options.defaultCurrency)
-        self.snapshots = SnapshotStore(path: path + "/snapshots")
+        self.snapshots = SnapshotStore(path: path + "/snapshots", readOnly: options.readOnly)
         self.openingNotices = notices
     }
 
@@ -83,7 +83,7 @@ public final class CRMEngine: Sendable {
         }
         let keys: CustomerKeyStore
         do {
-            keys = try CustomerKeyStore.open(directory: path + "/keys")
+            keys = try CustomerKeyStore.open(directory: path + "/keys", readOnly: options.readOnly)
         } catch {
             throw .keyStore(error)
         }
@@ -122,13 +122,21 @@ public final class CRMEngine: Sendable {
         await log.close()
     }
 
-    /// For a read-only engine: sees what the writing process has appended since.
+    /// For a read-only engine: sees what the writing process has appended since, and the keys it has made or
+    /// destroyed.
     public func refresh() throws(CRMError) {
         do {
             try log.refresh()
             try indexes.withLock { state throws(EventLogError) in try state.catchUp(with: log) }
         } catch {
             throw .storage(error)
+        }
+        // After the log: the writer syncs a key before the first event sealed with it, so every event seen has
+        // its key in the file by now.
+        do {
+            try keys.refresh()
+        } catch {
+            throw .keyStore(error)
         }
     }
 

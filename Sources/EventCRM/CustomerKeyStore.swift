@@ -36,6 +36,8 @@ public final class CustomerKeyStore: @unchecked Sendable {
     private var forgotten: Set<String>
     /// Whether the live file still holds the bytes of a key that was destroyed.
     private var compactionNeeded = false
+    /// Opened by a reader: never written, and refreshed from what the writer appends.
+    public let readOnly: Bool
 
     private var path: String { directory.path(of: Self.fileName) }
 
@@ -53,10 +55,20 @@ public final class CustomerKeyStore: @unchecked Sendable {
         }
     }
 
-    /// Opens (or creates) the key store in `directory` (created with mode 0700).
-    public static func open(directory path: String) throws(Failure) -> CustomerKeyStore {
+    /// Opens (or creates) the key store in `directory` (created with mode 0700). `readOnly`: for a reader while
+    /// another process writes (docs/key-store.md, "Readers"): the file must exist, and is never written.
+    public static func open(directory path: String, readOnly: Bool = false) throws(Failure) -> CustomerKeyStore {
         let directory = LogDirectory(path: path)
         let filePath = directory.path(of: fileName)
+        if readOnly {
+            let (file, contents) = try files(directory) { () throws(EventLogError) -> (PosixFile, [UInt8]) in
+                let file = try PosixFile.open(filePath, name: fileName, flags: O_RDONLY)
+                return (file, try file.read(count: Int(try file.size()), at: 0))
+            }
+            // Neither a torn tail (perhaps a record being written) nor an undone compaction is this reader's to mend.
+            let scanned = try Scan(contents, path: filePath)
+            return CustomerKeyStore(directory: directory, file: file, scanned: scanned, readOnly: true)
+        }
         let contents = try files(directory) { () throws(EventLogError) -> [UInt8] in
             try directory.create()
             let contents = try directory.readFile(fileName) ?? []
@@ -67,77 +79,82 @@ public final class CustomerKeyStore: @unchecked Sendable {
             }
             return contents
         }
-        guard contents.count >= header.count, contents[0..<8] == header[0..<8] else {
-            throw Failure(file: filePath, reason: "not a key store (bad header)")
-        }
-        guard contents[8] == 1, contents[9] == 0 else {
-            throw Failure(file: filePath, reason: "key store version \(contents[8]) is newer than this library's 1")
-        }
-        var forgotten = Set<String>()
-        // Where the last `forgotten` record of each forgotten customer starts.
-        var lastForgotten = [String: Int]()
-        // The fingerprints of every id with a `forgotten` record: the ids of key records, nearly all of customers
-        // never forgotten, are then neither made into strings nor hashed.
-        var forgottenPrints = Set<UInt64>()
-        let validEnd = parse(contents) { record in
-            if record.kind == 1 {
-                // A key after a `forgotten` record of its customer (not written by this store, which makes no key
-                // for a forgotten customer) makes it live again, as the table does.
-                if forgottenPrints.contains(record.fingerprint) { forgotten.remove(record.customer) }
-            } else {
-                forgotten.insert(record.customer)
-                forgottenPrints.insert(record.fingerprint)
-                lastForgotten[record.customer] = record.position
-            }
-        }
-        // A key followed by a `forgotten` record of the same customer: its bytes are still in the file (a crash
-        // came between that record's sync and the compaction). Looked for without building the table.
-        var destroyedKeyInFile = false
-        // The whole records, without a torn tail: read again below (and by the table's build) without checking.
-        let records = validEnd < contents.count ? Array(contents[..<validEnd]) : contents
-        if !lastForgotten.isEmpty {
-            _ = parse(records, verifying: false) { record in
-                if record.kind == 1, forgottenPrints.contains(record.fingerprint),
-                    let forgottenAt = lastForgotten[record.customer], forgottenAt > record.position
-                {
-                    destroyedKeyInFile = true
-                }
-            }
-        }
+        let scanned = try Scan(contents, path: filePath)
         let file = try files(directory) { () throws(EventLogError) -> PosixFile in
             let file = try PosixFile.open(filePath, name: fileName, flags: O_RDWR)
-            if validEnd < (try file.size()) {
+            if scanned.validEnd < (try file.size()) {
                 // A record that never finished: its key was never used (keys are synced before use). Cut it.
-                try file.truncate(to: Int64(validEnd))
+                try file.truncate(to: Int64(scanned.validEnd))
                 try file.syncData()
             }
             return file
         }
-        let store = CustomerKeyStore(
-            directory: directory,
-            file: file,
-            end: Int64(validEnd),
-            unread: records,
-            forgotten: forgotten
-        )
+        let store = CustomerKeyStore(directory: directory, file: file, scanned: scanned, readOnly: false)
         // A crash after a `forgotten` record but before the compaction left a destroyed key's bytes: finish it.
-        store.compactionNeeded = destroyedKeyInFile
+        store.compactionNeeded = scanned.destroyedKeyInFile
         try store.compactIfNeeded()
         return store
     }
 
-    private init(
-        directory: LogDirectory,
-        file: PosixFile,
-        end: Int64,
-        unread: [UInt8],
-        forgotten: Set<String>
-    ) {
+    /// What open learns from the file's bytes, checking each record once.
+    private struct Scan {
+        /// Where the whole records end.
+        var validEnd: Int
+        /// The whole records, without a torn tail: read again (by the table's build) without checking.
+        var records: [UInt8]
+        var forgotten = Set<String>()
+        /// Whether a key is followed by a `forgotten` record of the same customer: its bytes are still in the
+        /// file (a crash came between that record's sync and the compaction).
+        var destroyedKeyInFile = false
+
+        init(_ contents: [UInt8], path: String) throws(Failure) {
+            guard contents.count >= header.count, contents[0..<8] == header[0..<8] else {
+                throw Failure(file: path, reason: "not a key store (bad header)")
+            }
+            guard contents[8] == 1, contents[9] == 0 else {
+                throw Failure(file: path, reason: "key store version \(contents[8]) is newer than this library's 1")
+            }
+            var forgotten = Set<String>()
+            // Where the last `forgotten` record of each forgotten customer starts.
+            var lastForgotten = [String: Int]()
+            // The fingerprints of every id with a `forgotten` record: the ids of key records, nearly all of
+            // customers never forgotten, are then neither made into strings nor hashed.
+            var forgottenPrints = Set<UInt64>()
+            validEnd = parse(contents) { record in
+                if record.kind == 1 {
+                    // A key after a `forgotten` record of its customer (not written by this store, which makes no
+                    // key for a forgotten customer) makes it live again, as the table does.
+                    if forgottenPrints.contains(record.fingerprint) { forgotten.remove(record.customer) }
+                } else {
+                    forgotten.insert(record.customer)
+                    forgottenPrints.insert(record.fingerprint)
+                    lastForgotten[record.customer] = record.position
+                }
+            }
+            records = validEnd < contents.count ? Array(contents[..<validEnd]) : contents
+            self.forgotten = forgotten
+            // Looked for without building the table.
+            var destroyedKeyInFile = false
+            if !lastForgotten.isEmpty {
+                _ = parse(records, verifying: false) { record in
+                    if record.kind == 1, forgottenPrints.contains(record.fingerprint),
+                        let forgottenAt = lastForgotten[record.customer], forgottenAt > record.position
+                    {
+                        destroyedKeyInFile = true
+                    }
+                }
+            }
+            self.destroyedKeyInFile = destroyedKeyInFile
+        }
+    }
+
+    private init(directory: LogDirectory, file: PosixFile, scanned: Scan, readOnly: Bool) {
         self.directory = directory
         self.file = file
-        self.end = end
-        self.unread = unread
-        self.forgotten = forgotten
+        self.end = Int64(scanned.validEnd)
+        self.unread = scanned.records
+        self.forgotten = scanned.forgotten
+        self.readOnly = readOnly
     }
 
     /// The live keys (`table`), built on first use; only under the lock.
@@ -158,15 +175,21 @@ public final class CustomerKeyStore: @unchecked Sendable {
         var keys = [String: KeyBytes]()
         // A key record takes about 45 bytes: reserved once, rather than rehashing the table as it doubles.
         keys.reserveCapacity(unread.count / 45)
-        _ = Self.parse(unread, verifying: false) { record in
+        Self.replay(unread, into: &keys)
+        table = keys
+        unread = []
+    }
+
+    /// Applies checked records to a table of keys, in file order.
+    private static func replay(_ records: [UInt8], from start: Int = header.count, into keys: inout [String: KeyBytes])
+    {
+        _ = parse(records, from: start, verifying: false) { record in
             if record.kind == 1 {
                 keys[record.customer] = KeyBytes(record.key)
             } else {
                 _ = keys.destroyValue(forKey: record.customer)
             }
         }
-        table = keys
-        unread = []
     }
 
     deinit { file.close() }
@@ -190,13 +213,18 @@ public final class CustomerKeyStore: @unchecked Sendable {
         }
     }
 
-    /// Calls `record` with each whole record; returns where the valid records end. `verifying` false: the
-    /// records were checked at open, and are read again without checking their CRCs and ids.
-    private static func parse(_ bytes: [UInt8], verifying: Bool = true, _ record: (Record) -> Void) -> Int {
+    /// Calls `record` with each whole record from `start`; returns where the valid records end. `verifying`
+    /// false: the records were checked at open, and are read again without checking their CRCs and ids.
+    private static func parse(
+        _ bytes: [UInt8],
+        from start: Int = header.count,
+        verifying: Bool = true,
+        _ record: (Record) -> Void
+    ) -> Int {
         // Read in place: the store holds a record per customer ever seen, and the generic slice operations
         // (validating a slice, reversing the CRC's bytes, copying each key out) were most of opening one.
         bytes.withUnsafeBytes { raw in
-            var position = header.count
+            var position = start
             while position + 3 <= raw.count {
                 let kind = raw[position]
                 let length = Int(raw.le(position + 1, as: UInt16.self))
@@ -238,6 +266,9 @@ public final class CustomerKeyStore: @unchecked Sendable {
 
     /// Appends a record and syncs it (docs/key-store.md, protocol steps 2 and 3).
     private func append(_ record: [UInt8]) throws(Failure) {
+        guard !readOnly else {
+            throw Failure(file: path, reason: "the key store was opened read-only: no key can be made or destroyed")
+        }
         try Self.files(directory) { () throws(EventLogError) in
             try file.write(record, at: end)
             try file.syncData()
@@ -334,6 +365,65 @@ public final class CustomerKeyStore: @unchecked Sendable {
             }
             if !deferringCompaction { try compact() }
         }
+    }
+
+    /// For a reader: reads the records the writer has appended since open or the last refresh, and the whole
+    /// file again when the writer has compacted it (docs/key-store.md, "Readers"). Does nothing for the writer.
+    public func refresh() throws(Failure) {
+        guard readOnly else { return }
+        try locked { () throws(Failure) in
+            // A compaction can come between reading and looking: looked at again after each read.
+            var replacement = try replacedFile()
+            repeat {
+                if let replacement {
+                    let contents = try Self.files(directory) { () throws(EventLogError) -> [UInt8] in
+                        try replacement.read(count: Int(try replacement.size()), at: 0)
+                    }
+                    let scanned = try Scan(contents, path: path)
+                    file.close()
+                    file = replacement
+                    end = Int64(scanned.validEnd)
+                    unread = scanned.records
+                    forgotten = scanned.forgotten
+                    table = nil
+                } else {
+                    try readAppended()
+                }
+                replacement = try replacedFile()
+            } while replacement != nil
+        }
+    }
+
+    /// The file now at the store's path, opened, when it is not the one this reader has open.
+    private func replacedFile() throws(Failure) -> PosixFile? {
+        try Self.files(directory) { () throws(EventLogError) -> PosixFile? in
+            let now = try PosixFile.open(path, name: Self.fileName, flags: O_RDONLY)
+            if try now.identity() == file.identity() {
+                now.close()
+                return nil
+            }
+            return now
+        }
+    }
+
+    /// Reads the whole records after `end` into the store, as open would have.
+    private func readAppended() throws(Failure) {
+        let tail = try Self.files(directory) { () throws(EventLogError) -> [UInt8] in
+            let size = try file.size()
+            return size > end ? try file.read(count: Int(size - end), at: end) : []
+        }
+        guard !tail.isEmpty else { return }
+        let wholeEnd = Self.parse(tail, from: 0) { record in
+            if record.kind == 1 { forgotten.remove(record.customer) } else { forgotten.insert(record.customer) }
+        }
+        guard wholeEnd > 0 else { return }
+        let records = Array(tail[..<wholeEnd])
+        if table == nil {
+            unread += records
+        } else {
+            Self.replay(records, from: 0, into: &table!)
+        }
+        end += Int64(wholeEnd)
     }
 
     /// Rewrites the file if it still holds the bytes of a destroyed key.

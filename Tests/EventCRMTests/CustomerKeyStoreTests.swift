@@ -122,4 +122,65 @@ struct CustomerKeyStoreTests {
         let failure = #expect(throws: CustomerKeyStore.Failure.self) { try CustomerKeyStore.open(directory: path) }
         #expect(failure?.file.hasSuffix("customer-keys") == true)
     }
+
+    @Test("A reader never writes: a torn tail and an undone compaction stay in the file, and read as open reads them")
+    func readerLeavesTheFile() throws {
+        let directory = TemporaryDirectory("keys")
+        let path = directory.path("keys")
+        var kept = [UInt8]()
+        do {
+            let store = try CustomerKeyStore.open(directory: path)
+            kept = Self.bytes(try #require(try store.key(for: "kept")))
+            _ = try store.key(for: "forgotten")
+            try store.forget(contentsOf: ["forgotten"], deferringCompaction: true)
+            _ = try store.key(for: "torn")
+        }
+        let file = path + "/customer-keys"
+        var bytes = [UInt8](FileManager.default.contents(atPath: file)!)
+        bytes.removeLast(7)
+        _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        let reader = try CustomerKeyStore.open(directory: path, readOnly: true)
+        #expect([UInt8](FileManager.default.contents(atPath: file)!) == bytes, "neither cut nor compacted")
+        #expect(reader.existingKey(for: "kept").map(Self.bytes) == kept)
+        #expect(reader.existingKey(for: "forgotten") == nil && reader.isForgotten("forgotten"))
+        #expect(reader.existingKey(for: "torn") == nil)
+        let refused = #expect(throws: CustomerKeyStore.Failure.self) { try reader.key(for: "new") }
+        #expect(refused?.reason.contains("read-only") == true)
+        #expect(throws: CustomerKeyStore.Failure.self) { try reader.forget("kept") }
+        #expect([UInt8](FileManager.default.contents(atPath: file)!) == bytes, "still untouched")
+        let missing = directory.path("none")
+        #expect(throws: CustomerKeyStore.Failure.self) { try CustomerKeyStore.open(directory: missing, readOnly: true) }
+        #expect(!FileManager.default.fileExists(atPath: missing), "a reader creates nothing")
+    }
+
+    @Test(
+        "A reader's refresh sees the writer's new keys, its forgets and its compactions",
+        arguments: [false, true]
+    )
+    func readerRefresh(tableBuiltFirst: Bool) throws {
+        let directory = TemporaryDirectory("keys")
+        let path = directory.path("keys")
+        let writer = try CustomerKeyStore.open(directory: path)
+        _ = try writer.key(for: "c-1")
+        _ = try writer.key(for: "c-2")
+        let reader = try CustomerKeyStore.open(directory: path, readOnly: true)
+        if tableBuiltFirst { #expect(reader.existingKey(for: "c-1") != nil) }
+        let made = Self.bytes(try #require(try writer.key(for: "c-3")))
+        try reader.refresh()
+        #expect(reader.existingKey(for: "c-3").map(Self.bytes) == made, "a key made after the reader opened")
+        // Synced, not compacted: the forgotten record is read from the file the reader has open.
+        try writer.forget(contentsOf: ["c-1"], deferringCompaction: true)
+        try reader.refresh()
+        #expect(reader.existingKey(for: "c-1") == nil && reader.isForgotten("c-1"))
+        // Compacted: the writer renamed a new file over the old one; later keys are only in the new one.
+        try writer.forget("c-2")
+        let after = Self.bytes(try #require(try writer.key(for: "c-4")))
+        try reader.refresh()
+        #expect(reader.existingKey(for: "c-2") == nil && reader.isForgotten("c-2"))
+        #expect(reader.existingKey(for: "c-4").map(Self.bytes) == after, "read from the compacted file")
+        #expect(reader.existingKey(for: "c-3").map(Self.bytes) == made)
+        let later = Self.bytes(try #require(try writer.key(for: "c-5")))
+        try reader.refresh()
+        #expect(reader.existingKey(for: "c-5").map(Self.bytes) == later, "appended to the compacted file")
+    }
 }

@@ -177,6 +177,26 @@ struct EngineTests {
         await writer.close()
     }
 
+    @Test("A read-only engine reveals the personal fields of customers first seen after it opened, until forgotten")
+    func readOnlyEngineFollowsKeys() async throws {
+        let directory = TemporaryDirectory("engine")
+        let writer = try CRMEngine.open(at: directory.path)
+        try await writer.append(Self.order("first", customer: "c-1", at: 1))
+        var options = CRMEngine.Options()
+        options.readOnly = true
+        let reader = try CRMEngine.open(at: directory.path, options: options)
+        try await writer.append(SampleEvents.registered)
+        try reader.refresh()
+        let registrations = { try reader.history(of: "c-42").filter { $0.event.type == .customerRegistered } }
+        let before = try registrations()
+        #expect(before.map(\.personalData) == [.revealed] && before.first?.event == SampleEvents.registered)
+        _ = try await writer.forget("c-42", at: Self.time(20))
+        try reader.refresh()
+        #expect(try registrations().map(\.personalData) == [.erased], "the writer's forget reaches the reader")
+        await reader.close()
+        await writer.close()
+    }
+
     @Test("Reading from a time and tailing live appends")
     func timeAndTail() async throws {
         let directory = TemporaryDirectory("engine")

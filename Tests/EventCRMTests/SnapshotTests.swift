@@ -100,7 +100,7 @@ struct SnapshotTests {
         await crm.close()
     }
 
-    @Test("A damaged snapshot is deleted and reported; a snapshot of another version is never loaded")
+    @Test("A damaged snapshot is deleted and reported (by the writer); a snapshot of another version is never loaded")
     func damagedAndStale() async throws {
         let directory = TemporaryDirectory("snapshots")
         let crm = try await syntheticEngine(in: directory, customers: 30, seed: 5)
@@ -116,6 +116,14 @@ struct SnapshotTests {
         #expect(try profiles.saveSnapshot())
         let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
         try Self.damage(file, at: { $0 / 2 }, flipping: 0x10)
+        // A reader reports it and leaves it for the writer.
+        var readOnly = CRMEngine.Options()
+        readOnly.readOnly = true
+        let reader = try CRMEngine.open(at: directory.path, options: readOnly)
+        _ = try ProjectionRunner<CustomerProfiles>.restore(engine: reader, notices: &notices)
+        #expect(notices.count == 1 && notices[0].contains("left for the writer"), "\(notices)")
+        #expect(FileManager.default.fileExists(atPath: file))
+        await reader.close()
         notices = []
         let restored = try ProjectionRunner<CustomerProfiles>.restore(engine: crm, notices: &notices)
         #expect(notices.count == 1 && notices[0].contains("damaged"), "\(notices)")
@@ -203,7 +211,7 @@ struct SnapshotTests {
     @Test("A snapshot read lazily: any range, across blocks, reads the state's bytes; a damaged block only when read")
     func blocksReadLazily() throws {
         let directory = TemporaryDirectory("snapshots")
-        let store = SnapshotStore(path: directory.path)
+        let store = SnapshotStore(path: directory.path, readOnly: false)
         var seed: UInt64 = 0x2545_F491_4F6C_DD1D
         // 2.5 MB: two blocks that compress, then about half a block that does not.
         let state =

@@ -15,10 +15,14 @@ final class SnapshotStore: Sendable {
     }
 
     let directory: LogDirectory
+    /// A reader's store (of a read-only engine) deletes nothing: a damaged snapshot is reported and left for the
+    /// writer.
+    let readOnly: Bool
     private let state = Locked(State())
 
-    init(path: String) {
+    init(path: String, readOnly: Bool) {
         directory = LogDirectory(path: path)
+        self.readOnly = readOnly
     }
 
     static func fileName(projection: String, version: UInt32, offset: Int64) -> String {
@@ -65,7 +69,7 @@ final class SnapshotStore: Sendable {
     }
 
     /// The newest valid snapshot of `projection` at `version` taken at or before `offset`. Damaged snapshots are
-    /// deleted and reported in `rejected`; snapshots of other versions (of the projection or of the file format)
+    /// deleted (by a writer) and reported in `rejected`; snapshots of other versions (of the projection or of the file format)
     /// are left alone (another build may use them) and never loaded.
     func newest(
         projection: String,
@@ -86,6 +90,10 @@ final class SnapshotStore: Sendable {
                 return Loaded(offset: candidate.offset, state: state)
             case .otherFormat:
                 continue
+            case .damaged(let reason) where readOnly:
+                rejected.append(
+                    "ignored damaged snapshot \(candidate.name) (read-only: left for the writer): \(reason)"
+                )
             case .damaged(let reason):
                 rejected.append("deleted damaged snapshot \(candidate.name): \(reason)")
                 directory.remove(candidate.name)

@@ -129,10 +129,26 @@ package struct PosixFile: Sendable {
         return Int64(status.st_size)
     }
 
+    /// The device and inode of the open file: another file is now at a path when it differs from the identity of
+    /// what was opened there (a rename replaced it).
+    package func identity() throws(EventLogError) -> FileIdentity {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw EventLogError(.ioFailure, "fstat failed", file: name, systemError: errno)
+        }
+        return FileIdentity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino))
+    }
+
     /// Takes an exclusive advisory lock without waiting; false when someone else holds it.
     func tryLockExclusive() throws(EventLogError) -> Bool {
         if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
         if errno == EWOULDBLOCK { return false }
         throw EventLogError(.ioFailure, "flock failed", file: name, systemError: errno)
     }
+}
+
+/// Which file a descriptor has open, whatever its path is now.
+package struct FileIdentity: Equatable, Sendable {
+    package var device: UInt64
+    package var inode: UInt64
 }
