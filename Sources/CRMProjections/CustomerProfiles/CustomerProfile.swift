@@ -140,6 +140,24 @@ public struct CustomerProfile: Sendable {
 extension CustomerProfile {
     /// `words`: ``Vocabulary/words()``, taken once for many profiles.
     func serialize(into writer: inout BinaryWriter, words: [String]) {
+        var copy = self
+        copy.serializeFields(into: &writer, words: words)
+    }
+
+    /// ``serialize(into:words:)`` of the profile at `profile`, without copying it. Read through `pointee` and
+    /// passed to a method that borrows, a profile is copied first (a retain and a release of each of its
+    /// references, and 360 bytes moved): the compiler cannot prove that nothing writes to the memory meanwhile.
+    /// Passed `inout`, it is passed by address. Nothing is written to it.
+    static func serialize(
+        _ profile: UnsafePointer<CustomerProfile>,
+        into writer: inout BinaryWriter,
+        words: [String]
+    ) {
+        UnsafeMutablePointer(mutating: profile).pointee.serializeFields(into: &writer, words: words)
+    }
+
+    /// Mutating only so that ``serialize(_:into:words:)`` passes the profile by address: it changes nothing.
+    private mutating func serializeFields(into writer: inout BinaryWriter, words: [String]) {
         writer.string(id)
         writer.optionalString(email)
         writer.optionalString(name)

@@ -50,7 +50,7 @@ public enum CustomerProfiles: Projection {
                 writer.varint(UInt64(memberships.bytes.count))
                 writer.bytes += memberships.bytes
                 writer.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
-                    (first! + Int(entry.value)).pointee.serialize(into: &writer, words: words)
+                    CustomerProfile.serialize(first! + Int(entry.value), into: &writer, words: words)
                 }
             }
         }

@@ -75,14 +75,17 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         before end: Int64,
         to current: UnsafeMutablePointer<(state: P.State, nextOffset: Int64)>
     ) {
-        guard let start = events.firstIndex(where: { $0.offset >= current.pointee.nextOffset }),
-            events[start].offset < end
-        else { return }
-        let stop = events[start...].firstIndex { $0.offset >= end } ?? events.endIndex
         events.withUnsafeMutableBufferPointer { run in
+            // Offsets read through the pointer: `firstIndex(where:)` copied each event it looked at.
+            guard let first = run.baseAddress else { return }
+            var start = 0
+            while start < run.count, first[start].offset < current.pointee.nextOffset { start += 1 }
+            var stop = start
+            while stop < run.count, first[stop].offset < end { stop += 1 }
+            guard start < stop else { return }
             P.applyInSequence(UnsafeMutableBufferPointer(rebasing: run[start..<stop]), to: &current.pointee.state)
+            current.pointee.nextOffset = first[stop - 1].offset + 1
         }
-        current.pointee.nextOffset = events[stop - 1].offset + 1
     }
 
     /// The events of each batch of a chunk, decoded in order on this thread.
