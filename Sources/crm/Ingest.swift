@@ -12,6 +12,8 @@ struct Ingest: AsyncParsableCommand {
     @Flag(help: "Append the valid lines even when some are invalid.") var skipInvalid = false
     @Option(help: "With --skip-invalid: write each invalid line here as `line TAB reason TAB line`.")
     var rejects: String?
+    @Flag(help: "Append only: leave the projections' snapshots behind the head (queries then catch up from them).")
+    var noProjections = false
     @Argument(help: "The NDJSON file, or - for standard input.") var input: String
 
     func validate() throws {
@@ -35,8 +37,8 @@ struct Ingest: AsyncParsableCommand {
             throw error
         }
         progress.finish()
-        await engine.close()
         if !report.committed {
+            await engine.close()
             for problem in report.problems { warn("invalid: \(problem)") }
             if report.rejected > report.problems.count {
                 warn("… and \(report.rejected - report.problems.count) more invalid lines")
@@ -59,5 +61,11 @@ struct Ingest: AsyncParsableCommand {
                 megabytes / max(report.seconds, 1e-9)
             )
         )
+        // Live projections, as far as a command can keep them: their snapshots follow the appends, so that a
+        // query after an ingest starts from a snapshot at the head.
+        if !noProjections {
+            for line in try ProjectionUpkeep.bringToHead(engine: engine) { print(line) }
+        }
+        await engine.close()
     }
 }

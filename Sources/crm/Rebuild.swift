@@ -14,17 +14,7 @@ struct Rebuild: AsyncParsableCommand {
     func run() async throws {
         let engine = try global.open(writing: false)
         // Every projection in one decoding pass, then each saved as its own snapshot.
-        let progress = ProgressBar(label: "rebuilding", unit: "M events")
-        let started = ContinuousClock.now
-        // Kept until the process exits: freeing every profile on the way out is work nobody waits for.
-        let runner = try KeptUntilExit.keep(
-            ProjectionRunner<EveryProjection>.rebuild(engine: engine, workers: workers) { step in
-                progress.update(done: step.eventsDone, total: step.eventsTotal)
-            }
-        )
-        let seconds = (ContinuousClock.now - started) / .seconds(1)
-        progress.finish()
-        let (state, events) = runner.read { state, offset in (state, offset) }
+        let (state, events, seconds) = try ProjectionUpkeep.rebuild(engine: engine, workers: workers)
         print(
             String(
                 format: "rebuilt in one pass: %d events in %.2f s: %.0f events/s",
@@ -34,15 +24,7 @@ struct Rebuild: AsyncParsableCommand {
             )
         )
         // Each part is saved as its own projection's snapshot: the next start restores from there.
-        func save<Part: Projection>(_ part: Part.Type, _ partState: Part.State, _ counts: String) throws {
-            let runner = ProjectionRunner<Part>(engine: engine, state: partState, offset: events)
-            let saved = engine.options.readOnly ? false : try runner.saveSnapshot()
-            print("  \(Part.name): \(counts)" + (saved ? "; snapshot saved" : ""))
-        }
-        try save(CustomerProfiles.self, state.first, "\(state.first.profiles.count) customers")
-        try save(CustomerJourneys.self, state.second.first, "\(state.second.first.journeys.count) journeys")
-        let analytics = state.second.second
-        try save(ShopAnalytics.self, analytics, "\(analytics.orders.count) orders, \(analytics.tickets.count) tickets")
+        for line in try ProjectionUpkeep.save(state, at: events, engine: engine) { print(line) }
         await engine.close()
     }
 }

@@ -129,6 +129,12 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         }
     }
 
+    /// The offsets at which snapshots of this projection's version were saved, newest first, as the snapshot
+    /// directory names them (not checked: ``restore(engine:upTo:notices:)`` checks what it loads).
+    public static func snapshotOffsets(engine: CRMEngine) -> [Int64] {
+        engine.snapshots.offsets(projection: P.name, version: P.version)
+    }
+
     /// A runner started from the newest valid snapshot at or before `offset` (or from nothing), caught up to
     /// `offset` (default: the head). Damaged snapshots are deleted and listed in `notices`; snapshots of another
     /// version of the projection are never loaded.

@@ -77,12 +77,9 @@ final class SnapshotStore: Sendable {
         atOrBefore offset: Int64,
         rejected: inout [String]
     ) -> Loaded? {
-        let prefix = "\(projection)-v\(version)-"
-        guard let names = try? directory.names() else { return nil }
-        let candidates = names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".snap") }.compactMap {
-            name -> (name: String, offset: Int64)? in
-            Int64(name.dropFirst(prefix.count).dropLast(5)).map { (name, $0) }
-        }.filter { $0.offset <= offset }.sorted { $0.offset > $1.offset }
+        let candidates = offsets(projection: projection, version: version).filter { $0 <= offset }.map {
+            (name: Self.fileName(projection: projection, version: version, offset: $0), offset: $0)
+        }
         for candidate in candidates {
             guard let bytes = try? directory.readFile(candidate.name) else { continue }
             switch SnapshotFile.decode(bytes, projection: projection, version: version, offset: candidate.offset) {
@@ -100,6 +97,16 @@ final class SnapshotStore: Sendable {
             }
         }
         return nil
+    }
+
+    /// The offsets of the snapshots of `projection` at `version` in the directory, newest first, by their names
+    /// alone (nothing is read or checked).
+    func offsets(projection: String, version: UInt32) -> [Int64] {
+        let prefix = "\(projection)-v\(version)-"
+        let names = (try? directory.names()) ?? []
+        return names.filter { $0.hasPrefix(prefix) && $0.hasSuffix(".snap") }
+            .compactMap { Int64($0.dropFirst(prefix.count).dropLast(5)) }
+            .sorted(by: >)
     }
 
     /// The snapshot of `projection` at `version` taken at exactly `offset`, read lazily (only the blocks a read
