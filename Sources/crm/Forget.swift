@@ -7,10 +7,14 @@ struct Forget: AsyncParsableCommand {
     )
 
     @OptionGroup var global: GlobalOptions
+    @Flag(help: "Leave the projections without a snapshot (the erasure deletes every one) until `crm rebuild`.")
+    var noProjections = false
     @Argument(help: "The customer id.") var customer: String
 
     func run() async throws {
         let engine = try global.open(writing: true)
+        // Read before the erasure deletes the snapshots, then saved again without the customer's personal fields.
+        let upkeep = noProjections ? nil : try ProjectionUpkeep(beforeAppendingTo: engine)
         let result: CRMEngine.ForgetResult
         do {
             result = try await engine.forget(customer)
@@ -18,7 +22,9 @@ struct Forget: AsyncParsableCommand {
             await engine.close()
             throw error
         }
-        await engine.close()
         print("forgot \(result.erasedIDs.joined(separator: ", ")); customer.forgotten at offset \(result.offset)")
+        // Without recent snapshots, a forget does not rebuild the whole log.
+        for line in try upkeep?.bringToHead(rebuilding: false) ?? [] { print(line) }
+        await engine.close()
     }
 }

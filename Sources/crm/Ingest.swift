@@ -25,6 +25,9 @@ struct Ingest: AsyncParsableCommand {
         var options = IngestOptions()
         options.skipInvalid = skipInvalid
         options.rejectsPath = rejects
+        // Live projections, as far as a command can keep them: their snapshots follow the appends, so that a
+        // query after an ingest starts from a snapshot at the head.
+        let upkeep = noProjections ? nil : try ProjectionUpkeep(beforeAppendingTo: engine)
         let progress = ProgressBar(label: "ingesting")
         let report: IngestReport
         do {
@@ -61,11 +64,7 @@ struct Ingest: AsyncParsableCommand {
                 megabytes / max(report.seconds, 1e-9)
             )
         )
-        // Live projections, as far as a command can keep them: their snapshots follow the appends, so that a
-        // query after an ingest starts from a snapshot at the head.
-        if !noProjections {
-            for line in try ProjectionUpkeep.bringToHead(engine: engine) { print(line) }
-        }
+        for line in try upkeep?.bringToHead() ?? [] { print(line) }
         await engine.close()
     }
 }

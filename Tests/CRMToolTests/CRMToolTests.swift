@@ -93,15 +93,16 @@ struct CRMToolTests {
         #expect(events.map(\.at) == events.map(\.at).sorted())
     }
 
-    @Test("ingest brings every projection's snapshot to the head: rebuilt, then caught up, unless --no-projections")
-    func ingestKeepsSnapshotsAtTheHead() throws {
+    @Test(
+        "ingest and forget bring every projection's snapshot to the head, as a rebuild saves it, unless --no-projections"
+    )
+    func snapshotsFollowAppends() throws {
         let directory = TemporaryDirectory("cli")
         let input = directory.path("events.ndjson")
         let log = directory.path("db")
         #expect(try crm(["generate", "--customers", "300", "--seed", "4", input]).status == 0)
         let all = try lines(of: input)
-        // Split by time: a customer.forgotten in the second part would delete the snapshots (an erasure does).
-        let cut = all.lastIndex { $0.contains(#""customer.forgotten""#) }.map { $0 + 1 } ?? all.count / 2
+        let cut = all.count / 2
         let later = all[cut...].prefix(200)
         try (all[..<cut].joined(separator: "\n") + "\n").write(
             toFile: directory.path("a"),
@@ -116,25 +117,14 @@ struct CRMToolTests {
         let snapshots = { () throws -> [String] in
             try FileManager.default.contentsOfDirectory(atPath: log + "/snapshots").filter { $0.hasSuffix(".snap") }
         }
-        let offsets = { (head: Int) throws -> Bool in
+        let savedAt = { (head: Int) throws -> Bool in
             let names = try snapshots()
             let padded = String(repeating: "0", count: 20 - String(head).count) + String(head)
             return ["customer-profiles", "customer-journeys", "shop-analytics"].allSatisfy { projection in
                 names.contains { $0.hasPrefix(projection) && $0.hasSuffix(padded + ".snap") }
             }
         }
-
-        let first = try crm(["ingest", directory.path("a")], log: log)
-        #expect(first.status == 0, "\(first.standardError)")
-        #expect(first.standardOutput.contains("projections: rebuilt from the whole log, \(cut) events"))
-        let names = try snapshots()
-        #expect(try offsets(cut), "\(names)")
-
-        let second = try crm(["ingest", directory.path("b")], log: log)
-        #expect(second.status == 0, "\(second.standardError)")
-        #expect(second.standardOutput.contains("projections: caught up \(later.count) events from offset \(cut)"))
-        #expect(try offsets(cut + later.count))
-        // Each snapshot the catch-up saved holds the very bytes a rebuild saves at the same offset.
+        // Each snapshot saved after appending holds the very bytes a rebuild saves at the same offset.
         let contents = { () throws -> [String: Data] in
             Dictionary(
                 uniqueKeysWithValues: try snapshots().map { name in
@@ -142,17 +132,40 @@ struct CRMToolTests {
                 }
             )
         }
-        let caughtUp = try contents()
-        #expect(try crm(["rebuild"], log: log).status == 0)
-        #expect(try contents() == caughtUp, "as a rebuild")
+        let asRebuilt = { () throws -> Bool in
+            let saved = try contents()
+            return try crm(["rebuild"], log: log).status == 0 && (try contents()) == saved
+        }
+
+        let first = try crm(["ingest", directory.path("a")], log: log)
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardOutput.contains("projections: rebuilt from the whole log, \(cut) events"))
+        let names = try snapshots()
+        #expect(try savedAt(cut), "\(names)")
+
+        let second = try crm(["ingest", directory.path("b")], log: log)
+        #expect(second.status == 0, "\(second.standardError)")
+        #expect(second.standardOutput.contains("projections: caught up \(later.count) events from offset \(cut)"))
+        #expect(try savedAt(cut + later.count))
+        #expect(try asRebuilt(), "after an ingest")
 
         let again = try crm(["ingest", directory.path("b")], log: log)
         #expect(again.standardOutput.contains("projections: already at the head"))
+
+        // The erasure deletes every snapshot; the states read before it are saved again, without the customer.
+        let customer = try #require(later.compactMap { try? EventJSONCodec().decode($0).customer }.first)
+        let forget = try crm(["forget", customer], log: log)
+        #expect(forget.status == 0, "\(forget.standardError)")
+        #expect(forget.standardOutput.contains("projections: caught up 1 events"), "\(forget.standardOutput)")
+        #expect(try savedAt(cut + later.count + 1))
+        #expect(try asRebuilt(), "after a forget")
 
         let other = directory.path("db2")
         let appendOnly = try crm(["ingest", "--no-projections", directory.path("a")], log: other)
         #expect(appendOnly.status == 0 && !appendOnly.standardOutput.contains("projections:"))
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: other + "/snapshots")) ?? []).isEmpty)
+        let noSnapshots = try crm(["forget", customer], log: other)
+        #expect(noSnapshots.standardOutput.contains("projections: no recent snapshot"), "\(noSnapshots.standardOutput)")
     }
 
     @Test("An invalid last line appends nothing and is named; --skip-invalid keeps every line somewhere")
