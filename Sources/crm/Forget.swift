@@ -14,7 +14,13 @@ struct Forget: AsyncParsableCommand {
     func run() async throws {
         let engine = try global.open(writing: true)
         // Read before the erasure deletes the snapshots, then saved again without the customer's personal fields.
-        let upkeep = noProjections ? nil : try ProjectionUpkeep(beforeAppendingTo: engine)
+        let upkeep: ProjectionUpkeep?
+        do {
+            upkeep = noProjections ? nil : try ProjectionUpkeep(beforeAppendingTo: engine)
+        } catch {
+            await engine.close()
+            throw error
+        }
         let result: CRMEngine.ForgetResult
         do {
             result = try await engine.forget(customer)
