@@ -14,13 +14,7 @@ struct Forget: AsyncParsableCommand {
     func run() async throws {
         let engine = try global.open(writing: true)
         // Read before the erasure deletes the snapshots, then saved again without the customer's personal fields.
-        let upkeep: ProjectionUpkeep?
-        do {
-            upkeep = noProjections ? nil : try ProjectionUpkeep(beforeAppendingTo: engine)
-        } catch {
-            await engine.close()
-            throw error
-        }
+        let upkeep = try await ProjectionUpkeep.beforeAppending(to: engine, unless: noProjections)
         let result: CRMEngine.ForgetResult
         do {
             result = try await engine.forget(customer)

@@ -27,13 +27,7 @@ struct Ingest: AsyncParsableCommand {
         options.rejectsPath = rejects
         // Live projections, as far as a command can keep them: their snapshots follow the appends, so that a
         // query after an ingest starts from a snapshot at the head.
-        let upkeep: ProjectionUpkeep?
-        do {
-            upkeep = noProjections ? nil : try ProjectionUpkeep(beforeAppendingTo: engine)
-        } catch {
-            await engine.close()
-            throw error
-        }
+        let upkeep = try await ProjectionUpkeep.beforeAppending(to: engine, unless: noProjections)
         let progress = ProgressBar(label: "ingesting")
         let report: IngestReport
         do {

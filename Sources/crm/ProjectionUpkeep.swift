@@ -44,6 +44,18 @@ struct ProjectionUpkeep {
         self.notices = notices
     }
 
+    /// ``init(beforeAppendingTo:)``, unless `skipped` (`--no-projections`); closes the engine when the restore
+    /// fails, as the commands do on every error.
+    static func beforeAppending(to engine: CRMEngine, unless skipped: Bool) async throws -> ProjectionUpkeep? {
+        guard !skipped else { return nil }
+        do {
+            return try ProjectionUpkeep(beforeAppendingTo: engine)
+        } catch {
+            await engine.close()
+            throw error
+        }
+    }
+
     /// After appending: catches the restored projections up to the head and saves them, or (`rebuilding`)
     /// rebuilds them all in one pass and saves them. Returns what it did, as lines to print.
     func bringToHead(rebuilding: Bool = true) throws -> [String] {
