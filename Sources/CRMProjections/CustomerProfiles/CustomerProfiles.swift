@@ -59,34 +59,29 @@ public enum CustomerProfiles: Projection {
             try readHead(&reader)
             let membershipBytes = try reader.count("membership bytes")
             let membershipsStart = reader.bytesRead
-            var (members, memberships) = try Self.readMemberships(&reader)
+            let (members, memberships) = try Self.readMemberships(&reader)
             guard reader.bytesRead - membershipsStart == membershipBytes else {
                 throw EventDecodingError(
                     reason: "the memberships take \(reader.bytesRead - membershipsStart) bytes, not \(membershipBytes)"
                 )
             }
-            var (count, chunks) = try reader.chunkedEntries { reader, words throws(EventDecodingError) in
-                try CustomerProfile(deserializing: &reader, words: &words)
-            }
-            // Chunk boundaries depend only on the ids, which are the same in both sections.
-            guard members == count, memberships.map(\.count) == chunks.map(\.count) else {
-                throw EventDecodingError(reason: "\(members) memberships for \(count) profiles")
-            }
-            var read = [CustomerProfile]()
-            read.reserveCapacity(count)
-            for index in chunks.indices {
-                // Moved out of the chunks, not copied (a copy retains each of a profile's references once more).
-                while let (id, popped) = chunks[index].popLast(), let (memberID, joined) = memberships[index].popLast()
-                {
-                    var profile = consume popped
-                    guard id == profile.id, memberID == id else {
-                        throw EventDecodingError(
-                            reason: "profile \(profile.id) under \(id), memberships of \(memberID)"
-                        )
-                    }
-                    profile.standing.take(joined)
-                    read.append(profile)
+            // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
+            // are at its own place in theirs, joined to it on the core that reads it.
+            let read = try reader.chunkedValues { id, chunk, index, reader, words throws(EventDecodingError) in
+                var profile = try CustomerProfile(deserializing: &reader, words: &words)
+                guard chunk < memberships.count, index < memberships[chunk].count else {
+                    throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }
+                let (memberID, joined) = memberships[chunk][index]
+                guard id == profile.id, memberID == id else {
+                    throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
+                }
+                profile.standing.take(joined)
+                return profile
+            }
+            // Every profile found its memberships at its place: equal counts leave none without a profile.
+            guard members == read.count else {
+                throw EventDecodingError(reason: "\(members) memberships for \(read.count) profiles")
             }
             guard let table = ProfileTable(consume read) else {
                 throw EventDecodingError(reason: "the same profile id appears twice")

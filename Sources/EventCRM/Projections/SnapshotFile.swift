@@ -165,28 +165,31 @@ enum SnapshotFile {
     /// Reads a snapshot file expected to hold `projection` at `version` after the events before `offset`,
     /// checking and decompressing its blocks on every core.
     static func decode(_ file: [UInt8], projection: String, version: UInt32, offset: Int64) -> Contents {
-        file.withUnsafeBytes { raw -> Contents in
-            let layout: Layout
-            switch Self.layout(of: raw, projection: projection, version: version, offset: offset) {
-            case .success(let checked): layout = checked
-            case .failure(let rejection): return rejection.contents
-            }
-            let failedBlock = Atomic<Int>(-1)
-            nonisolated(unsafe) let input = raw
-            let state = [UInt8](unsafeUninitializedCapacity: layout.stateCount) { buffer, initialized in
-                nonisolated(unsafe) let output = UnsafeMutableRawBufferPointer(buffer)
-                concurrentForEach(layout.blockCount) { block in
-                    let target = UnsafeMutableRawBufferPointer(rebasing: output[layout.range(of: block)])
-                    if !unpack(block, of: input, layout: layout, into: target) {
-                        failedBlock.store(block, ordering: .relaxed)
-                    }
-                }
-                initialized = layout.stateCount
-            }
-            let failed = failedBlock.load(ordering: .relaxed)
-            guard failed < 0 else { return .damaged(blockDamage(failed, layout: layout)) }
-            return .state(state)
+        file.withUnsafeBytes { raw in decode(raw, projection: projection, version: version, offset: offset) }
+    }
+
+    /// ``decode(_:projection:version:offset:)`` of a file's bytes in place (mapped: a read would copy them all).
+    static func decode(_ raw: UnsafeRawBufferPointer, projection: String, version: UInt32, offset: Int64) -> Contents {
+        let layout: Layout
+        switch Self.layout(of: raw, projection: projection, version: version, offset: offset) {
+        case .success(let checked): layout = checked
+        case .failure(let rejection): return rejection.contents
         }
+        let failedBlock = Atomic<Int>(-1)
+        nonisolated(unsafe) let input = raw
+        let state = [UInt8](unsafeUninitializedCapacity: layout.stateCount) { buffer, initialized in
+            nonisolated(unsafe) let output = UnsafeMutableRawBufferPointer(buffer)
+            concurrentForEach(layout.blockCount) { block in
+                let target = UnsafeMutableRawBufferPointer(rebasing: output[layout.range(of: block)])
+                if !unpack(block, of: input, layout: layout, into: target) {
+                    failedBlock.store(block, ordering: .relaxed)
+                }
+            }
+            initialized = layout.stateCount
+        }
+        let failed = failedBlock.load(ordering: .relaxed)
+        guard failed < 0 else { return .damaged(blockDamage(failed, layout: layout)) }
+        return .state(state)
     }
 
     /// A snapshot file read lazily: the file is mapped, its header and block table are checked when it is opened,

@@ -81,8 +81,22 @@ final class SnapshotStore: Sendable {
             (name: Self.fileName(projection: projection, version: version, offset: $0), offset: $0)
         }
         for candidate in candidates {
-            guard let bytes = try? directory.readFile(candidate.name) else { continue }
-            switch SnapshotFile.decode(bytes, projection: projection, version: version, offset: candidate.offset) {
+            // Mapped rather than read: reading copied the whole file into fresh memory first.
+            guard
+                let file = try? MappedFile.open(
+                    directory.path(of: candidate.name),
+                    name: candidate.name,
+                    writable: false
+                )
+            else { continue }
+            file.adviseSequentialAccess()
+            let contents = SnapshotFile.decode(
+                UnsafeRawBufferPointer(file.bytes),
+                projection: projection,
+                version: version,
+                offset: candidate.offset
+            )
+            switch contents {
             case .state(let state):
                 return Loaded(offset: candidate.offset, state: state)
             case .otherFormat:

@@ -64,4 +64,11 @@ package final class MappedFile: @unchecked Sendable {
         guard let base = bytes.baseAddress else { return }
         madvise(base, bytes.count, MADV_RANDOM)
     }
+
+    /// Tells the kernel the mapping is about to be read whole, from start to end (read ahead, in large steps).
+    package func adviseSequentialAccess() {
+        guard let base = bytes.baseAddress else { return }
+        madvise(base, bytes.count, MADV_SEQUENTIAL)
+        madvise(base, bytes.count, MADV_WILLNEED)
+    }
 }
