@@ -99,11 +99,14 @@ extension BinaryWriter {
             }
             return writer.bytes
         }
-        bytes.reserveCapacity(bytes.count + parts.reduce(0) { $0 + $1.count + 10 })
+        var pieces = [bytes]
+        pieces.reserveCapacity(1 + 2 * parts.count)
         for part in parts {
-            varint(UInt64(part.count))
-            bytes += part
+            var length = BinaryWriter()
+            length.varint(UInt64(part.count))
+            pieces += [length.bytes, part]
         }
+        bytes = joinedOnEveryCore(pieces)
     }
 }
 

@@ -123,8 +123,11 @@ struct ProjectionUpkeep {
     static func save(_ state: EveryProjection.State, at offset: Int64, engine: CRMEngine) throws -> [String] {
         func save<Part: Projection>(_ part: Part.Type, _ partState: Part.State, _ counts: String) throws -> String {
             let runner = ProjectionRunner<Part>(engine: engine, state: partState, offset: offset)
+            let started = ContinuousClock.now
             let saved = engine.options.readOnly ? false : try runner.saveSnapshot()
-            return "  \(Part.name): \(counts)" + (saved ? "; snapshot saved" : "")
+            let seconds = (ContinuousClock.now - started) / .seconds(1)
+            return "  \(Part.name): \(counts)"
+                + (saved ? "; snapshot saved in \(String(format: "%.2f", seconds)) s" : "")
         }
         let analytics = state.second.second
         return [

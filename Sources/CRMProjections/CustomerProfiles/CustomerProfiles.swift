@@ -30,7 +30,6 @@ public enum CustomerProfiles: Projection {
         }
 
         public func serialize(into writer: inout BinaryWriter) {
-            writer.bytes.reserveCapacity(writer.bytes.count + profiles.count * 256)
             writer.int(now)
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
