@@ -73,10 +73,16 @@ func projectionBenchmarks() {
         let (engine, runner) = try await rebuilt.engineAndRunner()
         let write = try ContinuousClock().measure { _ = try runner.saveSnapshot() }
         var notices = [String]()
+        // Kept past the measurement: freeing 710,000 profiles is not part of restoring them.
+        var restored: ProjectionRunner<CustomerProfiles>?
         let restore = try ContinuousClock().measure {
-            _ = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, notices: &notices)
+            restored = try ProjectionRunner<CustomerProfiles>.restore(engine: engine, notices: &notices)
         }
         precondition(notices.isEmpty, "\(notices)")
+        precondition(
+            restored!.read { state, _ in state.profiles.count } == runner.read { state, _ in state.profiles.count }
+        )
+        restored = nil
         let directory = engine.path + "/snapshots"
         let bytes =
             (try? FileManager.default.contentsOfDirectory(atPath: directory))?.compactMap {

@@ -1,0 +1,52 @@
+import Testing
+
+@testable import CRMModel
+
+/// Varints read back whatever their length and however far from the end of the bytes they sit: the reader skips
+/// the end checks when ten bytes are left, and checks them when fewer are.
+@Suite("Binary reader: varints")
+struct BinaryReaderTests {
+    static let values: [UInt64] = [
+        0, 1, 127, 128, 300, 16_383, 16_384, 1 << 35, 1_733_011_200_000_000, (1 << 56) - 1, 1 << 63, .max,
+    ]
+
+    /// `bytes` read as one varint: the value and the bytes it took, or the error's text.
+    static func read(_ bytes: [UInt8]) -> Result<(value: UInt64, read: Int), EventDecodingError> {
+        bytes.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            return Result { () throws(EventDecodingError) in (try reader.varint(), reader.bytesRead) }
+        }
+    }
+
+    @Test("Every length, with 0 to 12 bytes after it")
+    func everyLengthAnywhere() throws {
+        for value in Self.values {
+            var writer = BinaryWriter()
+            writer.varint(value)
+            let encoded = writer.bytes
+            for trailing in 0...12 {
+                let read = try Self.read(encoded + [UInt8](repeating: 0xFF, count: trailing)).get()
+                #expect(read.value == value && read.read == encoded.count, "\(value) with \(trailing) bytes after")
+            }
+        }
+    }
+
+    @Test("Ten continued bytes are refused as too long, near the end or not; a cut varint ends early")
+    func refused() {
+        for trailing in 0...3 {
+            let tooLong = [UInt8](repeating: 0x80, count: 10) + [UInt8](repeating: 0x01, count: max(1, trailing))
+            guard case .failure(let error) = Self.read(tooLong) else {
+                Issue.record("eleven-byte varint read, \(trailing) bytes after")
+                continue
+            }
+            #expect(error.reason.contains("varint too long"))
+        }
+        for length in 1...12 {
+            guard case .failure(let error) = Self.read([UInt8](repeating: 0x81, count: length)) else {
+                Issue.record("\(length) continued bytes read as a varint")
+                continue
+            }
+            #expect(error.reason.contains(length <= 10 ? "value ends early" : "varint too long"), "\(length)")
+        }
+    }
+}
