@@ -162,16 +162,23 @@ package func sortedOnTwoCores<Element: Sendable>(
 }
 
 extension BinaryReader {
+    /// A chunked map's entry count and its chunks' bytes, in place (valid while this reader's buffer is).
+    private mutating func chunkSlices() throws(EventDecodingError) -> (count: Int, chunks: [UnsafeRawBufferPointer]) {
+        let count = try count("map")
+        let chunks = try self.count("map chunks")
+        var slices = [UnsafeRawBufferPointer]()
+        for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
+        return (count, slices)
+    }
+
     /// The entries of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, chunk
     /// by chunk, in key order, and their count (checked); the chunks are read on every core, each with its own
     /// `WordReader`.
     package mutating func chunkedEntries<Value: Sendable>(
         _ value: @Sendable (inout BinaryReader, inout WordReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: Value)]]) {
-        let count = try count("map")
-        let chunks = try self.count("map chunks")
-        var slices = [UnsafeRawBufferPointer]()
-        for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
+        let (count, slices) = try chunkSlices()
+        let chunks = slices.count
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
         let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
@@ -199,10 +206,8 @@ extension BinaryReader {
                 _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader, inout WordReader
             ) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> [Value] {
-        let count = try count("map")
-        let chunks = try self.count("map chunks")
-        var slices = [UnsafeRawBufferPointer]()
-        for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
+        let (count, slices) = try chunkSlices()
+        let chunks = slices.count
         guard chunks > 0, count > 0 else {
             guard count == 0, slices.allSatisfy(\.isEmpty) else {
                 throw EventDecodingError(reason: "a chunked map of \(count) entries has \(chunks) chunks")

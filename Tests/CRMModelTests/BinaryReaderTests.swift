@@ -2,8 +2,8 @@ import Testing
 
 @testable import CRMModel
 
-/// Varints read back whatever their length and however far from the end of the bytes they sit: the reader skips
-/// the end checks when ten bytes are left, and checks them when fewer are.
+/// Varints read back whatever their length and however far from the end of the bytes they sit, and the reader's
+/// refusals (too long, cut short) hold near the end as well as far from it.
 @Suite("Binary reader: varints")
 struct BinaryReaderTests {
     static let values: [UInt64] = [

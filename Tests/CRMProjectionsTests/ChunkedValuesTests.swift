@@ -25,7 +25,7 @@ struct ChunkedValuesTests {
     }
 
     /// One value read: its key, number, chunk and index within the chunk.
-    struct Placed: Sendable, Equatable {
+    struct Placed: Sendable {
         var key: String
         var number: Int64
         var chunk: Int
@@ -46,7 +46,8 @@ struct ChunkedValuesTests {
         return "k-" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
     }
 
-    /// A chunked map by hand: the entry count, then chunks of the given sizes, numbered from `first` in order.
+    /// A chunked map by hand, of any shape: the entry count given, then chunks of the sizes given, whose entries
+    /// are `k-000`, `k-001`, … with their numbers as values.
     static func handWritten(count: Int, chunkSizes: [Int]) -> [UInt8] {
         var writer = BinaryWriter()
         writer.varint(UInt64(count))

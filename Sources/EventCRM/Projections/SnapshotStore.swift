@@ -82,13 +82,7 @@ final class SnapshotStore: Sendable {
         }
         for candidate in candidates {
             // Mapped rather than read: reading copied the whole file into fresh memory first.
-            guard
-                let file = try? MappedFile.open(
-                    directory.path(of: candidate.name),
-                    name: candidate.name,
-                    writable: false
-                )
-            else { continue }
+            guard let file = mapped(candidate.name) else { continue }
             file.adviseSequentialAccess()
             let contents = SnapshotFile.decode(
                 UnsafeRawBufferPointer(file.bytes),
@@ -128,8 +122,13 @@ final class SnapshotStore: Sendable {
     /// one is left for ``newest(projection:version:atOrBefore:rejected:)`` to report and delete.
     func blocks(projection: String, version: UInt32, at offset: Int64) -> SnapshotFile.Blocks? {
         let name = Self.fileName(projection: projection, version: version, offset: offset)
-        guard let file = try? MappedFile.open(directory.path(of: name), name: name, writable: false) else { return nil }
+        guard let file = mapped(name) else { return nil }
         return try? SnapshotFile.Blocks(file: file, projection: projection, version: version, offset: offset)
+    }
+
+    /// The snapshot file `name`, mapped read-only; nil when it cannot be opened (gone since it was listed).
+    private func mapped(_ name: String) -> MappedFile? {
+        try? MappedFile.open(directory.path(of: name), name: name, writable: false)
     }
 
     /// Called before an erasure destroys keys: deletes every snapshot and holds new ones back until
