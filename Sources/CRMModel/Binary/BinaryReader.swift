@@ -77,6 +77,16 @@ public struct BinaryReader {
         return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
     }
 
+    /// What `read` reads, and the bytes it read them from, in place (valid while the reader's buffer is): for a
+    /// state that keeps part of itself as its canonical bytes, checked by reading them once.
+    @inlinable public mutating func span<Value>(
+        of read: (inout BinaryReader) throws(EventDecodingError) -> Value
+    ) throws(EventDecodingError) -> (value: Value, bytes: UnsafeRawBufferPointer) {
+        let start = position
+        let value = try read(&self)
+        return (value, UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
+    }
+
     @inlinable mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
         guard length <= bytes.count - position else { throw failure("string runs past the end") }
         let text = try text(of: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]))
@@ -164,6 +174,50 @@ public struct BinaryReader {
             for _ in 0..<count { values.append(try json(depth: depth + 1)) }
             return .array(values)
         case 6: return .object(try object(depth: depth + 1).members)
+        case let tag: throw failure("unknown JSON tag \(tag)")
+        }
+    }
+}
+
+// MARK: - Checking without making values
+
+extension BinaryReader {
+    /// Steps over `raw`'s string, refusing it if it is not UTF-8, without making a `String` of ASCII.
+    @inlinable mutating func checkUTF8(_ length: Int) throws(EventDecodingError) {
+        let raw = try rawBytes(length)
+        guard raw.allSatisfy({ $0 < 0x80 }) || String(validating: raw, as: UTF8.self) != nil else {
+            position -= length
+            throw failure("string is not valid UTF-8")
+        }
+    }
+
+    /// Steps over an optional string, checking it as ``optionalString()`` would read it.
+    @inlinable public mutating func checkOptionalString() throws(EventDecodingError) {
+        if redacted { return }
+        let marker = try varint()
+        guard marker > 0 else { return }
+        guard marker - 1 <= UInt64(bytes.count - position) else { throw failure("string runs past the end") }
+        try checkUTF8(Int(marker - 1))
+    }
+
+    /// Steps over an object, checking it as ``object(depth:)`` would read it: the bytes of a state that keeps
+    /// them encoded are checked once, when they are read, without allocating what they hold.
+    public mutating func checkObject(depth: Int = 0) throws(EventDecodingError) {
+        if redacted { return }
+        for _ in 0..<(try count("object member")) {
+            try checkUTF8(try count("string"))
+            try checkJSON(depth: depth + 1)
+        }
+    }
+
+    /// Steps over a JSON value, checking it as ``json(depth:)`` would read it.
+    public mutating func checkJSON(depth: Int = 0) throws(EventDecodingError) {
+        guard depth <= Self.maximumDepth else { throw failure("JSON nested too deep") }
+        switch try byte() {
+        case 0, 1, 2: return
+        case 3, 4: try checkUTF8(try count("string"))
+        case 5: for _ in 0..<(try count("array element")) { try checkJSON(depth: depth + 1) }
+        case 6: try checkObject(depth: depth + 1)
         case let tag: throw failure("unknown JSON tag \(tag)")
         }
     }

@@ -26,12 +26,9 @@ public struct CustomerProfile: Sendable {
     }
 
     public var id: String
-    // Identity and contact: personal fields, present only while the customer's key exists.
-    public var email: String?
-    public var name: String?
-    public var phone: String?
-    public var city: String?
-    public var traits: JSONObject = .init()
+    /// Identity and contact: personal fields, present only while the customer's key exists. Held encoded: read
+    /// through the properties below.
+    var contact = ContactFields()
     public var country: String?
     /// The channel that acquired the customer (from `customer.registered`).
     public var acquisitionChannel: String?
@@ -69,6 +66,27 @@ public struct CustomerProfile: Sendable {
         self.id = id
     }
 
+    public var email: String? {
+        get { contact.values.email }
+        set { contact.modify { $0.email = newValue } }
+    }
+    public var name: String? {
+        get { contact.values.name }
+        set { contact.modify { $0.name = newValue } }
+    }
+    public var phone: String? {
+        get { contact.values.phone }
+        set { contact.modify { $0.phone = newValue } }
+    }
+    public var city: String? {
+        get { contact.city }
+        set { contact.modify { $0.city = newValue } }
+    }
+    public var traits: JSONObject {
+        get { contact.values.traits }
+        set { contact.modify { $0.traits = newValue } }
+    }
+
     /// All orders placed, in every currency.
     public var orderCount: Int64 { amounts.values.reduce(0) { $0 + $1.orders } }
 
@@ -85,12 +103,17 @@ public struct CustomerProfile: Sendable {
 
     /// Adds the profile of an id merged into this one.
     mutating func absorb(_ other: CustomerProfile) {
-        email = email ?? other.email
-        name = name ?? other.name
-        phone = phone ?? other.phone
-        city = city ?? other.city
+        let theirs = other.contact.values
+        contact.modify { mine in
+            mine.email = mine.email ?? theirs.email
+            mine.name = mine.name ?? theirs.name
+            mine.phone = mine.phone ?? theirs.phone
+            mine.city = mine.city ?? theirs.city
+            for member in theirs.traits.members where mine.traits[member.key] == nil {
+                mine.traits.members.append(member)
+            }
+        }
         country = country ?? other.country
-        for member in other.traits.members where traits[member.key] == nil { traits.members.append(member) }
         acquisitionChannel = acquisitionChannel ?? other.acquisitionChannel
         registeredAt = Self.earliest(registeredAt, other.registeredAt)
         firstSeen = Self.earliest(firstSeen, other.firstSeen)
@@ -159,11 +182,7 @@ extension CustomerProfile {
     /// Mutating only so that ``serialize(_:into:words:)`` passes the profile by address: it changes nothing.
     private mutating func serializeFields(into writer: inout BinaryWriter, words: [String]) {
         writer.string(id)
-        writer.optionalString(email)
-        writer.optionalString(name)
-        writer.optionalString(phone)
-        writer.optionalString(city)
-        writer.object(traits)
+        contact.serialize(into: &writer)
         writer.optionalString(country)
         writer.optionalString(acquisitionChannel)
         writer.optionalTime(registeredAt)
@@ -202,11 +221,7 @@ extension CustomerProfile {
     /// `words` reads the channels, campaigns and currencies of its facts.
     init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
         id = try reader.string()
-        email = try reader.optionalString()
-        name = try reader.optionalString()
-        phone = try reader.optionalString()
-        city = try reader.optionalString()
-        traits = try reader.object()
+        contact = try ContactFields(deserializing: &reader)
         country = try reader.optionalString()
         acquisitionChannel = try reader.optionalString()
         registeredAt = try reader.optionalTime()

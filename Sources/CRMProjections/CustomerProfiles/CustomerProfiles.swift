@@ -227,27 +227,31 @@ public enum CustomerProfiles: Projection {
         profile.lastSeen = CustomerProfile.latest(profile.lastSeen, at)
         switch event.payload {
         case .customerRegistered(let email, let name, let phone, let country, let city, let channel, let traits):
-            profile.email = email ?? profile.email
-            profile.name = name ?? profile.name
-            profile.phone = phone ?? profile.phone
+            profile.contact.modify { contact in
+                contact.email = email ?? contact.email
+                contact.name = name ?? contact.name
+                contact.phone = phone ?? contact.phone
+                contact.city = city ?? contact.city
+                for member in traits.members { setTrait(member.key, member.value, in: &contact.traits) }
+            }
             profile.country = country ?? profile.country
-            profile.city = city ?? profile.city
             profile.acquisitionChannel = channel ?? profile.acquisitionChannel
             profile.registeredAt = CustomerProfile.earliest(profile.registeredAt, at)
-            for member in traits.members { setTrait(member.key, member.value, in: &profile) }
         case .customerUpdated(let changes):
+            var contact = profile.contact.values
             for (field, value) in changes.members {
                 let text: String? = if case .string(let text) = value { text } else { nil }
                 switch field {
-                case "email": profile.email = text
-                case "name": profile.name = text
-                case "phone": profile.phone = text
+                case "email": contact.email = text
+                case "name": contact.name = text
+                case "phone": contact.phone = text
                 case "country": profile.country = text
-                case "city": profile.city = text
+                case "city": contact.city = text
                 case "channel": profile.acquisitionChannel = text
-                default: setTrait(field, value, in: &profile)
+                default: setTrait(field, value, in: &contact.traits)
                 }
             }
+            profile.contact = ContactFields(contact)
         case .consentChanged(let channel, let granted):
             // The latest decision by event time wins; a late, older one does not undo a newer one.
             if profile.consent[channel].map({ $0.at <= at }) ?? true {
@@ -255,11 +259,7 @@ public enum CustomerProfiles: Projection {
             }
         case .customerForgotten:
             profile.forgotten = true
-            profile.email = nil
-            profile.name = nil
-            profile.phone = nil
-            profile.city = nil
-            profile.traits = JSONObject()
+            profile.contact = ContactFields()
         case .touchpoint(let channel, let campaign, _, _, _, _):
             profile.channels[channel, default: 0] += 1
             if let campaign { profile.campaigns[campaign, default: 0] += 1 }
@@ -301,14 +301,14 @@ public enum CustomerProfiles: Projection {
     }
 
     /// Sets a custom trait (`null` removes it), keeping the order traits first appeared in.
-    private static func setTrait(_ key: String, _ value: JSONValue, in profile: inout CustomerProfile) {
-        let position = profile.traits.members.firstIndex { $0.key == key }
+    private static func setTrait(_ key: String, _ value: JSONValue, in traits: inout JSONObject) {
+        let position = traits.members.firstIndex { $0.key == key }
         if case .null = value {
-            if let position { profile.traits.members.remove(at: position) }
+            if let position { traits.members.remove(at: position) }
         } else if let position {
-            profile.traits.members[position].value = value
+            traits.members[position].value = value
         } else {
-            profile.traits.members.append((key, value))
+            traits.members.append((key, value))
         }
     }
 }
