@@ -195,6 +195,33 @@ struct CustomerProfilesTests {
         #expect(restored.serialized == bytes)
         #expect(throws: EventDecodingError.self) { try CustomerProfiles.State(serialized: Array(bytes.dropLast())) }
     }
+
+    @Test("A state that lists one profile twice is refused")
+    func profileListedTwice() throws {
+        let state = Self.fold([(0, "c-1", Self.order("o1", 100))])
+        let profile = try #require(state.profile(of: "c-1"))
+        let words = Vocabulary.shared.words()
+        // The state's bytes, written part by part as the state writes them, with `ids` for its one profile.
+        func bytes(listing ids: [String]) -> [UInt8] {
+            var writer = BinaryWriter()
+            writer.int(state.now)
+            state.segments.serialize(into: &writer)
+            state.identities.serialize(into: &writer)
+            let id: @Sendable (String) -> String = { $0 }
+            var memberships = BinaryWriter()
+            memberships.chunkedMap(entries: ids, key: id) { writer, _ in
+                profile.standing.serializeMemberships(into: &writer)
+            }
+            writer.varint(UInt64(memberships.bytes.count))
+            writer.bytes += memberships.bytes
+            writer.chunkedMap(entries: ids, key: id) { writer, _ in profile.serialize(into: &writer, words: words) }
+            return writer.bytes
+        }
+        #expect(bytes(listing: ["c-1"]) == state.serialized, "written part by part as the state writes itself")
+        #expect(throws: EventDecodingError(reason: "the same profile id appears twice")) {
+            try CustomerProfiles.State(serialized: bytes(listing: ["c-1", "c-1"]))
+        }
+    }
 }
 
 @Suite("Profile table")

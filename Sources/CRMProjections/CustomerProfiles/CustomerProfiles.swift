@@ -82,14 +82,26 @@ public enum CustomerProfiles: Projection {
             guard members == read.count else {
                 throw EventDecodingError(reason: "\(members) memberships for \(read.count) profiles")
             }
-            guard let table = ProfileTable(consume read) else {
-                throw EventDecodingError(reason: "the same profile id appears twice")
+            // The id index and the due queue each read the profiles alone: built one on each core (about a
+            // second on one core for 710,000 profiles, hashing and comparing ids).
+            let built = concurrentMap(2) { part -> Restored in
+                guard part == 0 else { return .due(DueQueue(dueInstantsOf: read)) }
+                return ProfileTable(read).map(Restored.table) ?? .duplicateID
             }
-            profiles = consume table
-            let restored = profiles.values
-            for index in restored.indices where restored[index].standing.due != .max {
-                due.push(restored[index].standing.due, restored[index].id)
+            for part in built {
+                switch part {
+                case .table(let table): profiles = table
+                case .due(let queue): due = queue
+                case .duplicateID: throw EventDecodingError(reason: "the same profile id appears twice")
+                }
             }
+        }
+
+        /// What each core builds out of the restored profiles.
+        private enum Restored: Sendable {
+            case table(ProfileTable)
+            case due(DueQueue)
+            case duplicateID
         }
 
         /// The parts before the memberships: the clock, the segment definitions and the identities.

@@ -16,6 +16,16 @@ struct DueQueue: Sendable {
 
     var count: Int { heap.count }
 
+    init() {}
+
+    /// The queue of every profile that has a due instant, each at its `due`: a restored state's queue.
+    init(dueInstantsOf profiles: [CustomerProfile]) {
+        // By index: `for profile in profiles` would copy each profile (retaining each of its references).
+        for index in profiles.indices where profiles[index].standing.due != .max {
+            push(profiles[index].standing.due, profiles[index].id)
+        }
+    }
+
     mutating func push(_ at: Int64, _ customer: String) {
         heap.append(Entry(at: at, customer: customer))
         var child = heap.count - 1
