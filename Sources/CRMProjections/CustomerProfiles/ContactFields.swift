@@ -4,7 +4,7 @@ import CRMModel
 /// section 4) in one allocation.
 ///
 /// Decoded, they took an inline string each, a heap string for most emails and names, and an array of traits with
-/// its strings: some 150 bytes a customer more, and as many objects for a snapshot to visit and a restore to
+/// its strings: about 100 bytes of RSS a customer more, and as many objects for a snapshot to visit and a restore to
 /// allocate. The fold writes them about once a customer (registration, updates, erasure) and segment rules read only
 /// the city, so they are decoded when read. Saving them copies the bytes.
 struct ContactFields: Sendable {
