@@ -144,9 +144,15 @@ struct SnapshotTests {
             return UInt8(truncatingIfNeeded: seed)
         }
         let state = (0..<1_500_000).map { UInt8($0 / 7 % 251) } + incompressible
-        let pieces = SnapshotFile.encode(state: state, projection: "shop-x", version: 3, offset: 77)
-        #expect(pieces.count == 4, "the header and three blocks")
-        let file = pieces.flatMap { $0 }
+        // Written as the three blocks one after another after the header's place, then the header at the start.
+        var writes = [(at: Int64, count: Int)]()
+        SnapshotFile.write(state: state, projection: "shop-x", version: 3, offset: 77) { writes.append(($1, $0.count)) }
+        let file = SnapshotFile.encode(state: state, projection: "shop-x", version: 3, offset: 77)
+        #expect(writes.count == 4 && writes.last?.at == 0, "three blocks, then the header")
+        let headerCount = SnapshotFile.fixedHeaderCount + 6 + 3 * 8 + 4
+        #expect(writes.last?.count == headerCount && writes.first?.at == Int64(headerCount))
+        #expect(zip(writes.dropLast(), writes.dropFirst().dropLast()).allSatisfy { $0.at + Int64($0.count) == $1.at })
+        #expect(writes.dropLast().reduce(headerCount) { $0 + $1.count } == file.count, "no gap and no overlap")
         #expect(file.count < state.count)
         let tableStart = SnapshotFile.fixedHeaderCount + 6
         let storedLengths = (0..<3).map { block in
@@ -183,7 +189,7 @@ struct SnapshotTests {
             bytes[position] ^= 0x04
             return bytes
         }
-        let dataStart = pieces[0].count
+        let dataStart = headerCount
         #expect(refusal(flipped(2))?.contains("not a snapshot") == true)
         #expect(refusal(flipped(20))?.contains("header does not match") == true)
         #expect(refusal(flipped(tableStart + 9))?.contains("header does not match") == true)
@@ -200,7 +206,16 @@ struct SnapshotTests {
         } else {
             Issue.record("a version 1 file is another format, not damage")
         }
-        let empty = SnapshotFile.encode(state: [], projection: "p", version: 1, offset: 0).flatMap { $0 }
+        // More blocks than one round compresses at once: the second round reuses the first one's buffers.
+        let blocks = SnapshotFile.blocksPerRound + 2
+        let large = (0..<(blocks - 1) << 20 + 5).map { UInt8(truncatingIfNeeded: $0 / 3 &* 2_654_435_761 >> 7) }
+        let largeFile = SnapshotFile.encode(state: large, projection: "p", version: 1, offset: 9)
+        if case .state(let back) = SnapshotFile.decode(largeFile, projection: "p", version: 1, offset: 9) {
+            #expect(back == large && largeFile.count < large.count)
+        } else {
+            Issue.record("a state of \(blocks) blocks was refused")
+        }
+        let empty = SnapshotFile.encode(state: [], projection: "p", version: 1, offset: 0)
         if case .state(let nothing) = SnapshotFile.decode(empty, projection: "p", version: 1, offset: 0) {
             #expect(nothing.isEmpty)
         } else {

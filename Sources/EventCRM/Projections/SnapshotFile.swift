@@ -26,26 +26,34 @@ enum SnapshotFile {
         case damaged(String)
     }
 
-    /// The file's bytes for `state`, as pieces to write one after another: the header with the block table, then
-    /// each block.
-    static func encode(state: [UInt8], projection: String, version: UInt32, offset: Int64) -> [[UInt8]] {
+    /// Blocks compressed together, one round after another, into buffers reused from round to round.
+    static let blocksPerRound = 8
+
+    /// Writes the file for `state` through `write` (bytes, and where in the file they go): the blocks, a round of
+    /// ``blocksPerRound`` compressed and checksummed on every core, then written, the next round reusing the same
+    /// buffers; then the header with the block table at the start, whose size is known before any block is.
+    /// Compressing every block into a fresh array first touched as much new memory as the file is large (page
+    /// faults) and held all of it until the last write.
+    static func write<Failure: Error>(
+        state: [UInt8],
+        projection: String,
+        version: UInt32,
+        offset: Int64,
+        to write: (UnsafeRawBufferPointer, _ at: Int64) throws(Failure) -> Void
+    ) throws(Failure) {
         let blockCount = (state.count + blockSize - 1) / blockSize
-        // Each block compressed and checksummed on the core that has it.
-        let blocks = concurrentMap(blockCount) { block -> (stored: [UInt8], length: UInt32, crc: UInt32) in
-            state.withUnsafeBytes { raw in
-                let range = block * blockSize..<min(raw.count, (block + 1) * blockSize)
-                let input = UnsafeRawBufferPointer(rebasing: raw[range])
-                let compressed = [UInt8](unsafeUninitializedCapacity: LZ4.compressBound(input.count)) {
-                    buffer,
-                    initialized in
-                    initialized = LZ4.compress(input, into: UnsafeMutableRawBufferPointer(buffer))
-                }
-                if compressed.isEmpty || compressed.count >= input.count {
-                    return (Array(input), UInt32(input.count) | storedUncompressed, CRC32C.checksum(input))
-                }
-                return (compressed, UInt32(compressed.count), CRC32C.checksum(compressed))
+        let headerCount = fixedHeaderCount + projection.utf8.count + 8 * blockCount + 4
+        // `withUnsafeBytes` rethrows untyped errors: the typed one is carried out of it.
+        var table = [(length: UInt32, crc: UInt32)]()
+        var failure: Failure?
+        state.withUnsafeBytes { raw in
+            do throws(Failure) {
+                table = try writeBlocks(of: raw, count: blockCount, from: Int64(headerCount), write)
+            } catch {
+                failure = error
             }
         }
+        if let failure { throw failure }
         var header = magic
         header.appendLE(formatVersion)
         header += [UInt8](repeating: 0, count: 6)
@@ -57,12 +65,77 @@ enum SnapshotFile {
         header.appendLE(UInt32(blockCount))
         header.appendLE(UInt16(projection.utf8.count))
         header += projection.utf8
-        for block in blocks {
+        for block in table {
             header.appendLE(block.length)
             header.appendLE(block.crc)
         }
         header.appendLE(CRC32C.checksum(header))
-        return [header] + blocks.map(\.stored)
+        precondition(header.count == headerCount, "the header's size is known before the blocks are written")
+        var headerFailure: Failure?
+        header.withUnsafeBytes { raw in
+            do throws(Failure) { try write(raw, 0) } catch { headerFailure = error }
+        }
+        if let headerFailure { throw headerFailure }
+    }
+
+    /// The blocks of `state` written from `position` on, a round at a time; their lengths and checksums.
+    private static func writeBlocks<Failure: Error>(
+        of state: UnsafeRawBufferPointer,
+        count blockCount: Int,
+        from position: Int64,
+        _ write: (UnsafeRawBufferPointer, _ at: Int64) throws(Failure) -> Void
+    ) throws(Failure) -> [(length: UInt32, crc: UInt32)] {
+        let capacity = LZ4.compressBound(blockSize)
+        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerRound * capacity, alignment: 64)
+        defer { buffers.deallocate() }
+        // Each block of a round is compressed into its own part of `buffers`, on the core that has it; the state is
+        // only read.
+        nonisolated(unsafe) let parts = buffers
+        nonisolated(unsafe) let input = state
+        var table = [(length: UInt32, crc: UInt32)]()
+        table.reserveCapacity(blockCount)
+        var position = position
+        for first in stride(from: 0, to: blockCount, by: blocksPerRound) {
+            let round = first..<min(blockCount, first + blocksPerRound)
+            let compressed = concurrentMap(round.count) { index -> Int in
+                let block = UnsafeRawBufferPointer(rebasing: input[range(of: first + index, in: input.count)])
+                let part = UnsafeMutableRawBufferPointer(rebasing: parts[index * capacity..<(index + 1) * capacity])
+                return LZ4.compress(block, into: part)
+            }
+            for (index, block) in round.enumerated() {
+                let uncompressed = UnsafeRawBufferPointer(rebasing: state[range(of: block, in: state.count)])
+                let length = compressed[index]
+                let stored: UnsafeRawBufferPointer
+                if length == 0 || length >= uncompressed.count {
+                    stored = uncompressed
+                    table.append((UInt32(uncompressed.count) | storedUncompressed, CRC32C.checksum(uncompressed)))
+                } else {
+                    stored = UnsafeRawBufferPointer(rebasing: buffers[index * capacity..<index * capacity + length])
+                    table.append((UInt32(length), CRC32C.checksum(stored)))
+                }
+                try write(stored, position)
+                position += Int64(stored.count)
+            }
+        }
+        return table
+    }
+
+    /// The uncompressed bytes of `block` in a state of `count` bytes.
+    private static func range(of block: Int, in count: Int) -> Range<Int> {
+        block * blockSize..<min(count, (block + 1) * blockSize)
+    }
+
+    /// The whole file for `state`, in memory (for tests and small states).
+    static func encode(state: [UInt8], projection: String, version: UInt32, offset: Int64) -> [UInt8] {
+        var file = [UInt8]()
+        write(state: state, projection: projection, version: version, offset: offset) { bytes, at in
+            let end = Int(at) + bytes.count
+            if file.count < end { file += [UInt8](repeating: 0, count: end - file.count) }
+            file.withUnsafeMutableBytes {
+                UnsafeMutableRawBufferPointer(rebasing: $0[Int(at)..<end]).copyMemory(from: bytes)
+            }
+        }
+        return file
     }
 
     /// A file's header and block table, checked against each other and against the file's length.

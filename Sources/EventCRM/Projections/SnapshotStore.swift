@@ -30,20 +30,26 @@ final class SnapshotStore: Sendable {
     }
 
     /// Writes a snapshot of `state` (canonical bytes) taken after the events before `offset`, unless an erasure
-    /// makes it unsafe; returns whether it was written. The bytes are compressed on every core and written piece
-    /// by piece, never joined into one copy of the file.
+    /// makes it unsafe; returns whether it was written. The bytes are compressed on every core and written a few
+    /// blocks at a time (``SnapshotFile/write(state:projection:version:offset:to:)``), never joined into one copy of
+    /// the file. The compression runs under the erasure lock, with the writes: an erasure that starts meanwhile
+    /// waits for the file to be whole and renamed (about a second for a 460 MB state), then sees it.
     func write(projection: String, version: UInt32, offset: Int64, state bytes: [UInt8]) throws(EventLogError) -> Bool {
-        let pieces = SnapshotFile.encode(state: bytes, projection: projection, version: version, offset: offset)
         let name = Self.fileName(projection: projection, version: version, offset: offset)
         return try state.withLock { erasures throws(EventLogError) -> Bool in
             guard erasures.erasuresInFlight == 0, offset > erasures.lastErasureOffset else { return false }
             try directory.create()
             try directory.replaceFile(name) { file throws(EventLogError) in
-                var position: Int64 = 0
-                for piece in pieces {
+                func write(_ piece: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
                     try file.write(piece, at: position)
-                    position += Int64(piece.count)
                 }
+                try SnapshotFile.write(
+                    state: bytes,
+                    projection: projection,
+                    version: version,
+                    offset: offset,
+                    to: write
+                )
             }
             return true
         }
