@@ -33,7 +33,7 @@ final class SnapshotStore: Sendable {
     /// makes it unsafe; returns whether it was written. The bytes are compressed on every core and written a few
     /// blocks at a time (``SnapshotFile/write(state:projection:version:offset:to:)``), never joined into one copy of
     /// the file. The compression runs under the erasure lock, with the writes: an erasure that starts meanwhile
-    /// waits for the file to be whole and renamed (about a second for a 460 MB state), then sees it.
+    /// waits until the file is whole and renamed (a second or two for a 460 MB state), then deletes it with the rest.
     func write(projection: String, version: UInt32, offset: Int64, state bytes: [UInt8]) throws(EventLogError) -> Bool {
         let name = Self.fileName(projection: projection, version: version, offset: offset)
         return try state.withLock { erasures throws(EventLogError) -> Bool in
