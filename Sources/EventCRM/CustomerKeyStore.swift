@@ -237,8 +237,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
                     guard
                         CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[position..<position + total - 4]))
                             == raw.le(position + total - 4, as: UInt32.self),
-                        // ASCII is checked without making a string; anything else is checked by making one.
-                        id.allSatisfy({ $0 < 0x80 }) || String(validatingUTF8Bytes: id) != nil
+                        id.isValidUTF8
                     else { break }
                 }
                 record(

@@ -77,14 +77,14 @@ public struct BinaryReader {
         return UnsafeRawBufferPointer(rebasing: bytes[position..<position + length])
     }
 
-    /// What `read` reads, and the bytes it read them from, in place (valid while the reader's buffer is): for a
-    /// state that keeps part of itself as its canonical bytes, checked by reading them once.
-    @inlinable public mutating func span<Value>(
-        of read: (inout BinaryReader) throws(EventDecodingError) -> Value
-    ) throws(EventDecodingError) -> (value: Value, bytes: UnsafeRawBufferPointer) {
+    /// The bytes that `read` steps over, in place (valid while the reader's buffer is): for a state that keeps part
+    /// of itself as its canonical bytes, checked once as they are read.
+    @inlinable public mutating func bytes(
+        readBy read: (inout BinaryReader) throws(EventDecodingError) -> Void
+    ) throws(EventDecodingError) -> UnsafeRawBufferPointer {
         let start = position
-        let value = try read(&self)
-        return (value, UnsafeRawBufferPointer(rebasing: bytes[start..<position]))
+        try read(&self)
+        return UnsafeRawBufferPointer(rebasing: bytes[start..<position])
     }
 
     @inlinable mutating func utf8(_ length: Int) throws(EventDecodingError) -> String {
@@ -185,7 +185,7 @@ extension BinaryReader {
     /// Steps over `raw`'s string, refusing it if it is not UTF-8, without making a `String` of ASCII.
     @inlinable mutating func checkUTF8(_ length: Int) throws(EventDecodingError) {
         let raw = try rawBytes(length)
-        guard raw.allSatisfy({ $0 < 0x80 }) || String(validating: raw, as: UTF8.self) != nil else {
+        guard raw.isValidUTF8 else {
             position -= length
             throw failure("string is not valid UTF-8")
         }
@@ -220,6 +220,13 @@ extension BinaryReader {
         case 6: try checkObject(depth: depth + 1)
         case let tag: throw failure("unknown JSON tag \(tag)")
         }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether the bytes are valid UTF-8. ASCII is checked without making a string; anything else by making one.
+    @inlinable public var isValidUTF8: Bool {
+        allSatisfy({ $0 < 0x80 }) || String(validating: self, as: UTF8.self) != nil
     }
 }
 

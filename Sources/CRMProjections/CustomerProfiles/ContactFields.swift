@@ -67,7 +67,7 @@ struct ContactFields: Sendable {
 
     /// Checks the fields, as reading them would, and keeps their bytes.
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-        let ((), raw) = try reader.span { reader throws(EventDecodingError) in
+        let raw = try reader.bytes { reader throws(EventDecodingError) in
             for _ in 0..<4 { try reader.checkOptionalString() }
             try reader.checkObject()
         }

@@ -43,17 +43,9 @@ enum SnapshotFile {
     ) throws(Failure) {
         let blockCount = (state.count + blockSize - 1) / blockSize
         let headerCount = fixedHeaderCount + projection.utf8.count + 8 * blockCount + 4
-        // `withUnsafeBytes` rethrows untyped errors: the typed one is carried out of it.
-        var table = [(length: UInt32, crc: UInt32)]()
-        var failure: Failure?
-        state.withUnsafeBytes { raw in
-            do throws(Failure) {
-                table = try writeBlocks(of: raw, count: blockCount, from: Int64(headerCount), write)
-            } catch {
-                failure = error
-            }
+        let table = try state.withBytes { raw throws(Failure) in
+            try writeBlocks(of: raw, count: blockCount, from: Int64(headerCount), write)
         }
-        if let failure { throw failure }
         var header = magic
         header.appendLE(formatVersion)
         header += [UInt8](repeating: 0, count: 6)
@@ -71,11 +63,7 @@ enum SnapshotFile {
         }
         header.appendLE(CRC32C.checksum(header))
         precondition(header.count == headerCount, "the header's size is known before the blocks are written")
-        var headerFailure: Failure?
-        header.withUnsafeBytes { raw in
-            do throws(Failure) { try write(raw, 0) } catch { headerFailure = error }
-        }
-        if let headerFailure { throw headerFailure }
+        try header.withBytes { raw throws(Failure) in try write(raw, 0) }
     }
 
     /// The blocks of `state` written from `position` on, a round at a time; their lengths and checksums.
@@ -97,22 +85,23 @@ enum SnapshotFile {
         var position = position
         for first in stride(from: 0, to: blockCount, by: blocksPerRound) {
             let round = first..<min(blockCount, first + blocksPerRound)
-            let compressed = concurrentMap(round.count) { index -> Int in
+            // Compressed and checksummed on every core: each block's table entry (stored length and CRC).
+            let entries = concurrentMap(round.count) { index -> (length: UInt32, crc: UInt32) in
                 let block = UnsafeRawBufferPointer(rebasing: input[range(of: first + index, in: input.count)])
                 let part = UnsafeMutableRawBufferPointer(rebasing: parts[index * capacity..<(index + 1) * capacity])
-                return LZ4.compress(block, into: part)
-            }
-            for (index, block) in round.enumerated() {
-                let uncompressed = UnsafeRawBufferPointer(rebasing: state[range(of: block, in: state.count)])
-                let length = compressed[index]
-                let stored: UnsafeRawBufferPointer
-                if length == 0 || length >= uncompressed.count {
-                    stored = uncompressed
-                    table.append((UInt32(uncompressed.count) | storedUncompressed, CRC32C.checksum(uncompressed)))
-                } else {
-                    stored = UnsafeRawBufferPointer(rebasing: buffers[index * capacity..<index * capacity + length])
-                    table.append((UInt32(length), CRC32C.checksum(stored)))
+                let length = LZ4.compress(block, into: part)
+                if length == 0 || length >= block.count {
+                    return (UInt32(block.count) | storedUncompressed, CRC32C.checksum(block))
                 }
+                return (UInt32(length), CRC32C.checksum(UnsafeRawBufferPointer(rebasing: part[..<length])))
+            }
+            for (index, entry) in entries.enumerated() {
+                // What is stored: the compressed bytes, or the block itself when LZ4 did not make it smaller.
+                let stored =
+                    entry.length & storedUncompressed != 0
+                    ? UnsafeRawBufferPointer(rebasing: state[range(of: first + index, in: state.count)])
+                    : UnsafeRawBufferPointer(rebasing: buffers[index * capacity..<index * capacity + Int(entry.length)])
+                table.append(entry)
                 try write(stored, position)
                 position += Int64(stored.count)
             }

@@ -66,11 +66,7 @@ final class SnapshotStore: Sendable {
         )
             throws(EventDecodingError) -> Result
         {
-            var result: Swift.Result<Result, EventDecodingError>!
-            state.withUnsafeBytes { raw in
-                result = Swift.Result { () throws(EventDecodingError) in try body(raw) }
-            }
-            return try result.get()
+            try state.withBytes(body)
         }
     }
 

@@ -24,12 +24,12 @@ extension Array where Element == UInt8 {
 
 extension Array {
     /// `withUnsafeBytes` that keeps the closure's error type (the standard one only rethrows `any Error`).
-    package func withBytes<Result>(
-        _ body: (UnsafeRawBufferPointer) throws(EventLogError) -> Result
-    ) throws(EventLogError) -> Result {
-        var outcome: Swift.Result<Result, EventLogError>?
+    package func withBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        var outcome: Swift.Result<Result, Failure>?
         withUnsafeBytes { raw in
-            outcome = Swift.Result { () throws(EventLogError) -> Result in try body(raw) }
+            outcome = Swift.Result { () throws(Failure) -> Result in try body(raw) }
         }
         return try outcome!.get()
     }
