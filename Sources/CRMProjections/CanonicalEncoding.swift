@@ -89,25 +89,48 @@ extension BinaryWriter {
         let chunks = (entries.count + chunkSize - 1) / chunkSize
         varint(UInt64(entries.count))
         varint(UInt64(chunks))
-        let parts = concurrentMap(chunks) { chunk in
-            var writer = BinaryWriter()
-            // About the chunk's size up front: growing by doubling copied each chunk's bytes several times.
-            writer.bytes.reserveCapacity(chunkSize * bytesPerEntry)
-            for entry in entries[(chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)] {
-                writer.string(key(entry))
-                value(&writer, entry)
+        // Streaming, a round of chunks at a time is written on every core and handed to the sink, each into a buffer
+        // reused by the next round: the map is never whole in memory, and no page is touched for the first time
+        // after the first round. Otherwise every chunk at once, joined at the end.
+        let perRound = sink == nil ? max(1, chunks) : Self.chunksPerStreamedRound
+        var buffers = [[UInt8]](repeating: [], count: min(perRound, chunks))
+        var pieces = sink == nil ? [bytes] : []
+        for first in stride(from: 0, to: chunks, by: perRound) {
+            let round = first..<min(chunks, first + perRound)
+            buffers.withUnsafeMutableBufferPointer { buffers in
+                // Each task writes its own buffer only.
+                nonisolated(unsafe) let buffers = buffers
+                concurrentForEach(round.count) { index in
+                    let chunk = round.lowerBound + index
+                    var writer = BinaryWriter()
+                    swap(&writer.bytes, &buffers[index])
+                    writer.bytes.removeAll(keepingCapacity: true)
+                    // About the chunk's size up front: growing by doubling copied each chunk's bytes several times.
+                    writer.bytes.reserveCapacity(chunkSize * bytesPerEntry)
+                    for entry in entries[(chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)] {
+                        writer.string(key(entry))
+                        value(&writer, entry)
+                    }
+                    swap(&writer.bytes, &buffers[index])
+                }
             }
-            return writer.bytes
+            for index in 0..<round.count {
+                if sink == nil {
+                    var length = BinaryWriter()
+                    length.varint(UInt64(buffers[index].count))
+                    pieces += [length.bytes, buffers[index]]
+                } else {
+                    varint(UInt64(buffers[index].count))
+                    append(encoded: buffers[index])
+                }
+            }
         }
-        var pieces = [bytes]
-        pieces.reserveCapacity(1 + 2 * parts.count)
-        for part in parts {
-            var length = BinaryWriter()
-            length.varint(UInt64(part.count))
-            pieces += [length.bytes, part]
-        }
-        bytes = joinedOnEveryCore(pieces)
+        if sink == nil { bytes = joinedOnEveryCore(pieces) }
     }
+
+    /// The chunks of a large map written together, on every core, when streaming (two per core on two cores: a
+    /// chunk of profiles is about 10 MB).
+    static let chunksPerStreamedRound = 4
 }
 
 /// `elements` sorted by `key` (String order), each half on its own core, then merged.

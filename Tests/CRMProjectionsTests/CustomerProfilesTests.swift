@@ -181,6 +181,39 @@ struct CustomerProfilesTests {
         #expect(refused)
     }
 
+    @Test("A chunked map streamed into a sink, a round of chunks at a time: the same bytes as written whole")
+    func chunkedMapStreamed() {
+        /// Collects what a streaming writer hands on, and how many pieces it came in.
+        final class Collected: BinaryStreamSink, @unchecked Sendable {
+            var bytes = [UInt8]()
+            var pieces = 0
+            func take(_ bytes: UnsafeRawBufferPointer) {
+                self.bytes += bytes
+                pieces += 1
+            }
+        }
+        // 100 entries in chunks of 7: 15 chunks, so four rounds when streaming, the last one short.
+        let keys = (0..<100).map { "k-\($0)" }.shuffled()
+        func write(into writer: inout BinaryWriter) {
+            writer.string("before")
+            writer.chunkedMap(entries: keys, key: \.self, chunkSize: 7) { $0.string(String(repeating: $1, count: 3)) }
+            writer.int(-7)
+            var inner = BinaryWriter()
+            inner.string("appended whole")
+            writer.append(encoded: inner.bytes)
+            writer.string("after")
+        }
+        var whole = BinaryWriter()
+        write(into: &whole)
+        let sink = Collected()
+        var streaming = BinaryWriter(streamingTo: sink)
+        write(into: &streaming)
+        #expect(!streaming.bytes.isEmpty, "the bytes after the last flush wait for the caller's flush")
+        streaming.flush()
+        #expect(streaming.bytes.isEmpty && sink.bytes == whole.bytes)
+        #expect(sink.pieces > 15, "each chunk was handed on as it was written, not joined first: \(sink.pieces)")
+    }
+
     @Test("The state survives serialization byte for byte")
     func serialization() throws {
         var random = SplitMix64(seed: 3)

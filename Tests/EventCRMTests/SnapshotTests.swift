@@ -64,6 +64,13 @@ struct SnapshotTests {
         return Array(Set(try filesContaining(text, under: path) + inSnapshots.map { "snapshots/" + $0 })).sorted()
     }
 
+    /// Flips `mask` in the last block's stored bytes of snapshot `file`, `distance` bytes before the block table.
+    static func damageLastBlock(_ file: String, distance: Int, flipping mask: UInt8) throws {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        let blockCount = (0..<4).reduce(0) { $0 | Int(bytes[bytes.count - 8 + $1]) << (8 * $1) }
+        try damage(file, at: { $0 - SnapshotFile.trailerCount - 8 * blockCount - distance }, flipping: mask)
+    }
+
     /// Flips `mask` in the byte of `file` at the position `position` gives for the file's length.
     static func damage(_ file: String, at position: (Int) -> Int, flipping mask: UInt8) throws {
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
@@ -144,17 +151,19 @@ struct SnapshotTests {
             return UInt8(truncatingIfNeeded: seed)
         }
         let state = (0..<1_500_000).map { UInt8($0 / 7 % 251) } + incompressible
-        // Written as the three blocks one after another after the header's place, then the header at the start.
+        // Written from start to end as it streams in: the header, the three blocks, then the table and trailer.
         var writes = [(at: Int64, count: Int)]()
-        SnapshotFile.write(state: state, projection: "shop-x", version: 3, offset: 77) { writes.append(($1, $0.count)) }
+        try SnapshotFile.write(state: state, projection: "shop-x", version: 3, offset: 77) {
+            writes.append(($1, $0.count))
+        }
         let file = SnapshotFile.encode(state: state, projection: "shop-x", version: 3, offset: 77)
-        #expect(writes.count == 4 && writes.last?.at == 0, "three blocks, then the header")
-        let headerCount = SnapshotFile.fixedHeaderCount + 6 + 3 * 8 + 4
-        #expect(writes.last?.count == headerCount && writes.first?.at == Int64(headerCount))
-        #expect(zip(writes.dropLast(), writes.dropFirst().dropLast()).allSatisfy { $0.at + Int64($0.count) == $1.at })
-        #expect(writes.dropLast().reduce(headerCount) { $0 + $1.count } == file.count, "no gap and no overlap")
+        let headerCount = SnapshotFile.fixedHeaderCount + 6
+        #expect(writes.count == 5 && writes.first?.at == 0 && writes.first?.count == headerCount, "\(writes)")
+        #expect(writes.last?.count == 3 * 8 + SnapshotFile.trailerCount, "the table and the trailer last")
+        #expect(zip(writes, writes.dropFirst()).allSatisfy { $0.at + Int64($0.count) == $1.at }, "no gap, no overlap")
+        #expect(writes.reduce(0) { $0 + $1.count } == file.count)
         #expect(file.count < state.count)
-        let tableStart = SnapshotFile.fixedHeaderCount + 6
+        let tableStart = file.count - SnapshotFile.trailerCount - 3 * 8
         let storedLengths = (0..<3).map { block in
             (0..<4).reduce(UInt32(0)) { $0 | UInt32(file[tableStart + block * 8 + $1]) << (8 * $1) }
         }
@@ -190,26 +199,44 @@ struct SnapshotTests {
             return bytes
         }
         let dataStart = headerCount
+        let checksum = "header, block table or trailer does not match its checksum"
         #expect(refusal(flipped(2))?.contains("not a snapshot") == true)
-        #expect(refusal(flipped(20))?.contains("header does not match") == true)
-        #expect(refusal(flipped(tableStart + 9))?.contains("header does not match") == true)
+        #expect(refusal(flipped(20))?.contains(checksum) == true)
+        #expect(refusal(flipped(tableStart + 9))?.contains(checksum) == true)
+        #expect(refusal(flipped(file.count - 16))?.contains(checksum) == true, "the state's byte count")
+        #expect(refusal(flipped(file.count - 5))?.contains("blocks, more than the file holds") == true)
         #expect(refusal(file, version: 4)?.contains("another projection, version or offset") == true)
         #expect(refusal(file, offset: 78)?.contains("another projection, version or offset") == true)
         #expect(refusal(file, projection: "shop-y")?.contains("another projection, version or offset") == true)
         #expect(refusal(flipped(dataStart + 100))?.contains("block 0 at byte \(dataStart)") == true)
-        #expect(refusal(flipped(file.count - 1))?.contains("block 2") == true, "a stored block is checked too")
-        #expect(refusal(Array(file.dropLast()))?.contains("its block table lists") == true)
-        #expect(refusal(file + [0])?.contains("its block table lists") == true)
-        var older = file
-        older[8] = 1
-        if case .otherFormat(1) = SnapshotFile.decode(older, projection: "shop-x", version: 3, offset: 77) {
-        } else {
-            Issue.record("a version 1 file is another format, not damage")
+        #expect(refusal(flipped(tableStart - 1))?.contains("block 2") == true, "a stored block is checked too")
+        // Cut or extended, the trailer is read from other bytes.
+        #expect(refusal(Array(file.dropLast())) != nil && refusal(file + [0]) != nil)
+        #expect(refusal(Array(file.prefix(dataStart + 10)))?.contains("too short") == true)
+        for format: UInt8 in [1, 2] {
+            var older = file
+            older[8] = format
+            let contents = SnapshotFile.decode(older, projection: "shop-x", version: 3, offset: 77)
+            if case .otherFormat(UInt16(format)) = contents {
+            } else {
+                Issue.record("a format \(format) file is another format, not damage")
+            }
         }
         // More blocks than one round compresses at once: the second round reuses the first one's buffers.
         let blocks = SnapshotFile.blocksPerRound + 2
         let large = (0..<(blocks - 1) << 20 + 5).map { UInt8(truncatingIfNeeded: $0 / 3 &* 2_654_435_761 >> 7) }
         let largeFile = SnapshotFile.encode(state: large, projection: "p", version: 1, offset: 9)
+        // Streamed in pieces that straddle blocks and rounds: the same file.
+        var streamed = [UInt8]()
+        let writer = SnapshotFile.Writer(projection: "p", version: 1, offset: 9) { bytes, at in
+            #expect(Int(at) == streamed.count)
+            streamed += bytes
+        }
+        for start in stride(from: 0, to: large.count, by: 333_333) {
+            large[start..<min(large.count, start + 333_333)].withUnsafeBytes { writer.take($0) }
+        }
+        try writer.finish()
+        #expect(streamed == largeFile)
         if case .state(let back) = SnapshotFile.decode(largeFile, projection: "p", version: 1, offset: 9) {
             #expect(back == large && largeFile.count < large.count)
         } else {
@@ -247,7 +274,7 @@ struct SnapshotTests {
         }
 
         let file = directory.path(SnapshotStore.fileName(projection: "lazy", version: 2, offset: 9))
-        try Self.damage(file, at: { $0 - 1 }, flipping: 0x40)
+        try Self.damageLastBlock(file, distance: 1, flipping: 0x40)
         let damaged = try #require(store.blocks(projection: "lazy", version: 2, at: 9), "the header still checks out")
         #expect(try damaged.withBytes(in: 0..<100) { Array($0) } == Array(state[0..<100]))
         #expect {
@@ -287,7 +314,7 @@ struct SnapshotTests {
         #expect(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer("c-1", engine: crm, at: 100) == nil)
 
         let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
-        try Self.damage(file, at: { $0 - 3 }, flipping: 0x10)
+        try Self.damageLastBlock(file, distance: 3, flipping: 0x10)
         #expect(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer("c-1", engine: crm) == nil)
         #expect(FileManager.default.fileExists(atPath: file), "left for the whole restore to report")
         var notices = [String]()
@@ -327,7 +354,7 @@ struct SnapshotTests {
         #expect(ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: crm, at: 100) == nil)
 
         let file = directory.path("snapshots/") + Self.snapshotFiles(directory.path).first { $0.hasPrefix("customer") }!
-        try Self.damage(file, at: { $0 - 3 }, flipping: 0x10)
+        try Self.damageLastBlock(file, distance: 3, flipping: 0x10)
         #expect(ProjectionRunner<CustomerProfiles>.segmentMemberships(engine: crm) == nil)
         await crm.close()
     }

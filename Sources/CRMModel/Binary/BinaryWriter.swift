@@ -1,10 +1,46 @@
+/// Where a streaming ``BinaryWriter`` hands its bytes, in order: a snapshot file's writer, which compresses and
+/// writes them as they come, so that a state of hundreds of megabytes is never whole in memory.
+///
+/// Called from one thread at a time (the one that serializes), never concurrently.
+public protocol BinaryStreamSink: AnyObject, Sendable {
+    /// Takes the next bytes of the stream; they are valid only during the call.
+    func take(_ bytes: UnsafeRawBufferPointer)
+}
+
 /// Appends the primitives of the binary event codec (docs/event-codec.md) to a byte array. Also the canonical
 /// encoding of projection states (docs/projections.md). The primitives are `@inlinable`: states are written from
 /// other modules, millions of numbers at a time.
+///
+/// A writer made with ``init(streamingTo:)`` passes its bytes on to a sink whenever ``flush()`` is called (writers
+/// of large parts call it between pieces): ``bytes`` then holds only what was written since the last flush.
 public struct BinaryWriter: Sendable {
     public var bytes: [UInt8] = []
+    /// Where ``flush()`` hands the bytes; nil: they stay in ``bytes``.
+    public let sink: (any BinaryStreamSink)?
 
-    public init() {}
+    public init() { sink = nil }
+
+    /// A writer whose bytes go to `sink` on each ``flush()``; the caller flushes once more at the end.
+    public init(streamingTo sink: any BinaryStreamSink) { self.sink = sink }
+
+    /// Hands the bytes written since the last flush to the sink and empties ``bytes`` (keeping its capacity). Does
+    /// nothing without a sink.
+    public mutating func flush() {
+        guard let sink, !bytes.isEmpty else { return }
+        bytes.withUnsafeBytes { sink.take($0) }
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Appends a large run of bytes already encoded elsewhere; when streaming, passes it to the sink as it is
+    /// instead of copying it into ``bytes``.
+    public mutating func append(encoded other: [UInt8]) {
+        guard let sink else {
+            bytes += other
+            return
+        }
+        flush()
+        other.withUnsafeBytes { sink.take($0) }
+    }
 
     @inlinable public mutating func varint(_ value: UInt64) {
         guard value >= 0x80 else { return bytes.append(UInt8(value)) }

@@ -47,7 +47,7 @@ public enum CustomerProfiles: Projection {
                     (first! + Int(entry.value)).pointee.standing.serializeMemberships(into: &writer)
                 }
                 writer.varint(UInt64(memberships.bytes.count))
-                writer.bytes += memberships.bytes
+                writer.append(encoded: memberships.bytes)
                 writer.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
                     CustomerProfile.serialize(first! + Int(entry.value), into: &writer, words: words)
                 }

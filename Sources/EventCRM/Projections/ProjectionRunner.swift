@@ -121,9 +121,13 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     @discardableResult
     public func saveSnapshot() throws(CRMError) -> Bool {
         try engine.requireWritable()
-        let (bytes, offset) = current.withLock { ($0.state.serialized, $0.nextOffset) }
+        // A copy sharing the state's storage, serialized outside the lock: readers and appliers are not held up by
+        // the disk (an applier that changes the state meanwhile copies what it changes).
+        let (state, offset) = current.withLock { ($0.state, $0.nextOffset) }
         do {
-            return try engine.snapshots.write(projection: P.name, version: P.version, offset: offset, state: bytes)
+            return try engine.snapshots.write(projection: P.name, version: P.version, offset: offset) { writer in
+                state.serialize(into: &writer)
+            }
         } catch {
             throw .storage(error)
         }

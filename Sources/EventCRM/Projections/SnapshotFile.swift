@@ -3,18 +3,20 @@ import CRMProjections
 import EventLog
 import Synchronization
 
-/// The bytes of one snapshot file (docs/projections.md, section 4): a checksummed header and block table, then
-/// the state's canonical bytes in blocks of 1 MiB, each LZ4-compressed and checksummed on its own so that both
-/// cores compress, check and decompress them.
+/// The bytes of one snapshot file (docs/projections.md, section 4): a header, the state's canonical bytes in blocks
+/// of 1 MiB, each LZ4-compressed and checksummed on its own so that both cores compress, check and decompress them,
+/// then the block table and a checksummed trailer, which a writer knows only once the whole state has streamed by.
 enum SnapshotFile {
     static let magic = Array("EVCRMSNP".utf8)
-    static let formatVersion: UInt16 = 2
+    static let formatVersion: UInt16 = 3
     /// Uncompressed bytes per block (the last block holds the rest).
     static let blockSize = 1 << 20
     /// Set in a block's stored length when the block is stored as it is (LZ4 did not make it smaller).
     static let storedUncompressed: UInt32 = 1 << 31
     /// The fixed part of the header, before the projection's name.
-    static let fixedHeaderCount = 50
+    static let fixedHeaderCount = 38
+    /// The trailer: the state's byte count, the block count and the CRC.
+    static let trailerCount = 16
 
     /// What a file holds, once read.
     enum Contents {
@@ -29,66 +31,96 @@ enum SnapshotFile {
     /// Blocks compressed together, one round after another, into buffers reused from round to round.
     static let blocksPerRound = 8
 
-    /// Writes the file for `state` through `write` (bytes, and where in the file they go): the blocks, a round of
-    /// ``blocksPerRound`` compressed and checksummed on every core, then written, the next round reusing the same
-    /// buffers; then the header with the block table at the start, whose size is known before any block is.
-    /// Compressing every block into a fresh array first touched as much new memory as the file is large (page
-    /// faults) and held all of it until the last write.
-    static func write<Failure: Error>(
-        state: [UInt8],
-        projection: String,
-        version: UInt32,
-        offset: Int64,
-        to write: (UnsafeRawBufferPointer, _ at: Int64) throws(Failure) -> Void
-    ) throws(Failure) {
-        let blockCount = (state.count + blockSize - 1) / blockSize
-        let headerCount = fixedHeaderCount + projection.utf8.count + 8 * blockCount + 4
-        let table = try state.withBytes { raw throws(Failure) in
-            try writeBlocks(of: raw, count: blockCount, from: Int64(headerCount), write)
-        }
-        var header = magic
-        header.appendLE(formatVersion)
-        header += [UInt8](repeating: 0, count: 6)
-        header.appendLE(version)
-        header.appendLE(UInt32(0))
-        header.appendLE(offset)
-        header.appendLE(UInt64(state.count))
-        header.appendLE(UInt32(blockSize))
-        header.appendLE(UInt32(blockCount))
-        header.appendLE(UInt16(projection.utf8.count))
-        header += projection.utf8
-        for block in table {
-            header.appendLE(block.length)
-            header.appendLE(block.crc)
-        }
-        header.appendLE(CRC32C.checksum(header))
-        precondition(header.count == headerCount, "the header's size is known before the blocks are written")
-        try header.withBytes { raw throws(Failure) in try write(raw, 0) }
-    }
+    /// Writes a snapshot file as the state's bytes arrive (a ``BinaryWriter`` streams into it): the header first,
+    /// then, each time a round of ``blocksPerRound`` blocks is full, the round compressed and checksummed on every
+    /// core and appended; ``finish()`` writes the last blocks, the block table and the trailer. Every buffer is
+    /// allocated once and reused, so a state of hundreds of megabytes costs a few of them, not its size (as the
+    /// state and then its blocks, which touched as much new memory as the state, page fault by page fault).
+    ///
+    /// A failed write is kept and thrown by ``finish()``; nothing is written after it.
+    final class Writer: BinaryStreamSink, @unchecked Sendable {
+        typealias Write = (UnsafeRawBufferPointer, _ at: Int64) throws(EventLogError) -> Void
 
-    /// The blocks of `state` written from `position` on, a round at a time; their lengths and checksums.
-    private static func writeBlocks<Failure: Error>(
-        of state: UnsafeRawBufferPointer,
-        count blockCount: Int,
-        from position: Int64,
-        _ write: (UnsafeRawBufferPointer, _ at: Int64) throws(Failure) -> Void
-    ) throws(Failure) -> [(length: UInt32, crc: UInt32)] {
-        let capacity = LZ4.compressBound(blockSize)
-        let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: blocksPerRound * capacity, alignment: 64)
-        defer { buffers.deallocate() }
-        // Each block of a round is compressed into its own part of `buffers`, on the core that has it; the state is
-        // only read.
-        nonisolated(unsafe) let parts = buffers
-        nonisolated(unsafe) let input = state
-        var table = [(length: UInt32, crc: UInt32)]()
-        table.reserveCapacity(blockCount)
-        var position = position
-        for first in stride(from: 0, to: blockCount, by: blocksPerRound) {
-            let round = first..<min(blockCount, first + blocksPerRound)
-            // Compressed and checksummed on every core: each block's table entry (stored length and CRC).
-            let entries = concurrentMap(round.count) { index -> (length: UInt32, crc: UInt32) in
-                let block = UnsafeRawBufferPointer(rebasing: input[range(of: first + index, in: input.count)])
-                let part = UnsafeMutableRawBufferPointer(rebasing: parts[index * capacity..<(index + 1) * capacity])
+        private let write: Write
+        /// The header's bytes, which the trailer's CRC covers with the table.
+        private let header: [UInt8]
+        /// Where the next stored bytes go in the file.
+        private var position: Int64 = 0
+        /// Uncompressed bytes waiting for their round: `blocksPerRound` blocks.
+        private let pending: UnsafeMutableRawBufferPointer
+        private var pendingCount = 0
+        /// Where each block of a round is compressed.
+        private let compressed: UnsafeMutableRawBufferPointer
+        private let compressedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
+        private var table = [(length: UInt32, crc: UInt32)]()
+        private var stateCount = 0
+        private var failure: EventLogError?
+
+        /// A writer of the snapshot of `projection` at `version` after the events before `offset`; writes the
+        /// header at once.
+        init(projection: String, version: UInt32, offset: Int64, write: @escaping Write) {
+            self.write = write
+            var header = magic
+            header.appendLE(formatVersion)
+            header += [UInt8](repeating: 0, count: 6)
+            header.appendLE(version)
+            header.appendLE(UInt32(0))
+            header.appendLE(offset)
+            header.appendLE(UInt32(blockSize))
+            header.appendLE(UInt16(projection.utf8.count))
+            header += projection.utf8
+            self.header = header
+            pending = .allocate(byteCount: blocksPerRound * blockSize, alignment: 64)
+            compressed = .allocate(byteCount: blocksPerRound * compressedCapacity, alignment: 64)
+            header.withUnsafeBytes { store($0) }
+        }
+
+        deinit {
+            pending.deallocate()
+            compressed.deallocate()
+        }
+
+        func take(_ bytes: UnsafeRawBufferPointer) {
+            stateCount += bytes.count
+            var taken = 0
+            while taken < bytes.count {
+                let count = min(bytes.count - taken, pending.count - pendingCount)
+                UnsafeMutableRawBufferPointer(rebasing: pending[pendingCount..<pendingCount + count])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[taken..<taken + count]))
+                pendingCount += count
+                taken += count
+                if pendingCount == pending.count { writeRound() }
+            }
+        }
+
+        /// Writes what is pending, the block table and the trailer; throws the first failed write.
+        func finish() throws(EventLogError) {
+            writeRound()
+            var tail = [UInt8]()
+            tail.reserveCapacity(table.count * 8 + trailerCount)
+            for block in table {
+                tail.appendLE(block.length)
+                tail.appendLE(block.crc)
+            }
+            tail.appendLE(UInt64(stateCount))
+            tail.appendLE(UInt32(table.count))
+            tail.appendLE(tail.withUnsafeBytes { CRC32C.checksum($0, continuing: CRC32C.checksum(header)) })
+            tail.withUnsafeBytes { store($0) }
+            if let failure { throw failure }
+        }
+
+        /// Compresses and checksums the pending blocks on every core, then appends them and their table entries.
+        private func writeRound() {
+            guard pendingCount > 0 else { return }
+            let blocks = (pendingCount + blockSize - 1) / blockSize
+            // Each block of the round is compressed into its own part of `compressed`, on the core that has it; the
+            // pending bytes are only read.
+            nonisolated(unsafe) let input = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
+            nonisolated(unsafe) let output = compressed
+            let capacity = compressedCapacity
+            let entries = concurrentMap(blocks) { index -> (length: UInt32, crc: UInt32) in
+                let block = UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
+                let part = UnsafeMutableRawBufferPointer(rebasing: output[index * capacity..<(index + 1) * capacity])
                 let length = LZ4.compress(block, into: part)
                 if length == 0 || length >= block.count {
                     return (UInt32(block.count) | storedUncompressed, CRC32C.checksum(block))
@@ -99,14 +131,37 @@ enum SnapshotFile {
                 // What is stored: the compressed bytes, or the block itself when LZ4 did not make it smaller.
                 let stored =
                     entry.length & storedUncompressed != 0
-                    ? UnsafeRawBufferPointer(rebasing: state[range(of: first + index, in: state.count)])
-                    : UnsafeRawBufferPointer(rebasing: buffers[index * capacity..<index * capacity + Int(entry.length)])
+                    ? UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
+                    : UnsafeRawBufferPointer(rebasing: output[index * capacity..<index * capacity + Int(entry.length)])
                 table.append(entry)
-                try write(stored, position)
-                position += Int64(stored.count)
+                store(stored)
+            }
+            pendingCount = 0
+        }
+
+        /// Appends `bytes` to the file, unless a write failed before.
+        private func store(_ bytes: UnsafeRawBufferPointer) {
+            guard failure == nil else { return }
+            do {
+                try write(bytes, position)
+                position += Int64(bytes.count)
+            } catch {
+                failure = error
             }
         }
-        return table
+    }
+
+    /// Writes the file for `state`, already in memory, through `write` (bytes, and where in the file they go).
+    static func write(
+        state: [UInt8],
+        projection: String,
+        version: UInt32,
+        offset: Int64,
+        to write: @escaping Writer.Write
+    ) throws(EventLogError) {
+        let writer = Writer(projection: projection, version: version, offset: offset, write: write)
+        state.withUnsafeBytes { writer.take($0) }
+        try writer.finish()
     }
 
     /// The uncompressed bytes of `block` in a state of `count` bytes.
@@ -116,15 +171,13 @@ enum SnapshotFile {
 
     /// The whole file for `state`, in memory (for tests and small states).
     static func encode(state: [UInt8], projection: String, version: UInt32, offset: Int64) -> [UInt8] {
-        var file = [UInt8]()
-        write(state: state, projection: projection, version: version, offset: offset) { bytes, at in
-            let end = Int(at) + bytes.count
-            if file.count < end { file += [UInt8](repeating: 0, count: end - file.count) }
-            file.withUnsafeMutableBytes {
-                UnsafeMutableRawBufferPointer(rebasing: $0[Int(at)..<end]).copyMemory(from: bytes)
-            }
+        final class Bytes: @unchecked Sendable { var file = [UInt8]() }
+        let file = Bytes()
+        try! write(state: state, projection: projection, version: version, offset: offset) { bytes, at in
+            precondition(Int(at) == file.file.count, "a snapshot is written from start to end")
+            file.file += bytes
         }
-        return file
+        return file.file
     }
 
     /// A file's header and block table, checked against each other and against the file's length.
@@ -170,19 +223,29 @@ enum SnapshotFile {
         }
         let format = raw.le(8, as: UInt16.self)
         guard format == formatVersion else { return .failure(.otherFormat(format)) }
-        let nameCount = Int(raw.le(48, as: UInt16.self))
-        let blockCount = Int(raw.le(44, as: UInt32.self))
-        let tableStart = fixedHeaderCount + nameCount
-        let dataStart = tableStart + blockCount * 8 + 4
-        guard raw.count >= dataStart,
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<dataStart - 4]))
-                == raw.le(dataStart - 4, as: UInt32.self)
-        else { return .failure(.damaged("its header does not match its checksum")) }
+        let dataStart = fixedHeaderCount + Int(raw.le(36, as: UInt16.self))
+        guard raw.count >= dataStart + trailerCount else {
+            return .failure(.damaged("it is \(raw.count) bytes long, too short for its header and trailer"))
+        }
+        // The trailer first: its block count places the table, which ends where the trailer starts.
+        let trailerStart = raw.count - trailerCount
+        let blockCount = Int(raw.le(trailerStart + 8, as: UInt32.self))
+        let tableStart = trailerStart - 8 * blockCount
+        guard tableStart >= dataStart else {
+            return .failure(.damaged("its trailer lists \(blockCount) blocks, more than the file holds"))
+        }
+        let crc = CRC32C.checksum(
+            UnsafeRawBufferPointer(rebasing: raw[tableStart..<raw.count - 4]),
+            continuing: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<dataStart]))
+        )
+        guard crc == raw.le(raw.count - 4, as: UInt32.self) else {
+            return .failure(.damaged("its header, block table or trailer does not match its checksum"))
+        }
         guard raw.le(16, as: UInt32.self) == version, raw.le(24, as: Int64.self) == offset,
-            String(decoding: raw[fixedHeaderCount..<tableStart], as: UTF8.self) == projection
+            String(decoding: raw[fixedHeaderCount..<dataStart], as: UTF8.self) == projection
         else { return .failure(.damaged("its header names another projection, version or offset than its file name")) }
-        let stateCount = Int(raw.le(32, as: UInt64.self))
-        let blockSize = Int(raw.le(40, as: UInt32.self))
+        let stateCount = Int(raw.le(trailerStart, as: UInt64.self))
+        let blockSize = Int(raw.le(32, as: UInt32.self))
         guard blockSize > 0, blockCount == (stateCount + blockSize - 1) / blockSize else {
             return .failure(.damaged("its block table does not cover its \(stateCount) bytes"))
         }
@@ -194,8 +257,9 @@ enum SnapshotFile {
             position += Int(raw.le(tableStart + block * 8, as: UInt32.self) & ~storedUncompressed)
         }
         blockStarts.append(position)
-        guard position == raw.count else {
-            return .failure(.damaged("it is \(raw.count) bytes long, its block table lists \(position)"))
+        guard position == tableStart else {
+            let (held, listed) = (tableStart - dataStart, position - dataStart)
+            return .failure(.damaged("its blocks take \(held) bytes, its block table lists \(listed)"))
         }
         return .success(
             Layout(stateCount: stateCount, blockSize: blockSize, tableStart: tableStart, blockStarts: blockStarts)

@@ -29,30 +29,43 @@ final class SnapshotStore: Sendable {
         "\(projection)-v\(version)-" + LogDirectory.paddedOffset(offset) + ".snap"
     }
 
-    /// Writes a snapshot of `state` (canonical bytes) taken after the events before `offset`, unless an erasure
-    /// makes it unsafe; returns whether it was written. The bytes are compressed on every core and written a few
-    /// blocks at a time (``SnapshotFile/write(state:projection:version:offset:to:)``), never joined into one copy of
-    /// the file. The compression runs under the erasure lock, with the writes: an erasure that starts meanwhile
-    /// waits until the file is whole and renamed (a second or two for a 460 MB state), then deletes it with the rest.
-    func write(projection: String, version: UInt32, offset: Int64, state bytes: [UInt8]) throws(EventLogError) -> Bool {
+    /// Writes a snapshot of the state that `serialize` writes (its canonical bytes, streamed: the writer's bytes go
+    /// to ``SnapshotFile/Writer`` at each flush) taken after the events before `offset`, unless an erasure makes it
+    /// unsafe; returns whether it was written. Serializing, compressing and writing run under the erasure lock: an
+    /// erasure that starts meanwhile waits until the file is whole and renamed (a few seconds for a 460 MB state),
+    /// then deletes it with the rest.
+    func write(
+        projection: String,
+        version: UInt32,
+        offset: Int64,
+        serialize: (inout BinaryWriter) -> Void
+    ) throws(EventLogError) -> Bool {
         let name = Self.fileName(projection: projection, version: version, offset: offset)
         return try state.withLock { erasures throws(EventLogError) -> Bool in
             guard erasures.erasuresInFlight == 0, offset > erasures.lastErasureOffset else { return false }
             try directory.create()
             try directory.replaceFile(name) { file throws(EventLogError) in
-                func write(_ piece: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
-                    try file.write(piece, at: position)
+                func append(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
+                    try file.write(bytes, at: position)
                 }
-                try SnapshotFile.write(
-                    state: bytes,
+                let snapshot = SnapshotFile.Writer(
                     projection: projection,
                     version: version,
                     offset: offset,
-                    to: write
+                    write: append
                 )
+                var writer = BinaryWriter(streamingTo: snapshot)
+                serialize(&writer)
+                writer.flush()
+                try snapshot.finish()
             }
             return true
         }
+    }
+
+    /// ``write(projection:version:offset:serialize:)`` of a state's bytes already in memory.
+    func write(projection: String, version: UInt32, offset: Int64, state bytes: [UInt8]) throws(EventLogError) -> Bool {
+        try write(projection: projection, version: version, offset: offset) { $0.append(encoded: bytes) }
     }
 
     /// A snapshot read back: its offset and the state's canonical bytes.
