@@ -118,6 +118,23 @@ struct AttributionTests {
         }
     }
 
+    @Test("Shapley's path sets: the same grouped as bits (up to 64 keys) or as lists; over 64 keys, still exact")
+    func shapleyPathSetsBothWays() {
+        let paths = IndexedPaths(Self.randomPaths(5000, channels: 40, seed: 7))
+        let bits = ShapleyAttribution.pathSets(paths, asBits: true)
+        let lists = ShapleyAttribution.pathSets(paths, asBits: false)
+        #expect(bits.count > 100 && bits.count == lists.count)
+        for (left, right) in zip(bits, lists) {
+            #expect(left.keys == right.keys && left.conversions == right.conversions && left.value == right.value)
+        }
+        // 80 keys: only the lists can hold them; the credits still add up to the conversions.
+        let many = Self.randomPaths(5000, channels: 80, seed: 8)
+        let report = AttributionReport(paths: many, model: .shapley)
+        #expect(report.rows.count == 80)
+        let converting = Double(many.filter { $0.conversion != nil }.count)
+        #expect(abs(report.rows.reduce(0) { $0 + $1.conversions } - converting) < 1e-6)
+    }
+
     @Test("Shapley's closed form equals the definition over every coalition", arguments: [4, 9, 12])
     func shapleyByDefinition(channels: Int) {
         let sets = ShapleyAttribution.pathSets(Self.randomPaths(3000, channels: channels, seed: UInt64(channels)))

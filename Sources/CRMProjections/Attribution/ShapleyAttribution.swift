@@ -26,26 +26,63 @@ public enum ShapleyAttribution {
         }
     }
 
-    /// ``pathSets(_:)`` by key and currency numbers: `value` per currency number.
-    static func pathSets(_ paths: IndexedPaths) -> [(keys: [Int32], conversions: Double, value: [Double])] {
-        var sets = [[Int32]: (conversions: Double, value: [Double])]()
+    /// ``pathSets(_:)`` by key and currency numbers: `value` per currency number. `asBits` (tests): whether key
+    /// sets are held as bits, which needs at most 64 keys (default: whenever there are).
+    static func pathSets(
+        _ paths: IndexedPaths,
+        asBits: Bool? = nil
+    ) -> [(keys: [Int32], conversions: Double, value: [Double])] {
+        // Up to 64 keys (channels, most campaign lists), a set is the bits of its keys: nothing is allocated or
+        // hashed but one integer per path (an array per path was most of `--compare`'s Shapley).
+        if asBits ?? (paths.keys.count <= 64) {
+            precondition(paths.keys.count <= 64, "key sets as bits hold up to 64 keys")
+            return pathSets(paths) { touches in
+                var bits: UInt64 = 0
+                for touch in touches { bits |= 1 << UInt64(paths.touchKeys[touch]) }
+                return bits
+            } keys: { bits in
+                (0..<64).filter { bits & (1 << UInt64($0)) != 0 }.map(Int32.init)
+            }
+        }
         var keys = [Int32]()
-        for path in 0..<paths.pathCount where paths.converts(path) {
-            let touches = paths.touches(of: path)
-            guard !touches.isEmpty else { continue }
+        return pathSets(paths) { touches in
             keys.removeAll(keepingCapacity: true)
             for touch in touches { keys.append(paths.touchKeys[touch]) }
             keys.sort()
             var distinct = [Int32]()
             distinct.reserveCapacity(keys.count)
             for key in keys where distinct.last != key { distinct.append(key) }
-            let currency = Int(paths.conversionCurrencies[path])
-            sets[distinct, default: (0, [Double](repeating: 0, count: paths.currencies.count))].conversions += 1
-            sets[distinct]!.value[currency] += Double(paths.conversionValues[path])
+            return distinct
+        } keys: { distinct in
+            distinct
         }
-        return sets.keys.sorted { $0.lexicographicallyPrecedes($1) }.map {
-            ($0, sets[$0]!.conversions, sets[$0]!.value)
+    }
+
+    /// The converting paths grouped by `set` (a path's distinct keys, in a form that hashes), added up in path
+    /// order, then listed by their keys (`keys` of a set: its key numbers, ascending) in lexicographic order.
+    private static func pathSets<KeySet: Hashable>(
+        _ paths: IndexedPaths,
+        set: (Range<Int>) -> KeySet,
+        keys: (KeySet) -> [Int32]
+    ) -> [(keys: [Int32], conversions: Double, value: [Double])] {
+        var places = [KeySet: Int]()
+        var sets = [(keys: [Int32], conversions: Double, value: [Double])]()
+        for path in 0..<paths.pathCount where paths.converts(path) {
+            let touches = paths.touches(of: path)
+            guard !touches.isEmpty else { continue }
+            let key = set(touches)
+            let place: Int
+            if let known = places[key] {
+                place = known
+            } else {
+                place = sets.count
+                places[key] = place
+                sets.append((keys(key), 0, [Double](repeating: 0, count: paths.currencies.count)))
+            }
+            sets[place].conversions += 1
+            sets[place].value[Int(paths.conversionCurrencies[path])] += Double(paths.conversionValues[path])
         }
+        return sets.sorted { $0.keys.lexicographicallyPrecedes($1.keys) }
     }
 
     /// Each key's Shapley value of `v(S) = Σ c(T), T ⊆ S`, by the closed form of a sum of unanimity games: each set
