@@ -1,5 +1,6 @@
 import CRMModel
 import CRMProjections
+import Dispatch
 import EventLog
 import Synchronization
 
@@ -33,28 +34,35 @@ enum SnapshotFile {
 
     /// Writes a snapshot file as the state's bytes arrive (a ``BinaryWriter`` streams into it): the header first,
     /// then, each time a round of ``blocksPerRound`` blocks is full, the round compressed and checksummed on every
-    /// core and appended; ``finish()`` writes the last blocks, the block table and the trailer. Every buffer is
-    /// allocated once and reused, so a state of hundreds of megabytes costs a few of them, not its size (as the
-    /// state and then its blocks, which touched as much new memory as the state, page fault by page fault).
+    /// core and handed to a writing queue, which appends it while the next round is serialized; ``finish()``
+    /// writes the last blocks, the block table and the trailer. Every buffer is allocated once and reused, so a
+    /// state of hundreds of megabytes costs a few of them, not its size (as the state and then its blocks, which
+    /// touched as much new memory as the state, page fault by page fault).
     ///
-    /// A failed write is kept and thrown by ``finish()``; nothing is written after it.
+    /// A failed write is kept and thrown by ``finish()``; nothing is written after it. Used from one thread.
     final class Writer: BinaryStreamSink, @unchecked Sendable {
         typealias Write = (UnsafeRawBufferPointer, _ at: Int64) throws(EventLogError) -> Void
 
         private let write: Write
         /// The header's bytes, which the trailer's CRC covers with the table.
         private let header: [UInt8]
-        /// Where the next stored bytes go in the file.
+        /// Where the next stored bytes go in the file (the writing queue's).
         private var position: Int64 = 0
         /// Uncompressed bytes waiting for their round: `blocksPerRound` blocks.
         private let pending: UnsafeMutableRawBufferPointer
         private var pendingCount = 0
-        /// Where each block of a round is compressed.
-        private let compressed: UnsafeMutableRawBufferPointer
-        private let compressedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
+        /// What each block of a round stores: compressed, or copied as it is; read by the writing queue until the
+        /// round is written, and only then refilled.
+        private let stored: UnsafeMutableRawBufferPointer
+        private let storedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
         private var table = [(length: UInt32, crc: UInt32)]()
         private var stateCount = 0
+        /// The first failed write (the writing queue's; read after ``written`` is waited for).
         private var failure: EventLogError?
+        /// Appends stored rounds to the file, one after another, while the caller serializes the next round: a
+        /// write copies into the page cache on one core, which the serializing cores would otherwise wait for.
+        private let writing = DispatchQueue(label: "snapshot-writer")
+        private let written = DispatchGroup()
 
         /// A writer of the snapshot of `projection` at `version` after the events before `offset`; writes the
         /// header at once.
@@ -71,13 +79,14 @@ enum SnapshotFile {
             header += projection.utf8
             self.header = header
             pending = .allocate(byteCount: blocksPerRound * blockSize, alignment: 64)
-            compressed = .allocate(byteCount: blocksPerRound * compressedCapacity, alignment: 64)
+            stored = .allocate(byteCount: blocksPerRound * storedCapacity, alignment: 64)
             header.withUnsafeBytes { store($0) }
         }
 
         deinit {
+            written.wait()
             pending.deallocate()
-            compressed.deallocate()
+            stored.deallocate()
         }
 
         func take(_ bytes: UnsafeRawBufferPointer) {
@@ -105,41 +114,44 @@ enum SnapshotFile {
             tail.appendLE(UInt64(stateCount))
             tail.appendLE(UInt32(table.count))
             tail.appendLE(tail.withUnsafeBytes { CRC32C.checksum($0, continuing: CRC32C.checksum(header)) })
+            written.wait()
             tail.withUnsafeBytes { store($0) }
             if let failure { throw failure }
         }
 
-        /// Compresses and checksums the pending blocks on every core, then appends them and their table entries.
+        /// Compresses and checksums the pending blocks on every core (once the round before is written, whose
+        /// stored bytes they replace), then hands them to the writing queue and empties `pending`.
         private func writeRound() {
             guard pendingCount > 0 else { return }
             let blocks = (pendingCount + blockSize - 1) / blockSize
-            // Each block of the round is compressed into its own part of `compressed`, on the core that has it; the
+            written.wait()
+            // Each block of the round is stored into its own part of `stored`, on the core that has it; the
             // pending bytes are only read.
             nonisolated(unsafe) let input = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
-            nonisolated(unsafe) let output = compressed
-            let capacity = compressedCapacity
+            nonisolated(unsafe) let output = stored
+            let capacity = storedCapacity
             let entries = concurrentMap(blocks) { index -> (length: UInt32, crc: UInt32) in
                 let block = UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
                 let part = UnsafeMutableRawBufferPointer(rebasing: output[index * capacity..<(index + 1) * capacity])
                 let length = LZ4.compress(block, into: part)
                 if length == 0 || length >= block.count {
+                    // Stored as it is (LZ4 did not make it smaller), copied so that `pending` can be refilled.
+                    UnsafeMutableRawBufferPointer(rebasing: part[..<block.count]).copyMemory(from: block)
                     return (UInt32(block.count) | storedUncompressed, CRC32C.checksum(block))
                 }
                 return (UInt32(length), CRC32C.checksum(UnsafeRawBufferPointer(rebasing: part[..<length])))
             }
-            for (index, entry) in entries.enumerated() {
-                // What is stored: the compressed bytes, or the block itself when LZ4 did not make it smaller.
-                let stored =
-                    entry.length & storedUncompressed != 0
-                    ? UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
-                    : UnsafeRawBufferPointer(rebasing: output[index * capacity..<index * capacity + Int(entry.length)])
-                table.append(entry)
-                store(stored)
-            }
+            table += entries
             pendingCount = 0
+            writing.async(group: written) { [self] in
+                for (index, entry) in entries.enumerated() {
+                    let length = Int(entry.length & ~storedUncompressed)
+                    store(UnsafeRawBufferPointer(rebasing: output[index * capacity..<index * capacity + length]))
+                }
+            }
         }
 
-        /// Appends `bytes` to the file, unless a write failed before.
+        /// Appends `bytes` to the file, unless a write failed before. On the writing queue, or with it idle.
         private func store(_ bytes: UnsafeRawBufferPointer) {
             guard failure == nil else { return }
             do {

@@ -47,6 +47,8 @@ final class SnapshotStore: Sendable {
             try directory.replaceFile(name) { file throws(EventLogError) in
                 func append(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
                     try file.write(bytes, at: position)
+                    // The disk writes while the next blocks are serialized: the final fsync has little left to do.
+                    file.startWriteback(from: position, count: bytes.count)
                 }
                 let snapshot = SnapshotFile.Writer(
                     projection: projection,
