@@ -39,7 +39,7 @@ struct BinaryReaderTests {
                 Issue.record("eleven-byte varint read, \(trailing) bytes after")
                 continue
             }
-            #expect(error.reason.contains("varint too long"))
+            #expect(error.reason.contains("varint too long at byte 11"), "\(error.reason)")
         }
         for length in 1...12 {
             guard case .failure(let error) = Self.read([UInt8](repeating: 0x81, count: length)) else {

@@ -48,6 +48,26 @@ public struct BinaryReader {
             position += 1
             return UInt64(bytes[position - 1])
         }
+        // With room for the longest varint (10 bytes) and one more left, the bytes are read without a bounds check
+        // each: times take 8 bytes, and a restore reads tens of millions of them. Errors are those of the loop below.
+        if bytes.count - position > 10, let base = bytes.baseAddress {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            var next = position
+            while shift < 64 {
+                let byte = base.load(fromByteOffset: next, as: UInt8.self)
+                next += 1
+                result |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 {
+                    position = next
+                    return result
+                }
+                shift += 7
+            }
+            // The loop below reads an 11th byte before it refuses.
+            position = next + 1
+            throw failure("varint too long")
+        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
