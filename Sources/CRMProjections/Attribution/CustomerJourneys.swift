@@ -84,8 +84,14 @@ public enum CustomerJourneys: Projection {
         public func serialize(into writer: inout BinaryWriter) {
             identities.serialize(into: &writer)
             let words = Vocabulary.shared.words()
-            writer.chunkedMap(entries: Array(journeys), key: \.key, bytesPerEntry: 128) { writer, entry in
-                let journey = entry.value
+            // The journeys' places in the dictionary are sorted, not the journeys: copying 710,000 (id, journey)
+            // pairs into an array, then into sorted order, retained and released each journey's touches and
+            // orders at every copy, which was almost half of a save.
+            let journeys = journeys
+            let id: @Sendable (Dictionary<String, Journey>.Index) -> String = { journeys.keys[$0] }
+            let places = sortedOnTwoCores(Array(journeys.indices), by: id)
+            writer.chunkedMap(sortedEntries: places, key: id, bytesPerEntry: 128) { writer, place in
+                let journey = journeys.values[place]
                 writer.int(journey.firstOffset)
                 writer.varint(UInt64(journey.touches.count))
                 for touch in journey.touches {
