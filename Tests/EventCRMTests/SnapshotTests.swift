@@ -264,7 +264,7 @@ struct SnapshotTests {
                 seed ^= seed << 17
                 return UInt8(truncatingIfNeeded: seed)
             }
-        #expect(try store.write(projection: "lazy", version: 2, offset: 9, state: state))
+        #expect(try store.write(projection: "lazy", version: 2, offset: 9) { $0.append(encoded: state) })
         #expect(store.blocks(projection: "lazy", version: 2, at: 8) == nil, "no snapshot at that offset")
         #expect(store.blocks(projection: "lazy", version: 3, at: 9) == nil, "no snapshot of that version")
         let blocks = try #require(store.blocks(projection: "lazy", version: 2, at: 9))

@@ -183,13 +183,12 @@ enum SnapshotFile {
 
     /// The whole file for `state`, in memory (for tests and small states).
     static func encode(state: [UInt8], projection: String, version: UInt32, offset: Int64) -> [UInt8] {
-        final class Bytes: @unchecked Sendable { var file = [UInt8]() }
-        let file = Bytes()
+        var file = [UInt8]()
         try! write(state: state, projection: projection, version: version, offset: offset) { bytes, at in
-            precondition(Int(at) == file.file.count, "a snapshot is written from start to end")
-            file.file += bytes
+            precondition(Int(at) == file.count, "a snapshot is written from start to end")
+            file += bytes
         }
-        return file.file
+        return file
     }
 
     /// A file's header and block table, checked against each other and against the file's length.

@@ -65,11 +65,6 @@ final class SnapshotStore: Sendable {
         }
     }
 
-    /// ``write(projection:version:offset:serialize:)`` of a state's bytes already in memory.
-    func write(projection: String, version: UInt32, offset: Int64, state bytes: [UInt8]) throws(EventLogError) -> Bool {
-        try write(projection: projection, version: version, offset: offset) { $0.append(encoded: bytes) }
-    }
-
     /// A snapshot read back: its offset and the state's canonical bytes.
     struct Loaded {
         var offset: Int64
