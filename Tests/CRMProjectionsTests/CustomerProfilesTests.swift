@@ -134,7 +134,7 @@ struct CustomerProfilesTests {
             .touchpoint(channel: channel, campaign: channel, source: nil, medium: nil, kind: nil, url: nil)
         }
         let state = Self.fold([(0, "a", touch(late)), (0, "b", touch(early)), (1, "a", .customerMerged(from: "b"))])
-        let touches = try #require(state.profile(of: "a")).standing.touches
+        let touches = Array(try #require(state.profile(of: "a")).standing.touches)
         let words = Vocabulary.shared.words()
         #expect(touches.map { words[Int($0.channel)] } == [early, late])
         #expect(touches.map { words[Int($0.campaign)] } == [early, late])

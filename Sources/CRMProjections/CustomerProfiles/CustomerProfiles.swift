@@ -209,7 +209,7 @@ public enum CustomerProfiles: Projection {
         let scheduled = withProfile(id, in: &state) { profile, catalog, now -> Int64? in
             // A new customer is decided on every segment (`no order for 180 days` holds from its first event);
             // a known one only on the segments this type of event can change.
-            let isNew = profile.standing.events.isEmpty
+            let isNew = profile.standing.facts.isEmpty
             let order: CustomerProfile.Order? =
                 if case .orderCancelled(let order, _) = event.payload, let placed = profile.orders[order],
                     !placed.cancelled

@@ -114,7 +114,8 @@ extension CustomerProfile {
     func nextDue(after now: Int64, windows: [SegmentCatalog.WindowedFacts]) -> Int64 {
         var due = Int64.max
         // Facts are in time order: the first matching one still inside the window leaves it first.
-        func earliestExit<Fact: TimedFact>(_ facts: [Fact], span: Int64, where matches: (Fact) -> Bool) {
+        func earliestExit<Fact: PackedFact>(_ facts: TimedFacts.List<Fact>, span: Int64, where matches: (Fact) -> Bool)
+        {
             for fact in facts where fact.at + span > now && matches(fact) {
                 due = min(due, fact.at + span)
                 return

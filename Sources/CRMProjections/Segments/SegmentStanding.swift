@@ -38,10 +38,11 @@ public struct SegmentStanding: Sendable {
         var campaign: Vocabulary.Word
     }
 
-    /// Facts in event-time order (a late event is inserted at its place).
-    var events: [EventFact] = []
-    var amounts: [AmountFact] = []
-    var touches: [TouchFact] = []
+    /// Facts in event-time order (a late event is inserted at its place), packed in one buffer.
+    private(set) var facts = TimedFacts()
+    var events: TimedFacts.List<EventFact> { facts.events }
+    var amounts: TimedFacts.List<AmountFact> { facts.amounts }
+    var touches: TimedFacts.List<TouchFact> { facts.touches }
     /// The live segments the customer is in, sorted by name.
     public internal(set) var segments: [String] = []
     /// Every change of membership of this customer and of the ids merged into it, in the order they were made.
@@ -71,7 +72,7 @@ public struct SegmentStanding: Sendable {
     mutating func record(_ event: Event, order: CustomerProfile.Order?) {
         let at = event.at.microseconds
         let vocabulary = Vocabulary.shared
-        Self.insert(EventFact(at: at, type: UInt8(event.type.tag)), into: &events)
+        facts.insert(EventFact(at: at, type: UInt8(event.type.tag)))
         func amount(_ kind: AmountFact.Kind, _ money: Money) -> AmountFact {
             AmountFact(
                 at: at,
@@ -82,52 +83,41 @@ public struct SegmentStanding: Sendable {
         }
         switch event.payload {
         case .orderPlaced(_, let total, _, _, _, _, _):
-            Self.insert(amount(.placed, total), into: &amounts)
+            facts.insert(amount(.placed, total))
         case .orderCancelled:
-            if let order { Self.insert(amount(.cancelled, order.total), into: &amounts) }
+            if let order { facts.insert(amount(.cancelled, order.total)) }
         case .orderRefunded(_, let refunded):
-            Self.insert(amount(.refunded, refunded), into: &amounts)
+            facts.insert(amount(.refunded, refunded))
         case .touchpoint(let channel, let campaign, _, _, _, _):
             let fact = TouchFact(
                 at: at,
                 channel: vocabulary.number(of: channel),
                 campaign: campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
             )
-            Self.insert(fact, into: &touches)
+            facts.insert(fact)
         case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
-            Self.insert(
-                TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign)),
-                into: &touches
-            )
+            facts.insert(TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign)))
         default:
             break
         }
     }
 
-    /// Inserts after every fact at the same or an earlier time: appending, unless the event came late.
-    private static func insert<Fact: TimedFact>(_ fact: Fact, into facts: inout [Fact]) {
-        guard let last = facts.last, last.at > fact.at else {
-            facts.append(fact)
-            return
-        }
-        facts.insert(fact, at: facts.partitioningIndex { $0.at > fact.at })
-    }
-
     /// Adds the facts and history of an id merged into this customer. Memberships are decided again afterwards.
     mutating func absorb(_ merged: SegmentStanding, mergedID: String) {
-        events = Self.merged(events, merged.events) { ($0.at, $0.type) < ($1.at, $1.type) }
+        let events = Self.merged(Array(events), Array(merged.events)) { ($0.at, $0.type) < ($1.at, $1.type) }
         // Ties are ordered by the words, not by their numbers, which differ between runs.
         let words = merged.amounts.isEmpty && merged.touches.isEmpty ? [] : Vocabulary.shared.words()
-        amounts = Self.merged(amounts, merged.amounts) {
+        let amounts = Self.merged(Array(amounts), Array(merged.amounts)) {
             ($0.at, $0.kind.rawValue, $0.minorUnits, words[Int($0.currency)]) < (
                 $1.at, $1.kind.rawValue, $1.minorUnits, words[Int($1.currency)]
             )
         }
-        touches = Self.merged(touches, merged.touches) {
+        let touches = Self.merged(Array(touches), Array(merged.touches)) {
             ($0.at, words[Int($0.channel)], words[Int($0.campaign)]) < (
                 $1.at, words[Int($1.channel)], words[Int($1.campaign)]
             )
         }
+        facts = TimedFacts(events: events, amounts: amounts, touches: touches)
         changes += merged.changes.map { change in
             var change = change
             change.subject = change.subject ?? mergedID
@@ -206,10 +196,10 @@ extension SegmentStanding {
     }
 
     init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
-        events = try reader.list("event facts") { reader throws(EventDecodingError) in
+        let events = try reader.list("event facts") { reader throws(EventDecodingError) in
             EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
         }
-        amounts = try reader.list("amount facts") { reader throws(EventDecodingError) in
+        let amounts = try reader.list("amount facts") { reader throws(EventDecodingError) in
             let at = try reader.int()
             guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
                 throw EventDecodingError(reason: "unknown amount kind")
@@ -222,13 +212,14 @@ extension SegmentStanding {
                 kind: kind
             )
         }
-        touches = try reader.list("touch facts") { reader throws(EventDecodingError) in
+        let touches = try reader.list("touch facts") { reader throws(EventDecodingError) in
             TouchFact(
                 at: try reader.int(),
                 channel: try words.word(from: &reader),
                 campaign: try words.word(from: &reader)
             )
         }
+        facts = TimedFacts(events: events, amounts: amounts, touches: touches)
         rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
         due = try reader.int()
         queued = due

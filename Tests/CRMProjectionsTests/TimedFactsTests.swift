@@ -1,0 +1,102 @@
+import Testing
+
+@testable import CRMProjections
+
+@Suite("A customer's timed facts, packed in one buffer")
+struct TimedFactsTests {
+    typealias EventFact = SegmentStanding.EventFact
+    typealias AmountFact = SegmentStanding.AmountFact
+    typealias TouchFact = SegmentStanding.TouchFact
+
+    /// The arrays the packed lists replaced: a fact goes after every fact at the same or an earlier time.
+    struct Reference {
+        var events = [EventFact]()
+        var amounts = [AmountFact]()
+        var touches = [TouchFact]()
+
+        static func insert<Fact: TimedFact>(_ fact: Fact, into facts: inout [Fact]) {
+            facts.insert(fact, at: facts.firstIndex { $0.at > fact.at } ?? facts.count)
+        }
+    }
+
+    @Test(
+        "Random facts, late, at equal times, far before 1970 and far after, read back as the arrays held them",
+        arguments: [1, 2, 3, 4, 5, 6, 7, 8]
+    )
+    func packedEqualsArrays(seed: UInt64) {
+        var random = SplitMix(seed: seed)
+        var packed = TimedFacts()
+        var reference = Reference()
+        #expect(packed.isEmpty)
+        // Times mostly ascending, some late, some repeated, and extremes (year 0000 and 9999 in microseconds).
+        var clock: Int64 = Int64(random.next() % 1_000_000_000_000)
+        for step in 0..<400 {
+            let choice = random.next() % 10
+            let at: Int64 =
+                switch choice {
+                case 0: clock - Int64(random.next() % 10_000_000_000)  // late
+                case 1: clock  // the same instant as the latest
+                case 2 where step % 50 == 0: [-62_167_219_200_000_000, 253_402_300_799_999_999][Int(random.next() % 2)]
+                default: clock + Int64(random.next() % 100_000_000_000)
+                }
+            clock = max(clock, at)
+            let word = Vocabulary.Word(random.next() % 300_000)
+            switch random.next() % 3 {
+            case 0:
+                let fact = EventFact(at: at, type: UInt8(random.next() % 40))
+                packed.insert(fact)
+                Reference.insert(fact, into: &reference.events)
+            case 1:
+                let kinds: [AmountFact.Kind] = [.placed, .cancelled, .refunded]
+                let minor = Int64(bitPattern: random.next()) >> Int64(random.next() % 64)
+                let fact = AmountFact(at: at, minorUnits: minor, currency: word, kind: kinds[Int(random.next() % 3)])
+                packed.insert(fact)
+                Reference.insert(fact, into: &reference.amounts)
+            default:
+                let fact = TouchFact(at: at, channel: word, campaign: Vocabulary.Word(random.next() % 5))
+                packed.insert(fact)
+                Reference.insert(fact, into: &reference.touches)
+            }
+            // Copies share the buffer until one of them changes: the copy keeps what it saw.
+            if step == 200 {
+                let copy = packed
+                packed.insert(EventFact(at: clock, type: 1))
+                Reference.insert(EventFact(at: clock, type: 1), into: &reference.events)
+                #expect(Array(copy.events) == Array(reference.events.dropLast()))
+            }
+        }
+        #expect(Array(packed.events) == reference.events)
+        #expect(Array(packed.amounts) == reference.amounts)
+        #expect(Array(packed.touches) == reference.touches)
+        #expect(packed.events.count == reference.events.count && !packed.isEmpty)
+        let rebuilt = TimedFacts(events: reference.events, amounts: reference.amounts, touches: reference.touches)
+        #expect(Array(rebuilt.events) == reference.events)
+        #expect(Array(rebuilt.amounts) == reference.amounts)
+        #expect(Array(rebuilt.touches) == reference.touches)
+    }
+
+    @Test("Lists that are empty stay empty while the others grow, whatever the order they are filled in")
+    func emptyLists() {
+        var facts = TimedFacts()
+        facts.insert(TouchFact(at: 5, channel: 1, campaign: 2))
+        #expect(facts.events.isEmpty && facts.amounts.isEmpty && facts.touches.count == 1)
+        facts.insert(AmountFact(at: 4, minorUnits: -7, currency: 3, kind: .refunded))
+        facts.insert(EventFact(at: 3, type: 9))
+        #expect(Array(facts.touches) == [TouchFact(at: 5, channel: 1, campaign: 2)])
+        #expect(Array(facts.amounts) == [AmountFact(at: 4, minorUnits: -7, currency: 3, kind: .refunded)])
+        #expect(Array(facts.events) == [EventFact(at: 3, type: 9)])
+    }
+}
+
+/// A small seeded generator, so a failing case can be run again.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
