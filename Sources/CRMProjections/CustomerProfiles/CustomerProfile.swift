@@ -38,10 +38,11 @@ public struct CustomerProfile: Sendable {
     public var lastSeen: EventTime?
     /// Per channel (`email`, `sms`, …): the latest decision.
     public var consent: SortedMap<Consent> = [:]
-    /// Touches per marketing channel (`touchpoint` events).
-    public var channels: SortedMap<Int64> = [:]
-    /// Campaign engagements (touchpoints of a campaign, messages opened or clicked) per campaign.
-    public var campaigns: SortedMap<Int64> = [:]
+    /// Touches per marketing channel (`touchpoint` events): counted from the touch facts, which hold every one.
+    public var channels: SortedMap<Int64> { standing.touchCounts(words: Vocabulary.shared.words()).channels }
+    /// Campaign engagements (touchpoints of a campaign, messages opened or clicked) per campaign: counted from the
+    /// touch facts, which hold every one.
+    public var campaigns: SortedMap<Int64> { standing.touchCounts(words: Vocabulary.shared.words()).campaigns }
     /// Amounts per currency code.
     public var amounts: SortedMap<Amounts> = [:]
     public var firstOrderAt: EventTime?
@@ -121,8 +122,6 @@ public struct CustomerProfile: Sendable {
         for (channel, decision) in other.consent where consent[channel].map({ $0.at < decision.at }) ?? true {
             consent[channel] = decision
         }
-        channels.merge(other.channels, uniquingKeysWith: +)
-        campaigns.merge(other.campaigns, uniquingKeysWith: +)
         amounts.merge(other.amounts) { mine, theirs in
             Amounts(
                 gross: mine.gross + theirs.gross,
@@ -192,8 +191,9 @@ extension CustomerProfile {
             writer.bool(decision.granted)
             writer.int(decision.at.microseconds)
         }
-        writer.map(channels) { $0.int($1) }
-        writer.map(campaigns) { $0.int($1) }
+        let touches = standing.touchCounts(words: words)
+        writer.map(touches.channels) { $0.int($1) }
+        writer.map(touches.campaigns) { $0.int($1) }
         writer.map(amounts) { writer, amounts in
             writer.int(amounts.gross)
             writer.int(amounts.cancelled)
@@ -230,8 +230,9 @@ extension CustomerProfile {
         consent = try reader.sortedMap { reader throws(EventDecodingError) in
             Consent(granted: try reader.bool(), at: EventTime(microseconds: try reader.int()))
         }
-        channels = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
-        campaigns = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
+        // Counted from the touch facts read below: the canonical bytes hold both.
+        _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
+        _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
         amounts = try reader.sortedMap { reader throws(EventDecodingError) in
             Amounts(
                 gross: try reader.int(),

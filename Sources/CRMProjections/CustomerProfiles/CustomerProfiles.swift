@@ -274,11 +274,6 @@ public enum CustomerProfiles: Projection {
         case .customerForgotten:
             profile.forgotten = true
             profile.contact = ContactFields()
-        case .touchpoint(let channel, let campaign, _, _, _, _):
-            profile.channels[channel, default: 0] += 1
-            if let campaign { profile.campaigns[campaign, default: 0] += 1 }
-        case .message(let kind, let campaign, _):
-            if kind == .opened || kind == .clicked { profile.campaigns[campaign, default: 0] += 1 }
         case .ticketOpened(let ticket, _, _, _):
             if !profile.resolvedTickets.contains(ticket) { profile.openTickets.insert(ticket) }
         case .ticketResolved(let ticket, let satisfaction):
@@ -308,7 +303,9 @@ public enum CustomerProfiles: Projection {
         case .productUnsubscribed(let sku, let category):
             if let sku { profile.subscriptions.remove("sku:" + sku) }
             if let category { profile.subscriptions.remove("category:" + category) }
-        case .customerMerged, .interaction, .ticketReplied, .orderPaid, .orderShipped, .orderDelivered,
+        // Touchpoints and messages opened or clicked are touch facts, recorded with the standing: the channel and
+        // campaign counts are read from those.
+        case .touchpoint, .message, .customerMerged, .interaction, .ticketReplied, .orderPaid, .orderShipped, .orderDelivered,
             .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded, .segmentDefined, .segmentRemoved:
             break
         }

@@ -102,6 +102,30 @@ public struct SegmentStanding: Sendable {
         }
     }
 
+    /// Touches per channel and engagements per campaign, counted from the touch facts: a touchpoint is a touch of
+    /// its channel (and of its campaign, if any), a message opened or clicked a touch of its campaign alone.
+    /// `words`: ``Vocabulary/words()``.
+    func touchCounts(words: [String]) -> (channels: SortedMap<Int64>, campaigns: SortedMap<Int64>) {
+        var channels = [(word: Vocabulary.Word, count: Int64)]()
+        var campaigns = [(word: Vocabulary.Word, count: Int64)]()
+        func count(_ word: Vocabulary.Word, in counts: inout [(word: Vocabulary.Word, count: Int64)]) {
+            guard word != Vocabulary.none else { return }
+            if let index = counts.firstIndex(where: { $0.word == word }) {
+                counts[index].count += 1
+            } else {
+                counts.append((word, 1))
+            }
+        }
+        for touch in touches {
+            count(touch.channel, in: &channels)
+            count(touch.campaign, in: &campaigns)
+        }
+        func map(_ counts: [(word: Vocabulary.Word, count: Int64)]) -> SortedMap<Int64> {
+            SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) }.sorted { $0.key < $1.key })
+        }
+        return (map(channels), map(campaigns))
+    }
+
     /// Adds the facts and history of an id merged into this customer. Memberships are decided again afterwards.
     mutating func absorb(_ merged: SegmentStanding, mergedID: String) {
         let events = Self.merged(Array(events), Array(merged.events)) { ($0.at, $0.type) < ($1.at, $1.type) }
