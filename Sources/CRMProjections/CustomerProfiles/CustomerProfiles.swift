@@ -305,7 +305,8 @@ public enum CustomerProfiles: Projection {
             if let category { profile.subscriptions.remove("category:" + category) }
         // Touchpoints and messages opened or clicked are touch facts, recorded with the standing: the channel and
         // campaign counts are read from those.
-        case .touchpoint, .message, .customerMerged, .interaction, .ticketReplied, .orderPaid, .orderShipped, .orderDelivered,
+        case .touchpoint, .message, .customerMerged, .interaction, .ticketReplied, .orderPaid, .orderShipped,
+            .orderDelivered,
             .productLaunched, .campaignCreated, .campaignLaunched, .campaignEnded, .segmentDefined, .segmentRemoved:
             break
         }
