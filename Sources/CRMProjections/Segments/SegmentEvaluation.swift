@@ -25,13 +25,20 @@ extension CustomerProfile {
         case .count(let tag, let window, let comparison, let value):
             let start = now - window
             var count: Int64 = 0
-            for fact in standing.events where fact.type == tag && fact.at > start && fact.at <= now { count += 1 }
+            // In time order: reading stops at the first fact after `now`.
+            standing.events.read { fact in
+                guard fact.at <= now else { return false }
+                if fact.type == tag && fact.at > start { count += 1 }
+                return true
+            }
             return comparison.holds(count, value)
         case .sum(let metric, let window, let currency, let comparison, let value):
             let start = now - window
             var total: Int64 = 0
-            for fact in standing.amounts where fact.at > start && fact.at <= now && fact.currency == currency {
-                total += fact.contribution(to: metric)
+            standing.amounts.read { fact in
+                guard fact.at <= now else { return false }
+                if fact.at > start && fact.currency == currency { total += fact.contribution(to: metric) }
+                return true
             }
             return comparison.holds(total, value)
         case .consent(let channel): return consent[rule.strings[channel]]?.granted == true
@@ -39,10 +46,10 @@ extension CustomerProfile {
         case .city(let names): return city.map(rule.lists[names].contains) ?? false
         case .touchedChannel(let channel, let window):
             let start = window.map { now - $0 } ?? .min
-            return standing.touches.contains { $0.channel == channel && $0.at > start && $0.at <= now }
+            return standing.touches.contains(within: start, now) { $0.channel == channel }
         case .touchedCampaign(let campaign, let window):
             let start = window.map { now - $0 } ?? .min
-            return standing.touches.contains { $0.campaign == campaign && $0.at > start && $0.at <= now }
+            return standing.touches.contains(within: start, now) { $0.campaign == campaign }
         case .subscribed(let target): return subscriptions.contains(rule.strings[target])
         case .rfm(let groups): return standing.rfmGroup != 0 && groups & (1 << standing.rfmGroup) != 0
         case .inSegment(let name): return SegmentStanding.contains(members, rule.strings[name])
@@ -116,9 +123,10 @@ extension CustomerProfile {
         // Facts are in time order: the first matching one still inside the window leaves it first.
         func earliestExit<Fact: PackedFact>(_ facts: TimedFacts.List<Fact>, span: Int64, where matches: (Fact) -> Bool)
         {
-            for fact in facts where fact.at + span > now && matches(fact) {
+            facts.read { fact in
+                guard fact.at + span > now && matches(fact) else { return true }
                 due = min(due, fact.at + span)
-                return
+                return false
             }
         }
         for windowed in windows {

@@ -116,9 +116,10 @@ public struct SegmentStanding: Sendable {
                 counts.append((word, 1))
             }
         }
-        for touch in touches {
+        touches.read { touch in
             count(touch.channel, in: &channels)
             count(touch.campaign, in: &campaigns)
+            return true
         }
         func map(_ counts: [(word: Vocabulary.Word, count: Int64)]) -> SortedMap<Int64> {
             SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) }.sorted { $0.key < $1.key })
@@ -171,22 +172,25 @@ extension SegmentStanding {
     /// once for many customers.
     func serialize(into writer: inout BinaryWriter, words: [String]) {
         writer.varint(UInt64(events.count))
-        for fact in events {
+        events.read { fact in
             writer.int(fact.at)
             writer.varint(UInt64(fact.type))
+            return true
         }
         writer.varint(UInt64(amounts.count))
-        for fact in amounts {
+        amounts.read { fact in
             writer.int(fact.at)
             writer.varint(UInt64(fact.kind.rawValue))
             writer.int(fact.minorUnits)
             writer.string(words[Int(fact.currency)])
+            return true
         }
         writer.varint(UInt64(touches.count))
-        for fact in touches {
+        touches.read { fact in
             writer.int(fact.at)
             writer.string(words[Int(fact.channel)])
             writer.string(words[Int(fact.campaign)])
+            return true
         }
         writer.varint(UInt64(rfmGroup))
         writer.int(due)

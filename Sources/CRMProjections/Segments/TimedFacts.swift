@@ -89,13 +89,16 @@ struct TimedFacts: Sendable {
 
     /// Where the facts of `list` at or before `time` end.
     private static func end<Fact: PackedFact>(ofFactsUpTo time: Int64, in list: List<Fact>) -> Int {
-        var iterator = list.makeIterator()
         var end = list.range.lowerBound
-        while let next = iterator.next(), next.at <= time { end = iterator.index }
+        list.read { fact, next in
+            guard fact.at <= time else { return false }
+            end = next
+            return true
+        }
         return end
     }
 
-    /// The facts of one list, read in order.
+    /// The facts of one list.
     struct List<Fact: PackedFact>: Sequence {
         fileprivate let bytes: [UInt8]
         fileprivate let range: Range<Int>
@@ -106,27 +109,48 @@ struct TimedFacts: Sendable {
         /// Counted by reading the list (it is written after its count in the canonical encoding, once).
         var count: Int {
             var count = 0
-            var iterator = makeIterator()
-            while iterator.next() != nil { count += 1 }
+            read { _ in
+                count += 1
+                return true
+            }
             return count
         }
 
-        func makeIterator() -> Iterator {
-            Iterator(reader: PackedReader(bytes: bytes, index: range.lowerBound), end: range.upperBound, base: base)
+        /// Calls `body` with each fact in order until it returns false: how rules read the facts, in the buffer
+        /// itself. (The iterator of `Sequence` copies the list into an array first: for tests and merges.)
+        func read(while body: (Fact) -> Bool) {
+            read { fact, _ in body(fact) }
         }
 
-        struct Iterator: IteratorProtocol {
-            fileprivate var reader: PackedReader
-            fileprivate let end: Int
-            fileprivate let base: Int64
-
-            /// Where the next fact starts.
-            var index: Int { reader.index }
-
-            mutating func next() -> Fact? {
-                guard reader.index < end else { return nil }
-                return Fact.unpack(from: &reader, base: base)
+        /// Whether a fact after `start` and at or before `end` satisfies `matches`.
+        func contains(within start: Int64, _ end: Int64, where matches: (Fact) -> Bool) -> Bool {
+            var found = false
+            read { fact in
+                guard fact.at <= end else { return false }
+                found = fact.at > start && matches(fact)
+                return !found
             }
+            return found
+        }
+
+        /// ``read(while:)``, also giving where the next fact starts.
+        fileprivate func read(while body: (Fact, _ next: Int) -> Bool) {
+            guard !range.isEmpty else { return }
+            bytes.withUnsafeBufferPointer { buffer in
+                var reader = PackedReader(bytes: buffer.baseAddress!, index: range.lowerBound)
+                while reader.index < range.upperBound {
+                    guard body(Fact.unpack(from: &reader, base: base), reader.index) else { return }
+                }
+            }
+        }
+
+        func makeIterator() -> IndexingIterator<[Fact]> {
+            var facts = [Fact]()
+            read { fact in
+                facts.append(fact)
+                return true
+            }
+            return facts.makeIterator()
         }
     }
 }
@@ -222,28 +246,32 @@ struct PackedRecord: PackedBytes {
     }
 }
 
-/// Reads packed facts; the bytes are the buffer's own, so they are well formed.
+/// Reads packed facts in place. The bytes are the buffer's own, written by `pack`: they are well formed, and a
+/// list's last fact ends where the list does, so nothing is read past its end.
 struct PackedReader {
-    let bytes: [UInt8]
+    let bytes: UnsafePointer<UInt8>
     var index: Int
 
+    @inline(__always)
     mutating func byte() -> UInt8 {
         defer { index += 1 }
         return bytes[index]
     }
 
+    @inline(__always)
     mutating func varint() -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
             let byte = bytes[index]
             index += 1
-            result |= UInt64(byte & 0x7F) << shift
+            result |= UInt64(byte & 0x7F) &<< shift
             if byte < 0x80 { return result }
-            shift += 7
+            shift &+= 7
         }
     }
 
+    @inline(__always)
     mutating func zigzag() -> Int64 {
         let raw = varint()
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
