@@ -32,10 +32,10 @@ public struct CustomerProfile: Sendable {
     public var country: String?
     /// The channel that acquired the customer (from `customer.registered`).
     public var acquisitionChannel: String?
-    public var registeredAt: EventTime?
+    @PackedTime public var registeredAt: EventTime?
     /// The earliest and latest event time of the customer's events.
-    public var firstSeen: EventTime?
-    public var lastSeen: EventTime?
+    @PackedTime public var firstSeen: EventTime?
+    @PackedTime public var lastSeen: EventTime?
     /// Per channel (`email`, `sms`, …): the latest decision.
     public var consent: SortedMap<Consent> = [:]
     /// Touches per marketing channel (`touchpoint` events): counted from the touch facts, which hold every one.
@@ -45,8 +45,8 @@ public struct CustomerProfile: Sendable {
     public var campaigns: SortedMap<Int64> { standing.touchCounts(words: Vocabulary.shared.words()).campaigns }
     /// Amounts per currency code.
     public var amounts: SortedMap<Amounts> = [:]
-    public var firstOrderAt: EventTime?
-    public var lastOrderAt: EventTime?
+    @PackedTime public var firstOrderAt: EventTime?
+    @PackedTime public var lastOrderAt: EventTime?
     /// Tickets opened and not yet resolved.
     public var openTickets: SortedSet = []
     /// Tickets resolved (kept as ids so that a late `ticket.opened` does not reopen one).
@@ -154,6 +154,22 @@ public struct CustomerProfile: Sendable {
         guard let a else { return b }
         guard let b else { return a }
         return max(a, b)
+    }
+}
+
+/// An optional time held in 8 bytes instead of 16 (an optional's flag pads it to a second word): `Int64.min`, which
+/// no event time reaches, stands for none. A profile holds five.
+@propertyWrapper
+public struct PackedTime: Sendable {
+    private var microseconds = Int64.min
+
+    public init(wrappedValue: EventTime?) {
+        self.wrappedValue = wrappedValue
+    }
+
+    public var wrappedValue: EventTime? {
+        get { microseconds == .min ? nil : EventTime(microseconds: microseconds) }
+        set { microseconds = newValue?.microseconds ?? .min }
     }
 }
 
