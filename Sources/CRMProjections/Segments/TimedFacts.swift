@@ -90,7 +90,7 @@ struct TimedFacts: Sendable {
     /// Where the facts of `list` at or before `time` end.
     private static func end<Fact: PackedFact>(ofFactsUpTo time: Int64, in list: List<Fact>) -> Int {
         var end = list.range.lowerBound
-        list.read { fact, next in
+        list.readWithNextStart { fact, next in
             guard fact.at <= time else { return false }
             end = next
             return true
@@ -119,7 +119,7 @@ struct TimedFacts: Sendable {
         /// Calls `body` with each fact in order until it returns false: how rules read the facts, in the buffer
         /// itself. (The iterator of `Sequence` copies the list into an array first: for tests and merges.)
         func read(while body: (Fact) -> Bool) {
-            read { fact, _ in body(fact) }
+            readWithNextStart { fact, _ in body(fact) }
         }
 
         /// Whether a fact after `start` and at or before `end` satisfies `matches`.
@@ -134,7 +134,7 @@ struct TimedFacts: Sendable {
         }
 
         /// ``read(while:)``, also giving where the next fact starts.
-        fileprivate func read(while body: (Fact, _ next: Int) -> Bool) {
+        fileprivate func readWithNextStart(while body: (Fact, _ next: Int) -> Bool) {
             guard !range.isEmpty else { return }
             bytes.withUnsafeBufferPointer { buffer in
                 var reader = PackedReader(bytes: buffer.baseAddress!, index: range.lowerBound)
