@@ -207,9 +207,7 @@ extension CustomerProfile {
             writer.bool(decision.granted)
             writer.int(decision.at.microseconds)
         }
-        let touches = standing.touchCounts(words: words)
-        writer.map(touches.channels) { $0.int($1) }
-        writer.map(touches.campaigns) { $0.int($1) }
+        standing.writeTouchCounts(into: &writer, words: words)
         writer.map(amounts) { writer, amounts in
             writer.int(amounts.gross)
             writer.int(amounts.cancelled)

@@ -106,25 +106,53 @@ public struct SegmentStanding: Sendable {
     /// its channel (and of its campaign, if any), a message opened or clicked a touch of its campaign alone.
     /// `words`: ``Vocabulary/words()``.
     func touchCounts(words: [String]) -> (channels: SortedMap<Int64>, campaigns: SortedMap<Int64>) {
-        var channels = [(word: Vocabulary.Word, count: Int64)]()
-        var campaigns = [(word: Vocabulary.Word, count: Int64)]()
-        func count(_ word: Vocabulary.Word, in counts: inout [(word: Vocabulary.Word, count: Int64)]) {
-            guard word != Vocabulary.none else { return }
-            if let index = counts.firstIndex(where: { $0.word == word }) {
-                counts[index].count += 1
-            } else {
-                counts.append((word, 1))
+        func map(_ field: KeyPath<TouchFact, Vocabulary.Word>) -> SortedMap<Int64> {
+            withTouchCounts(of: field, words: words) { counts in
+                SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
             }
         }
-        touches.read { touch in
-            count(touch.channel, in: &channels)
-            count(touch.campaign, in: &campaigns)
-            return true
+        return (map(\.channel), map(\.campaign))
+    }
+
+    /// Writes the counts of ``touchCounts(words:)`` as the canonical sorted maps, without building them.
+    func writeTouchCounts(into writer: inout BinaryWriter, words: [String]) {
+        func write(_ counts: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) {
+            writer.varint(UInt64(counts.count))
+            for entry in counts {
+                writer.string(words[Int(entry.word)])
+                writer.int(entry.count)
+            }
         }
-        func map(_ counts: [(word: Vocabulary.Word, count: Int64)]) -> SortedMap<Int64> {
-            SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) }.sorted { $0.key < $1.key })
+        withTouchCounts(of: \.channel, words: words, write)
+        withTouchCounts(of: \.campaign, words: words, write)
+    }
+
+    /// Calls `body` with the distinct words of `field` among the touch facts (but `Vocabulary.none`) and how many
+    /// facts have each, in the order of the words, in scratch memory (on the stack for the usual few touches).
+    private func withTouchCounts<Result>(
+        of field: KeyPath<TouchFact, Vocabulary.Word>,
+        words: [String],
+        _ body: (UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) -> Result
+    ) -> Result {
+        withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: touches.count) {
+            scratch in
+            var distinct = 0
+            touches.read { touch in
+                let word = touch[keyPath: field]
+                guard word != Vocabulary.none else { return true }
+                if let index = scratch[..<distinct].firstIndex(where: { $0.word == word }) {
+                    scratch[index].count += 1
+                } else {
+                    scratch.initializeElement(at: distinct, to: (word, 1))
+                    distinct += 1
+                }
+                return true
+            }
+            var counts = UnsafeMutableBufferPointer(rebasing: scratch[..<distinct])
+            counts.sort { words[Int($0.word)] < words[Int($1.word)] }
+            // Plain pairs: nothing to deinitialize.
+            return body(counts)
         }
-        return (map(channels), map(campaigns))
     }
 
     /// Adds the facts and history of an id merged into this customer. Memberships are decided again afterwards.
