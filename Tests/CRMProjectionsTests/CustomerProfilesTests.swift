@@ -124,6 +124,30 @@ struct CustomerProfilesTests {
         #expect(state.profile(of: "d")?.mergedIDs == ["never-seen"])
     }
 
+    @Test("Channel and campaign counts, read from the touch facts, follow merges and late events and read back")
+    func touchCountsAfterMergeAndRoundTrip() throws {
+        func touch(_ channel: String, _ campaign: String?) -> EventPayload {
+            .touchpoint(channel: channel, campaign: campaign, source: nil, medium: nil, kind: nil, url: nil)
+        }
+        let state = Self.fold([
+            (5, "a", touch("email", "spring")),
+            (6, "b", touch("email", nil)),
+            (7, "b", .message(.clicked, campaign: "spring", channel: "email")),
+            (8, "b", .message(.opened, campaign: "autumn", channel: "sms")),
+            (9, "b", .message(.sent, campaign: "winter", channel: "sms")),
+            (10, "a", .customerMerged(from: "b")),
+            (2, "a", touch("social", "autumn")),  // late: before every other touch
+        ])
+        let profile = try #require(state.profile(of: "b"))
+        #expect(profile.id == "a")
+        #expect(profile.channels == ["email": 2, "social": 1], "messages opened or clicked touch no channel")
+        #expect(profile.campaigns == ["autumn": 2, "spring": 2], "a message sent is not an engagement")
+        let restored = try CustomerProfiles.State(serialized: state.serialized)
+        let read = try #require(restored.profile(of: "a"))
+        #expect(read.channels == profile.channels && read.campaigns == profile.campaigns)
+        #expect(restored.serialized == state.serialized)
+    }
+
     @Test("Merged facts at the same instant are ordered by their words, not by the numbers the vocabulary gave them")
     func mergedFactsInWordOrder() throws {
         // Words this process has not seen yet, first seen in the reverse of their order.
