@@ -32,7 +32,21 @@ public struct SegmentCatalog: Sendable {
             case amounts(Vocabulary.Word)
             case channel(Vocabulary.Word)
             case campaign(Vocabulary.Word)
+
+            /// The list of a customer's timed facts it reads.
+            var list: FactList {
+                switch self {
+                case .events: .events
+                case .amounts: .amounts
+                case .channel, .campaign: .touches
+                }
+            }
         }
+
+        enum FactList: Int {
+            case events, amounts, touches
+        }
+
         var source: Source
         var window: SegmentWindow
     }
@@ -157,8 +171,9 @@ public struct SegmentCatalog: Sendable {
         triggers = order.map { byName[generations[$0].name]! }
         timed = order.map { timedByName[generations[$0].name]! }
         anyTrigger = triggers.reduce(into: TypeTagSet()) { $0.formUnion($1) }
-        // Only the earliest exit over them matters, so their order does not.
-        windowed = Array(windows)
+        // Grouped by the list they read, which `nextDue` reads once for each group; within a group, only the
+        // earliest exit over them matters, so their order does not.
+        windowed = windows.sorted { $0.source.list.rawValue < $1.source.list.rawValue }
     }
 
     private static func tag(_ type: EventType) -> UInt8 { UInt8(type.tag) }
