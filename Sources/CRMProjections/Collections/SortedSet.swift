@@ -5,6 +5,8 @@ public struct SortedSet {
     public init() {}
 
     private func position(of element: String) -> (index: Int, found: Bool) {
+        // Found by equality first among a few elements, as in `SortedMap`.
+        if elements.count <= 8, let index = elements.firstIndex(of: element) { return (index, true) }
         let index = elements.partitioningIndex { $0 >= element }
         return (index, index < elements.count && elements[index] == element)
     }
