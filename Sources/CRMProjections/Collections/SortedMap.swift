@@ -18,7 +18,6 @@ public struct SortedMap<Value> {
         return (index, index < entries.count && entries[index].key == key)
     }
 
-
     public subscript(key: String) -> Value? {
         get {
             let (index, found) = position(of: key)
