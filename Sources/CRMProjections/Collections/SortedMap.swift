@@ -10,12 +10,7 @@ public struct SortedMap<Value> {
 
     /// Where `key` is, or where it would go.
     private func position(of key: String) -> (index: Int, found: Bool) {
-        // A profile's maps hold a few keys: comparing for equality (the raw bits of a small string at once) finds
-        // one sooner than ordering comparisons, which segment rules made 2 % of a rebuild; order only places a new
-        // key.
-        if entries.count <= 8, let index = entries.firstIndex(where: { $0.key == key }) { return (index, true) }
-        let index = entries.partitioningIndex { $0.key >= key }
-        return (index, index < entries.count && entries[index].key == key)
+        entries.sortedPosition(of: key, by: \.key)
     }
 
     public subscript(key: String) -> Value? {

@@ -5,10 +5,7 @@ public struct SortedSet {
     public init() {}
 
     private func position(of element: String) -> (index: Int, found: Bool) {
-        // Found by equality first among a few elements, as in `SortedMap`.
-        if elements.count <= 8, let index = elements.firstIndex(of: element) { return (index, true) }
-        let index = elements.partitioningIndex { $0 >= element }
-        return (index, index < elements.count && elements[index] == element)
+        elements.sortedPosition(of: element) { $0 }
     }
 
     public func contains(_ element: String) -> Bool { position(of: element).found }

@@ -64,8 +64,7 @@ public struct SegmentStanding: Sendable {
     public func isMember(of name: String) -> Bool { Self.contains(segments, name) }
 
     static func contains(_ sorted: [String], _ name: String) -> Bool {
-        let index = sorted.partitioningIndex { $0 >= name }
-        return index < sorted.count && sorted[index] == name
+        sorted.sortedPosition(of: name) { $0 }.found
     }
 
     /// Records the facts of one of the customer's events.
