@@ -39,10 +39,10 @@ public struct CustomerProfile: Sendable {
     /// Per channel (`email`, `sms`, …): the latest decision.
     public var consent: SortedMap<Consent> = [:]
     /// Touches per marketing channel (`touchpoint` events): counted from the touch facts, which hold every one.
-    public var channels: SortedMap<Int64> { standing.touchCounts(words: Vocabulary.shared.words()).channels }
+    public var channels: SortedMap<Int64> { standing.touchCounts(\.channel, words: Vocabulary.shared.words()) }
     /// Campaign engagements (touchpoints of a campaign, messages opened or clicked) per campaign: counted from the
     /// touch facts, which hold every one.
-    public var campaigns: SortedMap<Int64> { standing.touchCounts(words: Vocabulary.shared.words()).campaigns }
+    public var campaigns: SortedMap<Int64> { standing.touchCounts(\.campaign, words: Vocabulary.shared.words()) }
     /// Amounts per currency code.
     public var amounts: SortedMap<Amounts> = [:]
     @PackedTime public var firstOrderAt: EventTime?

@@ -101,19 +101,17 @@ public struct SegmentStanding: Sendable {
         }
     }
 
-    /// Touches per channel and engagements per campaign, counted from the touch facts: a touchpoint is a touch of
-    /// its channel (and of its campaign, if any), a message opened or clicked a touch of its campaign alone.
-    /// `words`: ``Vocabulary/words()``.
-    func touchCounts(words: [String]) -> (channels: SortedMap<Int64>, campaigns: SortedMap<Int64>) {
-        func map(_ field: KeyPath<TouchFact, Vocabulary.Word>) -> SortedMap<Int64> {
-            withTouchCounts(of: field, words: words) { counts in
-                SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
-            }
+    /// Touches per channel (`field` `\.channel`) or engagements per campaign (`\.campaign`), counted from the touch
+    /// facts: a touchpoint is a touch of its channel (and of its campaign, if any), a message opened or clicked a
+    /// touch of its campaign alone. `words`: ``Vocabulary/words()``.
+    func touchCounts(_ field: KeyPath<TouchFact, Vocabulary.Word>, words: [String]) -> SortedMap<Int64> {
+        withTouchCounts(of: field, words: words) { counts in
+            SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
         }
-        return (map(\.channel), map(\.campaign))
     }
 
-    /// Writes the counts of ``touchCounts(words:)`` as the canonical sorted maps, without building them.
+    /// Writes the channel, then the campaign counts of ``touchCounts(_:words:)`` as the canonical sorted maps,
+    /// without building them.
     func writeTouchCounts(into writer: inout BinaryWriter, words: [String]) {
         func write(_ counts: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) {
             writer.varint(UInt64(counts.count))
