@@ -1,3 +1,5 @@
+import CRMModel
+
 /// A customer's timed facts (``SegmentStanding/EventFact``, ``SegmentStanding/AmountFact``,
 /// ``SegmentStanding/TouchFact``), packed as varints in one buffer: what windowed segment rules read.
 ///
@@ -136,10 +138,12 @@ struct TimedFacts: Sendable {
         /// ``read(while:)``, also giving where the next fact starts.
         fileprivate func readWithNextStart(while body: (Fact, _ next: Int) -> Bool) {
             guard !range.isEmpty else { return }
-            bytes.withUnsafeBufferPointer { buffer in
-                var reader = PackedReader(bytes: buffer.baseAddress!, index: range.lowerBound)
-                while reader.index < range.upperBound {
-                    guard body(Fact.unpack(from: &reader, base: base), reader.index) else { return }
+            bytes.withUnsafeBytes { buffer in
+                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
+                while !reader.isAtEnd {
+                    // The buffer's own bytes, written by `pack`: they decode.
+                    let fact = try! Fact.unpack(from: &reader, base: base)
+                    guard body(fact, range.lowerBound + reader.bytesRead) else { return }
                 }
             }
         }
@@ -158,7 +162,7 @@ struct TimedFacts: Sendable {
 /// A fact that ``TimedFacts`` packs: its time from the base as a zigzag varint, then its fields.
 protocol PackedFact: TimedFact {
     func pack(into record: inout some PackedBytes, base: Int64)
-    static func unpack(from reader: inout PackedReader, base: Int64) -> Self
+    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self
 }
 
 extension SegmentStanding.EventFact: PackedFact {
@@ -167,8 +171,8 @@ extension SegmentStanding.EventFact: PackedFact {
         record.append(type)
     }
 
-    static func unpack(from reader: inout PackedReader, base: Int64) -> Self {
-        Self(at: base &+ reader.zigzag(), type: reader.byte())
+    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self {
+        Self(at: base &+ (try reader.zigzag()), type: try reader.byte())
     }
 }
 
@@ -180,12 +184,13 @@ extension SegmentStanding.AmountFact: PackedFact {
         record.varint(UInt64(currency))
     }
 
-    static func unpack(from reader: inout PackedReader, base: Int64) -> Self {
-        let at = base &+ reader.zigzag()
-        // Only `pack` wrote these bytes: the kind is one of ours.
-        let kind = Kind(rawValue: reader.byte())!
-        let minorUnits = reader.zigzag()
-        return Self(at: at, minorUnits: minorUnits, currency: Vocabulary.Word(reader.varint()), kind: kind)
+    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self {
+        let at = base &+ (try reader.zigzag())
+        guard let kind = Kind(rawValue: try reader.byte()) else {
+            throw EventDecodingError(reason: "unknown amount kind")
+        }
+        let minorUnits = try reader.zigzag()
+        return Self(at: at, minorUnits: minorUnits, currency: Vocabulary.Word(try reader.varint()), kind: kind)
     }
 }
 
@@ -196,14 +201,15 @@ extension SegmentStanding.TouchFact: PackedFact {
         record.varint(UInt64(campaign))
     }
 
-    static func unpack(from reader: inout PackedReader, base: Int64) -> Self {
-        let at = base &+ reader.zigzag()
-        let channel = Vocabulary.Word(reader.varint())
-        return Self(at: at, channel: channel, campaign: Vocabulary.Word(reader.varint()))
+    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self {
+        let at = base &+ (try reader.zigzag())
+        let channel = Vocabulary.Word(try reader.varint())
+        return Self(at: at, channel: channel, campaign: Vocabulary.Word(try reader.varint()))
     }
 }
 
-/// Where packed facts are written: a buffer, or one record on the stack.
+/// Where packed facts are written: a buffer, or one record on the stack. (`BinaryWriter`, which reads them back
+/// through `BinaryReader`, writes only into an array of its own: an insert would allocate one per event.)
 protocol PackedBytes {
     mutating func append(_ byte: UInt8)
 }
@@ -243,37 +249,5 @@ struct PackedRecord: PackedBytes {
 
     func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result {
         withUnsafeBytes(of: storage) { body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-    }
-}
-
-/// Reads packed facts in place. The bytes are the buffer's own, written by `pack`: they are well formed, and a
-/// list's last fact ends where the list does, so nothing is read past its end.
-struct PackedReader {
-    let bytes: UnsafePointer<UInt8>
-    var index: Int
-
-    @inline(__always)
-    mutating func byte() -> UInt8 {
-        defer { index += 1 }
-        return bytes[index]
-    }
-
-    @inline(__always)
-    mutating func varint() -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            let byte = bytes[index]
-            index += 1
-            result |= UInt64(byte & 0x7F) &<< shift
-            if byte < 0x80 { return result }
-            shift &+= 7
-        }
-    }
-
-    @inline(__always)
-    mutating func zigzag() -> Int64 {
-        let raw = varint()
-        return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }
 }
