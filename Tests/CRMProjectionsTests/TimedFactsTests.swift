@@ -1,4 +1,5 @@
 import Testing
+import _EventLogTestSupport
 
 @testable import CRMProjections
 
@@ -24,7 +25,7 @@ struct TimedFactsTests {
         arguments: [1, 2, 3, 4, 5, 6, 7, 8]
     )
     func packedEqualsArrays(seed: UInt64) {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         var packed = TimedFacts()
         var reference = Reference()
         #expect(packed.isEmpty)
@@ -85,18 +86,5 @@ struct TimedFactsTests {
         #expect(Array(facts.touches) == [TouchFact(at: 5, channel: 1, campaign: 2)])
         #expect(Array(facts.amounts) == [AmountFact(at: 4, minorUnits: -7, currency: 3, kind: .refunded)])
         #expect(Array(facts.events) == [EventFact(at: 3, type: 9)])
-    }
-}
-
-/// A small seeded generator, so a failing case can be run again.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
