@@ -19,3 +19,19 @@ public func growAllocatorHeapsInLargeSteps() {
     _ = unsafeBitCast(symbol, to: Mallopt.self)(topPad, 64 << 20)
     #endif
 }
+
+/// Returns the allocator's free memory to the system (glibc's `malloc_trim`): the whole free pages inside its heaps
+/// and what is free at their tops.
+///
+/// glibc gives back only the free memory at the top of a heap by itself. After a rebuild, the memory of what only the
+/// fold needed (the identity groups, decoded events, the shards before they were joined) is free but lies between
+/// the profiles, and would stay resident for the life of the process: about 4 % of it after rebuilding 10M events.
+/// Does nothing on other C libraries.
+public func releaseFreeMemoryToSystem() {
+    #if canImport(Glibc)
+    // `malloc_trim` is declared in <malloc.h>, which the Glibc module does not export: look it up instead.
+    typealias MallocTrim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+    #endif
+}

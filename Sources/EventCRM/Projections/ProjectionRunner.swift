@@ -198,8 +198,21 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         workers: Int? = nil,
         progress: ((RebuildProgress) -> Void)? = nil
     ) throws(CRMError) -> ProjectionRunner<P> {
-        let workers = max(1, workers ?? onlineCores)
         let end = min(offset ?? engine.nextOffset, engine.nextOffset)
+        let state = try fold(engine: engine, upTo: end, workers: max(1, workers ?? onlineCores), progress: progress)
+        // The identity groups, the decoded chunks and the other shards are gone by now: give their pages back
+        // rather than keep them resident next to the state for as long as the process lives.
+        releaseFreeMemoryToSystem()
+        return ProjectionRunner(engine: engine, state: state, offset: end)
+    }
+
+    /// The fold of ``rebuild(engine:upTo:workers:progress:)``.
+    private static func fold(
+        engine: CRMEngine,
+        upTo end: Int64,
+        workers: Int,
+        progress: ((RebuildProgress) -> Void)?
+    ) throws(CRMError) -> P.State {
         let groups = try IdentityGroups.build(engine: engine, upTo: end)
         let shardCount = max(1, workers * 2)
         var shards = [P.State](repeating: P.makeState(), count: shardCount)
@@ -265,7 +278,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         // change.
         var state = shards.removeFirst()
         while !shards.isEmpty { state.absorb(shards.removeFirst()) }
-        return ProjectionRunner(engine: engine, state: state, offset: end)
+        return state
     }
 
     /// The events of each batch of `chunk` (only those before `end`), decoded on every core, each with its shard.
