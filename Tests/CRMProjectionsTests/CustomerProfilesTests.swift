@@ -267,7 +267,7 @@ struct CustomerProfilesTests {
             let id: @Sendable (String) -> String = { $0 }
             var memberships = BinaryWriter()
             memberships.chunkedMap(entries: ids, key: id) { writer, _ in
-                profile.standing.serializeMemberships(into: &writer)
+                profile.standing.serializeMemberships(into: &writer, catalog: state.segments)
             }
             writer.varint(UInt64(memberships.bytes.count))
             writer.bytes += memberships.bytes

@@ -101,29 +101,46 @@ extension CustomerProfiles {
 
     static func define(_ name: String, definition: JSONObject, description: String?, in state: inout State) {
         let at = EventTime(microseconds: state.now)
+        let earlier = state.segments
         // A refused definition is recorded in the catalog and changes nobody.
         guard state.segments.define(name, definition: definition, description: description, at: at) else { return }
+        moveSlots(in: &state, since: earlier)
         reevaluateEveryone(&state, trigger: .defined)
     }
 
     static func remove(_ name: String, from state: inout State) {
-        guard let generation = state.segments.live[name] else { return }
+        guard let generation = state.segments.live[name], let slot = state.segments.slots[name] else { return }
+        let earlier = state.segments
         state.segments.remove(name, at: EventTime(microseconds: state.now))
         let at = EventTime(microseconds: state.now)
         var index = state.profiles.values.startIndex
         while index != state.profiles.values.endIndex {
-            if state.profiles.values[index].standing.isMember(of: name) {
-                state.profiles.values[index].standing.segments.removeAll { $0 == name }
+            if state.profiles.values[index].standing.live.contains(slot) {
                 state.profiles.values[index].standing.changes.append(
                     MembershipChange(at: at, generation: generation, entered: false, trigger: .removed)
                 )
             }
             state.profiles.values.formIndex(after: &index)
         }
+        // Drops the removed segment's bit too.
+        moveSlots(in: &state, since: earlier)
         // Rules that referred to it now see it empty.
         let catalog = state.segments
         if catalog.live.values.contains(where: { catalog.generations[$0].rule.referencedSegments.contains(name) }) {
             reevaluateEveryone(&state, trigger: .defined)
+        }
+    }
+
+    /// Moves every customer's memberships to the slots of the catalog now, from those of `earlier` (the catalog
+    /// before a definition or a removal).
+    private static func moveSlots(in state: inout State, since earlier: SegmentCatalog) {
+        guard let moves = state.segments.slotMoves(since: earlier) else { return }
+        var index = state.profiles.values.startIndex
+        while index != state.profiles.values.endIndex {
+            if !state.profiles.values[index].standing.live.isEmpty {
+                state.profiles.values[index].standing.live = state.profiles.values[index].standing.live.remapped(moves)
+            }
+            state.profiles.values.formIndex(after: &index)
         }
     }
 
@@ -158,7 +175,7 @@ extension CustomerProfiles {
         catalog: SegmentCatalog,
         at now: Int64
     ) {
-        for name in merged.standing.segments {
+        for name in merged.standing.segments(in: catalog) {
             guard let generation = catalog.live[name] else { continue }
             merged.standing.changes.append(
                 MembershipChange(
@@ -170,7 +187,7 @@ extension CustomerProfiles {
                 )
             )
         }
-        merged.standing.segments = []
+        merged.standing.live = LiveSegments()
     }
 
     /// Decides the customer's live segments at `now` (only those an event of `onlyType` can change, when given),
@@ -185,19 +202,19 @@ extension CustomerProfiles {
         other: String? = nil,
         onlyType: UInt8? = nil
     ) -> Int64? {
-        var members = profile.standing.segments
+        var members = profile.standing.live
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
             // Time passing changes only the segments whose rules read windows.
             if trigger == .window, !catalog.timed[position] { continue }
             let rule = catalog.compiled[position]
             let holds = profile.holds(rule, at: now, members: members)
-            let name = catalog.generations[generation].name
-            guard holds != SegmentStanding.contains(members, name) else { continue }
+            let slot = catalog.evaluationSlots[position]
+            guard holds != members.contains(slot) else { continue }
             if holds {
-                members.insert(name, at: members.firstIndex { $0 > name } ?? members.count)
+                members.insert(slot)
             } else {
-                members.removeAll { $0 == name }
+                members.remove(slot)
             }
             let cause: CustomerProfile.Cause =
                 switch trigger {
@@ -219,7 +236,7 @@ extension CustomerProfiles {
                 )
             )
         }
-        profile.standing.segments = members
+        profile.standing.live = members
         profile.standing.due = catalog.windowed.isEmpty ? .max : profile.nextDue(after: now, windows: catalog.windowed)
         return schedule(&profile)
     }

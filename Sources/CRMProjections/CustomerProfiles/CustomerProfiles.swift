@@ -44,7 +44,7 @@ public enum CustomerProfiles: Projection {
                 // a reader of one profile steps over them (docs/projections.md, section 4).
                 var memberships = BinaryWriter()
                 memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
-                    (first! + Int(entry.value)).pointee.standing.serializeMemberships(into: &writer)
+                    (first! + Int(entry.value)).pointee.standing.serializeMemberships(into: &writer, catalog: segments)
                 }
                 writer.varint(UInt64(memberships.bytes.count))
                 writer.append(encoded: memberships.bytes)
@@ -64,6 +64,7 @@ public enum CustomerProfiles: Projection {
                     reason: "the memberships take \(reader.bytesRead - membershipsStart) bytes, not \(membershipBytes)"
                 )
             }
+            let catalog = segments
             // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
             // are at its own place in theirs, joined to it on the core that reads it.
             let read = try reader.chunkedValues { id, chunk, index, reader, words throws(EventDecodingError) in
@@ -75,7 +76,7 @@ public enum CustomerProfiles: Projection {
                 guard id == profile.id, memberID == id else {
                     throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
                 }
-                profile.standing.take(joined)
+                try profile.standing.take(joined, catalog: catalog)
                 return profile
             }
             // Every profile found its memberships at its place: equal counts leave none without a profile.
@@ -156,7 +157,7 @@ public enum CustomerProfiles: Projection {
                 try SegmentStanding.Memberships(deserializing: &reader)
             }
             guard let joined else { throw EventDecodingError(reason: "profile \(id) has no memberships") }
-            profile.standing.take(joined)
+            try profile.standing.take(joined, catalog: segments)
             if profile.standing.due != .max { due.push(profile.standing.due, profile.id) }
             profiles.store(profile)
         }

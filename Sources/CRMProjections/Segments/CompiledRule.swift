@@ -33,8 +33,8 @@ final class CompiledRule: Sendable {
         case subscribed(Int)
         /// Bit `n` set: the group numbered `n` (its place in `SegmentRule.rfmGroups` plus one).
         case rfm(groups: UInt16)
-        /// Index into `strings`: the segment.
-        case inSegment(Int)
+        /// The segment's slot (``SegmentCatalog/liveNames``); -1 for a segment not live, which nobody is in.
+        case inSegment(slot: Int)
     }
 
     let tests: [Test]
@@ -45,8 +45,9 @@ final class CompiledRule: Sendable {
     let strings: [String]
     let lists: [[String]]
 
-    init(_ rule: SegmentRule) {
-        var builder = Builder()
+    /// `slots`: the live segments' slots, which `in_segment` reads.
+    init(_ rule: SegmentRule, slots: [String: Int]) {
+        var builder = Builder(slots: slots)
         builder.add(rule)
         tests = builder.tests
         ends = builder.ends
@@ -59,6 +60,7 @@ final class CompiledRule: Sendable {
 extension CompiledRule {
     /// The parts of a rule while its nodes are added in preorder.
     private struct Builder {
+        let slots: [String: Int]
         var tests: [Test] = []
         var ends: [Int] = []
         var triggers: [TypeTagSet] = []
@@ -114,7 +116,7 @@ extension CompiledRule {
                     if let number = SegmentRule.rfmGroups.firstIndex(of: group) { bits |= 1 << (number + 1) }
                 }
                 test = .rfm(groups: bits)
-            case .inSegment(let name): test = .inSegment(string(name))
+            case .inSegment(let name): test = .inSegment(slot: slots[name] ?? -1)
             }
             tests[node] = test
             ends[node] = tests.count

@@ -37,8 +37,8 @@ public struct MembershipChange: Sendable, Equatable {
     /// event.
     var other: String? { mergeIDs?.other }
 
-    // Every customer keeps several changes for as long as the state lives: 24 bytes each, where plain fields took
-    // 72. The ids of merges, which few changes have, live behind one optional reference.
+    // 24 bytes, where plain fields took 72: the ids of merges, which few changes have, live behind one optional
+    // reference. A customer's history keeps its changes packed (`MembershipHistory`).
     private var microseconds: Int64
     private var mergeIDs: MergeIDs?
     private var generationNumber: UInt32
@@ -120,6 +120,34 @@ public struct MembershipChange: Sendable, Equatable {
             subject: try reader.optionalString(),
             other: try reader.optionalString()
         )
+    }
+
+    /// Set in a packed change's flags when the ids of a merge follow.
+    private static let packedIDsFlag: UInt8 = 0x80
+
+    /// The packed form ``MembershipHistory`` keeps: the time from `previous` (the change before it), then the other
+    /// fields.
+    func pack(into writer: inout BinaryWriter, after previous: Int64) {
+        writer.zigzag(microseconds &- previous)
+        writer.varint(UInt64(generationNumber))
+        writer.varint(UInt64(nodeNumber))
+        writer.bytes.append(eventType)
+        guard let mergeIDs else { return writer.bytes.append(flags) }
+        writer.bytes.append(flags | Self.packedIDsFlag)
+        writer.optionalString(mergeIDs.subject)
+        writer.optionalString(mergeIDs.other)
+    }
+
+    init(unpacking reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) {
+        microseconds = previous &+ (try reader.zigzag())
+        generationNumber = UInt32(truncatingIfNeeded: try reader.varint())
+        nodeNumber = UInt16(truncatingIfNeeded: try reader.varint())
+        eventType = try reader.byte()
+        let packedFlags = try reader.byte()
+        flags = packedFlags & ~Self.packedIDsFlag
+        mergeIDs =
+            packedFlags & Self.packedIDsFlag == 0
+            ? nil : MergeIDs(subject: try reader.optionalString(), other: try reader.optionalString())
     }
 
     /// `generation` and `node` fit in 32 and 16 bits: a catalog holds far fewer definitions, and a rule far fewer

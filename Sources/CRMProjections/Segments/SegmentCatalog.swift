@@ -55,8 +55,15 @@ public struct SegmentCatalog: Sendable {
     public private(set) var refusals: [Refusal] = []
     /// Live segment name → its generation.
     public private(set) var live: [String: Int] = [:]
+    /// The live segments' names, sorted: a name's place is its slot, by which customers hold their memberships
+    /// (``LiveSegments``).
+    public private(set) var liveNames: [String] = []
+    /// Live segment name → its slot.
+    private(set) var slots: [String: Int] = [:]
     /// Live generations, each after those it refers to (ties by name).
     private(set) var evaluationOrder: [Int] = []
+    /// Per live generation (same order as `evaluationOrder`): its segment's slot.
+    private(set) var evaluationSlots: [Int] = []
     /// Per live generation (same order as `evaluationOrder`): its rule, compiled for evaluation.
     private(set) var compiled: [CompiledRule] = []
     /// Per live generation (same order as `evaluationOrder`): the event type tags that can change it.
@@ -104,6 +111,13 @@ public struct SegmentCatalog: Sendable {
         return true
     }
 
+    /// Where the slots of `earlier` (this catalog before a definition or a removal) went: per slot of `earlier`,
+    /// the slot of the same segment here, nil for one no longer live. Nil when no slot moved.
+    func slotMoves(since earlier: SegmentCatalog) -> [Int?]? {
+        guard earlier.liveNames != liveNames else { return nil }
+        return earlier.liveNames.map { slots[$0] }
+    }
+
     /// Ends a segment; rules that refer to it see it empty from then on.
     mutating func remove(_ name: String, at time: EventTime) {
         guard let generation = live.removeValue(forKey: name) else { return }
@@ -130,6 +144,9 @@ public struct SegmentCatalog: Sendable {
 
     /// Recomputes the evaluation order, the triggers and the windows of the live definitions.
     private mutating func derive() {
+        liveNames = live.keys.sorted()
+        slots = [:]
+        for (slot, name) in liveNames.enumerated() { slots[name] = slot }
         var order = [Int]()
         var placed = Set<String>()
         var pending = live.keys.sorted()
@@ -144,7 +161,8 @@ public struct SegmentCatalog: Sendable {
             pending.removeAll { placed.contains($0) }
         }
         evaluationOrder = order
-        compiled = order.map { CompiledRule(generations[$0].rule) }
+        evaluationSlots = order.map { slots[generations[$0].name]! }
+        compiled = order.map { CompiledRule(generations[$0].rule, slots: slots) }
         var byName = [String: TypeTagSet]()
         var timedByName = [String: Bool]()
         var windows = Set<WindowedFacts>()

@@ -4,8 +4,8 @@ import CRMModel
 /// include it; they start `window` before it, exclusive.
 extension CustomerProfile {
     /// Whether node `node` of `rule` (the whole rule by default) holds at `now`, given the segments already
-    /// decided in this pass (`members`, sorted).
-    func holds(_ rule: CompiledRule, node: Int = 0, at now: Int64, members: [String]) -> Bool {
+    /// decided in this pass (`members`).
+    func holds(_ rule: CompiledRule, node: Int = 0, at now: Int64, members: LiveSegments) -> Bool {
         switch rule.tests[node] {
         case .all:
             var child = node + 1
@@ -52,7 +52,7 @@ extension CustomerProfile {
             return standing.touches.contains(within: start, now) { $0.campaign == campaign }
         case .subscribed(let target): return subscriptions.contains(rule.strings[target])
         case .rfm(let groups): return standing.rfmGroup != 0 && groups & (1 << standing.rfmGroup) != 0
-        case .inSegment(let name): return SegmentStanding.contains(members, rule.strings[name])
+        case .inSegment(let slot): return members.contains(slot)
         }
     }
 
@@ -74,7 +74,7 @@ extension CustomerProfile {
         node: Int = 0,
         outcome: Bool,
         at now: Int64,
-        members: [String],
+        members: LiveSegments,
         cause: Cause
     ) -> (node: Int, holds: Bool) {
         switch rule.tests[node] {
@@ -107,7 +107,7 @@ extension CustomerProfile {
         node: Int,
         cause: Cause,
         at now: Int64,
-        members: [String]
+        members: LiveSegments
     ) -> Bool {
         switch cause {
         case .time:

@@ -29,7 +29,7 @@ public struct SegmentMemberships: SegmentMembershipSource {
         }
     }
 
-    public func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: [MembershipChange]) -> Void) {
+    public func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: MembershipHistory) -> Void) {
         for chunk in chunks {
             for (id, memberships) in chunk { body(id, memberships.segments, memberships.changes) }
         }

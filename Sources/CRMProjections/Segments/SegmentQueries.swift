@@ -7,15 +7,15 @@ public protocol SegmentMembershipSource: Sendable {
     var segments: SegmentCatalog { get }
     /// Calls `body` with each customer's id, live segments (sorted) and changes (in the order they were made),
     /// customers in no particular order.
-    func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: [MembershipChange]) -> Void)
+    func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: MembershipHistory) -> Void)
 }
 
 extension CustomerProfiles.State: SegmentMembershipSource {
-    public func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: [MembershipChange]) -> Void) {
+    public func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: MembershipHistory) -> Void) {
         // By index, in place: copying each profile out of the table cost more than a query.
         let values = profiles.values
         for index in values.indices {
-            body(values[index].id, values[index].standing.segments, values[index].standing.changes)
+            body(values[index].id, values[index].standing.segments(in: segments), values[index].standing.changes)
         }
     }
 }
@@ -58,7 +58,7 @@ extension CustomerProfiles.State {
     public func segments(of customer: String, asOf time: EventTime? = nil) -> [String] {
         let id = identities.resolve(customer)
         guard let profile = profiles[id] else { return [] }
-        guard let time else { return id == customer ? profile.standing.segments : [] }
+        guard let time else { return id == customer ? profile.standing.segments(in: segments) : [] }
         var latest = [String: Bool]()
         for change in profile.standing.changes where change.at <= time && (change.subject ?? id) == customer {
             latest[segments.generations[change.generation].name] = change.entered

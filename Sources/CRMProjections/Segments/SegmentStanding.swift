@@ -43,10 +43,10 @@ public struct SegmentStanding: Sendable {
     var events: TimedFacts.List<EventFact> { facts.events }
     var amounts: TimedFacts.List<AmountFact> { facts.amounts }
     var touches: TimedFacts.List<TouchFact> { facts.touches }
-    /// The live segments the customer is in, sorted by name.
-    public internal(set) var segments: [String] = []
+    /// The live segments the customer is in, by slot (``segments(in:)`` names them).
+    var live = LiveSegments()
     /// Every change of membership of this customer and of the ids merged into it, in the order they were made.
-    public internal(set) var changes: [MembershipChange] = []
+    public internal(set) var changes = MembershipHistory()
     /// The group at the latest RFM rescoring: its number in `SegmentRule.rfmGroups` plus one; 0 for none.
     var rfmGroup: UInt8 = 0
     /// The next instant at which a windowed rule can change for this customer (`Int64.max`: none).
@@ -60,11 +60,16 @@ public struct SegmentStanding: Sendable {
     /// The RFM group at the latest rescoring.
     public var rfmGroupName: String? { rfmGroup == 0 ? nil : SegmentRule.rfmGroups[Int(rfmGroup) - 1] }
 
-    /// Whether the customer is in the live segment `name`.
-    public func isMember(of name: String) -> Bool { Self.contains(segments, name) }
+    /// The live segments the customer is in, sorted by name; `catalog`: the state's.
+    public func segments(in catalog: SegmentCatalog) -> [String] {
+        var names = [String]()
+        live.forEachSlot { names.append(catalog.liveNames[$0]) }
+        return names
+    }
 
-    static func contains(_ sorted: [String], _ name: String) -> Bool {
-        sorted.sortedPosition(of: name) { $0 }.found
+    /// Whether the customer is in the live segment `name`; `catalog`: the state's.
+    public func isMember(of name: String, in catalog: SegmentCatalog) -> Bool {
+        catalog.slots[name].map(live.contains) ?? false
     }
 
     /// Records the facts of one of the customer's events.
@@ -168,11 +173,13 @@ public struct SegmentStanding: Sendable {
             )
         }
         facts = TimedFacts(events: events, amounts: amounts, touches: touches)
-        changes += merged.changes.map { change in
-            var change = change
-            change.subject = change.subject ?? mergedID
-            return change
-        }
+        changes.append(
+            contentsOf: merged.changes.lazy.map { change in
+                var change = change
+                change.subject = change.subject ?? mergedID
+                return change
+            }
+        )
         rfmGroup = max(rfmGroup, merged.rfmGroup)
     }
 
@@ -226,25 +233,35 @@ extension SegmentStanding {
     /// section 4).
     struct Memberships: Sendable {
         var segments: [String]
-        var changes: [MembershipChange]
+        var changes: MembershipHistory
 
         /// Reads what ``SegmentStanding/serializeMemberships(into:)`` wrote.
         init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             segments = try reader.strings()
-            changes = try reader.list("membership changes") { reader throws(EventDecodingError) in
+            let changes = try reader.list("membership changes") { reader throws(EventDecodingError) in
                 try MembershipChange(deserializing: &reader)
             }
+            self.changes = MembershipHistory(changes)
         }
     }
 
-    func serializeMemberships(into writer: inout BinaryWriter) {
-        writer.strings(segments)
+    /// `catalog`: the state's, which names the slots of the live segments.
+    func serializeMemberships(into writer: inout BinaryWriter, catalog: SegmentCatalog) {
+        writer.varint(UInt64(live.count))
+        live.forEachSlot { writer.string(catalog.liveNames[$0]) }
         writer.varint(UInt64(changes.count))
         for change in changes { change.serialize(into: &writer) }
     }
 
-    mutating func take(_ memberships: Memberships) {
-        segments = memberships.segments
+    /// Takes the memberships read out of a state with `catalog` (its live segments named by slot).
+    mutating func take(_ memberships: Memberships, catalog: SegmentCatalog) throws(EventDecodingError) {
+        live = LiveSegments()
+        for name in memberships.segments {
+            guard let slot = catalog.slots[name] else {
+                throw EventDecodingError(reason: "a customer is in segment \(name), which is not live")
+            }
+            live.insert(slot)
+        }
         changes = memberships.changes
     }
 
