@@ -238,6 +238,24 @@ struct CustomerProfilesTests {
         #expect(sink.pieces > 15, "each chunk was handed on as it was written, not joined first: \(sink.pieces)")
     }
 
+    @Test("A profile keeps its uncommon fields apart and its words as numbers: 184 bytes, with no padding between")
+    func profileSize() {
+        // Every customer holds one for as long as the state lives: a field added or reordered shows here.
+        #expect(MemoryLayout<CustomerProfile>.stride <= 184)
+        var profile = CustomerProfile(id: "c-1")
+        profile.country = "BR"
+        profile.acquisitionChannel = ""
+        profile.openTickets.insert("t1")
+        var copy = profile
+        copy.openTickets.insert("t2")
+        copy.mergedIDs.append("c-2")
+        #expect((profile.country, profile.acquisitionChannel) == ("BR", ""))
+        #expect(Array(profile.openTickets) == ["t1"] && profile.mergedIDs.isEmpty, "a copy's change stays its own")
+        #expect(Array(copy.openTickets) == ["t1", "t2"] && copy.mergedIDs == ["c-2"])
+        profile.country = nil
+        #expect(profile.country == nil)
+    }
+
     @Test("The state survives serialization byte for byte")
     func serialization() throws {
         var random = SplitMix64(seed: 3)

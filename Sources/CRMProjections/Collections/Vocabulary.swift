@@ -47,6 +47,11 @@ final class Vocabulary: Sendable {
         return number
     }
 
+    /// The word numbered `number` (given by ``number(of:)``).
+    func word(_ number: Word) -> String {
+        table.withLock { $0.words[Int(number)] }
+    }
+
     /// Every word by its number, as of now (numbers given later are past its end).
     func words() -> [String] {
         table.withLock { $0.words }

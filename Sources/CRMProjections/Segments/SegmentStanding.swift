@@ -47,13 +47,14 @@ public struct SegmentStanding: Sendable {
     var live = LiveSegments()
     /// Every change of membership of this customer and of the ids merged into it, in the order they were made.
     public internal(set) var changes = MembershipHistory()
-    /// The group at the latest RFM rescoring: its number in `SegmentRule.rfmGroups` plus one; 0 for none.
-    var rfmGroup: UInt8 = 0
     /// The next instant at which a windowed rule can change for this customer (`Int64.max`: none).
     var due = Int64.max
     /// The instant of this customer's earliest entry in the due queue (`Int64.max`: none). Not part of the
     /// canonical state: a restored state queues every customer at its `due`, which behaves the same.
     var queued = Int64.max
+    /// The group at the latest RFM rescoring: its number in `SegmentRule.rfmGroups` plus one; 0 for none. Last, so
+    /// that the profile's next field takes the bytes after it.
+    var rfmGroup: UInt8 = 0
 
     public init() {}
 
