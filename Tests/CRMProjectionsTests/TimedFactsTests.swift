@@ -1,3 +1,4 @@
+import CRMModel
 import Testing
 import _EventLogTestSupport
 
@@ -14,6 +15,7 @@ struct TimedFactsTests {
         var events = [EventFact]()
         var amounts = [AmountFact]()
         var touches = [TouchFact]()
+        var changes = [MembershipChange]()
 
         static func insert<Fact: TimedFact>(_ fact: Fact, into facts: inout [Fact]) {
             facts.insert(fact, at: facts.firstIndex { $0.at > fact.at } ?? facts.count)
@@ -42,6 +44,26 @@ struct TimedFactsTests {
                 }
             clock = max(clock, at)
             let word = Vocabulary.Word(random.next() % 300_000)
+            // Now and then a membership change, which goes before the facts in the buffer, in the order made (some
+            // with the ids of a merge, some at the extreme times).
+            if random.next() % 8 == 0 {
+                let triggers: [MembershipChange.Trigger] = [
+                    .event, .window, .defined, .removed, .mergedInto, .rescored,
+                ]
+                let change = MembershipChange(
+                    at: EventTime(microseconds: at),
+                    generation: Int(random.next() % 70_000),
+                    entered: random.next() % 2 == 0,
+                    trigger: triggers[Int(random.next() % 6)],
+                    eventType: UInt8(random.next() % 40),
+                    node: Int(random.next() % 300),
+                    nodeHolds: random.next() % 2 == 0,
+                    subject: random.next() % 5 == 0 ? "c-\(random.next() % 100)" : nil,
+                    other: random.next() % 5 == 0 ? "" : nil
+                )
+                packed.append(change)
+                reference.changes.append(change)
+            }
             switch random.next() % 3 {
             case 0:
                 let fact = EventFact(at: at, type: UInt8(random.next() % 40))
@@ -69,8 +91,15 @@ struct TimedFactsTests {
         #expect(Array(packed.events) == reference.events)
         #expect(Array(packed.amounts) == reference.amounts)
         #expect(Array(packed.touches) == reference.touches)
+        #expect(Array(packed.changes) == reference.changes)
         #expect(packed.events.count == reference.events.count && !packed.isEmpty)
-        let rebuilt = TimedFacts(events: reference.events, amounts: reference.amounts, touches: reference.touches)
+        let rebuilt = TimedFacts(
+            changes: MembershipHistory(reference.changes),
+            events: reference.events,
+            amounts: reference.amounts,
+            touches: reference.touches
+        )
+        #expect(Array(rebuilt.changes) == reference.changes)
         #expect(Array(rebuilt.events) == reference.events)
         #expect(Array(rebuilt.amounts) == reference.amounts)
         #expect(Array(rebuilt.touches) == reference.touches)
@@ -86,5 +115,9 @@ struct TimedFactsTests {
         #expect(Array(facts.touches) == [TouchFact(at: 5, channel: 1, campaign: 2)])
         #expect(Array(facts.amounts) == [AmountFact(at: 4, minorUnits: -7, currency: 3, kind: .refunded)])
         #expect(Array(facts.events) == [EventFact(at: 3, type: 9)])
+        let change = MembershipChange(at: EventTime(microseconds: 2), generation: 1, entered: true, trigger: .event)
+        facts.append(change)
+        #expect(Array(facts.changes) == [change] && Array(facts.events) == [EventFact(at: 3, type: 9)])
+        #expect(Array(facts.touches) == [TouchFact(at: 5, channel: 1, campaign: 2)])
     }
 }

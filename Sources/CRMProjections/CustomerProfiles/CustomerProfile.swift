@@ -277,8 +277,13 @@ extension CustomerProfile {
         standing.serialize(into: &writer, words: words)
     }
 
-    /// `words` reads the channels, campaigns and currencies of its facts.
-    init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
+    /// `words` reads the channels, campaigns and currencies of its facts; `changes`: its membership changes, read
+    /// out of the memberships section.
+    init(
+        deserializing reader: inout BinaryReader,
+        words: inout WordReader,
+        changes: MembershipHistory
+    ) throws(EventDecodingError) {
         id = try reader.string()
         contact = try ContactFields(deserializing: &reader)
         country = try reader.optionalString()
@@ -317,7 +322,7 @@ extension CustomerProfile {
                 at: EventTime(microseconds: try reader.int())
             )
         }
-        standing = try SegmentStanding(deserializing: &reader, words: &words)
+        standing = try SegmentStanding(deserializing: &reader, words: &words, changes: changes)
     }
 }
 

@@ -116,7 +116,7 @@ extension CustomerProfiles {
         var index = state.profiles.values.startIndex
         while index != state.profiles.values.endIndex {
             if state.profiles.values[index].standing.live.contains(slot) {
-                state.profiles.values[index].standing.changes.append(
+                state.profiles.values[index].standing.record(
                     MembershipChange(at: at, generation: generation, entered: false, trigger: .removed)
                 )
             }
@@ -177,7 +177,7 @@ extension CustomerProfiles {
     ) {
         for name in merged.standing.segments(in: catalog) {
             guard let generation = catalog.live[name] else { continue }
-            merged.standing.changes.append(
+            merged.standing.record(
                 MembershipChange(
                     at: EventTime(microseconds: now),
                     generation: generation,
@@ -223,7 +223,7 @@ extension CustomerProfiles {
                 default: .other
                 }
             let decided = profile.decidingNode(rule, outcome: holds, at: now, members: members, cause: cause)
-            profile.standing.changes.append(
+            profile.standing.record(
                 MembershipChange(
                     at: EventTime(microseconds: now),
                     generation: generation,

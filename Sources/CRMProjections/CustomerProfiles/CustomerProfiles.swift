@@ -68,15 +68,15 @@ public enum CustomerProfiles: Projection {
             // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
             // are at its own place in theirs, joined to it on the core that reads it.
             let read = try reader.chunkedValues { id, chunk, index, reader, words throws(EventDecodingError) in
-                var profile = try CustomerProfile(deserializing: &reader, words: &words)
                 guard chunk < memberships.count, index < memberships[chunk].count else {
                     throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }
                 let (memberID, joined) = memberships[chunk][index]
+                var profile = try CustomerProfile(deserializing: &reader, words: &words, changes: joined.changes)
                 guard id == profile.id, memberID == id else {
                     throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
                 }
-                try profile.standing.take(joined, catalog: catalog)
+                try profile.standing.takeLiveSegments(of: joined, catalog: catalog)
                 return profile
             }
             // Every profile found its memberships at its place: equal counts leave none without a profile.
@@ -146,18 +146,18 @@ public enum CustomerProfiles: Projection {
         package init(readingOnly customer: String, from bytes: some StateBytes) throws(EventDecodingError) {
             let (memberships, profilesStart) = try readHead(from: bytes)
             let id = identities.resolve(customer)
-            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, words throws(EventDecodingError) in
-                try CustomerProfile(deserializing: &reader, words: &words)
-            }
-            guard var profile = found else { return }
-            guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
             let joined = try bytes.chunkedEntry(of: id, at: memberships.lowerBound) {
                 reader,
                 _ throws(EventDecodingError) in
                 try SegmentStanding.Memberships(deserializing: &reader)
             }
-            guard let joined else { throw EventDecodingError(reason: "profile \(id) has no memberships") }
-            try profile.standing.take(joined, catalog: segments)
+            guard let joined else { return }
+            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, words throws(EventDecodingError) in
+                try CustomerProfile(deserializing: &reader, words: &words, changes: joined.changes)
+            }
+            guard var profile = found else { throw EventDecodingError(reason: "memberships of \(id), no profile") }
+            guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
+            try profile.standing.takeLiveSegments(of: joined, catalog: segments)
             if profile.standing.due != .max { due.push(profile.standing.due, profile.id) }
             profiles.store(profile)
         }

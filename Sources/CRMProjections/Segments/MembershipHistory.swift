@@ -1,7 +1,8 @@
 import CRMModel
 
-/// A customer's membership changes, in the order they were made, packed in one byte buffer (docs/projections.md,
-/// section 4).
+/// A customer's membership changes, in the order they were made, packed (docs/projections.md, section 4): read in
+/// place out of the customer's ``TimedFacts`` buffer, where they come before the facts, or out of a buffer of their
+/// own (memberships read out of a snapshot).
 ///
 /// Every customer keeps a few changes for as long as the state lives. As an array they took 24 bytes each plus
 /// unused capacity and a header, about 190 bytes per customer at 1M customers. Packed, a change takes about 10 bytes:
@@ -9,61 +10,74 @@ import CRMModel
 /// event type and its flags as bytes, then, when the flags say so, the two ids of a merge as optional strings. This
 /// is memory only: the canonical encoding of the changes is unchanged (``MembershipChange``).
 public struct MembershipHistory: Sendable, Sequence, Equatable {
-    private var bytes: [UInt8] = []
+    private let bytes: [UInt8]
+    private let range: Range<Int>
 
-    public init() {}
-
-    /// The changes given, in their order, in a buffer of their exact size (a restored customer gets no spare
-    /// capacity).
-    init(_ changes: some Sequence<MembershipChange>) {
-        var writer = BinaryWriter()
-        var previous: Int64 = 0
-        for change in changes {
-            change.pack(into: &writer, after: previous)
-            previous = change.at.microseconds
-        }
-        bytes = Array(writer.bytes)
+    public init() {
+        bytes = []
+        range = 0..<0
     }
 
-    public var isEmpty: Bool { bytes.isEmpty }
+    /// The changes given, in their order, in a buffer of their exact size.
+    init(_ changes: some Sequence<MembershipChange>) {
+        var packed = [UInt8]()
+        Self.pack(changes, into: &packed)
+        bytes = Array(packed)
+        range = bytes.indices
+    }
+
+    /// The changes packed at `range` in `bytes`.
+    init(in bytes: [UInt8], at range: Range<Int>) {
+        self.bytes = bytes
+        self.range = range
+    }
+
+    public var isEmpty: Bool { range.isEmpty }
 
     /// Counted by reading the changes.
     public var count: Int { reduce(0) { count, _ in count + 1 } }
 
-    /// Adds `change` after the others.
-    mutating func append(_ change: MembershipChange) {
-        // The time of the last change, which the new one is packed after. Changes are few and appended rarely
-        // (a customer's membership changes a few times in its life): reading them costs less than keeping it.
-        let previous = reduce(Int64(0)) { _, change in change.at.microseconds }
+    /// The packed bytes (for a buffer that takes them in).
+    var packed: ArraySlice<UInt8> { bytes[range] }
+
+    /// The time the next change is packed after: the last change's (0 for none).
+    var lastTime: Int64 { reduce(Int64(0)) { _, change in change.at.microseconds } }
+
+    public static func == (a: Self, b: Self) -> Bool { a.packed.elementsEqual(b.packed) }
+
+    /// Appends the packed `changes` to `packed`, the first after `previous` (the time of the change before it).
+    static func pack(_ changes: some Sequence<MembershipChange>, into packed: inout [UInt8], after previous: Int64 = 0)
+    {
         var writer = BinaryWriter()
-        change.pack(into: &writer, after: previous)
-        // Into a buffer of the exact size, not grown in place: an array grown by doubling kept a third of its
-        // capacity unused, and the copy is a few dozen bytes, a few times in a customer's life.
-        var grown = [UInt8]()
-        grown.reserveCapacity(bytes.count + writer.bytes.count)
-        grown += bytes
-        grown += writer.bytes
-        bytes = grown
+        // Moved into the writer and back, not copied.
+        swap(&writer.bytes, &packed)
+        var previous = previous
+        for change in changes {
+            change.pack(into: &writer, after: previous)
+            previous = change.at.microseconds
+        }
+        swap(&writer.bytes, &packed)
     }
 
-    mutating func append(contentsOf changes: some Sequence<MembershipChange>) {
-        for change in changes { append(change) }
-    }
-
-    public func makeIterator() -> Iterator { Iterator(bytes: bytes) }
+    public func makeIterator() -> Iterator { Iterator(bytes: bytes, range: range) }
 
     /// Decodes one change at a time.
     public struct Iterator: IteratorProtocol {
         fileprivate let bytes: [UInt8]
-        private var position = 0
+        private var position: Int
+        private let end: Int
         private var previous: Int64 = 0
 
-        fileprivate init(bytes: [UInt8]) { self.bytes = bytes }
+        fileprivate init(bytes: [UInt8], range: Range<Int>) {
+            self.bytes = bytes
+            position = range.lowerBound
+            end = range.upperBound
+        }
 
         public mutating func next() -> MembershipChange? {
-            guard position < bytes.count else { return nil }
+            guard position < end else { return nil }
             let (change, read) = bytes.withUnsafeBytes { raw in
-                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[position...]))
+                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[position..<end]))
                 // The buffer's own bytes, written by `pack`: they decode.
                 let change = try! MembershipChange(unpacking: &reader, after: previous)
                 return (change, reader.bytesRead)

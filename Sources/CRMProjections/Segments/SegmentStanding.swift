@@ -45,8 +45,9 @@ public struct SegmentStanding: Sendable {
     var touches: TimedFacts.List<TouchFact> { facts.touches }
     /// The live segments the customer is in, by slot (``segments(in:)`` names them).
     var live = LiveSegments()
-    /// Every change of membership of this customer and of the ids merged into it, in the order they were made.
-    public internal(set) var changes = MembershipHistory()
+    /// Every change of membership of this customer and of the ids merged into it, in the order they were made
+    /// (packed before the facts, in their buffer).
+    public var changes: MembershipHistory { facts.changes }
     /// The next instant at which a windowed rule can change for this customer (`Int64.max`: none).
     var due = Int64.max
     /// The instant of this customer's earliest entry in the due queue (`Int64.max`: none). Not part of the
@@ -72,6 +73,9 @@ public struct SegmentStanding: Sendable {
     public func isMember(of name: String, in catalog: SegmentCatalog) -> Bool {
         catalog.slots[name].map(live.contains) ?? false
     }
+
+    /// Records a change of membership, after the others.
+    mutating func record(_ change: MembershipChange) { facts.append(change) }
 
     /// Records the facts of one of the customer's events.
     mutating func record(_ event: Event, order: CustomerProfile.Order?) {
@@ -173,13 +177,16 @@ public struct SegmentStanding: Sendable {
                 $1.at, words[Int($1.channel)], words[Int($1.campaign)]
             )
         }
-        facts = TimedFacts(events: events, amounts: amounts, touches: touches)
-        changes.append(
-            contentsOf: merged.changes.lazy.map { change in
-                var change = change
-                change.subject = change.subject ?? mergedID
-                return change
-            }
+        let theirs = merged.changes.lazy.map { change in
+            var change = change
+            change.subject = change.subject ?? mergedID
+            return change
+        }
+        facts = TimedFacts(
+            changes: MembershipHistory(Array(changes) + theirs),
+            events: events,
+            amounts: amounts,
+            touches: touches
         )
         rfmGroup = max(rfmGroup, merged.rfmGroup)
     }
@@ -254,8 +261,9 @@ extension SegmentStanding {
         for change in changes { change.serialize(into: &writer) }
     }
 
-    /// Takes the memberships read out of a state with `catalog` (its live segments named by slot).
-    mutating func take(_ memberships: Memberships, catalog: SegmentCatalog) throws(EventDecodingError) {
+    /// Takes the live segments of memberships read out of a state with `catalog`, by slot (the changes were taken
+    /// with the facts, ``init(deserializing:words:changes:)``).
+    mutating func takeLiveSegments(of memberships: Memberships, catalog: SegmentCatalog) throws(EventDecodingError) {
         live = LiveSegments()
         for name in memberships.segments {
             guard let slot = catalog.slots[name] else {
@@ -263,10 +271,14 @@ extension SegmentStanding {
             }
             live.insert(slot)
         }
-        changes = memberships.changes
     }
 
-    init(deserializing reader: inout BinaryReader, words: inout WordReader) throws(EventDecodingError) {
+    /// `changes`: the customer's, from the memberships section, packed into the same buffer as the facts read here.
+    init(
+        deserializing reader: inout BinaryReader,
+        words: inout WordReader,
+        changes: MembershipHistory
+    ) throws(EventDecodingError) {
         let events = try reader.list("event facts") { reader throws(EventDecodingError) in
             EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
         }
@@ -290,7 +302,7 @@ extension SegmentStanding {
                 campaign: try words.word(from: &reader)
             )
         }
-        facts = TimedFacts(events: events, amounts: amounts, touches: touches)
+        facts = TimedFacts(changes: changes, events: events, amounts: amounts, touches: touches)
         rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
         due = try reader.int()
         queued = due

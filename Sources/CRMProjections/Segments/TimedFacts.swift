@@ -1,7 +1,9 @@
 import CRMModel
 
 /// A customer's timed facts (``SegmentStanding/EventFact``, ``SegmentStanding/AmountFact``,
-/// ``SegmentStanding/TouchFact``), packed as varints in one buffer: what windowed segment rules read.
+/// ``SegmentStanding/TouchFact``), packed as varints in one buffer: what windowed segment rules read. The customer's
+/// membership changes (``MembershipHistory``) come first in the same buffer: a buffer of their own cost an array
+/// header and an allocation header, 48 bytes, in every customer.
 ///
 /// Three arrays of fixed-size facts took about 550 bytes per customer at 1M customers (16 to 24 bytes a fact, three
 /// allocation headers, and up to half of each array's capacity unused), more than a quarter of a profile's memory,
@@ -16,13 +18,16 @@ struct TimedFacts: Sendable {
     private var base: Int64 = 0
     /// The latest time of any fact: a fact at or after it goes at the end of its list without a search.
     private var latest = Int64.min
+    /// Where the facts start, after the membership changes.
+    private var amountsStart: UInt32 = 0
     private var touchesStart: UInt32 = 0
     private var eventsStart: UInt32 = 0
 
     init() {}
 
-    /// The lists given, each in its order.
+    /// The lists given, each in its order, after the changes.
     init(
+        changes: MembershipHistory,
         events: [SegmentStanding.EventFact],
         amounts: [SegmentStanding.AmountFact],
         touches: [SegmentStanding.TouchFact]
@@ -32,10 +37,13 @@ struct TimedFacts: Sendable {
         latest = max(events.last?.at ?? .min, amounts.last?.at ?? .min, touches.last?.at ?? .min)
         // Sized exactly: a restored or merged customer gets no spare capacity.
         var size = ByteCount()
+        size.count = changes.packed.count
         for fact in amounts { fact.pack(into: &size, base: base) }
         for fact in touches { fact.pack(into: &size, base: base) }
         for fact in events { fact.pack(into: &size, base: base) }
         bytes.reserveCapacity(size.count)
+        bytes += changes.packed
+        amountsStart = UInt32(bytes.count)
         for fact in amounts { fact.pack(into: &bytes, base: base) }
         touchesStart = UInt32(bytes.count)
         for fact in touches { fact.pack(into: &bytes, base: base) }
@@ -44,12 +52,30 @@ struct TimedFacts: Sendable {
     }
 
     /// No fact at all (every event of the customer leaves an event fact).
-    var isEmpty: Bool { bytes.isEmpty }
+    var isEmpty: Bool { bytes.count == amountsStart }
+
+    /// The membership changes, in the order they were made.
+    var changes: MembershipHistory { MembershipHistory(in: bytes, at: 0..<Int(amountsStart)) }
+
+    /// Adds `change` after the other changes.
+    mutating func append(_ change: MembershipChange) {
+        // Packed apart first: the last change's time is read out of the buffer, which must not be referenced when it
+        // changes (it would be copied).
+        var packed = [UInt8]()
+        MembershipHistory.pack(CollectionOfOne(change), into: &packed, after: changes.lastTime)
+        bytes.insert(contentsOf: packed, at: Int(amountsStart))
+        let grown = UInt32(packed.count)
+        amountsStart += grown
+        touchesStart += grown
+        eventsStart += grown
+    }
 
     var events: List<SegmentStanding.EventFact> {
         List(bytes: bytes, range: Int(eventsStart)..<bytes.count, base: base)
     }
-    var amounts: List<SegmentStanding.AmountFact> { List(bytes: bytes, range: 0..<Int(touchesStart), base: base) }
+    var amounts: List<SegmentStanding.AmountFact> {
+        List(bytes: bytes, range: Int(amountsStart)..<Int(touchesStart), base: base)
+    }
     var touches: List<SegmentStanding.TouchFact> {
         List(bytes: bytes, range: Int(touchesStart)..<Int(eventsStart), base: base)
     }
@@ -59,7 +85,7 @@ struct TimedFacts: Sendable {
     }
 
     mutating func insert(_ fact: SegmentStanding.AmountFact) {
-        insert(fact, into: 0..<Int(touchesStart), movingStarts: (true, true))
+        insert(fact, into: Int(amountsStart)..<Int(touchesStart), movingStarts: (true, true))
     }
 
     mutating func insert(_ fact: SegmentStanding.TouchFact) {
@@ -73,7 +99,7 @@ struct TimedFacts: Sendable {
         into range: Range<Int>,
         movingStarts moving: (touches: Bool, events: Bool)
     ) {
-        if bytes.isEmpty { base = fact.at }
+        if isEmpty { base = fact.at }
         // The list read for a late fact is gone before the buffer changes: still referenced, the buffer would be
         // copied.
         let position =
@@ -233,7 +259,7 @@ extension [UInt8]: PackedBytes {}
 
 /// Counts the bytes packing would write.
 struct ByteCount: PackedBytes {
-    private(set) var count = 0
+    var count = 0
     mutating func append(_ byte: UInt8) { count += 1 }
 }
 
