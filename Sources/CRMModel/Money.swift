@@ -1,9 +1,20 @@
 /// An ISO 4217 currency code and how many minor units its major unit has.
+///
+/// Held in 4 bytes, the code's three letters and the digits, where a string and an integer took 24: every order a
+/// profile keeps holds one, and every amount of money an event carries.
 public struct Currency: Hashable, Sendable, CustomStringConvertible {
+    /// The code's letters in the low three bytes, first letter lowest; the minor unit digits in the high byte.
+    private let packed: UInt32
+
     /// The three upper-case letters, e.g. "USD".
-    public let code: String
+    public var code: String {
+        String(unsafeUninitializedCapacity: 3) { buffer in
+            for index in 0..<3 { buffer[index] = UInt8(truncatingIfNeeded: packed >> (8 * UInt32(index))) }
+            return 3
+        }
+    }
     /// Digits after the decimal point: 2 for USD, 0 for JPY, 3 for KWD.
-    public let minorUnitDigits: Int
+    public var minorUnitDigits: Int { Int(packed >> 24) }
 
     /// Currencies whose minor unit is not 1/100 (ISO 4217); every other valid code has two digits.
     static let exceptions: [String: Int] = [
@@ -17,14 +28,14 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
         let upper = code.uppercased()
         guard upper.utf8.count == 3, upper.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
         else { return nil }
-        self.code = upper
-        self.minorUnitDigits = Self.exceptions[upper] ?? 2
+        self.init(uppercaseCode: upper)
     }
 
     /// A code already known to be three upper-case ASCII letters (the binary codec's fast path).
     init(uppercaseCode code: String) {
-        self.code = code
-        self.minorUnitDigits = Self.exceptions[code] ?? 2
+        var packed = UInt32(Self.exceptions[code] ?? 2) << 24
+        for (index, letter) in code.utf8.prefix(3).enumerated() { packed |= UInt32(letter) << (8 * UInt32(index)) }
+        self.packed = packed
     }
 
     public var description: String { code }

@@ -238,7 +238,7 @@ struct CustomerProfilesTests {
         #expect(sink.pieces > 15, "each chunk was handed on as it was written, not joined first: \(sink.pieces)")
     }
 
-    @Test("A profile keeps its uncommon fields apart and its words as numbers: 184 bytes, with no padding between")
+    @Test("A profile of 184 bytes: uncommon fields apart, words as numbers; consent and currency packed")
     func profileSize() {
         // Every customer holds one for as long as the state lives: a field added or reordered shows here.
         #expect(MemoryLayout<CustomerProfile>.stride <= 184)
@@ -254,6 +254,20 @@ struct CustomerProfilesTests {
         #expect(Array(copy.openTickets) == ["t1", "t2"] && copy.mergedIDs == ["c-2"])
         profile.country = nil
         #expect(profile.country == nil)
+        // A consent decision in 8 bytes and a currency in 4, at the ends of their ranges.
+        for micros: Int64 in [-62_167_219_200_000_000, 0, -1, 253_402_300_799_999_999] {
+            for granted in [false, true] {
+                var decision = CustomerProfile.Consent(granted: granted, at: EventTime(microseconds: micros))
+                #expect((decision.granted, decision.at.microseconds) == (granted, micros))
+                decision.granted.toggle()
+                #expect((decision.granted, decision.at.microseconds) == (!granted, micros))
+            }
+        }
+        #expect(MemoryLayout<CustomerProfile.Consent>.size == 8 && MemoryLayout<Currency>.size == 4)
+        let currencies = ["usd", "JPY", "KWD", "ZZZ"].compactMap(Currency.init)
+        #expect(currencies.map(\.code) == ["USD", "JPY", "KWD", "ZZZ"])
+        #expect(currencies.map(\.minorUnitDigits) == [2, 0, 3, 2])
+        #expect(Currency("US") == nil && Currency("U$D") == nil && Currency("USD") == Currency("usd"))
     }
 
     @Test("The state survives serialization byte for byte")

@@ -3,14 +3,23 @@ public import CRMModel
 /// Everything known about one customer (the 360° view), folded from its events and those of the ids merged
 /// into it.
 public struct CustomerProfile: Sendable {
-    /// A consent decision for one channel, and when it was made (event time).
+    /// A consent decision for one channel, and when it was made (event time). In 8 bytes, where a flag beside a
+    /// time took 16: the time shifted left by one, the decision in the low bit (event times are within years 0000
+    /// to 9999, 59 bits of microseconds with the sign).
     public struct Consent: Sendable, Equatable {
-        public var granted: Bool
-        public var at: EventTime
+        private var packed: Int64
+
+        public var granted: Bool {
+            get { packed & 1 != 0 }
+            set { packed = packed & ~1 | (newValue ? 1 : 0) }
+        }
+        public var at: EventTime {
+            get { EventTime(microseconds: packed >> 1) }
+            set { packed = newValue.microseconds << 1 | packed & 1 }
+        }
 
         public init(granted: Bool, at: EventTime) {
-            self.granted = granted
-            self.at = at
+            packed = at.microseconds << 1 | (granted ? 1 : 0)
         }
     }
 
