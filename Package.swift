@@ -18,6 +18,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // Debian's liblz4-dev through pkg-config; wrapped by `LZ4` in EventLog and never re-exported.
@@ -40,7 +41,10 @@ let package = Package(
         .target(name: "CRMModel"),
         .testTarget(name: "CRMModelTests", dependencies: ["CRMModel", "_EventLogTestSupport"]),
         // Projections: pure folds over events into serializable state (docs/projections.md). Knows no files.
-        .target(name: "CRMProjections", dependencies: ["CRMModel"]),
+        .target(
+            name: "CRMProjections",
+            dependencies: ["CRMModel", .product(name: "OrderedCollections", package: "swift-collections")]
+        ),
         .testTarget(name: "CRMProjectionsTests", dependencies: ["CRMProjections", "CRMModel", "_EventLogTestSupport"]),
         // Deterministic synthetic shop data using every event type (docs/synthetic-data.md): demo, tests, benchmarks.
         .target(name: "CRMGenerator", dependencies: ["CRMModel"]),

@@ -1,4 +1,5 @@
 public import CRMModel
+import OrderedCollections
 
 /// Recency, frequency and monetary scores and the named groups of docs/segments.md, section 5, computed from the
 /// customer profiles at an evaluation time. Pure: the same profiles, time and window give the same scores.

@@ -33,7 +33,7 @@ struct RFMCommand: AsyncParsableCommand {
         for notice in notices { warn("notice: \(notice)") }
         let scores = runner.read { state, _ -> [RFM.Score] in
             // Event time, never the clock: the latest event the profiles have seen, unless --as-of says.
-            let profiles = state.profiles.values
+            let profiles = state.profiles.all
             let latest = profiles.indices.compactMap { profiles[$0].lastSeen }.max() ?? EventTime(microseconds: 0)
             return RFM.scores(state, at: asOfTime ?? latest, window: SegmentWindow(window)!)
         }

@@ -49,10 +49,10 @@ struct ProjectionRunnerTests {
         // included) and monthly RFM rescorings.
         let merged = live.read { state, _ in state.identities.aliases.count }
         #expect(merged > 0)
-        let changes = live.read { state, _ in state.profiles.values.flatMap(\.standing.changes) }
+        let changes = live.read { state, _ in state.profiles.all.flatMap(\.standing.changes) }
         #expect(changes.contains { $0.trigger == .window } && changes.contains { $0.trigger == .event })
         #expect(changes.contains { $0.trigger == .removed })
-        #expect(live.read { state, _ in state.profiles.values.contains { $0.standing.rfmGroupName != nil } })
+        #expect(live.read { state, _ in state.profiles.all.contains { $0.standing.rfmGroupName != nil } })
         await crm.close()
     }
 
@@ -96,7 +96,7 @@ struct ProjectionRunnerTests {
         ]
         #expect(same == [true, true, true])
         // RFM rescorings (the profiles' population steps) happened inside the pair too.
-        #expect(together.first.profiles.values.contains { $0.standing.rfmGroupName != nil })
+        #expect(together.first.profiles.all.contains { $0.standing.rfmGroupName != nil })
         await crm.close()
     }
 

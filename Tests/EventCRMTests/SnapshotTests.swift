@@ -298,7 +298,7 @@ struct SnapshotTests {
         #expect(!merged.isEmpty, "the synthetic log merges ids")
         // A time some segment changes come after.
         let earlier = EventTime(microseconds: whole.clock!.microseconds - 30 * 86_400_000_000)
-        for customer in whole.profiles.values.map(\.id) + merged + ["nobody"] {
+        for customer in whole.profiles.all.map(\.id) + merged + ["nobody"] {
             let one = try #require(ProjectionRunner<CustomerProfiles>.stateOfOneCustomer(customer, engine: crm))
             #expect(one.profiles.count == (whole.profile(of: customer) == nil ? 0 : 1))
             #expect(

@@ -1,4 +1,5 @@
 public import CRMModel
+import OrderedCollections
 
 /// The customer projection (docs/projections.md, docs/segments.md): one ``CustomerProfile`` per customer (the 360°
 /// view), merged ids folded into their survivor, and the segments over those profiles: definitions, memberships
@@ -35,7 +36,7 @@ public enum CustomerProfiles: Projection {
             identities.serialize(into: &writer)
             let words = Vocabulary.shared.words()
             // Both sections list the same ids in the same order: sorted once.
-            let places = sortedOnTwoCores(Array(profiles.places), by: \.key)
+            let places = sortedOnTwoCores(profiles.places, by: \.key)
             profiles.values.withUnsafeBufferPointer { stored in
                 // Read through the pointer's `pointee`, which borrows: the array's subscript, and the buffer's,
                 // copied each profile (a retain and a release of each of its references).

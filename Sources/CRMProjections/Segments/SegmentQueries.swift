@@ -1,4 +1,5 @@
 public import CRMModel
+import OrderedCollections
 
 /// What the questions about every customer's segments (members, sizes, the list) read: the catalog and each
 /// customer's live segments and membership changes. The customer projection's state is one; ``SegmentMemberships``
