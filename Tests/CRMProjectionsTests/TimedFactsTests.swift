@@ -93,6 +93,9 @@ struct TimedFactsTests {
         #expect(Array(packed.touches) == reference.touches)
         #expect(Array(packed.changes) == reference.changes)
         #expect(packed.events.count == reference.events.count && !packed.isEmpty)
+        #expect(packed.events.mostFacts >= reference.events.count)
+        #expect(packed.amounts.mostFacts >= reference.amounts.count)
+        #expect(packed.touches.mostFacts >= reference.touches.count)
         let rebuilt = TimedFacts(
             changes: MembershipHistory(reference.changes),
             events: reference.events,
@@ -103,6 +106,19 @@ struct TimedFactsTests {
         #expect(Array(rebuilt.events) == reference.events)
         #expect(Array(rebuilt.amounts) == reference.amounts)
         #expect(Array(rebuilt.touches) == reference.touches)
+    }
+
+    @Test("Room for a list's facts, reckoned from its bytes, is never less than the count of facts packed smallest")
+    func mostFactsBoundsTheSmallestFacts() {
+        var packed = TimedFacts()
+        for _ in 0..<100 {
+            packed.insert(EventFact(at: 7, type: 0))
+            packed.insert(AmountFact(at: 7, minorUnits: 0, currency: 0, kind: .placed))
+            packed.insert(TouchFact(at: 7, channel: 0, campaign: 0))
+        }
+        #expect(packed.events.count == 100 && packed.events.mostFacts >= 100)
+        #expect(packed.amounts.count == 100 && packed.amounts.mostFacts >= 100)
+        #expect(packed.touches.count == 100 && packed.touches.mostFacts >= 100)
     }
 
     @Test("Lists that are empty stay empty while the others grow, whatever the order they are filled in")

@@ -49,10 +49,10 @@ public struct CustomerProfile: Sendable {
     /// Per channel (`email`, `sms`, …): the latest decision.
     public var consent: SortedMap<Consent> = [:]
     /// Touches per marketing channel (`touchpoint` events): counted from the touch facts, which hold every one.
-    public var channels: SortedMap<Int64> { standing.touchCounts(\.channel, words: Vocabulary.shared.words()) }
+    public var channels: SortedMap<Int64> { standing.touchCounts(.channel, words: Vocabulary.shared.words()) }
     /// Campaign engagements (touchpoints of a campaign, messages opened or clicked) per campaign: counted from the
     /// touch facts, which hold every one.
-    public var campaigns: SortedMap<Int64> { standing.touchCounts(\.campaign, words: Vocabulary.shared.words()) }
+    public var campaigns: SortedMap<Int64> { standing.touchCounts(.campaign, words: Vocabulary.shared.words()) }
     /// Amounts per currency code.
     public var amounts: SortedMap<Amounts> = [:]
     @PackedTime public var firstOrderAt: EventTime?
@@ -246,6 +246,16 @@ extension CustomerProfile {
         words: [String]
     ) {
         UnsafeMutablePointer(mutating: profile).pointee.serializeFields(into: &writer, words: words)
+    }
+
+    /// The memberships of the profile at `profile` (``SegmentStanding/serializeMemberships(into:catalog:)``),
+    /// without copying its standing, as ``serialize(_:into:words:)`` does.
+    static func serializeMemberships(
+        _ profile: UnsafePointer<CustomerProfile>,
+        into writer: inout BinaryWriter,
+        catalog: SegmentCatalog
+    ) {
+        UnsafeMutablePointer(mutating: profile).pointee.standing.writeMemberships(into: &writer, catalog: catalog)
     }
 
     /// Mutating only so that ``serialize(_:into:words:)`` passes the profile by address: it changes nothing.

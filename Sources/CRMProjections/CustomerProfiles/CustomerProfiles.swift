@@ -45,7 +45,7 @@ public enum CustomerProfiles: Projection {
                 // a reader of one profile steps over them (docs/projections.md, section 4).
                 var memberships = BinaryWriter()
                 memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
-                    (first! + Int(entry.value)).pointee.standing.serializeMemberships(into: &writer, catalog: segments)
+                    CustomerProfile.serializeMemberships(first! + Int(entry.value), into: &writer, catalog: segments)
                 }
                 writer.varint(UInt64(memberships.bytes.count))
                 writer.append(encoded: memberships.bytes)

@@ -111,10 +111,22 @@ public struct SegmentStanding: Sendable {
         }
     }
 
-    /// Touches per channel (`field` `\.channel`) or engagements per campaign (`\.campaign`), counted from the touch
-    /// facts: a touchpoint is a touch of its channel (and of its campaign, if any), a message opened or clicked a
-    /// touch of its campaign alone. `words`: ``Vocabulary/words()``.
-    func touchCounts(_ field: KeyPath<TouchFact, Vocabulary.Word>, words: [String]) -> SortedMap<Int64> {
+    /// Which word of a touch fact to count.
+    enum TouchField {
+        case channel, campaign
+
+        func word(of touch: TouchFact) -> Vocabulary.Word {
+            switch self {
+            case .channel: touch.channel
+            case .campaign: touch.campaign
+            }
+        }
+    }
+
+    /// Touches per channel or engagements per campaign, counted from the touch facts: a touchpoint is a touch of its
+    /// channel (and of its campaign, if any), a message opened or clicked a touch of its campaign alone. `words`:
+    /// ``Vocabulary/words()``.
+    func touchCounts(_ field: TouchField, words: [String]) -> SortedMap<Int64> {
         withTouchCounts(of: field, words: words) { counts in
             SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
         }
@@ -130,22 +142,23 @@ public struct SegmentStanding: Sendable {
                 writer.int(entry.count)
             }
         }
-        withTouchCounts(of: \.channel, words: words, write)
-        withTouchCounts(of: \.campaign, words: words, write)
+        withTouchCounts(of: .channel, words: words, write)
+        withTouchCounts(of: .campaign, words: words, write)
     }
 
     /// Calls `body` with the distinct words of `field` among the touch facts (but `Vocabulary.none`) and how many
     /// facts have each, in the order of the words, in scratch memory (on the stack for the usual few touches).
     private func withTouchCounts<Result>(
-        of field: KeyPath<TouchFact, Vocabulary.Word>,
+        of field: TouchField,
         words: [String],
         _ body: (UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) -> Result
     ) -> Result {
-        withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: touches.count) {
+        // Room for as many facts as the list could hold: counting them would read the whole list once more.
+        withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: touches.mostFacts) {
             scratch in
             var distinct = 0
             touches.read { touch in
-                let word = touch[keyPath: field]
+                let word = field.word(of: touch)
                 guard word != Vocabulary.none else { return true }
                 if let index = scratch[..<distinct].firstIndex(where: { $0.word == word }) {
                     scratch[index].count += 1
@@ -255,6 +268,13 @@ extension SegmentStanding {
 
     /// `catalog`: the state's, which names the slots of the live segments.
     func serializeMemberships(into writer: inout BinaryWriter, catalog: SegmentCatalog) {
+        var copy = self
+        copy.writeMemberships(into: &writer, catalog: catalog)
+    }
+
+    /// ``serializeMemberships(into:catalog:)``, mutating only so that a caller holding a pointer to a profile passes
+    /// the standing by address (``CustomerProfile/serializeMemberships(_:into:catalog:)``): it changes nothing.
+    mutating func writeMemberships(into writer: inout BinaryWriter, catalog: SegmentCatalog) {
         writer.varint(UInt64(live.count))
         live.forEachSlot { writer.string(catalog.liveNames[$0]) }
         writer.varint(UInt64(changes.count))

@@ -134,6 +134,9 @@ struct TimedFacts: Sendable {
 
         var isEmpty: Bool { range.isEmpty }
 
+        /// At least the count, without reading the list: every fact takes at least `Fact.leastPackedBytes`.
+        var mostFacts: Int { range.count / Fact.leastPackedBytes }
+
         /// Counted by reading the list (it is written after its count in the canonical encoding, once).
         var count: Int {
             var count = 0
@@ -187,11 +190,15 @@ struct TimedFacts: Sendable {
 
 /// A fact that ``TimedFacts`` packs: its time from the base as a zigzag varint, then its fields.
 protocol PackedFact: TimedFact {
+    /// The fewest bytes one fact packs into (each varint, zigzag or not, takes at least one).
+    static var leastPackedBytes: Int { get }
     func pack(into record: inout some PackedBytes, base: Int64)
     static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self
 }
 
 extension SegmentStanding.EventFact: PackedFact {
+    static var leastPackedBytes: Int { 2 }
+
     func pack(into record: inout some PackedBytes, base: Int64) {
         record.zigzag(at &- base)
         record.append(type)
@@ -203,6 +210,8 @@ extension SegmentStanding.EventFact: PackedFact {
 }
 
 extension SegmentStanding.AmountFact: PackedFact {
+    static var leastPackedBytes: Int { 4 }
+
     func pack(into record: inout some PackedBytes, base: Int64) {
         record.zigzag(at &- base)
         record.append(kind.rawValue)
@@ -221,6 +230,8 @@ extension SegmentStanding.AmountFact: PackedFact {
 }
 
 extension SegmentStanding.TouchFact: PackedFact {
+    static var leastPackedBytes: Int { 3 }
+
     func pack(into record: inout some PackedBytes, base: Int64) {
         record.zigzag(at &- base)
         record.varint(UInt64(channel))
