@@ -289,7 +289,7 @@ struct CustomerProfilesTests {
     func profileListedTwice() throws {
         let state = Self.fold([(0, "c-1", Self.order("o1", 100))])
         let profile = try #require(state.profile(of: "c-1"))
-        let words = Vocabulary.shared.words()
+        let words = EncodedWords(Vocabulary.shared.words())
         // The state's bytes, written part by part as the state writes them, with `ids` for its one profile.
         func bytes(listing ids: [String]) -> [UInt8] {
             var writer = BinaryWriter()

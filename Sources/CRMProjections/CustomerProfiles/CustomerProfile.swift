@@ -230,8 +230,8 @@ public struct PackedTime: Sendable {
 // MARK: - Canonical encoding
 
 extension CustomerProfile {
-    /// `words`: ``Vocabulary/words()``, taken once for many profiles.
-    func serialize(into writer: inout BinaryWriter, words: [String]) {
+    /// `words`: ``Vocabulary/words()``, prepared once for many profiles.
+    func serialize(into writer: inout BinaryWriter, words: EncodedWords) {
         var copy = self
         copy.serializeFields(into: &writer, words: words)
     }
@@ -243,27 +243,27 @@ extension CustomerProfile {
     static func serialize(
         _ profile: UnsafePointer<CustomerProfile>,
         into writer: inout BinaryWriter,
-        words: [String]
+        words: EncodedWords
     ) {
         UnsafeMutablePointer(mutating: profile).pointee.serializeFields(into: &writer, words: words)
     }
 
-    /// The memberships of the profile at `profile` (``SegmentStanding/serializeMemberships(into:catalog:)``),
+    /// The memberships of the profile at `profile` (``SegmentStanding/writeMemberships(into:liveNames:)``),
     /// without copying its standing, as ``serialize(_:into:words:)`` does.
     static func serializeMemberships(
         _ profile: UnsafePointer<CustomerProfile>,
         into writer: inout BinaryWriter,
-        catalog: SegmentCatalog
+        liveNames: EncodedWords
     ) {
-        UnsafeMutablePointer(mutating: profile).pointee.standing.writeMemberships(into: &writer, catalog: catalog)
+        UnsafeMutablePointer(mutating: profile).pointee.standing.writeMemberships(into: &writer, liveNames: liveNames)
     }
 
     /// Mutating only so that ``serialize(_:into:words:)`` passes the profile by address: it changes nothing.
-    private mutating func serializeFields(into writer: inout BinaryWriter, words: [String]) {
+    private mutating func serializeFields(into writer: inout BinaryWriter, words: EncodedWords) {
         writer.string(id)
         contact.serialize(into: &writer)
-        writer.optionalString($country.word(in: words))
-        writer.optionalString($acquisitionChannel.word(in: words))
+        writer.optionalString($country.word(in: words.words))
+        writer.optionalString($acquisitionChannel.word(in: words.words))
         writer.optionalTime(registeredAt)
         writer.optionalTime(firstSeen)
         writer.optionalTime(lastSeen)

@@ -34,7 +34,8 @@ public enum CustomerProfiles: Projection {
             writer.int(now)
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
-            let words = Vocabulary.shared.words()
+            let words = EncodedWords(Vocabulary.shared.words())
+            let liveNames = EncodedWords(segments.liveNames)
             // Both sections list the same ids in the same order: sorted once.
             let places = sortedOnTwoCores(profiles.places, by: \.key)
             profiles.values.withUnsafeBufferPointer { stored in
@@ -45,7 +46,7 @@ public enum CustomerProfiles: Projection {
                 // a reader of one profile steps over them (docs/projections.md, section 4).
                 var memberships = BinaryWriter()
                 memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
-                    CustomerProfile.serializeMemberships(first! + Int(entry.value), into: &writer, catalog: segments)
+                    CustomerProfile.serializeMemberships(first! + Int(entry.value), into: &writer, liveNames: liveNames)
                 }
                 writer.varint(UInt64(memberships.bytes.count))
                 writer.append(encoded: memberships.bytes)

@@ -127,30 +127,33 @@ public struct SegmentStanding: Sendable {
     /// channel (and of its campaign, if any), a message opened or clicked a touch of its campaign alone. `words`:
     /// ``Vocabulary/words()``.
     func touchCounts(_ field: TouchField, words: [String]) -> SortedMap<Int64> {
-        withTouchCounts(of: field, words: words) { counts in
+        let inOrder = { (left: Vocabulary.Word, right: Vocabulary.Word) in words[Int(left)] < words[Int(right)] }
+        return withTouchCounts(of: field, inOrder: inOrder) { counts in
             SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
         }
     }
 
     /// Writes the channel, then the campaign counts of ``touchCounts(_:words:)`` as the canonical sorted maps,
     /// without building them.
-    func writeTouchCounts(into writer: inout BinaryWriter, words: [String]) {
+    func writeTouchCounts(into writer: inout BinaryWriter, words: EncodedWords) {
         func write(_ counts: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) {
             writer.varint(UInt64(counts.count))
             for entry in counts {
-                writer.string(words[Int(entry.word)])
+                words.write(Int(entry.word), into: &writer)
                 writer.int(entry.count)
             }
         }
-        withTouchCounts(of: .channel, words: words, write)
-        withTouchCounts(of: .campaign, words: words, write)
+        let inOrder = { (left: Vocabulary.Word, right: Vocabulary.Word) in words.areInOrder(Int(left), Int(right)) }
+        withTouchCounts(of: .channel, inOrder: inOrder, write)
+        withTouchCounts(of: .campaign, inOrder: inOrder, write)
     }
 
     /// Calls `body` with the distinct words of `field` among the touch facts (but `Vocabulary.none`) and how many
-    /// facts have each, in the order of the words, in scratch memory (on the stack for the usual few touches).
+    /// facts have each, ordered by `inOrder` (the order of the words), in scratch memory (on the stack for the usual
+    /// few touches).
     private func withTouchCounts<Result>(
         of field: TouchField,
-        words: [String],
+        inOrder: (Vocabulary.Word, Vocabulary.Word) -> Bool,
         _ body: (UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) -> Result
     ) -> Result {
         // Room for as many facts as the list could hold: counting them would read the whole list once more.
@@ -169,7 +172,7 @@ public struct SegmentStanding: Sendable {
                 return true
             }
             var counts = UnsafeMutableBufferPointer(rebasing: scratch[..<distinct])
-            counts.sort { words[Int($0.word)] < words[Int($1.word)] }
+            counts.sort { inOrder($0.word, $1.word) }
             // Plain pairs: nothing to deinitialize.
             return body(counts)
         }
@@ -223,7 +226,7 @@ extension SegmentStanding.TouchFact: TimedFact {}
 extension SegmentStanding {
     /// Everything but the memberships (``serializeMemberships(into:)``). `words`: ``Vocabulary/words()``, taken
     /// once for many customers.
-    func serialize(into writer: inout BinaryWriter, words: [String]) {
+    func serialize(into writer: inout BinaryWriter, words: EncodedWords) {
         writer.varint(UInt64(events.count))
         events.read { fact in
             writer.int(fact.at)
@@ -235,14 +238,14 @@ extension SegmentStanding {
             writer.int(fact.at)
             writer.varint(UInt64(fact.kind.rawValue))
             writer.int(fact.minorUnits)
-            writer.string(words[Int(fact.currency)])
+            words.write(Int(fact.currency), into: &writer)
             return true
         }
         writer.varint(UInt64(touches.count))
         touches.read { fact in
             writer.int(fact.at)
-            writer.string(words[Int(fact.channel)])
-            writer.string(words[Int(fact.campaign)])
+            words.write(Int(fact.channel), into: &writer)
+            words.write(Int(fact.campaign), into: &writer)
             return true
         }
         writer.varint(UInt64(rfmGroup))
@@ -269,14 +272,15 @@ extension SegmentStanding {
     /// `catalog`: the state's, which names the slots of the live segments.
     func serializeMemberships(into writer: inout BinaryWriter, catalog: SegmentCatalog) {
         var copy = self
-        copy.writeMemberships(into: &writer, catalog: catalog)
+        copy.writeMemberships(into: &writer, liveNames: EncodedWords(catalog.liveNames))
     }
 
     /// ``serializeMemberships(into:catalog:)``, mutating only so that a caller holding a pointer to a profile passes
-    /// the standing by address (``CustomerProfile/serializeMemberships(_:into:catalog:)``): it changes nothing.
-    mutating func writeMemberships(into writer: inout BinaryWriter, catalog: SegmentCatalog) {
+    /// the standing by address (``CustomerProfile/serializeMemberships(_:into:liveNames:)``): it changes nothing.
+    /// `liveNames`: the catalog's ``SegmentCatalog/liveNames``, which name the slots.
+    mutating func writeMemberships(into writer: inout BinaryWriter, liveNames: EncodedWords) {
         writer.varint(UInt64(live.count))
-        live.forEachSlot { writer.string(catalog.liveNames[$0]) }
+        live.forEachSlot { liveNames.write($0, into: &writer) }
         writer.varint(UInt64(changes.count))
         for change in changes { change.serialize(into: &writer) }
     }

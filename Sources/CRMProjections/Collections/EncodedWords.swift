@@ -1,0 +1,56 @@
+import CRMModel
+
+/// Words as a state's canonical encoding writes them, prepared once for a whole snapshot: each word's bytes (its
+/// UTF-8 length as a varint, then the UTF-8) side by side in one buffer, and its rank in String order.
+///
+/// Writing a word from its `String` retained and released the string's storage (words longer than 15 bytes, most
+/// campaign names, are not inline) and sorting a customer's touch counts compared the words' bytes; here a word is
+/// copied from plain memory and ordered by comparing two integers. Profiling a 710,000-customer snapshot, retains
+/// and releases under the profile writer fell from 7 % of its samples to 3 %, and the sorting of words went away.
+final class EncodedWords: @unchecked Sendable {
+    // @unchecked: the buffers are written by the initializer only, then read from any thread until `deinit`.
+
+    /// The words, by number.
+    let words: [String]
+    /// Every word's canonical bytes, the word numbered `n` at `starts[n]..<starts[n + 1]`.
+    private let bytes: UnsafeMutableRawBufferPointer
+    private let starts: UnsafeMutableBufferPointer<Int>
+    /// The word numbered `n` is the `ranks[n]`th in String order.
+    private let ranks: UnsafeMutableBufferPointer<UInt32>
+
+    /// `words`: the vocabulary's (``Vocabulary/words()``), a segment catalog's live names, or any list of distinct
+    /// words.
+    init(_ words: [String]) {
+        self.words = words
+        var encoded = BinaryWriter()
+        var starts = [Int]()
+        starts.reserveCapacity(words.count + 1)
+        for word in words {
+            starts.append(encoded.bytes.count)
+            encoded.string(word)
+        }
+        starts.append(encoded.bytes.count)
+        bytes = .allocate(byteCount: max(1, encoded.bytes.count), alignment: 8)
+        bytes.copyBytes(from: encoded.bytes)
+        self.starts = .allocate(capacity: starts.count)
+        _ = self.starts.initialize(from: starts)
+        ranks = .allocate(capacity: max(1, words.count))
+        for (rank, number) in words.indices.sorted(by: { words[$0] < words[$1] }).enumerated() {
+            ranks[number] = UInt32(rank)
+        }
+    }
+
+    deinit {
+        bytes.deallocate()
+        starts.deallocate()
+        ranks.deallocate()
+    }
+
+    /// Appends word `number` as ``BinaryWriter/string(_:)`` would.
+    func write(_ number: Int, into writer: inout BinaryWriter) {
+        writer.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[starts[number]..<starts[number + 1]]))
+    }
+
+    /// Whether word `left` comes before word `right` in String order.
+    func areInOrder(_ left: Int, _ right: Int) -> Bool { ranks[left] < ranks[right] }
+}
