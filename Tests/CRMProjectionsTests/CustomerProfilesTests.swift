@@ -325,8 +325,14 @@ struct ProfileTableTests {
     func table() throws {
         var table = ProfileTable()
         for number in 0..<5 { table.store(Self.profile("c\(number)", gross: Int64(number))) }
-        table["c2", default: CustomerProfile(id: "c2")].amounts["BRL"]!.gross += 100
-        table["c9", default: Self.profile("c9", gross: 9)].amounts["BRL"]!.gross += 1
+        let seen = table.update("c2", default: CustomerProfile(id: "c2"), passing: Int64(100)) { profile, extra in
+            profile.amounts["BRL"]!.gross += extra
+            return profile.id
+        }
+        table.update("c9", default: Self.profile("c9", gross: 9), passing: ()) { profile, _ in
+            profile.amounts["BRL"]!.gross += 1
+        }
+        #expect(seen == "c2")
         #expect(
             table.count == 6 && table["c2"]?.amounts["BRL"]?.gross == 102 && table["c9"]?.amounts["BRL"]?.gross == 10
         )

@@ -10,7 +10,9 @@ public struct SortedMap<Value> {
 
     /// Where `key` is, or where it would go.
     private func position(of key: String) -> (index: Int, found: Bool) {
-        entries.sortedPosition(of: key, by: \.key)
+        // A closure, not `\.key`: in this generic type the key path would be instantiated at run time on every
+        // call (`swift_getKeyPath`, a twentieth of a rebuild).
+        entries.sortedPosition(of: key) { $0.key }
     }
 
     public subscript(key: String) -> Value? {
@@ -44,9 +46,9 @@ public struct SortedMap<Value> {
     public var count: Int { entries.count }
     public var isEmpty: Bool { entries.isEmpty }
     /// In key order.
-    public var keys: [String] { entries.map(\.key) }
+    public var keys: [String] { entries.map { $0.key } }
     /// In key order.
-    public var values: [Value] { entries.map(\.value) }
+    public var values: [Value] { entries.map { $0.value } }
 
     /// Adds the entries of `other`, combining the values of keys both hold.
     public mutating func merge(_ other: SortedMap<Value>, uniquingKeysWith combine: (Value, Value) -> Value) {

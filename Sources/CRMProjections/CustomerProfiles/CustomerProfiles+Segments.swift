@@ -166,7 +166,9 @@ extension CustomerProfiles {
         in state: inout State,
         _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
     ) -> Result {
-        body(&state.profiles[id, default: CustomerProfile(id: id)], state.segments, state.now)
+        state.profiles.update(id, default: CustomerProfile(id: id), passing: (state.segments, state.now)) {
+            body(&$0, $1.0, $1.1)
+        }
     }
 
     /// The memberships of an id merged into `survivor` end.

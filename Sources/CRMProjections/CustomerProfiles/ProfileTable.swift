@@ -43,10 +43,16 @@ public struct ProfileTable: Sendable {
 
     public subscript(id: String) -> CustomerProfile? { byID[id] }
 
-    /// The profile of `id`, made by `make` first when there is none.
-    subscript(id: String, default make: @autoclosure () -> CustomerProfile) -> CustomerProfile {
-        get { byID[id] ?? make() }
-        _modify { yield &byID[id, default: make()] }
+    /// Runs `body` on the profile of `id` where it lies, made by `make` first when there is none, and passes
+    /// `context` through. The defaulted subscript's `_modify` moves the profile out and copies it back (a
+    /// retain and a release of each of its references on every event); this borrows the array's element.
+    mutating func update<Context, Result>(
+        _ id: String,
+        default make: @autoclosure () -> CustomerProfile,
+        passing context: Context,
+        _ body: (inout CustomerProfile, Context) -> Result
+    ) -> Result {
+        byID.updateValue(forKey: id, default: make()) { body(&$0, context) }
     }
 
     /// Adds `profile` or replaces the one with its id.
