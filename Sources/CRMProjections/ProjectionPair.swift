@@ -28,9 +28,19 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
             second = try Second.State(deserializing: &reader)
         }
 
+        /// The two parts absorb on two cores: they are independent, and the merges of a rebuild's shards are
+        /// otherwise one core's work.
         public mutating func absorb(_ shard: State) {
-            first.absorb(shard.first)
-            second.absorb(shard.second)
+            withUnsafeMutablePointer(to: &first) { first in
+                withUnsafeMutablePointer(to: &second) { second in
+                    // Each part is written by one closure only.
+                    nonisolated(unsafe) let first = first
+                    nonisolated(unsafe) let second = second
+                    concurrentForEach(2) { part in
+                        if part == 0 { first.pointee.absorb(shard.first) } else { second.pointee.absorb(shard.second) }
+                    }
+                }
+            }
         }
 
         public var clock: EventTime? {

@@ -77,6 +77,8 @@ public enum ShopAnalytics: Projection {
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
+            // Room made first: merging into a table that grows as it goes rehashed it twice or more.
+            orders.reserveCapacity(orders.count + shard.orders.count)
             orders.merge(shard.orders) { mine, _ in mine }
             tickets.merge(shard.tickets) { mine, _ in mine }
             engagement.merge(shard.engagement) { mine, _ in mine }

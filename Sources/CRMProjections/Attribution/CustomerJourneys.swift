@@ -152,6 +152,8 @@ public enum CustomerJourneys: Projection {
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
+            // Room made first, as for a shop's orders.
+            journeys.reserveCapacity(journeys.count + shard.journeys.count)
             journeys.merge(shard.journeys) { mine, _ in mine }
         }
 
