@@ -349,6 +349,18 @@ struct ProfileTableTests {
         #expect(table.count == 5 && table["c0"]?.amounts["BRL"]?.gross == 0, "a held id keeps its profile")
         #expect(table["d"]?.amounts["BRL"]?.gross == 7 && !table.contains("c1"))
     }
+
+    @Test("Made from a list of profiles: sorted or not, every id finds its profile; a repeated id is refused")
+    func tableFromList() throws {
+        let sorted = (0..<5).map { Self.profile("c\($0)", gross: Int64($0)) }
+        for list in [sorted, sorted.reversed(), [sorted[3], sorted[0], sorted[4], sorted[1], sorted[2]]] {
+            let table = try #require(ProfileTable(list))
+            #expect(table.count == 5 && table.ids.elementsEqual(list.map(\.id)))
+            for profile in list { #expect(table[profile.id]?.amounts["BRL"]?.gross == profile.amounts["BRL"]?.gross) }
+        }
+        #expect(ProfileTable([sorted[0], sorted[1], sorted[1], sorted[2]]) == nil, "repeated, in sorted order")
+        #expect(ProfileTable([sorted[2], sorted[1], sorted[2]]) == nil, "repeated, out of order")
+    }
 }
 
 @Suite("Type tag set")
