@@ -159,12 +159,17 @@ public protocol ProjectionState: Sendable {
     /// Adds the state of another shard of a parallel rebuild. Shards hold disjoint customers; parts that do not
     /// belong to a customer are the same in every shard.
     mutating func absorb(_ shard: Self)
+    /// ``absorb(_:)``, allowed to use every core when `parallel` (a rebuild with more than one worker). Default:
+    /// ``absorb(_:)``; a state made of independent parts may absorb them side by side.
+    mutating func absorb(_ shard: Self, parallel: Bool)
     /// The projection's clock: the latest event time it has applied or been advanced to (nil: no clock).
     var clock: EventTime? { get }
 }
 
 extension ProjectionState {
     public var clock: EventTime? { nil }
+
+    public mutating func absorb(_ shard: Self, parallel: Bool) { absorb(shard) }
 }
 
 extension ProjectionState {

@@ -28,16 +28,24 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
             second = try Second.State(deserializing: &reader)
         }
 
-        /// The two parts absorb on two cores: they are independent, and the merges of a rebuild's shards are
-        /// otherwise one core's work.
         public mutating func absorb(_ shard: State) {
+            absorb(shard, parallel: false)
+        }
+
+        /// The two parts absorb on two cores when `parallel`: they are independent, and the last merge of a
+        /// rebuild's shards is otherwise one core's work.
+        public mutating func absorb(_ shard: State, parallel: Bool) {
             withUnsafeMutablePointer(to: &first) { first in
                 withUnsafeMutablePointer(to: &second) { second in
                     // Each part is written by one closure only.
                     nonisolated(unsafe) let first = first
                     nonisolated(unsafe) let second = second
-                    concurrentForEach(2) { part in
-                        if part == 0 { first.pointee.absorb(shard.first) } else { second.pointee.absorb(shard.second) }
+                    concurrentForEach(2, parallel: parallel) { part in
+                        if part == 0 {
+                            first.pointee.absorb(shard.first, parallel: parallel)
+                        } else {
+                            second.pointee.absorb(shard.second, parallel: parallel)
+                        }
                     }
                 }
             }

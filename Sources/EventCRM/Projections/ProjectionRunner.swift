@@ -293,14 +293,12 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     // on the first change.
                     var absorbed = P.makeState()
                     swap(&absorbed, &states[target + step])
-                    states[target].absorb(absorbed)
+                    states[target].absorb(absorbed, parallel: parallel)
                 }
             }
             distance *= 2
         }
-        var state = P.makeState()
-        swap(&state, &shards[0])
-        return state
+        return shards.removeFirst()
     }
 
     /// The events of each batch of `chunk` (only those before `end`), decoded on every core, each with its shard.
