@@ -54,6 +54,23 @@ extension BinaryWriter {
         varint(UInt64(strings.count))
         for element in strings { string(element) }
     }
+
+    /// A list written as ``varint(_:)`` of its count, then its elements, when the count is known only once they are
+    /// written: `body` writes them and returns how many. Packed lists (facts, membership changes) are counted only
+    /// by reading them, which made a snapshot decode each of them twice. A byte is kept for the count, which is
+    /// almost always below 128; a larger one moves the elements to make room. Not across a ``flush()``.
+    mutating func countedList(_ body: (inout BinaryWriter) -> Int) {
+        let start = bytes.count
+        bytes.append(0)
+        let count = body(&self)
+        guard count >= 0x80 else {
+            bytes[start] = UInt8(count)
+            return
+        }
+        var encoded = BinaryWriter()
+        encoded.varint(UInt64(count))
+        bytes.replaceSubrange(start..<start + 1, with: encoded.bytes)
+    }
 }
 
 extension BinaryWriter {

@@ -114,13 +114,6 @@ public struct SegmentStanding: Sendable {
     /// Which word of a touch fact to count.
     enum TouchField {
         case channel, campaign
-
-        func word(of touch: TouchFact) -> Vocabulary.Word {
-            switch self {
-            case .channel: touch.channel
-            case .campaign: touch.campaign
-            }
-        }
     }
 
     /// Touches per channel or engagements per campaign, counted from the touch facts: a touchpoint is a touch of its
@@ -128,8 +121,9 @@ public struct SegmentStanding: Sendable {
     /// ``Vocabulary/words()``.
     func touchCounts(_ field: TouchField, words: [String]) -> SortedMap<Int64> {
         let inOrder = { (left: Vocabulary.Word, right: Vocabulary.Word) in words[Int(left)] < words[Int(right)] }
-        return withTouchCounts(of: field, inOrder: inOrder) { counts in
-            SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
+        return withTouchCounts(inOrder: inOrder) { channels, campaigns in
+            let counts = field == .channel ? channels : campaigns
+            return SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
         }
     }
 
@@ -144,37 +138,50 @@ public struct SegmentStanding: Sendable {
             }
         }
         let inOrder = { (left: Vocabulary.Word, right: Vocabulary.Word) in words.areInOrder(Int(left), Int(right)) }
-        withTouchCounts(of: .channel, inOrder: inOrder, write)
-        withTouchCounts(of: .campaign, inOrder: inOrder, write)
+        withTouchCounts(inOrder: inOrder) { channels, campaigns in
+            write(channels)
+            write(campaigns)
+        }
     }
 
-    /// Calls `body` with the distinct words of `field` among the touch facts (but `Vocabulary.none`) and how many
-    /// facts have each, ordered by `inOrder` (the order of the words), in scratch memory (on the stack for the usual
-    /// few touches).
+    /// Calls `body` with the distinct channels and the distinct campaigns among the touch facts (but
+    /// `Vocabulary.none`), each with how many facts have it, ordered by `inOrder` (the order of the words), in
+    /// scratch memory (on the stack for the usual few touches). Both from one reading of the facts: a snapshot
+    /// writes both, and read once for each it decoded every touch twice.
     private func withTouchCounts<Result>(
-        of field: TouchField,
         inOrder: (Vocabulary.Word, Vocabulary.Word) -> Bool,
-        _ body: (UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) -> Result
+        _ body: (
+            _ channels: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>,
+            _ campaigns: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>
+        ) -> Result
     ) -> Result {
-        // Room for as many facts as the list could hold: counting them would read the whole list once more.
-        withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: touches.mostFacts) {
+        // Room for as many facts as the list could hold, for each field: counting them would read the whole list
+        // once more.
+        let room = touches.mostFacts
+        return withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: 2 * room) {
             scratch in
-            var distinct = 0
-            touches.read { touch in
-                let word = field.word(of: touch)
-                guard word != Vocabulary.none else { return true }
-                if let index = scratch[..<distinct].firstIndex(where: { $0.word == word }) {
+            var distinct = (channels: 0, campaigns: 0)
+            func count(_ word: Vocabulary.Word, from start: Int, distinct: inout Int) {
+                guard word != Vocabulary.none else { return }
+                let counted = scratch[start..<start + distinct]
+                if let index = counted.firstIndex(where: { $0.word == word }) {
                     scratch[index].count += 1
                 } else {
-                    scratch.initializeElement(at: distinct, to: (word, 1))
+                    scratch.initializeElement(at: start + distinct, to: (word, 1))
                     distinct += 1
                 }
+            }
+            touches.read { touch in
+                count(touch.channel, from: 0, distinct: &distinct.channels)
+                count(touch.campaign, from: room, distinct: &distinct.campaigns)
                 return true
             }
-            var counts = UnsafeMutableBufferPointer(rebasing: scratch[..<distinct])
-            counts.sort { inOrder($0.word, $1.word) }
+            var channels = UnsafeMutableBufferPointer(rebasing: scratch[..<distinct.channels])
+            var campaigns = UnsafeMutableBufferPointer(rebasing: scratch[room..<room + distinct.campaigns])
+            channels.sort { inOrder($0.word, $1.word) }
+            campaigns.sort { inOrder($0.word, $1.word) }
             // Plain pairs: nothing to deinitialize.
-            return body(counts)
+            return body(channels, campaigns)
         }
     }
 
@@ -227,26 +234,39 @@ extension SegmentStanding {
     /// Everything but the memberships (``serializeMemberships(into:)``). `words`: ``Vocabulary/words()``, taken
     /// once for many customers.
     func serialize(into writer: inout BinaryWriter, words: EncodedWords) {
-        writer.varint(UInt64(events.count))
-        events.read { fact in
-            writer.int(fact.at)
-            writer.varint(UInt64(fact.type))
-            return true
+        // Each list read once, counted as it is written.
+        writer.countedList { writer in
+            var count = 0
+            events.read { fact in
+                writer.int(fact.at)
+                writer.varint(UInt64(fact.type))
+                count += 1
+                return true
+            }
+            return count
         }
-        writer.varint(UInt64(amounts.count))
-        amounts.read { fact in
-            writer.int(fact.at)
-            writer.varint(UInt64(fact.kind.rawValue))
-            writer.int(fact.minorUnits)
-            words.write(Int(fact.currency), into: &writer)
-            return true
+        writer.countedList { writer in
+            var count = 0
+            amounts.read { fact in
+                writer.int(fact.at)
+                writer.varint(UInt64(fact.kind.rawValue))
+                writer.int(fact.minorUnits)
+                words.write(Int(fact.currency), into: &writer)
+                count += 1
+                return true
+            }
+            return count
         }
-        writer.varint(UInt64(touches.count))
-        touches.read { fact in
-            writer.int(fact.at)
-            words.write(Int(fact.channel), into: &writer)
-            words.write(Int(fact.campaign), into: &writer)
-            return true
+        writer.countedList { writer in
+            var count = 0
+            touches.read { fact in
+                writer.int(fact.at)
+                words.write(Int(fact.channel), into: &writer)
+                words.write(Int(fact.campaign), into: &writer)
+                count += 1
+                return true
+            }
+            return count
         }
         writer.varint(UInt64(rfmGroup))
         writer.int(due)
@@ -281,8 +301,14 @@ extension SegmentStanding {
     mutating func writeMemberships(into writer: inout BinaryWriter, liveNames: EncodedWords) {
         writer.varint(UInt64(live.count))
         live.forEachSlot { liveNames.write($0, into: &writer) }
-        writer.varint(UInt64(changes.count))
-        for change in changes { change.serialize(into: &writer) }
+        writer.countedList { writer in
+            var count = 0
+            for change in changes {
+                change.serialize(into: &writer)
+                count += 1
+            }
+            return count
+        }
     }
 
     /// Takes the live segments of memberships read out of a state with `catalog`, by slot (the changes were taken
