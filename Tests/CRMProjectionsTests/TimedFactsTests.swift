@@ -106,6 +106,81 @@ struct TimedFactsTests {
         #expect(Array(rebuilt.events) == reference.events)
         #expect(Array(rebuilt.amounts) == reference.amounts)
         #expect(Array(rebuilt.touches) == reference.touches)
+        let read = Self.readBack(reference)
+        #expect(Array(read.changes) == reference.changes)
+        #expect(Array(read.events) == reference.events)
+        #expect(Array(read.amounts) == reference.amounts)
+        #expect(Array(read.touches) == reference.touches)
+    }
+
+    @Test("Read out of their lists, facts pack as from arrays, with some of the lists empty")
+    func readWithEmptyLists() {
+        let touch = TouchFact(at: -5, channel: 70_000, campaign: 2)
+        let amount = AmountFact(at: 9, minorUnits: .min, currency: 3, kind: .refunded)
+        for reference in [
+            Reference(touches: [touch]), Reference(amounts: [amount], touches: [touch]),
+            Reference(events: [EventFact(at: .max, type: 255)]), Reference(),
+        ] {
+            let read = Self.readBack(reference)
+            #expect(Array(read.events) == reference.events)
+            #expect(Array(read.amounts) == reference.amounts)
+            #expect(Array(read.touches) == reference.touches)
+            // Later facts go after those read, in each list.
+            var grown = read
+            grown.insert(TouchFact(at: 10, channel: 1, campaign: 1))
+            #expect(Array(grown.touches) == reference.touches + [TouchFact(at: 10, channel: 1, campaign: 1)])
+            #expect(Array(grown.events) == reference.events && Array(grown.amounts) == reference.amounts)
+        }
+    }
+
+    /// `reference`'s facts written as lists (each after its count) and read back with
+    /// ``TimedFacts/init(changes:reading:event:amount:touch:)``.
+    static func readBack(_ reference: Reference) -> TimedFacts {
+        var writer = BinaryWriter()
+        writer.varint(UInt64(reference.events.count))
+        for fact in reference.events {
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.type))
+        }
+        writer.varint(UInt64(reference.amounts.count))
+        for fact in reference.amounts {
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.kind.rawValue))
+            writer.int(fact.minorUnits)
+            writer.varint(UInt64(fact.currency))
+        }
+        writer.varint(UInt64(reference.touches.count))
+        for fact in reference.touches {
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.channel))
+            writer.varint(UInt64(fact.campaign))
+        }
+        return try! reading(writer.bytes) { reader throws(EventDecodingError) in
+            try TimedFacts(
+                changes: MembershipHistory(reference.changes),
+                reading: &reader,
+                event: { reader throws(EventDecodingError) in
+                    EventFact(at: try reader.int(), type: UInt8(try reader.varint()))
+                },
+                amount: { reader throws(EventDecodingError) in
+                    let at = try reader.int()
+                    let kind = AmountFact.Kind(rawValue: UInt8(try reader.varint()))!
+                    return AmountFact(
+                        at: at,
+                        minorUnits: try reader.int(),
+                        currency: Vocabulary.Word(try reader.varint()),
+                        kind: kind
+                    )
+                },
+                touch: { reader throws(EventDecodingError) in
+                    TouchFact(
+                        at: try reader.int(),
+                        channel: Vocabulary.Word(try reader.varint()),
+                        campaign: Vocabulary.Word(try reader.varint())
+                    )
+                }
+            )
+        }
     }
 
     @Test("Room for a list's facts, reckoned from its bytes, is never less than the count of facts packed smallest")

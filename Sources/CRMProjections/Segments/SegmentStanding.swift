@@ -329,30 +329,28 @@ extension SegmentStanding {
         words: inout WordReader,
         changes: MembershipHistory
     ) throws(EventDecodingError) {
-        let events = try reader.list("event facts") { reader throws(EventDecodingError) in
-            EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
-        }
-        let amounts = try reader.list("amount facts") { reader throws(EventDecodingError) in
-            let at = try reader.int()
-            guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
-                throw EventDecodingError(reason: "unknown amount kind")
+        facts = try TimedFacts(
+            changes: changes,
+            reading: &reader,
+            event: { reader throws(EventDecodingError) in
+                EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
+            },
+            amount: { reader throws(EventDecodingError) in
+                let at = try reader.int()
+                guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
+                    throw EventDecodingError(reason: "unknown amount kind")
+                }
+                let minorUnits = try reader.int()
+                return AmountFact(at: at, minorUnits: minorUnits, currency: try words.word(from: &reader), kind: kind)
+            },
+            touch: { reader throws(EventDecodingError) in
+                TouchFact(
+                    at: try reader.int(),
+                    channel: try words.word(from: &reader),
+                    campaign: try words.word(from: &reader)
+                )
             }
-            let minorUnits = try reader.int()
-            return AmountFact(
-                at: at,
-                minorUnits: minorUnits,
-                currency: try words.word(from: &reader),
-                kind: kind
-            )
-        }
-        let touches = try reader.list("touch facts") { reader throws(EventDecodingError) in
-            TouchFact(
-                at: try reader.int(),
-                channel: try words.word(from: &reader),
-                campaign: try words.word(from: &reader)
-            )
-        }
-        facts = TimedFacts(changes: changes, events: events, amounts: amounts, touches: touches)
+        )
         rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
         due = try reader.int()
         queued = due

@@ -51,6 +51,64 @@ struct TimedFacts: Sendable {
         for fact in events { fact.pack(into: &bytes, base: base) }
     }
 
+    /// The facts read out of their canonical lists (events, then amounts, then touches, each after its count, as
+    /// ``SegmentStanding`` writes them; `event`, `amount` and `touch` read one fact each), packed after `changes`
+    /// into a buffer of their exact size, as ``init(changes:events:amounts:touches:)`` packs them. Each fact is
+    /// packed as it is read, into scratch memory: reading each list into an array first, then packing every fact
+    /// twice (once to size the buffer), allocated and freed three arrays per customer of a restore.
+    init(
+        changes: MembershipHistory,
+        reading reader: inout BinaryReader,
+        event: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.EventFact,
+        amount: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.AmountFact,
+        touch: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.TouchFact
+    ) throws(EventDecodingError) {
+        var base: Int64?
+        var latest = Int64.min
+        /// Packs the list next in `reader` into scratch memory and calls `body` with the packed bytes.
+        func withPackedList<Fact: PackedFact, Result>(
+            _ what: String,
+            _ read: (inout BinaryReader) throws(EventDecodingError) -> Fact,
+            _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+        ) throws(EventDecodingError) -> Result {
+            let count = try reader.count(what)
+            return try withUnsafeTemporaryAllocation(byteCount: count * Fact.mostPackedBytes, alignment: 1) {
+                scratch throws(EventDecodingError) -> Result in
+                var packed = RawPackedBytes(start: scratch.baseAddress)
+                for _ in 0..<count {
+                    let fact = try read(&reader)
+                    // The first fact read is the one the packing starts from: the first event, else amount, else
+                    // touch, as in the initializer from arrays.
+                    if base == nil { base = fact.at }
+                    latest = max(latest, fact.at)
+                    fact.pack(into: &packed, base: base!)
+                }
+                return try body(UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]))
+            }
+        }
+        let changeBytes = changes.packed
+        var sizes = (amounts: 0, touches: 0)
+        bytes = try withPackedList("event facts", event) { events throws(EventDecodingError) in
+            try withPackedList("amount facts", amount) { amounts throws(EventDecodingError) in
+                try withPackedList("touch facts", touch) { touches throws(EventDecodingError) in
+                    sizes = (amounts.count, touches.count)
+                    var joined = [UInt8]()
+                    joined.reserveCapacity(changeBytes.count + amounts.count + touches.count + events.count)
+                    joined += changeBytes
+                    joined += amounts
+                    joined += touches
+                    joined += events
+                    return joined
+                }
+            }
+        }
+        self.base = base ?? 0
+        self.latest = latest
+        amountsStart = UInt32(changeBytes.count)
+        touchesStart = amountsStart + UInt32(sizes.amounts)
+        eventsStart = touchesStart + UInt32(sizes.touches)
+    }
+
     /// No fact at all (every event of the customer leaves an event fact).
     var isEmpty: Bool { bytes.count == amountsStart }
 
@@ -192,12 +250,15 @@ struct TimedFacts: Sendable {
 protocol PackedFact: TimedFact {
     /// The fewest bytes one fact packs into (each varint, zigzag or not, takes at least one).
     static var leastPackedBytes: Int { get }
+    /// The most bytes one fact packs into (a zigzag time takes up to 10, a word up to 5).
+    static var mostPackedBytes: Int { get }
     func pack(into record: inout some PackedBytes, base: Int64)
     static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self
 }
 
 extension SegmentStanding.EventFact: PackedFact {
     static var leastPackedBytes: Int { 2 }
+    static var mostPackedBytes: Int { 11 }
 
     func pack(into record: inout some PackedBytes, base: Int64) {
         record.zigzag(at &- base)
@@ -211,6 +272,7 @@ extension SegmentStanding.EventFact: PackedFact {
 
 extension SegmentStanding.AmountFact: PackedFact {
     static var leastPackedBytes: Int { 4 }
+    static var mostPackedBytes: Int { 26 }
 
     func pack(into record: inout some PackedBytes, base: Int64) {
         record.zigzag(at &- base)
@@ -231,6 +293,7 @@ extension SegmentStanding.AmountFact: PackedFact {
 
 extension SegmentStanding.TouchFact: PackedFact {
     static var leastPackedBytes: Int { 3 }
+    static var mostPackedBytes: Int { 20 }
 
     func pack(into record: inout some PackedBytes, base: Int64) {
         record.zigzag(at &- base)
@@ -272,6 +335,19 @@ extension [UInt8]: PackedBytes {}
 struct ByteCount: PackedBytes {
     var count = 0
     mutating func append(_ byte: UInt8) { count += 1 }
+}
+
+/// Packed facts written into scratch memory with room for them (``PackedFact/mostPackedBytes`` each).
+struct RawPackedBytes: PackedBytes {
+    let start: UnsafeMutableRawPointer?
+    private(set) var count = 0
+
+    init(start: UnsafeMutableRawPointer?) { self.start = start }
+
+    mutating func append(_ byte: UInt8) {
+        start!.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
+        count += 1
+    }
 }
 
 /// One packed fact, built on the stack before it is inserted into the buffer (at most 1 + 3 varints of 10 bytes).
