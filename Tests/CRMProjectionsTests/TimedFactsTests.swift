@@ -108,6 +108,14 @@ struct TimedFactsTests {
         #expect(Array(rebuilt.touches) == reference.touches)
         let read = Self.readBack(reference)
         #expect(Array(read.changes) == reference.changes)
+        // The changes read out of their canonical list pack as from an array.
+        var canonical = BinaryWriter()
+        canonical.varint(UInt64(reference.changes.count))
+        for change in reference.changes { change.serialize(into: &canonical) }
+        let history = try! reading(canonical.bytes) { reader throws(EventDecodingError) in
+            try MembershipHistory(reading: &reader)
+        }
+        #expect(history == MembershipHistory(reference.changes) && Array(history) == reference.changes)
         #expect(Array(read.events) == reference.events)
         #expect(Array(read.amounts) == reference.amounts)
         #expect(Array(read.touches) == reference.touches)

@@ -26,6 +26,22 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
         range = bytes.indices
     }
 
+    /// The changes listed in `reader` (their count, then each in its canonical encoding), packed as they are read
+    /// into a buffer of their exact size: no array of changes in between, which a restore made and freed for
+    /// every customer.
+    init(reading reader: inout BinaryReader) throws(EventDecodingError) {
+        let count = try reader.count("membership changes")
+        var packed = BinaryWriter()
+        var previous: Int64 = 0
+        for _ in 0..<count {
+            let change = try MembershipChange(deserializing: &reader)
+            change.pack(into: &packed, after: previous)
+            previous = change.at.microseconds
+        }
+        bytes = packed.bytes.count == packed.bytes.capacity ? packed.bytes : Array(packed.bytes)
+        range = bytes.indices
+    }
+
     /// The changes packed at `range` in `bytes`.
     init(in bytes: [UInt8], at range: Range<Int>) {
         self.bytes = bytes

@@ -282,10 +282,7 @@ extension SegmentStanding {
         /// Reads what ``SegmentStanding/serializeMemberships(into:)`` wrote.
         init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             segments = try reader.strings()
-            let changes = try reader.list("membership changes") { reader throws(EventDecodingError) in
-                try MembershipChange(deserializing: &reader)
-            }
-            self.changes = MembershipHistory(changes)
+            changes = try MembershipHistory(reading: &reader)
         }
     }
 
