@@ -52,8 +52,13 @@ enum SnapshotFile {
         private let pending: UnsafeMutableRawBufferPointer
         private var pendingCount = 0
         /// What each block of a round stores: compressed, or copied as it is; read by the writing queue until the
-        /// round is written, and only then refilled.
-        private let stored: UnsafeMutableRawBufferPointer
+        /// round is written, and only then refilled. Two, used in turn, so that a round is compressed while the one
+        /// before is written: with one, both cores waited for each write before they could compress again.
+        private let stored: [UnsafeMutableRawBufferPointer]
+        /// Which of ``stored`` the next round uses.
+        private var nextStored = 0
+        /// Whether the round written from each of ``stored`` is done.
+        private let storedWritten = [DispatchGroup(), DispatchGroup()]
         private let storedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
         private var table = [(length: UInt32, crc: UInt32)]()
         private var stateCount = 0
@@ -79,14 +84,15 @@ enum SnapshotFile {
             header += projection.utf8
             self.header = header
             pending = .allocate(byteCount: blocksPerRound * blockSize, alignment: 64)
-            stored = .allocate(byteCount: blocksPerRound * storedCapacity, alignment: 64)
+            let storedBytes = blocksPerRound * LZ4.compressBound(SnapshotFile.blockSize)
+            stored = (0..<2).map { _ in .allocate(byteCount: storedBytes, alignment: 64) }
             header.withUnsafeBytes { store($0) }
         }
 
         deinit {
             written.wait()
             pending.deallocate()
-            stored.deallocate()
+            for buffer in stored { buffer.deallocate() }
         }
 
         func take(_ bytes: UnsafeRawBufferPointer) {
@@ -119,16 +125,18 @@ enum SnapshotFile {
             if let failure { throw failure }
         }
 
-        /// Compresses and checksums the pending blocks on every core (once the round before is written, whose
-        /// stored bytes they replace), then hands them to the writing queue and empties `pending`.
+        /// Compresses and checksums the pending blocks on every core (into the buffer of ``stored`` whose round is
+        /// written by then: the one two rounds back), then hands them to the writing queue and empties `pending`.
         private func writeRound() {
             guard pendingCount > 0 else { return }
             let blocks = (pendingCount + blockSize - 1) / blockSize
-            written.wait()
-            // Each block of the round is stored into its own part of `stored`, on the core that has it; the
+            let slot = nextStored
+            nextStored = 1 - slot
+            storedWritten[slot].wait()
+            // Each block of the round is stored into its own part of the buffer, on the core that has it; the
             // pending bytes are only read.
             nonisolated(unsafe) let input = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
-            nonisolated(unsafe) let output = stored
+            nonisolated(unsafe) let output = stored[slot]
             let capacity = storedCapacity
             let entries = concurrentMap(blocks) { index -> (length: UInt32, crc: UInt32) in
                 let block = UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
@@ -143,11 +151,15 @@ enum SnapshotFile {
             }
             table += entries
             pendingCount = 0
-            writing.async(group: written) { [self] in
+            written.enter()
+            storedWritten[slot].enter()
+            writing.async { [self] in
                 for (index, entry) in entries.enumerated() {
                     let length = Int(entry.length & ~storedUncompressed)
                     store(UnsafeRawBufferPointer(rebasing: output[index * capacity..<index * capacity + length]))
                 }
+                storedWritten[slot].leave()
+                written.leave()
             }
         }
 
