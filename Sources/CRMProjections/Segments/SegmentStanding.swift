@@ -234,39 +234,20 @@ extension SegmentStanding {
     /// Everything but the memberships (``serializeMemberships(into:)``). `words`: ``Vocabulary/words()``, taken
     /// once for many customers.
     func serialize(into writer: inout BinaryWriter, words: EncodedWords) {
-        // Each list read once, counted as it is written.
-        writer.countedList { writer in
-            var count = 0
-            events.read { fact in
-                writer.int(fact.at)
-                writer.varint(UInt64(fact.type))
-                count += 1
-                return true
-            }
-            return count
+        events.write(into: &writer) { writer, fact in
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.type))
         }
-        writer.countedList { writer in
-            var count = 0
-            amounts.read { fact in
-                writer.int(fact.at)
-                writer.varint(UInt64(fact.kind.rawValue))
-                writer.int(fact.minorUnits)
-                words.write(Int(fact.currency), into: &writer)
-                count += 1
-                return true
-            }
-            return count
+        amounts.write(into: &writer) { writer, fact in
+            writer.int(fact.at)
+            writer.varint(UInt64(fact.kind.rawValue))
+            writer.int(fact.minorUnits)
+            words.write(Int(fact.currency), into: &writer)
         }
-        writer.countedList { writer in
-            var count = 0
-            touches.read { fact in
-                writer.int(fact.at)
-                words.write(Int(fact.channel), into: &writer)
-                words.write(Int(fact.campaign), into: &writer)
-                count += 1
-                return true
-            }
-            return count
+        touches.write(into: &writer) { writer, fact in
+            writer.int(fact.at)
+            words.write(Int(fact.channel), into: &writer)
+            words.write(Int(fact.campaign), into: &writer)
         }
         writer.varint(UInt64(rfmGroup))
         writer.int(due)

@@ -205,6 +205,20 @@ struct TimedFacts: Sendable {
             return count
         }
 
+        /// Writes the list in canonical form: its count, then each fact as `element` encodes it. Read once,
+        /// counted as it is written (``BinaryWriter/countedList(_:)``).
+        func write(into writer: inout BinaryWriter, _ element: (inout BinaryWriter, Fact) -> Void) {
+            writer.countedList { writer in
+                var count = 0
+                read { fact in
+                    element(&writer, fact)
+                    count += 1
+                    return true
+                }
+                return count
+            }
+        }
+
         /// Calls `body` with each fact in order until it returns false: how rules read the facts, in the buffer
         /// itself. (The iterator of `Sequence` copies the list into an array first: for tests and merges.)
         func read(while body: (Fact) -> Bool) {
