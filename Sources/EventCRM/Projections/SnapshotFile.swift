@@ -57,17 +57,17 @@ enum SnapshotFile {
         private let stored: [UnsafeMutableRawBufferPointer]
         /// Which of ``stored`` the next round uses.
         private var nextStored = 0
-        /// Whether the round written from each of ``stored`` is done.
+        /// The rounds handed to the writing queue from each of ``stored``: waiting for both waits for every round.
         private let storedWritten = [DispatchGroup(), DispatchGroup()]
-        private let storedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
+        /// The room for one block in a buffer of ``stored``.
+        private static let storedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
         private var table = [(length: UInt32, crc: UInt32)]()
         private var stateCount = 0
-        /// The first failed write (the writing queue's; read after ``written`` is waited for).
+        /// The first failed write (the writing queue's; read after ``waitForWrites()``).
         private var failure: EventLogError?
         /// Appends stored rounds to the file, one after another, while the caller serializes the next round: a
         /// write copies into the page cache on one core, which the serializing cores would otherwise wait for.
         private let writing = DispatchQueue(label: "snapshot-writer")
-        private let written = DispatchGroup()
 
         /// A writer of the snapshot of `projection` at `version` after the events before `offset`; writes the
         /// header at once.
@@ -84,13 +84,12 @@ enum SnapshotFile {
             header += projection.utf8
             self.header = header
             pending = .allocate(byteCount: blocksPerRound * blockSize, alignment: 64)
-            let storedBytes = blocksPerRound * LZ4.compressBound(SnapshotFile.blockSize)
-            stored = (0..<2).map { _ in .allocate(byteCount: storedBytes, alignment: 64) }
+            stored = (0..<2).map { _ in .allocate(byteCount: blocksPerRound * Self.storedCapacity, alignment: 64) }
             header.withUnsafeBytes { store($0) }
         }
 
         deinit {
-            written.wait()
+            waitForWrites()
             pending.deallocate()
             for buffer in stored { buffer.deallocate() }
         }
@@ -120,7 +119,7 @@ enum SnapshotFile {
             tail.appendLE(UInt64(stateCount))
             tail.appendLE(UInt32(table.count))
             tail.appendLE(tail.withUnsafeBytes { CRC32C.checksum($0, continuing: CRC32C.checksum(header)) })
-            written.wait()
+            waitForWrites()
             tail.withUnsafeBytes { store($0) }
             if let failure { throw failure }
         }
@@ -137,7 +136,7 @@ enum SnapshotFile {
             // pending bytes are only read.
             nonisolated(unsafe) let input = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
             nonisolated(unsafe) let output = stored[slot]
-            let capacity = storedCapacity
+            let capacity = Self.storedCapacity
             let entries = concurrentMap(blocks) { index -> (length: UInt32, crc: UInt32) in
                 let block = UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
                 let part = UnsafeMutableRawBufferPointer(rebasing: output[index * capacity..<(index + 1) * capacity])
@@ -151,16 +150,17 @@ enum SnapshotFile {
             }
             table += entries
             pendingCount = 0
-            written.enter()
-            storedWritten[slot].enter()
-            writing.async { [self] in
+            writing.async(group: storedWritten[slot]) { [self] in
                 for (index, entry) in entries.enumerated() {
                     let length = Int(entry.length & ~storedUncompressed)
                     store(UnsafeRawBufferPointer(rebasing: output[index * capacity..<index * capacity + length]))
                 }
-                storedWritten[slot].leave()
-                written.leave()
             }
+        }
+
+        /// Waits until every round handed to the writing queue is written.
+        private func waitForWrites() {
+            for group in storedWritten { group.wait() }
         }
 
         /// Appends `bytes` to the file, unless a write failed before. On the writing queue, or with it idle.
