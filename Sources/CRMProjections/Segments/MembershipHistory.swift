@@ -26,20 +26,35 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
         range = bytes.indices
     }
 
-    /// The changes listed in `reader` (their count, then each in its canonical encoding), packed as they are read
-    /// into a buffer of their exact size: no array of changes in between, which a restore made and freed for
-    /// every customer.
+    /// The changes listed in `reader` as ``write(into:)`` writes them, packed as they are read: no array of
+    /// changes in between, which a restore made and freed for every customer. Not trimmed to their exact size (a
+    /// restore copies them into the customer's facts buffer and drops these).
     init(reading reader: inout BinaryReader) throws(EventDecodingError) {
         let count = try reader.count("membership changes")
         var packed = BinaryWriter()
+        // About a change's packed size each: one allocation for most customers, where growing made several.
+        packed.bytes.reserveCapacity(count * 12)
         var previous: Int64 = 0
         for _ in 0..<count {
             let change = try MembershipChange(deserializing: &reader)
             change.pack(into: &packed, after: previous)
             previous = change.at.microseconds
         }
-        bytes = packed.bytes.count == packed.bytes.capacity ? packed.bytes : Array(packed.bytes)
+        bytes = packed.bytes
         range = bytes.indices
+    }
+
+    /// Writes the changes in canonical form: their count, then each change (``MembershipChange``). Read once,
+    /// counted as written (``BinaryWriter/countedList(_:)``).
+    func write(into writer: inout BinaryWriter) {
+        writer.countedList { writer in
+            var count = 0
+            for change in self {
+                change.serialize(into: &writer)
+                count += 1
+            }
+            return count
+        }
     }
 
     /// The changes packed at `range` in `bytes`.

@@ -279,14 +279,7 @@ extension SegmentStanding {
     mutating func writeMemberships(into writer: inout BinaryWriter, liveNames: EncodedWords) {
         writer.varint(UInt64(live.count))
         live.forEachSlot { liveNames.write($0, into: &writer) }
-        writer.countedList { writer in
-            var count = 0
-            for change in changes {
-                change.serialize(into: &writer)
-                count += 1
-            }
-            return count
-        }
+        changes.write(into: &writer)
     }
 
     /// Takes the live segments of memberships read out of a state with `catalog`, by slot (the changes were taken
