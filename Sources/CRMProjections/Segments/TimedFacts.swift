@@ -87,26 +87,27 @@ struct TimedFacts: Sendable {
             }
         }
         let changeBytes = changes.packed
-        var sizes = (amounts: 0, touches: 0)
-        bytes = try withPackedList("event facts", event) { events throws(EventDecodingError) in
+        // Each list's scratch lives until the last one is read; the buffer is joined from all of them at once.
+        let (joined, amountsCount, touchesCount) = try withPackedList("event facts", event) {
+            events throws(EventDecodingError) in
             try withPackedList("amount facts", amount) { amounts throws(EventDecodingError) in
                 try withPackedList("touch facts", touch) { touches throws(EventDecodingError) in
-                    sizes = (amounts.count, touches.count)
                     var joined = [UInt8]()
                     joined.reserveCapacity(changeBytes.count + amounts.count + touches.count + events.count)
                     joined += changeBytes
                     joined += amounts
                     joined += touches
                     joined += events
-                    return joined
+                    return (joined, amounts.count, touches.count)
                 }
             }
         }
+        bytes = joined
         self.base = base ?? 0
         self.latest = latest
         amountsStart = UInt32(changeBytes.count)
-        touchesStart = amountsStart + UInt32(sizes.amounts)
-        eventsStart = touchesStart + UInt32(sizes.touches)
+        touchesStart = amountsStart + UInt32(amountsCount)
+        eventsStart = touchesStart + UInt32(touchesCount)
     }
 
     /// No fact at all (every event of the customer leaves an event fact).
