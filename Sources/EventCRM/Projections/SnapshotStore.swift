@@ -45,21 +45,19 @@ final class SnapshotStore: Sendable {
             guard erasures.erasuresInFlight == 0, offset > erasures.lastErasureOffset else { return false }
             try directory.create()
             try directory.replaceFile(name) { file throws(EventLogError) in
-                func append(_ bytes: UnsafeRawBufferPointer, at position: Int64) throws(EventLogError) {
-                    try file.write(bytes, at: position)
-                    // The disk writes while the next blocks are serialized: the final fsync has little left to do.
-                    file.startWriteback(from: position, count: bytes.count)
+                // Around the page cache: copying hundreds of megabytes into it cost a core more than the disk did.
+                let appender = DirectFileAppender(file: file)
+                let snapshot = SnapshotFile.Writer(projection: projection, version: version, offset: offset) {
+                    bytes,
+                    position throws(EventLogError) in
+                    precondition(position == appender.count, "a snapshot is written from start to end")
+                    try appender.append(bytes)
                 }
-                let snapshot = SnapshotFile.Writer(
-                    projection: projection,
-                    version: version,
-                    offset: offset,
-                    write: append
-                )
                 var writer = BinaryWriter(streamingTo: snapshot)
                 serialize(&writer)
                 writer.flush()
                 try snapshot.finish()
+                try appender.finish()
             }
             return true
         }
