@@ -289,13 +289,14 @@ struct CustomerProfilesTests {
     func profileListedTwice() throws {
         let state = Self.fold([(0, "c-1", Self.order("o1", 100))])
         let profile = try #require(state.profile(of: "c-1"))
-        let words = EncodedWords(Vocabulary.shared.words())
+        let words = state.factWords.table()
         // The state's bytes, written part by part as the state writes them, with `ids` for its one profile.
         func bytes(listing ids: [String]) -> [UInt8] {
             var writer = BinaryWriter()
             writer.int(state.now)
             state.segments.serialize(into: &writer)
             state.identities.serialize(into: &writer)
+            words.write(into: &writer)
             let id: @Sendable (String) -> String = { $0 }
             var memberships = BinaryWriter()
             memberships.chunkedMap(entries: ids, key: id) { writer, _ in

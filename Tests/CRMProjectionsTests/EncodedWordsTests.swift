@@ -3,7 +3,7 @@ import Testing
 
 @testable import CRMProjections
 
-@Suite("Words prepared for writing a snapshot")
+@Suite("Words prepared for writing a snapshot, and the table of a state's fact words")
 struct EncodedWordsTests {
     static let words = [
         "", "email", "spring-sale-2026-newsletter-second-wave", "Zürich", "paid_search", "a", "émail", "B",
@@ -23,13 +23,52 @@ struct EncodedWordsTests {
         }
     }
 
-    @Test("Words are ordered as their Strings are")
-    func orderedAsStrings() {
-        let encoded = EncodedWords(Self.words)
-        for left in Self.words.indices {
-            for right in Self.words.indices {
-                #expect(encoded.areInOrder(left, right) == (Self.words[left] < Self.words[right]))
-            }
+    @Test("A state's fact words are written once, in String order, and facts name them by their place")
+    func factWordsTable() throws {
+        var set = FactWords()
+        // Numbered in an order that is not the words' own.
+        let numbers = Self.words.reversed().map(Vocabulary.shared.number(of:))
+        for number in numbers.shuffled() { set.insert(number) }
+        let table = set.table()
+        var writer = BinaryWriter()
+        table.write(into: &writer)
+        for number in numbers { table.write(number, into: &writer) }
+        var expected = BinaryWriter()
+        expected.strings(Self.words.sorted())
+        let places = numbers.map { number in Self.words.sorted().firstIndex(of: Vocabulary.shared.word(number))! }
+        for place in places { expected.varint(UInt64(place)) }
+        #expect(writer.bytes == expected.bytes)
+
+        var readSet = FactWords()
+        let readBack = try reading(writer.bytes) { reader throws(EventDecodingError) in
+            let table = try FactWords.ReadTable(deserializing: &reader, set: &readSet)
+            var words = [Vocabulary.Word]()
+            for _ in numbers { words.append(try table.word(from: &reader)) }
+            return words
         }
+        #expect(readSet == set, "the set read back is the set written")
+        #expect(readBack == numbers)
+    }
+
+    @Test("A table out of order, or a place past its end, is refused")
+    func factWordsRefused() {
+        var writer = BinaryWriter()
+        writer.strings(["email", "display"])
+        var set = FactWords()
+        #expect(
+            readingRefuses(writer.bytes, saying: "the fact words are not in order at display") {
+                reader throws(EventDecodingError) in
+                _ = try FactWords.ReadTable(deserializing: &reader, set: &set)
+            }
+        )
+        var ordered = BinaryWriter()
+        ordered.strings(["display", "email"])
+        ordered.varint(2)
+        #expect(
+            readingRefuses(ordered.bytes, saying: "a fact names word 2 of 2") { reader throws(EventDecodingError) in
+                let table = try FactWords.ReadTable(deserializing: &reader, set: &set)
+                _ = try table.word(from: &reader)
+            }
+        )
     }
 }

@@ -1,12 +1,11 @@
 import CRMModel
 
 /// Words as a state's canonical encoding writes them, prepared once for a whole snapshot: each word's bytes (its
-/// UTF-8 length as a varint, then the UTF-8) side by side in one buffer, and its rank in String order.
+/// UTF-8 length as a varint, then the UTF-8) side by side in one buffer.
 ///
-/// Writing a word from its `String` retained and released the string's storage (words longer than 15 bytes, most
-/// campaign names, are not inline) and sorting a customer's touch counts compared the words' bytes; here a word is
-/// copied from plain memory and ordered by comparing two integers. Profiling a 710,000-customer snapshot, retains
-/// and releases under the profile writer fell from 7 % of its samples to 3 %, and the sorting of words went away.
+/// Writing a word from its `String` retained and released the string's storage (words longer than 15 bytes are not
+/// inline); here a word is copied from plain memory. The names of live segments, which every customer's memberships
+/// list.
 final class EncodedWords: @unchecked Sendable {
     // @unchecked: the buffers are written by the initializer only, then read from any thread until `deinit`.
 
@@ -15,11 +14,8 @@ final class EncodedWords: @unchecked Sendable {
     /// Every word's canonical bytes, the word numbered `n` at `starts[n]..<starts[n + 1]`.
     private let bytes: UnsafeMutableRawBufferPointer
     private let starts: UnsafeMutableBufferPointer<Int>
-    /// The word numbered `n` is the `ranks[n]`th in String order.
-    private let ranks: UnsafeMutableBufferPointer<UInt32>
 
-    /// `words`: the vocabulary's (``Vocabulary/words()``), a segment catalog's live names, or any list of distinct
-    /// words.
+    /// `words`: a segment catalog's live names, or any list of distinct words.
     init(_ words: [String]) {
         self.words = words
         var encoded = BinaryWriter()
@@ -34,16 +30,11 @@ final class EncodedWords: @unchecked Sendable {
         bytes.copyBytes(from: encoded.bytes)
         self.starts = .allocate(capacity: starts.count)
         _ = self.starts.initialize(from: starts)
-        ranks = .allocate(capacity: max(1, words.count))
-        for (rank, number) in words.indices.sorted(by: { words[$0] < words[$1] }).enumerated() {
-            ranks[number] = UInt32(rank)
-        }
     }
 
     deinit {
         bytes.deallocate()
         starts.deallocate()
-        ranks.deallocate()
     }
 
     /// Appends word `number` as ``BinaryWriter/string(_:)`` would.
@@ -51,6 +42,4 @@ final class EncodedWords: @unchecked Sendable {
         writer.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[starts[number]..<starts[number + 1]]))
     }
 
-    /// Whether word `left` comes before word `right` in String order.
-    func areInOrder(_ left: Int, _ right: Int) -> Bool { ranks[left] < ranks[right] }
 }

@@ -230,8 +230,8 @@ public struct PackedTime: Sendable {
 // MARK: - Canonical encoding
 
 extension CustomerProfile {
-    /// `words`: ``Vocabulary/words()``, prepared once for many profiles.
-    func serialize(into writer: inout BinaryWriter, words: EncodedWords) {
+    /// `words`: the state's ``FactWords/table()``, prepared once for many profiles.
+    func serialize(into writer: inout BinaryWriter, words: FactWords.Table) {
         var copy = self
         copy.serializeFields(into: &writer, words: words)
     }
@@ -243,7 +243,7 @@ extension CustomerProfile {
     static func serialize(
         _ profile: UnsafePointer<CustomerProfile>,
         into writer: inout BinaryWriter,
-        words: EncodedWords
+        words: FactWords.Table
     ) {
         UnsafeMutablePointer(mutating: profile).pointee.serializeFields(into: &writer, words: words)
     }
@@ -259,11 +259,11 @@ extension CustomerProfile {
     }
 
     /// Mutating only so that ``serialize(_:into:words:)`` passes the profile by address: it changes nothing.
-    private mutating func serializeFields(into writer: inout BinaryWriter, words: EncodedWords) {
+    private mutating func serializeFields(into writer: inout BinaryWriter, words: FactWords.Table) {
         writer.string(id)
         contact.serialize(into: &writer)
-        writer.optionalString($country.word(in: words.words))
-        writer.optionalString($acquisitionChannel.word(in: words.words))
+        writer.optionalString($country.word(in: words.vocabulary))
+        writer.optionalString($acquisitionChannel.word(in: words.vocabulary))
         writer.optionalTime(registeredAt)
         writer.optionalTime(firstSeen)
         writer.optionalTime(lastSeen)
@@ -271,7 +271,6 @@ extension CustomerProfile {
             writer.bool(decision.granted)
             writer.int(decision.at.microseconds)
         }
-        standing.writeTouchCounts(into: &writer, words: words)
         writer.map(amounts) { writer, amounts in
             writer.int(amounts.gross)
             writer.int(amounts.cancelled)
@@ -296,11 +295,11 @@ extension CustomerProfile {
         standing.serialize(into: &writer, words: words)
     }
 
-    /// `words` reads the channels, campaigns and currencies of its facts; `changes`: its membership changes, read
-    /// out of the memberships section.
+    /// `words`: the state's table of the words its facts name; `changes`: its membership changes, read out of the
+    /// memberships section.
     init(
         deserializing reader: inout BinaryReader,
-        words: inout WordReader,
+        words: FactWords.ReadTable,
         changes: MembershipHistory
     ) throws(EventDecodingError) {
         id = try reader.string()
@@ -313,9 +312,6 @@ extension CustomerProfile {
         consent = try reader.sortedMap { reader throws(EventDecodingError) in
             Consent(granted: try reader.bool(), at: EventTime(microseconds: try reader.int()))
         }
-        // Counted from the touch facts read below: the canonical bytes hold both.
-        _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
-        _ = try reader.sortedMap { reader throws(EventDecodingError) in try reader.int() }
         amounts = try reader.sortedMap { reader throws(EventDecodingError) in
             Amounts(
                 gross: try reader.int(),
@@ -341,7 +337,7 @@ extension CustomerProfile {
                 at: EventTime(microseconds: try reader.int())
             )
         }
-        standing = try SegmentStanding(deserializing: &reader, words: &words, changes: changes)
+        standing = try SegmentStanding(deserializing: &reader, words: words, changes: changes)
     }
 }
 

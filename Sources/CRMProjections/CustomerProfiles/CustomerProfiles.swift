@@ -8,8 +8,9 @@ import OrderedCollections
 public enum CustomerProfiles: Projection {
     public static let name = "customer-profiles"
     /// 3: segments, memberships and RFM groups. 4: profiles written in chunks (read and written on every core).
-    /// 5: memberships in a section of their own, before the profiles.
-    public static let version: UInt32 = 5
+    /// 5: memberships in a section of their own, before the profiles. 6: the words of facts in a table in the head,
+    /// named by their place; each fact's time from the one before; no touch counts (they are counted from the facts).
+    public static let version: UInt32 = 6
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
     public struct State: ProjectionState {
@@ -20,6 +21,8 @@ public enum CustomerProfiles: Projection {
         var now = Int64.min
         /// Customers by the instant a windowed rule can next change for them.
         var due = DueQueue()
+        /// The words the profiles' facts have named, which the canonical bytes list once.
+        var factWords = FactWords()
 
         public init() {}
 
@@ -34,7 +37,8 @@ public enum CustomerProfiles: Projection {
             writer.int(now)
             segments.serialize(into: &writer)
             identities.serialize(into: &writer)
-            let words = EncodedWords(Vocabulary.shared.words())
+            let words = factWords.table()
+            words.write(into: &writer)
             let liveNames = EncodedWords(segments.liveNames)
             // Both sections list the same ids in the same order: sorted once.
             let places = sortedOnTwoCores(profiles.places, by: \.key)
@@ -57,7 +61,7 @@ public enum CustomerProfiles: Projection {
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-            try readHead(&reader)
+            let words = try readHead(&reader)
             let membershipBytes = try reader.count("membership bytes")
             let membershipsStart = reader.bytesRead
             let (members, memberships) = try Self.readMemberships(&reader)
@@ -69,12 +73,12 @@ public enum CustomerProfiles: Projection {
             let catalog = segments
             // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
             // are at its own place in theirs, joined to it on the core that reads it.
-            let read = try reader.chunkedValues { id, chunk, index, reader, words throws(EventDecodingError) in
+            let read = try reader.chunkedValues { id, chunk, index, reader, _ throws(EventDecodingError) in
                 guard chunk < memberships.count, index < memberships[chunk].count else {
                     throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }
                 let (memberID, joined) = memberships[chunk][index]
-                var profile = try CustomerProfile(deserializing: &reader, words: &words, changes: joined.changes)
+                var profile = try CustomerProfile(deserializing: &reader, words: words, changes: joined.changes)
                 guard id == profile.id, memberID == id else {
                     throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
                 }
@@ -107,29 +111,32 @@ public enum CustomerProfiles: Projection {
             case duplicateID
         }
 
-        /// The parts before the memberships: the clock, the segment definitions and the identities.
-        private mutating func readHead(_ reader: inout BinaryReader) throws(EventDecodingError) {
+        /// The parts before the memberships: the clock, the segment definitions, the identities and the words of
+        /// the facts; returns the table the profiles' facts are read with.
+        private mutating func readHead(_ reader: inout BinaryReader) throws(EventDecodingError) -> FactWords.ReadTable {
             now = try reader.int()
             segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
+            return try FactWords.ReadTable(deserializing: &reader, set: &factWords)
         }
 
-        /// The head, then where the memberships section starts and where the profiles start after it. The byte
-        /// count is read without checking it against the window `prefix` gives, which is smaller.
+        /// The head, then where the memberships section starts and where the profiles start after it, and the
+        /// table the profiles' facts are read with. The byte count is read without checking it against the window
+        /// `prefix` gives, which is smaller.
         mutating func readHead(
             from bytes: some StateBytes
-        ) throws(EventDecodingError) -> (memberships: Range<Int>, profilesStart: Int) {
+        ) throws(EventDecodingError) -> (memberships: Range<Int>, profilesStart: Int, words: FactWords.ReadTable) {
             var head = State()
-            let (length, start) = try bytes.prefix { reader throws(EventDecodingError) in
-                try head.readHead(&reader)
-                return try reader.varint()
+            let ((length, words), start) = try bytes.prefix { reader throws(EventDecodingError) in
+                let words = try head.readHead(&reader)
+                return (try reader.varint(), words)
             }
             guard length <= UInt64(bytes.count - start) else {
                 throw EventDecodingError(reason: "the memberships (\(length) bytes) run past the end")
             }
             self = head
             let end = start + Int(length)
-            return (start..<end, end)
+            return (start..<end, end, words)
         }
 
         /// The memberships section: per chunk, each customer's id and memberships, in id order.
@@ -146,7 +153,7 @@ public enum CustomerProfiles: Projection {
         /// that customer (its profile, segments, segment history, RFM group). Every other part is whole. Not a
         /// state to fold events into or to save, which is why it is not public.
         package init(readingOnly customer: String, from bytes: some StateBytes) throws(EventDecodingError) {
-            let (memberships, profilesStart) = try readHead(from: bytes)
+            let (memberships, profilesStart, words) = try readHead(from: bytes)
             let id = identities.resolve(customer)
             let joined = try bytes.chunkedEntry(of: id, at: memberships.lowerBound) {
                 reader,
@@ -154,8 +161,8 @@ public enum CustomerProfiles: Projection {
                 try SegmentStanding.Memberships(deserializing: &reader)
             }
             guard let joined else { return }
-            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, words throws(EventDecodingError) in
-                try CustomerProfile(deserializing: &reader, words: &words, changes: joined.changes)
+            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, _ throws(EventDecodingError) in
+                try CustomerProfile(deserializing: &reader, words: words, changes: joined.changes)
             }
             guard var profile = found else { throw EventDecodingError(reason: "memberships of \(id), no profile") }
             guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
@@ -168,6 +175,7 @@ public enum CustomerProfiles: Projection {
             identities.absorb(shard.identities)
             profiles.absorb(shard.profiles)
             due.absorb(shard.due)
+            factWords.formUnion(shard.factWords)
             now = max(now, shard.now)
         }
     }
@@ -209,6 +217,7 @@ public enum CustomerProfiles: Projection {
         // Modified in place in the dictionary: a profile is large, and moving it out and back was a third of a
         // rebuild.
         let tag = UInt8(event.type.tag)
+        var noted: (Vocabulary.Word, Vocabulary.Word)?
         let scheduled = withProfile(id, in: &state) { profile, catalog, now -> Int64? in
             // A new customer is decided on every segment (`no order for 180 days` holds from its first event);
             // a known one only on the segments this type of event can change.
@@ -217,7 +226,7 @@ public enum CustomerProfiles: Projection {
                 if case .orderCancelled(let order, _) = event.payload, let placed = profile.orders[order],
                     !placed.cancelled
                 { placed } else { nil }
-            profile.standing.record(event, order: order)
+            noted = profile.standing.record(event, order: order)
             fold(event, into: &profile)
             let everySegment = isNew || mergedID != nil
             guard everySegment ? !catalog.evaluationOrder.isEmpty : catalog.anyTrigger.contains(tag) else {
@@ -234,6 +243,10 @@ public enum CustomerProfiles: Projection {
             )
         }
         if let scheduled { state.due.push(scheduled, id) }
+        if let (first, second) = noted {
+            state.factWords.insert(first)
+            state.factWords.insert(second)
+        }
     }
 
     private static func fold(_ event: Event, into profile: inout CustomerProfile) {

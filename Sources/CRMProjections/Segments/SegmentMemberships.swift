@@ -17,7 +17,7 @@ public struct SegmentMemberships: SegmentMembershipSource {
     /// Reads the head and the memberships section of a customer projection's state (version 5 on).
     package init(readingFrom bytes: some StateBytes) throws(EventDecodingError) {
         var head = CustomerProfiles.State()
-        let (section, _) = try head.readHead(from: bytes)
+        let (section, _, _) = try head.readHead(from: bytes)
         segments = head.segments
         identities = head.identities
         clock = head.clock

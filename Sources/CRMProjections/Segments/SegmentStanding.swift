@@ -77,8 +77,10 @@ public struct SegmentStanding: Sendable {
     /// Records a change of membership, after the others.
     mutating func record(_ change: MembershipChange) { facts.append(change) }
 
-    /// Records the facts of one of the customer's events.
-    mutating func record(_ event: Event, order: CustomerProfile.Order?) {
+    /// Records the facts of one of the customer's events; returns the words its facts name (the same one twice
+    /// for an amount), which the state notes in its ``FactWords``.
+    @discardableResult
+    mutating func record(_ event: Event, order: CustomerProfile.Order?) -> (Vocabulary.Word, Vocabulary.Word)? {
         let at = event.at.microseconds
         let vocabulary = Vocabulary.shared
         facts.insert(EventFact(at: at, type: UInt8(event.type.tag)))
@@ -90,24 +92,32 @@ public struct SegmentStanding: Sendable {
                 kind: kind
             )
         }
+        func record(_ fact: AmountFact) -> (Vocabulary.Word, Vocabulary.Word) {
+            facts.insert(fact)
+            return (fact.currency, fact.currency)
+        }
+        func record(_ fact: TouchFact) -> (Vocabulary.Word, Vocabulary.Word) {
+            facts.insert(fact)
+            return (fact.channel, fact.campaign)
+        }
         switch event.payload {
         case .orderPlaced(_, let total, _, _, _, _, _):
-            facts.insert(amount(.placed, total))
+            return record(amount(.placed, total))
         case .orderCancelled:
-            if let order { facts.insert(amount(.cancelled, order.total)) }
+            return order.map { record(amount(.cancelled, $0.total)) }
         case .orderRefunded(_, let refunded):
-            facts.insert(amount(.refunded, refunded))
+            return record(amount(.refunded, refunded))
         case .touchpoint(let channel, let campaign, _, _, _, _):
             let fact = TouchFact(
                 at: at,
                 channel: vocabulary.number(of: channel),
                 campaign: campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
             )
-            facts.insert(fact)
+            return record(fact)
         case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
-            facts.insert(TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign)))
+            return record(TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign)))
         default:
-            break
+            return nil
         }
     }
 
@@ -127,27 +137,9 @@ public struct SegmentStanding: Sendable {
         }
     }
 
-    /// Writes the channel, then the campaign counts of ``touchCounts(_:words:)`` as the canonical sorted maps,
-    /// without building them.
-    func writeTouchCounts(into writer: inout BinaryWriter, words: EncodedWords) {
-        func write(_ counts: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>) {
-            writer.varint(UInt64(counts.count))
-            for entry in counts {
-                words.write(Int(entry.word), into: &writer)
-                writer.int(entry.count)
-            }
-        }
-        let inOrder = { (left: Vocabulary.Word, right: Vocabulary.Word) in words.areInOrder(Int(left), Int(right)) }
-        withTouchCounts(inOrder: inOrder) { channels, campaigns in
-            write(channels)
-            write(campaigns)
-        }
-    }
-
     /// Calls `body` with the distinct channels and the distinct campaigns among the touch facts (but
     /// `Vocabulary.none`), each with how many facts have it, ordered by `inOrder` (the order of the words), in
-    /// scratch memory (on the stack for the usual few touches). Both from one reading of the facts: a snapshot
-    /// writes both, and read once for each it decoded every touch twice.
+    /// scratch memory (on the stack for the usual few touches). Both from one reading of the facts.
     private func withTouchCounts<Result>(
         inOrder: (Vocabulary.Word, Vocabulary.Word) -> Bool,
         _ body: (
@@ -231,23 +223,31 @@ extension SegmentStanding.TouchFact: TimedFact {}
 // MARK: - Canonical encoding
 
 extension SegmentStanding {
-    /// Everything but the memberships (``serializeMemberships(into:)``). `words`: ``Vocabulary/words()``, taken
-    /// once for many customers.
-    func serialize(into writer: inout BinaryWriter, words: EncodedWords) {
+    /// Everything but the memberships (``serializeMemberships(into:)``). Each fact's time is written as the time
+    /// from the fact before it in its list (the first: from 0), its words as their places in `words`, the state's
+    /// table.
+    func serialize(into writer: inout BinaryWriter, words: FactWords.Table) {
+        var previous: Int64 = 0
+        func time(_ at: Int64, _ writer: inout BinaryWriter) {
+            writer.int(at &- previous)
+            previous = at
+        }
         events.write(into: &writer) { writer, fact in
-            writer.int(fact.at)
+            time(fact.at, &writer)
             writer.varint(UInt64(fact.type))
         }
+        previous = 0
         amounts.write(into: &writer) { writer, fact in
-            writer.int(fact.at)
+            time(fact.at, &writer)
             writer.varint(UInt64(fact.kind.rawValue))
             writer.int(fact.minorUnits)
-            words.write(Int(fact.currency), into: &writer)
+            words.write(fact.currency, into: &writer)
         }
+        previous = 0
         touches.write(into: &writer) { writer, fact in
-            writer.int(fact.at)
-            words.write(Int(fact.channel), into: &writer)
-            words.write(Int(fact.campaign), into: &writer)
+            time(fact.at, &writer)
+            words.write(fact.channel, into: &writer)
+            words.write(fact.campaign, into: &writer)
         }
         writer.varint(UInt64(rfmGroup))
         writer.int(due)
@@ -295,19 +295,29 @@ extension SegmentStanding {
     }
 
     /// `changes`: the customer's, from the memberships section, packed into the same buffer as the facts read here.
+    /// `words`: the state's table, which the facts name their words by.
     init(
         deserializing reader: inout BinaryReader,
-        words: inout WordReader,
+        words: FactWords.ReadTable,
         changes: MembershipHistory
     ) throws(EventDecodingError) {
+        // Each list's times are written from the fact before (``serialize(into:words:)``).
+        var previous: (events: Int64, amounts: Int64, touches: Int64) = (0, 0, 0)
+        func time(_ reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Int64 {
+            previous = previous &+ (try reader.int())
+            return previous
+        }
         facts = try TimedFacts(
             changes: changes,
             reading: &reader,
             event: { reader throws(EventDecodingError) in
-                EventFact(at: try reader.int(), type: UInt8(truncatingIfNeeded: try reader.varint()))
+                EventFact(
+                    at: try time(&reader, after: &previous.events),
+                    type: UInt8(truncatingIfNeeded: try reader.varint())
+                )
             },
             amount: { reader throws(EventDecodingError) in
-                let at = try reader.int()
+                let at = try time(&reader, after: &previous.amounts)
                 guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
                     throw EventDecodingError(reason: "unknown amount kind")
                 }
@@ -316,7 +326,7 @@ extension SegmentStanding {
             },
             touch: { reader throws(EventDecodingError) in
                 TouchFact(
-                    at: try reader.int(),
+                    at: try time(&reader, after: &previous.touches),
                     channel: try words.word(from: &reader),
                     campaign: try words.word(from: &reader)
                 )
