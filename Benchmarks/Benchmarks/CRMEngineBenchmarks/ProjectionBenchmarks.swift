@@ -97,9 +97,13 @@ func projectionBenchmarks() {
                 restored!.read { state, _ in state.profiles.count } == runner.read { state, _ in state.profiles.count }
             )
             restored = nil
+            // The largest snapshot of this version: a snapshot of an earlier version, from a run of an earlier
+            // build on the same cached log, stays in the directory.
             let directory = engine.path + "/snapshots"
+            let version = "\(CustomerProfiles.name)-v\(CustomerProfiles.version)-"
             let bytes =
-                (try? FileManager.default.contentsOfDirectory(atPath: directory))?.compactMap {
+                (try? FileManager.default.contentsOfDirectory(atPath: directory))?.filter { $0.hasPrefix(version) }
+                .compactMap {
                     (try? FileManager.default.attributesOfItem(atPath: directory + "/" + $0)[.size] as? NSNumber)?
                         .intValue
                 }.max() ?? 0
