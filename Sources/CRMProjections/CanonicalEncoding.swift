@@ -212,10 +212,9 @@ extension BinaryReader {
     }
 
     /// The entries of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, chunk
-    /// by chunk, in key order, and their count (checked); the chunks are read on every core, each with its own
-    /// `WordReader`.
+    /// by chunk, in key order, and their count (checked); the chunks are read on every core.
     package mutating func chunkedEntries<Value: Sendable>(
-        _ value: @Sendable (inout BinaryReader, inout WordReader) throws(EventDecodingError) -> Value
+        _ value: @Sendable (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: Value)]]) {
         let (count, slices) = try chunkSlices()
         let chunks = slices.count
@@ -223,9 +222,8 @@ extension BinaryReader {
         nonisolated(unsafe) let parts = slices
         let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
             var reader = BinaryReader(parts[chunk])
-            var words = WordReader()
             var entries = [(key: String, value: Value)]()
-            while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader, &words))) }
+            while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
             return entries
         }
         let entries = parsed.reduce(0) { $0 + $1.count }
@@ -243,7 +241,7 @@ extension BinaryReader {
     package mutating func chunkedValues<Value: Sendable>(
         _ value:
             @Sendable (
-                _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader, inout WordReader
+                _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader
             ) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> [Value] {
         let (count, slices) = try chunkSlices()
@@ -263,7 +261,6 @@ extension BinaryReader {
             @Sendable func read(_ chunk: Int, from start: Int, limit: Int) -> (read: Int, failure: EventDecodingError?)
             {
                 var reader = BinaryReader(parts[chunk])
-                var words = WordReader()
                 var index = 0
                 do throws(EventDecodingError) {
                     while !reader.isAtEnd {
@@ -273,7 +270,7 @@ extension BinaryReader {
                             )
                         }
                         let key = try reader.string()
-                        (base + start + index).initialize(to: try value(key, chunk, index, &reader, &words))
+                        (base + start + index).initialize(to: try value(key, chunk, index, &reader))
                         index += 1
                     }
                     guard index == limit || chunk == 0 else {

@@ -61,7 +61,7 @@ extension StateBytes {
     package func chunkedEntry<Value>(
         of key: String,
         at start: Int,
-        _ value: (inout BinaryReader, inout WordReader) throws(EventDecodingError) -> Value
+        _ value: (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> Value? {
         let (_, afterCount) = try count(at: start)
         let (chunks, firstChunk) = try count(at: afterCount)
@@ -87,11 +87,10 @@ extension StateBytes {
         guard let candidate else { return nil }
         return try withBytes(in: candidate) { raw throws(EventDecodingError) -> Value? in
             var reader = BinaryReader(raw)
-            var words = WordReader()
             while !reader.isAtEnd {
                 let entryKey = try reader.string()
                 if entryKey > key { return nil }
-                let entry = try value(&reader, &words)
+                let entry = try value(&reader)
                 if entryKey == key { return entry }
             }
             return nil

@@ -256,10 +256,11 @@ struct AttributionTests {
     func journeysInChunks() throws {
         let empty = CustomerJourneys.State()
         #expect(try CustomerJourneys.State(serialized: empty.serialized).serialized == empty.serialized)
-        // The bytes of a state holding two journeys under one id: no identities, then a chunked map whose two
-        // entries are empty journeys (first offset, no touch, no order).
+        // The bytes of a state holding two journeys under one id: no identities, no touch words, then a chunked map
+        // whose two entries are empty journeys (first offset, no touch, no order).
         var writer = BinaryWriter()
         IdentityMap().serialize(into: &writer)
+        writer.strings([])
         let emptyJourney: @Sendable (inout BinaryWriter, String) -> Void = { writer, _ in
             writer.int(7)
             writer.varint(0)

@@ -34,7 +34,7 @@ struct ChunkedValuesTests {
 
     static func values(_ bytes: [UInt8]) throws(EventDecodingError) -> [Placed] {
         try reading(bytes) { reader throws(EventDecodingError) in
-            try reader.chunkedValues { key, chunk, index, reader, _ throws(EventDecodingError) in
+            try reader.chunkedValues { key, chunk, index, reader throws(EventDecodingError) in
                 Placed(key: key, number: try reader.int(), chunk: chunk, index: index)
             }
         }
@@ -103,7 +103,7 @@ struct ChunkedValuesTests {
     static func refuses(count: Int, chunkSizes: [Int], saying reason: String) -> Bool {
         readingRefuses(handWritten(count: count, chunkSizes: chunkSizes), saying: reason) {
             reader throws(EventDecodingError) in
-            _ = try reader.chunkedValues { _, _, _, reader, _ throws(EventDecodingError) in try reader.int() }
+            _ = try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.int() }
         }
     }
 
@@ -113,7 +113,7 @@ struct ChunkedValuesTests {
         // Chunk 3 of 4 is cut short: chunks 0 to 2, and part of 3, were read first.
         let bytes = Self.handWritten(count: 16, chunkSizes: [4, 4, 4, 3])
         let refused = readingRefuses(bytes, saying: "chunk 3") { reader throws(EventDecodingError) in
-            _ = try reader.chunkedValues { key, _, _, reader, _ throws(EventDecodingError) in
+            _ = try reader.chunkedValues { key, _, _, reader throws(EventDecodingError) in
                 Tracked(key: key, number: try reader.int())
             }
         }
@@ -123,7 +123,7 @@ struct ChunkedValuesTests {
         do {
             let kept = try reading(Self.handWritten(count: 15, chunkSizes: [4, 4, 4, 3])) {
                 reader throws(EventDecodingError) in
-                try reader.chunkedValues { key, _, _, reader, _ throws(EventDecodingError) in
+                try reader.chunkedValues { key, _, _, reader throws(EventDecodingError) in
                     Tracked(key: key, number: try reader.int())
                 }
             }

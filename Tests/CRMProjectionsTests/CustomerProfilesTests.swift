@@ -189,7 +189,7 @@ struct CustomerProfilesTests {
             return writer.bytes
         }
         func entries(_ reader: inout BinaryReader) throws(EventDecodingError) -> [String: Int64] {
-            let (_, chunks) = try reader.chunkedEntries { reader, _ throws(EventDecodingError) in try reader.int() }
+            let (_, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in try reader.int() }
             return Dictionary(uniqueKeysWithValues: chunks.joined().map { ($0.key, $0.value) })
         }
         let bytes = written(forward)

@@ -63,13 +63,13 @@ struct StateBytesTests {
         let (bytes, mapStart) = Self.state(keys: keys)
         let source = ContiguousStateBytes(bytes)
         for key in keys {
-            let value = try source.chunkedEntry(of: key, at: mapStart) { reader, _ throws(EventDecodingError) in
+            let value = try source.chunkedEntry(of: key, at: mapStart) { reader throws(EventDecodingError) in
                 try reader.int()
             }
             #expect(value == Int64(key.count * 10), "\(key)")
         }
         for absent in ["", "a", "ba", "c-3", "e", "z", "zzzzz", "ü"] {
-            let value = try source.chunkedEntry(of: absent, at: mapStart) { reader, _ throws(EventDecodingError) in
+            let value = try source.chunkedEntry(of: absent, at: mapStart) { reader throws(EventDecodingError) in
                 try reader.int()
             }
             #expect(value == nil, "\(absent)")
@@ -77,8 +77,7 @@ struct StateBytesTests {
         let empty = Self.state(keys: [])
         #expect(
             try ContiguousStateBytes(empty.bytes).chunkedEntry(of: "a", at: empty.mapStart) {
-                reader,
-                _ throws(EventDecodingError) in try reader.int()
+                reader throws(EventDecodingError) in try reader.int()
             } == nil
         )
     }
@@ -89,8 +88,7 @@ struct StateBytesTests {
         let (bytes, mapStart) = Self.state(keys: keys)
         let source = RecordingStateBytes(bytes)
         let value = try source.chunkedEntry(of: "customer-1150", at: mapStart) {
-            reader,
-            _ throws(EventDecodingError) in try reader.int()
+            reader throws(EventDecodingError) in try reader.int()
         }
         #expect(value == 130)
         // 100 chunks of about 45 bytes; the walk reads counts (up to 10 bytes) and first keys (13): a read of more
@@ -116,7 +114,7 @@ struct StateBytesTests {
         }
         let cutInChunk = ContiguousStateBytes(Array(bytes.dropLast()))
         #expect(throws: EventDecodingError.self) {
-            _ = try cutInChunk.chunkedEntry(of: "b", at: mapStart) { reader, _ throws(EventDecodingError) in
+            _ = try cutInChunk.chunkedEntry(of: "b", at: mapStart) { reader throws(EventDecodingError) in
                 try reader.int()
             }
         }

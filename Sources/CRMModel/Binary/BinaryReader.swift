@@ -124,12 +124,6 @@ public struct BinaryReader {
         try utf8(try count("string"))
     }
 
-    /// The next string's bytes, in place (valid while the reader's buffer is), their UTF-8 not checked: for a
-    /// reader that interns strings and checks a string's bytes only the first time it meets them.
-    @inlinable public mutating func uncheckedStringBytes() throws(EventDecodingError) -> UnsafeRawBufferPointer {
-        try rawBytes(try count("string"))
-    }
-
     @inlinable public mutating func optionalString() throws(EventDecodingError) -> String? {
         if redacted { return nil }
         let marker = try varint()

@@ -7,8 +7,9 @@ public enum CustomerJourneys: Projection {
     public static let name = "customer-journeys"
     /// 2: each journey keeps the offset of its customer's first event (paths are taken in that order). 3: the
     /// journeys are written in chunks of customers (``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``),
-    /// so both cores write and read them.
-    public static let version: UInt32 = 3
+    /// so both cores write and read them. 4: the touches' words in a table in the head, named by their place, and
+    /// each touch's time from the one before (as the customer projection's facts, ``FactWords``).
+    public static let version: UInt32 = 4
     /// No personal field is read.
     public static let personalFieldsRead: Set<EventType> = []
 
@@ -78,12 +79,22 @@ public enum CustomerJourneys: Projection {
     public struct State: ProjectionState {
         public internal(set) var journeys: [String: Journey] = [:]
         public internal(set) var identities = IdentityMap()
+        /// The words the touches have named, which the canonical bytes list once.
+        var touchWords = FactWords()
 
         public init() {}
 
+        /// Notes the words of `touch`, which a journey is about to take.
+        mutating func note(_ touch: JourneyTouch) -> JourneyTouch {
+            touchWords.insert(touch.channel)
+            touchWords.insert(touch.campaign)
+            return touch
+        }
+
         public func serialize(into writer: inout BinaryWriter) {
             identities.serialize(into: &writer)
-            let words = Vocabulary.shared.words()
+            let words = touchWords.table()
+            words.write(into: &writer)
             // The journeys' places in the dictionary are sorted, not the journeys: copying 710,000 (id, journey)
             // pairs into an array, then into sorted order, retained and released each journey's touches and
             // orders at every copy, which was almost half of a save.
@@ -94,11 +105,13 @@ public enum CustomerJourneys: Projection {
                 let journey = journeys.values[place]
                 writer.int(journey.firstOffset)
                 writer.varint(UInt64(journey.touches.count))
+                var previous: Int64 = 0
                 for touch in journey.touches {
-                    writer.int(touch.at)
+                    writer.int(touch.at &- previous)
+                    previous = touch.at
                     writer.varint(UInt64(touch.type.tag))
-                    writer.string(words[Int(touch.channel)])
-                    writer.string(words[Int(touch.campaign)])
+                    words.write(touch.channel, into: &writer)
+                    words.write(touch.campaign, into: &writer)
                 }
                 writer.map(journey.orders) { writer, order in
                     writer.bool(order.placed != nil)
@@ -116,12 +129,14 @@ public enum CustomerJourneys: Projection {
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             identities = try IdentityMap(deserializing: &reader)
-            let (count, chunks) = try reader.chunkedEntries { reader, words throws(EventDecodingError) in
+            let words = try FactWords.ReadTable(deserializing: &reader, set: &touchWords)
+            let (count, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in
                 var journey = Journey(firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
+                var at: Int64 = 0
                 for _ in 0..<touches {
-                    let at = try reader.int()
+                    at = at &+ (try reader.int())
                     let tag = UInt16(truncatingIfNeeded: try reader.varint())
                     guard let type = EventType(tag: tag) else { throw EventDecodingError(reason: "unknown touch type") }
                     let channel = try words.word(from: &reader)
@@ -152,6 +167,7 @@ public enum CustomerJourneys: Projection {
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
+            touchWords.formUnion(shard.touchWords)
             // Room made first, as for a shop's orders.
             journeys.reserveCapacity(journeys.count + shard.journeys.count)
             journeys.merge(shard.journeys) { mine, _ in mine }
@@ -240,14 +256,12 @@ public enum CustomerJourneys: Projection {
             let absorbed = state.journeys.removeValue(forKey: merged) ?? Journey(firstOffset: projected.offset)
             state.journeys[survivor, default: fresh].absorb(absorbed)
         case .touchpoint(let channel, let campaign, _, _, _, _):
-            state.journeys[state.identities.resolve(customer), default: fresh].insert(
-                .init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? "")
-            )
+            let touch = state.note(.init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? ""))
+            state.journeys[state.identities.resolve(customer), default: fresh].insert(touch)
         case .message(let kind, let campaign, let channel):
             guard kind == .sent || kind == .opened || kind == .clicked else { return }
-            state.journeys[state.identities.resolve(customer), default: fresh].insert(
-                .init(at: at, type: event.type, channel: channel, campaign: campaign)
-            )
+            let touch = state.note(.init(at: at, type: event.type, channel: channel, campaign: campaign))
+            state.journeys[state.identities.resolve(customer), default: fresh].insert(touch)
         case .orderPlaced(let order, let total, _, _, _, _, _):
             let id = state.identities.resolve(customer)
             guard state.journeys[id]?.orders[order]?.placed == nil else { return }

@@ -73,7 +73,7 @@ public enum CustomerProfiles: Projection {
             let catalog = segments
             // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
             // are at its own place in theirs, joined to it on the core that reads it.
-            let read = try reader.chunkedValues { id, chunk, index, reader, _ throws(EventDecodingError) in
+            let read = try reader.chunkedValues { id, chunk, index, reader throws(EventDecodingError) in
                 guard chunk < memberships.count, index < memberships[chunk].count else {
                     throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }
@@ -143,7 +143,7 @@ public enum CustomerProfiles: Projection {
         static func readMemberships(
             _ reader: inout BinaryReader
         ) throws(EventDecodingError) -> (count: Int, chunks: [[(key: String, value: SegmentStanding.Memberships)]]) {
-            try reader.chunkedEntries { reader, _ throws(EventDecodingError) in
+            try reader.chunkedEntries { reader throws(EventDecodingError) in
                 try SegmentStanding.Memberships(deserializing: &reader)
             }
         }
@@ -156,12 +156,11 @@ public enum CustomerProfiles: Projection {
             let (memberships, profilesStart, words) = try readHead(from: bytes)
             let id = identities.resolve(customer)
             let joined = try bytes.chunkedEntry(of: id, at: memberships.lowerBound) {
-                reader,
-                _ throws(EventDecodingError) in
+                reader throws(EventDecodingError) in
                 try SegmentStanding.Memberships(deserializing: &reader)
             }
             guard let joined else { return }
-            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader, _ throws(EventDecodingError) in
+            let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader throws(EventDecodingError) in
                 try CustomerProfile(deserializing: &reader, words: words, changes: joined.changes)
             }
             guard var profile = found else { throw EventDecodingError(reason: "memberships of \(id), no profile") }
