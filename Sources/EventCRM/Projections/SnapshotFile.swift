@@ -96,14 +96,10 @@ enum SnapshotFile {
 
         func take(_ bytes: UnsafeRawBufferPointer) {
             stateCount += bytes.count
-            var taken = 0
-            while taken < bytes.count {
-                let count = min(bytes.count - taken, pending.count - pendingCount)
-                UnsafeMutableRawBufferPointer(rebasing: pending[pendingCount..<pendingCount + count])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[taken..<taken + count]))
-                pendingCount += count
-                taken += count
-                if pendingCount == pending.count { writeRound() }
+            pendingCount = fill(pending, holding: pendingCount, with: bytes) {
+                pendingCount = pending.count
+                writeRound()
+                return pendingCount
             }
         }
 

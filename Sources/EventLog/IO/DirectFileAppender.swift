@@ -52,14 +52,10 @@ package final class DirectFileAppender {
 
     /// Appends `bytes`; a full buffer is written at once.
     package func append(_ bytes: UnsafeRawBufferPointer) throws(EventLogError) {
-        var taken = 0
-        while taken < bytes.count {
-            let count = min(bytes.count - taken, buffer.count - buffered)
-            UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<buffered + count])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[taken..<taken + count]))
-            buffered += count
-            taken += count
-            if buffered == buffer.count { try writeBuffered(count: buffered) }
+        buffered = try fill(buffer, holding: buffered, with: bytes) { () throws(EventLogError) -> Int in
+            buffered = buffer.count
+            try writeBuffered(count: buffered)
+            return buffered
         }
     }
 
