@@ -371,8 +371,13 @@ enum SnapshotFile {
         ) throws(EventDecodingError) -> Result {
             precondition(range.lowerBound >= 0 && range.upperBound <= count, "a read within the state")
             if !range.isEmpty {
-                for block in range.lowerBound / layout.blockSize...(range.upperBound - 1) / layout.blockSize
-                where !unpacked[block] {
+                let blocks = range.lowerBound / layout.blockSize...(range.upperBound - 1) / layout.blockSize
+                // The stored bytes of every block of the read asked for at once: a file written around the page
+                // cache is read from the disk, page by page as touched otherwise (random access is advised).
+                if let first = blocks.first(where: { !unpacked[$0] }) {
+                    file.adviseWillNeed(layout.blockStarts[first]..<layout.blockStarts[blocks.upperBound])
+                }
+                for block in blocks where !unpacked[block] {
                     let target = UnsafeMutableRawBufferPointer(rebasing: state[layout.range(of: block)])
                     guard
                         SnapshotFile.unpack(block, of: UnsafeRawBufferPointer(file.bytes), layout: layout, into: target)
