@@ -41,7 +41,8 @@ struct EncodedWordsTests {
 
         var readSet = FactWords()
         let readBack = try reading(writer.bytes) { reader throws(EventDecodingError) in
-            let table = try FactWords.ReadTable(deserializing: &reader, set: &readSet)
+            let table = try FactWords.ReadTable(deserializing: &reader)
+            readSet = table.set
             var words = [Vocabulary.Word]()
             for _ in numbers { words.append(try table.word(from: &reader)) }
             return words
@@ -54,11 +55,10 @@ struct EncodedWordsTests {
     func factWordsRefused() {
         var writer = BinaryWriter()
         writer.strings(["email", "display"])
-        var set = FactWords()
         #expect(
             readingRefuses(writer.bytes, saying: "the fact words are not in order at display") {
                 reader throws(EventDecodingError) in
-                _ = try FactWords.ReadTable(deserializing: &reader, set: &set)
+                _ = try FactWords.ReadTable(deserializing: &reader)
             }
         )
         var ordered = BinaryWriter()
@@ -66,7 +66,7 @@ struct EncodedWordsTests {
         ordered.varint(2)
         #expect(
             readingRefuses(ordered.bytes, saying: "a fact names word 2 of 2") { reader throws(EventDecodingError) in
-                let table = try FactWords.ReadTable(deserializing: &reader, set: &set)
+                let table = try FactWords.ReadTable(deserializing: &reader)
                 _ = try table.word(from: &reader)
             }
         )

@@ -1,5 +1,4 @@
 import OrderedCollections
-
 extension ShopAnalytics.Launch {
     /// The customers to tell about this launch (docs/analytics.md, section 2): subscribed to its sku or its
     /// category, not forgotten, and with consent granted on at least one channel; with those channels. By id.

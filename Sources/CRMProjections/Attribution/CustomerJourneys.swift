@@ -129,7 +129,8 @@ public enum CustomerJourneys: Projection {
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             identities = try IdentityMap(deserializing: &reader)
-            let words = try FactWords.ReadTable(deserializing: &reader, set: &touchWords)
+            let words = try FactWords.ReadTable(deserializing: &reader)
+            touchWords = words.set
             let (count, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in
                 var journey = Journey(firstOffset: try reader.int())
                 let touches = try reader.count("touches")

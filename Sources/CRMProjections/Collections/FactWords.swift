@@ -13,6 +13,11 @@ struct FactWords: Sendable, Equatable {
 
     init() {}
 
+    /// The set of `numbers`.
+    init(_ numbers: some Sequence<Vocabulary.Word>) {
+        for number in numbers { insert(number) }
+    }
+
     mutating func insert(_ word: Vocabulary.Word) {
         let (index, bit) = (Int(word) >> 6, UInt64(1) << (word & 63))
         if index >= bits.count { bits += [UInt64](repeating: 0, count: index + 1 - bits.count) }
@@ -46,7 +51,7 @@ struct FactWords: Sendable, Equatable {
     /// The set's words in String order, and each one's place by its vocabulary number: what a serializer writes.
     struct Table: Sendable {
         /// The vocabulary numbers in the order of their words.
-        let numbers: [Vocabulary.Word]
+        private let numbers: [Vocabulary.Word]
         /// The place of each word, by vocabulary number (`UInt32.max`: not in the table).
         private let places: [UInt32]
         /// ``Vocabulary/words()`` when the table was made: every word by its number.
@@ -77,18 +82,17 @@ struct FactWords: Sendable, Equatable {
     struct ReadTable: Sendable {
         let numbers: [Vocabulary.Word]
 
-        /// Reads what ``Table/write(into:)`` wrote; `set` is then the set whose table it was.
-        init(deserializing reader: inout BinaryReader, set: inout FactWords) throws(EventDecodingError) {
+        /// Reads what ``Table/write(into:)`` wrote.
+        init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
             let words = try reader.strings()
             for (index, word) in words.enumerated() where index > 0 && words[index - 1] >= word {
                 throw EventDecodingError(reason: "the fact words are not in order at \(word)")
             }
             numbers = words.map(Vocabulary.shared.number(of:))
-            set = FactWords()
-            for number in numbers { set.insert(number) }
         }
 
-        init() { numbers = [] }
+        /// The set whose table this was.
+        var set: FactWords { FactWords(numbers) }
 
         /// The vocabulary number of the word whose place is next in `reader`.
         func word(from reader: inout BinaryReader) throws(EventDecodingError) -> Vocabulary.Word {

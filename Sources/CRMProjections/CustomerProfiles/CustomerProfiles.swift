@@ -117,7 +117,9 @@ public enum CustomerProfiles: Projection {
             now = try reader.int()
             segments = try SegmentCatalog(deserializing: &reader)
             identities = try IdentityMap(deserializing: &reader)
-            return try FactWords.ReadTable(deserializing: &reader, set: &factWords)
+            let words = try FactWords.ReadTable(deserializing: &reader)
+            factWords = words.set
+            return words
         }
 
         /// The head, then where the memberships section starts and where the profiles start after it, and the

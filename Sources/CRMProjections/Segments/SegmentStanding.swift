@@ -124,56 +124,39 @@ public struct SegmentStanding: Sendable {
     /// Which word of a touch fact to count.
     enum TouchField {
         case channel, campaign
+
+        func word(of touch: TouchFact) -> Vocabulary.Word {
+            switch self {
+            case .channel: touch.channel
+            case .campaign: touch.campaign
+            }
+        }
     }
 
     /// Touches per channel or engagements per campaign, counted from the touch facts: a touchpoint is a touch of its
     /// channel (and of its campaign, if any), a message opened or clicked a touch of its campaign alone. `words`:
     /// ``Vocabulary/words()``.
     func touchCounts(_ field: TouchField, words: [String]) -> SortedMap<Int64> {
-        let inOrder = { (left: Vocabulary.Word, right: Vocabulary.Word) in words[Int(left)] < words[Int(right)] }
-        return withTouchCounts(inOrder: inOrder) { channels, campaigns in
-            let counts = field == .channel ? channels : campaigns
-            return SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
-        }
-    }
-
-    /// Calls `body` with the distinct channels and the distinct campaigns among the touch facts (but
-    /// `Vocabulary.none`), each with how many facts have it, ordered by `inOrder` (the order of the words), in
-    /// scratch memory (on the stack for the usual few touches). Both from one reading of the facts.
-    private func withTouchCounts<Result>(
-        inOrder: (Vocabulary.Word, Vocabulary.Word) -> Bool,
-        _ body: (
-            _ channels: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>,
-            _ campaigns: UnsafeMutableBufferPointer<(word: Vocabulary.Word, count: Int64)>
-        ) -> Result
-    ) -> Result {
-        // Room for as many facts as the list could hold, for each field: counting them would read the whole list
-        // once more.
-        let room = touches.mostFacts
-        return withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: 2 * room) {
+        // Counted in scratch memory (on the stack for the usual few touches), with room for as many facts as the
+        // list could hold: counting them would read the whole list once more.
+        withUnsafeTemporaryAllocation(of: (word: Vocabulary.Word, count: Int64).self, capacity: touches.mostFacts) {
             scratch in
-            var distinct = (channels: 0, campaigns: 0)
-            func count(_ word: Vocabulary.Word, from start: Int, distinct: inout Int) {
-                guard word != Vocabulary.none else { return }
-                let counted = scratch[start..<start + distinct]
-                if let index = counted.firstIndex(where: { $0.word == word }) {
+            var distinct = 0
+            touches.read { touch in
+                let word = field.word(of: touch)
+                guard word != Vocabulary.none else { return true }
+                if let index = scratch[..<distinct].firstIndex(where: { $0.word == word }) {
                     scratch[index].count += 1
                 } else {
-                    scratch.initializeElement(at: start + distinct, to: (word, 1))
+                    scratch.initializeElement(at: distinct, to: (word, 1))
                     distinct += 1
                 }
-            }
-            touches.read { touch in
-                count(touch.channel, from: 0, distinct: &distinct.channels)
-                count(touch.campaign, from: room, distinct: &distinct.campaigns)
                 return true
             }
-            var channels = UnsafeMutableBufferPointer(rebasing: scratch[..<distinct.channels])
-            var campaigns = UnsafeMutableBufferPointer(rebasing: scratch[room..<room + distinct.campaigns])
-            channels.sort { inOrder($0.word, $1.word) }
-            campaigns.sort { inOrder($0.word, $1.word) }
+            var counts = UnsafeMutableBufferPointer(rebasing: scratch[..<distinct])
+            counts.sort { words[Int($0.word)] < words[Int($1.word)] }
             // Plain pairs: nothing to deinitialize.
-            return body(channels, campaigns)
+            return SortedMap(sortedEntries: counts.map { (words[Int($0.word)], $0.count) })
         }
     }
 
