@@ -4,6 +4,13 @@ public import CRMModel
 extension BinaryWriter {
     public mutating func int(_ value: Int64) { zigzag(value) }
 
+    /// A time in a list kept in time order, as the time from the one before it (`previous`, 0 before the first),
+    /// a zigzag varint: one to four bytes where a whole time takes eight. Read by ``BinaryReader/time(after:)``.
+    mutating func time(_ at: Int64, after previous: inout Int64) {
+        int(at &- previous)
+        previous = at
+    }
+
     public mutating func optionalTime(_ time: EventTime?) {
         bool(time != nil)
         if let time { zigzag(time.microseconds) }
@@ -314,6 +321,12 @@ extension BinaryReader {
 
 extension BinaryReader {
     public mutating func int() throws(EventDecodingError) -> Int64 { try zigzag() }
+
+    /// A time written by ``BinaryWriter/time(_:after:)``; `previous` becomes it.
+    mutating func time(after previous: inout Int64) throws(EventDecodingError) -> Int64 {
+        previous = previous &+ (try int())
+        return previous
+    }
 
     public mutating func optionalTime() throws(EventDecodingError) -> EventTime? {
         try bool() ? EventTime(microseconds: try zigzag()) : nil

@@ -107,8 +107,7 @@ public enum CustomerJourneys: Projection {
                 writer.varint(UInt64(journey.touches.count))
                 var previous: Int64 = 0
                 for touch in journey.touches {
-                    writer.int(touch.at &- previous)
-                    previous = touch.at
+                    writer.time(touch.at, after: &previous)
                     writer.varint(UInt64(touch.type.tag))
                     words.write(touch.channel, into: &writer)
                     words.write(touch.campaign, into: &writer)
@@ -135,9 +134,9 @@ public enum CustomerJourneys: Projection {
                 var journey = Journey(firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
-                var at: Int64 = 0
+                var previous: Int64 = 0
                 for _ in 0..<touches {
-                    at = at &+ (try reader.int())
+                    let at = try reader.time(after: &previous)
                     let tag = UInt16(truncatingIfNeeded: try reader.varint())
                     guard let type = EventType(tag: tag) else { throw EventDecodingError(reason: "unknown touch type") }
                     let channel = try words.word(from: &reader)

@@ -211,24 +211,20 @@ extension SegmentStanding {
     /// table.
     func serialize(into writer: inout BinaryWriter, words: FactWords.Table) {
         var previous: Int64 = 0
-        func time(_ at: Int64, _ writer: inout BinaryWriter) {
-            writer.int(at &- previous)
-            previous = at
-        }
         events.write(into: &writer) { writer, fact in
-            time(fact.at, &writer)
+            writer.time(fact.at, after: &previous)
             writer.varint(UInt64(fact.type))
         }
         previous = 0
         amounts.write(into: &writer) { writer, fact in
-            time(fact.at, &writer)
+            writer.time(fact.at, after: &previous)
             writer.varint(UInt64(fact.kind.rawValue))
             writer.int(fact.minorUnits)
             words.write(fact.currency, into: &writer)
         }
         previous = 0
         touches.write(into: &writer) { writer, fact in
-            time(fact.at, &writer)
+            writer.time(fact.at, after: &previous)
             words.write(fact.channel, into: &writer)
             words.write(fact.campaign, into: &writer)
         }
@@ -286,21 +282,17 @@ extension SegmentStanding {
     ) throws(EventDecodingError) {
         // Each list's times are written from the fact before (``serialize(into:words:)``).
         var previous: (events: Int64, amounts: Int64, touches: Int64) = (0, 0, 0)
-        func time(_ reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Int64 {
-            previous = previous &+ (try reader.int())
-            return previous
-        }
         facts = try TimedFacts(
             changes: changes,
             reading: &reader,
             event: { reader throws(EventDecodingError) in
                 EventFact(
-                    at: try time(&reader, after: &previous.events),
+                    at: try reader.time(after: &previous.events),
                     type: UInt8(truncatingIfNeeded: try reader.varint())
                 )
             },
             amount: { reader throws(EventDecodingError) in
-                let at = try time(&reader, after: &previous.amounts)
+                let at = try reader.time(after: &previous.amounts)
                 guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
                     throw EventDecodingError(reason: "unknown amount kind")
                 }
@@ -309,7 +301,7 @@ extension SegmentStanding {
             },
             touch: { reader throws(EventDecodingError) in
                 TouchFact(
-                    at: try time(&reader, after: &previous.touches),
+                    at: try reader.time(after: &previous.touches),
                     channel: try words.word(from: &reader),
                     campaign: try words.word(from: &reader)
                 )

@@ -73,8 +73,9 @@ package final class MappedFile: @unchecked Sendable {
         guard let base = bytes.baseAddress, !range.isEmpty else { return }
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         let end = min(bytes.count, range.upperBound)
-        for start in stride(from: range.lowerBound / pageSize * pageSize, to: end, by: 2 << 20) {
-            madvise(base + start, min(end - start, 2 << 20), MADV_WILLNEED)
+        let step = 2 << 20
+        for start in stride(from: range.lowerBound / pageSize * pageSize, to: end, by: step) {
+            madvise(base + start, min(end - start, step), MADV_WILLNEED)
         }
     }
 
