@@ -118,43 +118,132 @@ extension BinaryWriter {
         // after the first round. Otherwise every chunk at once, joined at the end.
         let perRound = sink == nil ? max(1, chunks) : Self.chunksPerStreamedRound
         var buffers = [[UInt8]](repeating: [], count: min(perRound, chunks))
-        var pieces = sink == nil ? [bytes] : []
+        var pieces = sink == nil ? [bytes[...]] : []
+        let sink = self.sink
         for first in stride(from: 0, to: chunks, by: perRound) {
             let round = first..<min(chunks, first + perRound)
-            buffers.withUnsafeMutableBufferPointer { buffers in
+            let written = buffers.withUnsafeMutableBufferPointer { buffers in
                 // Each task writes its own buffer only.
                 nonisolated(unsafe) let buffers = buffers
-                concurrentForEach(round.count) { index in
+                return concurrentMap(round.count) { index -> (start: Int, prepared: (any PreparedStreamBytes)?) in
                     let chunk = round.lowerBound + index
                     var writer = BinaryWriter()
                     swap(&writer.bytes, &buffers[index])
                     writer.bytes.removeAll(keepingCapacity: true)
                     // About the chunk's size up front: growing by doubling copied each chunk's bytes several times.
-                    writer.bytes.reserveCapacity(chunkSize * bytesPerEntry)
+                    writer.bytes.reserveCapacity(Self.chunkLengthRoom + chunkSize * bytesPerEntry)
+                    // Room for the chunk's byte count, known once its entries are written: the count goes right
+                    // before them, so that the chunk is one run of bytes the sink can prepare on this core.
+                    writer.bytes.append(contentsOf: repeatElement(0, count: Self.chunkLengthRoom))
                     for entry in entries[(chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)] {
                         writer.string(key(entry))
                         value(&writer, entry)
                     }
+                    let start = writer.fillLengthRoom(Self.chunkLengthRoom)
+                    let prepared = writer.bytes.withUnsafeBytes { chunk in
+                        sink?.prepare(UnsafeRawBufferPointer(rebasing: chunk[start...]))
+                    }
                     swap(&writer.bytes, &buffers[index])
+                    return (start, prepared)
                 }
             }
             for index in 0..<round.count {
+                let chunk = buffers[index][written[index].start...]
                 if sink == nil {
-                    var length = BinaryWriter()
-                    length.varint(UInt64(buffers[index].count))
-                    pieces += [length.bytes, buffers[index]]
+                    pieces.append(chunk)
+                } else if let prepared = written[index].prepared {
+                    append(prepared: prepared)
                 } else {
-                    varint(UInt64(buffers[index].count))
-                    append(encoded: buffers[index])
+                    append(encoded: chunk)
                 }
             }
         }
         if sink == nil { bytes = joinedOnEveryCore(pieces) }
     }
 
+    /// The bytes kept before a chunk for its byte count: the longest varint.
+    private static let chunkLengthRoom = 10
+
+    /// Writes the byte count of what follows the first `room` bytes as a varint at the end of those bytes, and
+    /// returns where it starts: the chunk runs from there.
+    private mutating func fillLengthRoom(_ room: Int) -> Int {
+        var length = BinaryWriter()
+        length.varint(UInt64(bytes.count - room))
+        let start = room - length.bytes.count
+        bytes.withUnsafeMutableBytes { target in
+            length.bytes.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: target[start..<room]).copyMemory(from: $0)
+            }
+        }
+        return start
+    }
+
     /// The chunks of a large map written together, on every core, when streaming (two per core on two cores: a
     /// chunk of profiles is about 10 MB).
     static let chunksPerStreamedRound = 4
+}
+
+extension BinaryWriter {
+    /// What `body` writes, preceded by its byte count as a varint. Streaming, the bytes cannot go to the sink before
+    /// their count: they are held as the sink prepares them (a snapshot writer: compressed, on the cores that
+    /// serialized them) and handed on after the count, instead of being joined into one buffer first.
+    package mutating func withByteCount(_ body: (inout BinaryWriter) -> Void) {
+        guard let sink else {
+            var part = BinaryWriter()
+            body(&part)
+            varint(UInt64(part.bytes.count))
+            append(encoded: part.bytes)
+            return
+        }
+        let held = HeldStream(preparingFor: sink)
+        var part = BinaryWriter(streamingTo: held)
+        body(&part)
+        part.flush()
+        varint(UInt64(held.byteCount))
+        for piece in held.pieces {
+            switch piece {
+            case .bytes(let bytes): append(encoded: bytes)
+            case .prepared(let prepared): append(prepared: prepared)
+            }
+        }
+    }
+}
+
+/// A sink that keeps what is streamed into it, in order, counting its bytes, and has another sink prepare what can
+/// be prepared: ``BinaryWriter/withByteCount(_:)``.
+private final class HeldStream: BinaryStreamSink, @unchecked Sendable {
+    enum Piece {
+        case bytes([UInt8])
+        case prepared(any PreparedStreamBytes)
+    }
+
+    private let target: any BinaryStreamSink
+    // Changed only by the streaming thread (`take`); `prepare` reads nothing of it.
+    private(set) var pieces = [Piece]()
+    private(set) var byteCount = 0
+
+    init(preparingFor target: any BinaryStreamSink) { self.target = target }
+
+    func take(_ bytes: UnsafeRawBufferPointer) {
+        pieces.append(.bytes(Array(bytes)))
+        byteCount += bytes.count
+    }
+
+    func prepare(_ bytes: UnsafeRawBufferPointer) -> (any PreparedStreamBytes)? {
+        target.prepare(bytes).map { CountedPiece(piece: $0, count: bytes.count) }
+    }
+
+    func take(prepared: any PreparedStreamBytes) {
+        let counted = prepared as! CountedPiece
+        pieces.append(.prepared(counted.piece))
+        byteCount += counted.count
+    }
+
+    /// A piece the target prepared, with the count of the bytes it was made of.
+    private struct CountedPiece: PreparedStreamBytes {
+        var piece: any PreparedStreamBytes
+        var count: Int
+    }
 }
 
 /// `elements` sorted by `key` (String order), each half on its own core, then merged.

@@ -205,7 +205,7 @@ struct CustomerProfilesTests {
         #expect(refused)
     }
 
-    @Test("A chunked map streamed into a sink, a round of chunks at a time: the same bytes as written whole")
+    @Test("A chunked map streamed into a sink, a round of chunks at a time, or prepared by it: the same bytes as whole")
     func chunkedMapStreamed() {
         /// Collects what a streaming writer hands on, and how many pieces it came in.
         final class Collected: BinaryStreamSink, @unchecked Sendable {
@@ -222,6 +222,8 @@ struct CustomerProfilesTests {
             writer.string("before")
             writer.chunkedMap(entries: keys, key: \.self, chunkSize: 7) { $0.string(String(repeating: $1, count: 3)) }
             writer.int(-7)
+            // The same map again after its byte count: held as it is prepared, handed on after the count.
+            writer.withByteCount { $0.chunkedMap(entries: keys, key: \.self, chunkSize: 7) { $0.string($1) } }
             var inner = BinaryWriter()
             inner.string("appended whole")
             writer.append(encoded: inner.bytes)
@@ -235,7 +237,26 @@ struct CustomerProfilesTests {
         #expect(!streaming.bytes.isEmpty, "the bytes after the last flush wait for the caller's flush")
         streaming.flush()
         #expect(streaming.bytes.isEmpty && sink.bytes == whole.bytes)
-        #expect(sink.pieces > 15, "each chunk was handed on as it was written, not joined first: \(sink.pieces)")
+        #expect(sink.pieces > 30, "each chunk was handed on as it was written, not joined first: \(sink.pieces)")
+
+        /// Prepares each chunk on the thread that wrote it (keeps a copy, as a snapshot writer keeps it compressed).
+        final class Preparing: BinaryStreamSink, @unchecked Sendable {
+            struct Copy: PreparedStreamBytes { var bytes: [UInt8] }
+            var bytes = [UInt8]()
+            var preparedTaken = 0
+            func take(_ bytes: UnsafeRawBufferPointer) { self.bytes += bytes }
+            func prepare(_ bytes: UnsafeRawBufferPointer) -> (any PreparedStreamBytes)? { Copy(bytes: Array(bytes)) }
+            func take(prepared: any PreparedStreamBytes) {
+                bytes += (prepared as! Copy).bytes
+                preparedTaken += 1
+            }
+        }
+        let preparing = Preparing()
+        var prepared = BinaryWriter(streamingTo: preparing)
+        write(into: &prepared)
+        prepared.flush()
+        #expect(preparing.bytes == whole.bytes, "each chunk prepared with its byte count in front")
+        #expect(preparing.preparedTaken == 30)
     }
 
     @Test("A profile of 184 bytes: uncommon fields apart, words as numbers; consent and currency packed")

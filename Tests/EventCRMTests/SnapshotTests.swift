@@ -1,5 +1,6 @@
 import CRMModel
 import CRMProjections
+import EventLog
 import Foundation
 import Testing
 import _EventLogTestSupport
@@ -68,7 +69,8 @@ struct SnapshotTests {
     static func damageLastBlock(_ file: String, distance: Int, flipping mask: UInt8) throws {
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
         let blockCount = (0..<4).reduce(0) { $0 | Int(bytes[bytes.count - 8 + $1]) << (8 * $1) }
-        try damage(file, at: { $0 - SnapshotFile.trailerCount - 8 * blockCount - distance }, flipping: mask)
+        let tableCount = SnapshotFile.tableEntryCount * blockCount
+        try damage(file, at: { $0 - SnapshotFile.trailerCount - tableCount - distance }, flipping: mask)
     }
 
     /// Flips `mask` in the byte of `file` at the position `position` gives for the file's length.
@@ -159,14 +161,18 @@ struct SnapshotTests {
         let file = SnapshotFile.encode(state: state, projection: "shop-x", version: 3, offset: 77)
         let headerCount = SnapshotFile.fixedHeaderCount + 6
         #expect(writes.count == 5 && writes.first?.at == 0 && writes.first?.count == headerCount, "\(writes)")
-        #expect(writes.last?.count == 3 * 8 + SnapshotFile.trailerCount, "the table and the trailer last")
+        let tableCount = 3 * SnapshotFile.tableEntryCount
+        #expect(writes.last?.count == tableCount + SnapshotFile.trailerCount, "the table and the trailer last")
         #expect(zip(writes, writes.dropFirst()).allSatisfy { $0.at + Int64($0.count) == $1.at }, "no gap, no overlap")
         #expect(writes.reduce(0) { $0 + $1.count } == file.count)
         #expect(file.count < state.count)
-        let tableStart = file.count - SnapshotFile.trailerCount - 3 * 8
-        let storedLengths = (0..<3).map { block in
-            (0..<4).reduce(UInt32(0)) { $0 | UInt32(file[tableStart + block * 8 + $1]) << (8 * $1) }
+        let tableStart = file.count - SnapshotFile.trailerCount - tableCount
+        func tableField(_ block: Int, _ field: Int) -> UInt32 {
+            let start = tableStart + block * SnapshotFile.tableEntryCount + field * 4
+            return (0..<4).reduce(UInt32(0)) { $0 | UInt32(file[start + $1]) << (8 * $1) }
         }
+        let storedLengths = (0..<3).map { tableField($0, 0) }
+        #expect((0..<3).map { tableField($0, 1) } == [1 << 20, 1 << 20, UInt32(state.count - 2 << 20)])
         #expect(storedLengths[0] & SnapshotFile.storedUncompressed == 0)
         #expect(storedLengths[2] == UInt32(state.count - 2 << 20) | SnapshotFile.storedUncompressed)
         guard case .state(let back) = SnapshotFile.decode(file, projection: "shop-x", version: 3, offset: 77) else {
@@ -213,7 +219,7 @@ struct SnapshotTests {
         // Cut or extended, the trailer is read from other bytes.
         #expect(refusal(Array(file.dropLast())) != nil && refusal(file + [0]) != nil)
         #expect(refusal(Array(file.prefix(dataStart + 10)))?.contains("too short") == true)
-        for format: UInt8 in [1, 2] {
+        for format: UInt8 in [1, 2, 3] {
             var older = file
             older[8] = format
             let contents = SnapshotFile.decode(older, projection: "shop-x", version: 3, offset: 77)
@@ -250,6 +256,64 @@ struct SnapshotTests {
         }
     }
 
+    @Test("Bytes prepared on several threads at once are stored in stream order, in blocks of their own")
+    func preparedPieces() throws {
+        // Pieces of 1 byte, 1.5 MiB and 3 MiB, prepared together on every core, between bytes taken as they are.
+        let pieces = [1, 3 << 19, 3 << 20].enumerated().map { number, count in
+            (0..<count).map { UInt8(truncatingIfNeeded: ($0 / (number + 2)) &* 31) }
+        }
+        let before = (0..<1_300_000).map { UInt8($0 % 13) }
+        let between: [UInt8] = [7, 7, 7]
+        var file = [UInt8]()
+        let writer = SnapshotFile.Writer(projection: "p", version: 1, offset: 5) { bytes, at in
+            #expect(Int(at) == file.count, "written from start to end")
+            file += bytes
+        }
+        let prepared = concurrentMap(pieces.count) { index in pieces[index].withUnsafeBytes { writer.prepare($0)! } }
+        before.withUnsafeBytes { writer.take($0) }
+        for (index, piece) in prepared.enumerated() {
+            writer.take(prepared: piece)
+            if index == 0 { between.withUnsafeBytes { writer.take($0) } }
+        }
+        try writer.finish()
+        let state = before + pieces[0] + between + pieces[1] + pieces[2]
+        guard case .state(let back) = SnapshotFile.decode(file, projection: "p", version: 1, offset: 5) else {
+            Issue.record("a file of prepared pieces was refused")
+            return
+        }
+        #expect(back == state)
+        // The block table: what was taken is cut short where a piece follows; each piece has blocks of its own.
+        let blocks = 9
+        let tableStart = file.count - SnapshotFile.trailerCount - blocks * SnapshotFile.tableEntryCount
+        func uncompressed(_ block: Int) -> Int {
+            let start = tableStart + block * SnapshotFile.tableEntryCount + 4
+            return (0..<4).reduce(0) { $0 | Int(file[start + $1]) << (8 * $1) }
+        }
+        let expected = [1 << 20, 1_300_000 - 1 << 20, 1, 3, 1 << 20, 1 << 19, 1 << 20, 1 << 20, 1 << 20]
+        #expect((0..<blocks).map(uncompressed) == expected)
+
+        // Uncompressed lengths that do not add up to the state's byte count, or past the largest block, are refused,
+        // with the CRC over the table made right again.
+        func refusal(changingUncompressedLengthOf block: Int) -> String? {
+            var changed = file
+            changed[tableStart + block * SnapshotFile.tableEntryCount + 4] ^= 0x01
+            let header = Array(changed[..<(SnapshotFile.fixedHeaderCount + 1)])
+            let crc = Array(changed[tableStart..<file.count - 4]).withUnsafeBytes {
+                CRC32C.checksum($0, continuing: CRC32C.checksum(header))
+            }
+            for byte in 0..<4 { changed[file.count - 4 + byte] = UInt8(truncatingIfNeeded: crc >> (8 * byte)) }
+            if case .damaged(let reason) = SnapshotFile.decode(changed, projection: "p", version: 1, offset: 5) {
+                return reason
+            }
+            return nil
+        }
+        let uncovered = refusal(changingUncompressedLengthOf: 1)
+        let covering = "its block table covers \(state.count + 1) bytes"
+        #expect(uncovered?.contains(covering) == true, "\(uncovered ?? "read")")
+        let oversized = refusal(changingUncompressedLengthOf: 0)
+        #expect(oversized?.contains("its block 0 holds 1048577 bytes") == true, "\(oversized ?? "read")")
+    }
+
     @Test("A snapshot read lazily: any range, across blocks, reads the state's bytes; a damaged block only when read")
     func blocksReadLazily() throws {
         let directory = TemporaryDirectory("snapshots")
@@ -264,12 +328,23 @@ struct SnapshotTests {
                 seed ^= seed << 17
                 return UInt8(truncatingIfNeeded: seed)
             }
-        #expect(try store.write(projection: "lazy", version: 2, offset: 9) { $0.append(encoded: state) })
+        // Blocks of four sizes: 700,000 bytes taken as they are, cut short where the prepared bytes follow; those,
+        // compressed where they were prepared, a block of 1 MiB and one of the rest; then the last 500,000 bytes.
+        #expect(
+            try store.write(projection: "lazy", version: 2, offset: 9) { writer in
+                writer.append(encoded: state[..<700_000])
+                let prepared = state[700_000..<(2 << 20)].withUnsafeBytes { writer.sink!.prepare($0)! }
+                writer.append(prepared: prepared)
+                writer.append(encoded: state[(2 << 20)...])
+            }
+        )
         #expect(store.blocks(projection: "lazy", version: 2, at: 8) == nil, "no snapshot at that offset")
         #expect(store.blocks(projection: "lazy", version: 3, at: 9) == nil, "no snapshot of that version")
         let blocks = try #require(store.blocks(projection: "lazy", version: 2, at: 9))
         #expect(blocks.count == state.count)
-        for range in [0..<10, (1 << 20) - 7..<(1 << 20) + 9, 2_100_000..<state.count, 5..<5, 0..<state.count] {
+        let boundaries = [700_000, 700_000 + 1 << 20, 2 << 20]
+        let across = boundaries.map { $0 - 7..<$0 + 9 } + [699_999..<(2 << 20) + 1]
+        for range in [0..<10, 2_100_000..<state.count, 5..<5, 0..<state.count] + across {
             #expect(try blocks.withBytes(in: range) { Array($0) } == Array(state[range]), "\(range)")
         }
 
@@ -280,7 +355,7 @@ struct SnapshotTests {
         #expect {
             try damaged.withBytes(in: state.count - 10..<state.count) { _ in () }
         } throws: { error in
-            "\(error)".contains("block 2 at byte")
+            "\(error)".contains("block 3 at byte")
         }
         try Self.damage(file, at: { _ in 20 }, flipping: 0x01)
         #expect(store.blocks(projection: "lazy", version: 2, at: 9) == nil, "a damaged header")

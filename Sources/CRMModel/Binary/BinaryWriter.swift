@@ -5,6 +5,25 @@
 public protocol BinaryStreamSink: AnyObject, Sendable {
     /// Takes the next bytes of the stream; they are valid only during the call.
     func take(_ bytes: UnsafeRawBufferPointer)
+    /// Does the sink's own work on `bytes` (a snapshot writer compresses and checksums them) on the calling thread,
+    /// which may be any thread, several at once, so that a large part written on every core is also prepared there
+    /// while still in that core's cache. The result is handed back to ``take(prepared:)`` in stream order; nil: the
+    /// sink has no such work (the default), and the bytes go to ``take(_:)``. `bytes` are valid only during the
+    /// call.
+    func prepare(_ bytes: UnsafeRawBufferPointer) -> (any PreparedStreamBytes)?
+    /// Takes bytes ``prepare(_:)`` returned, as the next bytes of the stream.
+    func take(prepared: any PreparedStreamBytes)
+}
+
+/// What ``BinaryStreamSink/prepare(_:)`` made of some bytes, owned by the sink that made it.
+public protocol PreparedStreamBytes: Sendable {}
+
+extension BinaryStreamSink {
+    public func prepare(_ bytes: UnsafeRawBufferPointer) -> (any PreparedStreamBytes)? { nil }
+
+    public func take(prepared: any PreparedStreamBytes) {
+        preconditionFailure("\(Self.self) prepares nothing, so it takes nothing prepared")
+    }
 }
 
 /// Appends the primitives of the binary event codec (docs/event-codec.md) to a byte array. Also the canonical
@@ -34,12 +53,24 @@ public struct BinaryWriter: Sendable {
     /// Appends a large run of bytes already encoded elsewhere; when streaming, passes it to the sink as it is
     /// instead of copying it into ``bytes``.
     public mutating func append(encoded other: [UInt8]) {
+        append(encoded: other[...])
+    }
+
+    /// ``append(encoded:)`` of part of an array.
+    public mutating func append(encoded other: ArraySlice<UInt8>) {
         guard let sink else {
             bytes += other
             return
         }
         flush()
         other.withUnsafeBytes { sink.take($0) }
+    }
+
+    /// Appends bytes the sink prepared (``BinaryStreamSink/prepare(_:)``) after what was written before them.
+    public mutating func append(prepared: any PreparedStreamBytes) {
+        guard let sink else { preconditionFailure("bytes prepared by a sink are appended to a streaming writer") }
+        flush()
+        sink.take(prepared: prepared)
     }
 
     @inlinable public mutating func varint(_ value: UInt64) {

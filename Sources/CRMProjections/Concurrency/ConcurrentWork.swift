@@ -44,7 +44,7 @@ package func concurrentMap<Element: Sendable, Failure: Error>(
 /// `pieces` one after another in one array, copied on every core. A state's canonical bytes are hundreds of
 /// megabytes: copied on one core into memory never touched before, they took longer than writing them (each new page
 /// is a fault, and faults are slow in a virtual machine).
-package func joinedOnEveryCore(_ pieces: [[UInt8]]) -> [UInt8] {
+package func joinedOnEveryCore(_ pieces: [ArraySlice<UInt8>]) -> [UInt8] {
     var total = 0
     let starts = pieces.map { piece in
         defer { total += piece.count }

@@ -48,12 +48,15 @@ public enum CustomerProfiles: Projection {
                 nonisolated(unsafe) let first = stored.baseAddress
                 // The memberships first, after their byte count, so that a reader of segments alone stops there and
                 // a reader of one profile steps over them (docs/projections.md, section 4).
-                var memberships = BinaryWriter()
-                memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
-                    CustomerProfile.serializeMemberships(first! + Int(entry.value), into: &writer, liveNames: liveNames)
+                writer.withByteCount { memberships in
+                    memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
+                        CustomerProfile.serializeMemberships(
+                            first! + Int(entry.value),
+                            into: &writer,
+                            liveNames: liveNames
+                        )
+                    }
                 }
-                writer.varint(UInt64(memberships.bytes.count))
-                writer.append(encoded: memberships.bytes)
                 writer.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
                     CustomerProfile.serialize(first! + Int(entry.value), into: &writer, words: words)
                 }

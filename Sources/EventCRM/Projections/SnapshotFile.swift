@@ -5,13 +5,17 @@ import EventLog
 import Synchronization
 
 /// The bytes of one snapshot file (docs/projections.md, section 4): a header, the state's canonical bytes in blocks
-/// of 1 MiB, each LZ4-compressed and checksummed on its own so that both cores compress, check and decompress them,
-/// then the block table and a checksummed trailer, which a writer knows only once the whole state has streamed by.
+/// of at most 1 MiB, each LZ4-compressed and checksummed on its own so that both cores compress, check and
+/// decompress them, then the block table and a checksummed trailer, which a writer knows only once the whole state
+/// has streamed by.
 enum SnapshotFile {
     static let magic = Array("EVCRMSNP".utf8)
-    static let formatVersion: UInt16 = 3
-    /// Uncompressed bytes per block (the last block holds the rest).
+    static let formatVersion: UInt16 = 4
+    /// Uncompressed bytes no block exceeds: what bytes taken as they are are cut into (a block before prepared
+    /// bytes, and the last one, hold the rest).
     static let blockSize = 1 << 20
+    /// The bytes of one block's entry in the block table: stored length, uncompressed length, CRC.
+    static let tableEntryCount = 12
     /// Set in a block's stored length when the block is stored as it is (LZ4 did not make it smaller).
     static let storedUncompressed: UInt32 = 1 << 31
     /// The fixed part of the header, before the projection's name.
@@ -35,9 +39,11 @@ enum SnapshotFile {
     /// Writes a snapshot file as the state's bytes arrive (a ``BinaryWriter`` streams into it): the header first,
     /// then, each time a round of ``blocksPerRound`` blocks is full, the round compressed and checksummed on every
     /// core and handed to a writing queue, which appends it while the next round is serialized; ``finish()``
-    /// writes the last blocks, the block table and the trailer. Every buffer is allocated once and reused, so a
-    /// state of hundreds of megabytes costs a few of them, not its size (as the state and then its blocks, which
-    /// touched as much new memory as the state, page fault by page fault).
+    /// writes the last blocks, the block table and the trailer. Bytes serialized on every core (the chunks of a
+    /// large map) are compressed where they were serialized, by ``prepare(_:)``, into a buffer lent by the writer,
+    /// and queued as they are by ``take(prepared:)``. Every buffer is reused, so a state of hundreds of megabytes
+    /// costs a few of them, not its size (as the state and then its blocks, which touched as much new memory as the
+    /// state, page fault by page fault).
     ///
     /// A failed write is kept and thrown by ``finish()``; nothing is written after it. Used from one thread.
     final class Writer: BinaryStreamSink, @unchecked Sendable {
@@ -61,7 +67,14 @@ enum SnapshotFile {
         private let storedWritten = [DispatchGroup(), DispatchGroup()]
         /// The room for one block in a buffer of ``stored``.
         private static let storedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
-        private var table = [(length: UInt32, crc: UInt32)]()
+        private var table = [BlockEntry]()
+        /// Buffers lent to ``prepare(_:)`` and given back once their piece is written.
+        private let lent = LentBuffers()
+        /// Prepared pieces queued and not yet written: a serializing thread that gets ahead of the disk waits for
+        /// them (each holds a buffer) instead of lending more buffers.
+        private let piecesInFlight = DispatchSemaphore(value: Writer.largestPiecesInFlight)
+        private static let largestPiecesInFlight = 4
+        private let piecesWritten = DispatchGroup()
         private var stateCount = 0
         /// The first failed write (the writing queue's; read after ``waitForWrites()``).
         private var failure: EventLogError?
@@ -109,7 +122,8 @@ enum SnapshotFile {
             var tail = [UInt8]()
             tail.reserveCapacity(table.count * 8 + trailerCount)
             for block in table {
-                tail.appendLE(block.length)
+                tail.appendLE(block.stored)
+                tail.appendLE(block.uncompressed)
                 tail.appendLE(block.crc)
             }
             tail.appendLE(UInt64(stateCount))
@@ -133,30 +147,58 @@ enum SnapshotFile {
             nonisolated(unsafe) let input = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
             nonisolated(unsafe) let output = stored[slot]
             let capacity = Self.storedCapacity
-            let entries = concurrentMap(blocks) { index -> (length: UInt32, crc: UInt32) in
+            let entries = concurrentMap(blocks, parallel: blocks > 1) { index -> BlockEntry in
                 let block = UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
                 let part = UnsafeMutableRawBufferPointer(rebasing: output[index * capacity..<(index + 1) * capacity])
-                let length = LZ4.compress(block, into: part)
-                if length == 0 || length >= block.count {
-                    // Stored as it is (LZ4 did not make it smaller), copied so that `pending` can be refilled.
-                    UnsafeMutableRawBufferPointer(rebasing: part[..<block.count]).copyMemory(from: block)
-                    return (UInt32(block.count) | storedUncompressed, CRC32C.checksum(block))
-                }
-                return (UInt32(length), CRC32C.checksum(UnsafeRawBufferPointer(rebasing: part[..<length])))
+                return pack(block, into: part)
             }
             table += entries
             pendingCount = 0
             writing.async(group: storedWritten[slot]) { [self] in
                 for (index, entry) in entries.enumerated() {
-                    let length = Int(entry.length & ~storedUncompressed)
-                    store(UnsafeRawBufferPointer(rebasing: output[index * capacity..<index * capacity + length]))
+                    let start = index * capacity
+                    store(UnsafeRawBufferPointer(rebasing: output[start..<start + entry.storedCount]))
                 }
             }
         }
 
-        /// Waits until every round handed to the writing queue is written.
+        /// Cuts `bytes` into blocks and compresses and checksums them into a buffer lent by the writer, on the
+        /// calling thread (any thread, several at once).
+        func prepare(_ bytes: UnsafeRawBufferPointer) -> (any PreparedStreamBytes)? {
+            let blocks = (bytes.count + blockSize - 1) / blockSize
+            let buffer = lent.lend(atLeast: blocks * Self.storedCapacity)
+            var entries = [BlockEntry]()
+            entries.reserveCapacity(blocks)
+            var used = 0
+            for index in 0..<blocks {
+                let block = UnsafeRawBufferPointer(rebasing: bytes[range(of: index, in: bytes.count)])
+                let entry = pack(block, into: UnsafeMutableRawBufferPointer(rebasing: buffer[used...]))
+                entries.append(entry)
+                used += entry.storedCount
+            }
+            return CompressedPiece(buffer: buffer, storedCount: used, entries: entries, lender: lent)
+        }
+
+        /// Queues a piece ``prepare(_:)`` compressed, after the bytes taken before it (those pending are cut into
+        /// blocks first, the last one short).
+        func take(prepared: any PreparedStreamBytes) {
+            guard let piece = prepared as? CompressedPiece, piece.lender === lent else {
+                preconditionFailure("a snapshot writer takes only the pieces it prepared")
+            }
+            stateCount += piece.entries.reduce(0) { $0 + Int($1.uncompressed) }
+            writeRound()
+            table += piece.entries
+            piecesInFlight.wait()
+            writing.async(group: piecesWritten) { [self] in
+                store(UnsafeRawBufferPointer(rebasing: piece.buffer[..<piece.storedCount]))
+                piecesInFlight.signal()
+            }
+        }
+
+        /// Waits until every round and piece handed to the writing queue is written.
         private func waitForWrites() {
             for group in storedWritten { group.wait() }
+            piecesWritten.wait()
         }
 
         /// Appends `bytes` to the file, unless a write failed before. On the writing queue, or with it idle.
@@ -168,6 +210,79 @@ enum SnapshotFile {
             } catch {
                 failure = error
             }
+        }
+    }
+
+    /// A block's entry in the block table.
+    struct BlockEntry: Sendable {
+        /// The stored byte count, with ``SnapshotFile/storedUncompressed`` set when stored as it is.
+        var stored: UInt32
+        var uncompressed: UInt32
+        /// CRC32C of the stored bytes.
+        var crc: UInt32
+
+        var storedCount: Int { Int(stored & ~SnapshotFile.storedUncompressed) }
+    }
+
+    /// Compresses `block` into the start of `target` (room for ``LZ4/compressBound(_:)`` of it), or copies it there
+    /// when LZ4 does not make it smaller, and checksums what is stored: ``unpack(_:of:layout:into:)`` undoes it.
+    private static func pack(_ block: UnsafeRawBufferPointer, into target: UnsafeMutableRawBufferPointer) -> BlockEntry
+    {
+        let length = LZ4.compress(block, into: target)
+        if length == 0 || length >= block.count {
+            UnsafeMutableRawBufferPointer(rebasing: target[..<block.count]).copyMemory(from: block)
+            return BlockEntry(
+                stored: UInt32(block.count) | storedUncompressed,
+                uncompressed: UInt32(block.count),
+                crc: CRC32C.checksum(block)
+            )
+        }
+        return BlockEntry(
+            stored: UInt32(length),
+            uncompressed: UInt32(block.count),
+            crc: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: target[..<length]))
+        )
+    }
+
+    /// Blocks ``Writer/prepare(_:)`` stored in a lent buffer, which goes back to its lender when the piece is gone
+    /// (written, or dropped).
+    private final class CompressedPiece: PreparedStreamBytes, @unchecked Sendable {
+        // Written once by the thread that prepared the piece, then only read.
+        let buffer: UnsafeMutableRawBufferPointer
+        let storedCount: Int
+        let entries: [BlockEntry]
+        let lender: LentBuffers
+
+        init(buffer: UnsafeMutableRawBufferPointer, storedCount: Int, entries: [BlockEntry], lender: LentBuffers) {
+            self.buffer = buffer
+            self.storedCount = storedCount
+            self.entries = entries
+            self.lender = lender
+        }
+
+        deinit { lender.giveBack(buffer) }
+    }
+
+    /// The buffers a writer lends to the threads that compress pieces, kept once given back: a save touches the
+    /// pages of a few buffers, not a new buffer's per chunk. Freed with the last piece or writer holding them.
+    private final class LentBuffers: Sendable {
+        private let spare = Locked([UnsafeMutableRawBufferPointer]())
+
+        deinit { spare.withLock { buffers in for buffer in buffers { buffer.deallocate() } } }
+
+        /// A spare buffer of at least `count` bytes, or a new one (a spare too small is replaced).
+        func lend(atLeast count: Int) -> UnsafeMutableRawBufferPointer {
+            let largest = spare.withLock { buffers -> UnsafeMutableRawBufferPointer? in
+                guard let index = buffers.indices.max(by: { buffers[$0].count < buffers[$1].count }) else { return nil }
+                return buffers.remove(at: index)
+            }
+            if let largest, largest.count >= count { return largest }
+            largest?.deallocate()
+            return .allocate(byteCount: count, alignment: 64)
+        }
+
+        func giveBack(_ buffer: UnsafeMutableRawBufferPointer) {
+            spare.withLock { $0.append(buffer) }
         }
     }
 
@@ -203,16 +318,33 @@ enum SnapshotFile {
     struct Layout {
         /// The state's uncompressed byte count.
         var stateCount: Int
-        var blockSize: Int
         /// Where the block table starts.
         var tableStart: Int
         /// Where each block's stored bytes start, and one more: where the last one ends.
         var blockStarts: [Int]
+        /// Where each block's bytes start in the state, and one more: the state's byte count.
+        var stateStarts: [Int]
 
         var blockCount: Int { blockStarts.count - 1 }
 
         /// The uncompressed bytes of `block` within the state.
-        func range(of block: Int) -> Range<Int> { block * blockSize..<min(stateCount, (block + 1) * blockSize) }
+        func range(of block: Int) -> Range<Int> { stateStarts[block]..<stateStarts[block + 1] }
+
+        /// The blocks holding the state's bytes `range` (not empty).
+        func blocks(holding range: Range<Int>) -> ClosedRange<Int> {
+            block(holding: range.lowerBound)...block(holding: range.upperBound - 1)
+        }
+
+        /// The block holding the state's byte at `position`.
+        private func block(holding position: Int) -> Int {
+            // The last start at or before `position`.
+            var (low, high) = (0, blockCount - 1)
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if stateStarts[middle] <= position { low = middle } else { high = middle - 1 }
+            }
+            return low
+        }
     }
 
     /// Why a file is not read.
@@ -249,7 +381,7 @@ enum SnapshotFile {
         // The trailer first: its block count places the table, which ends where the trailer starts.
         let trailerStart = raw.count - trailerCount
         let blockCount = Int(raw.le(trailerStart + 8, as: UInt32.self))
-        let tableStart = trailerStart - 8 * blockCount
+        let tableStart = trailerStart - tableEntryCount * blockCount
         guard tableStart >= dataStart else {
             return .failure(.damaged("its trailer lists \(blockCount) blocks, more than the file holds"))
         }
@@ -264,24 +396,34 @@ enum SnapshotFile {
             String(decoding: raw[fixedHeaderCount..<dataStart], as: UTF8.self) == projection
         else { return .failure(.damaged("its header names another projection, version or offset than its file name")) }
         let stateCount = Int(raw.le(trailerStart, as: UInt64.self))
-        let blockSize = Int(raw.le(32, as: UInt32.self))
-        guard blockSize > 0, blockCount == (stateCount + blockSize - 1) / blockSize else {
-            return .failure(.damaged("its block table does not cover its \(stateCount) bytes"))
-        }
+        let largestBlock = Int(raw.le(32, as: UInt32.self))
         var blockStarts = [Int]()
+        var stateStarts = [Int]()
         blockStarts.reserveCapacity(blockCount + 1)
-        var position = dataStart
+        stateStarts.reserveCapacity(blockCount + 1)
+        var (position, statePosition) = (dataStart, 0)
         for block in 0..<blockCount {
             blockStarts.append(position)
-            position += Int(raw.le(tableStart + block * 8, as: UInt32.self) & ~storedUncompressed)
+            stateStarts.append(statePosition)
+            let entry = tableStart + block * tableEntryCount
+            position += Int(raw.le(entry, as: UInt32.self) & ~storedUncompressed)
+            let uncompressed = Int(raw.le(entry + 4, as: UInt32.self))
+            guard (1...largestBlock).contains(uncompressed) else {
+                return .failure(.damaged("its block \(block) holds \(uncompressed) bytes, not 1 to \(largestBlock)"))
+            }
+            statePosition += uncompressed
         }
         blockStarts.append(position)
+        stateStarts.append(statePosition)
+        guard statePosition == stateCount else {
+            return .failure(.damaged("its block table covers \(statePosition) bytes, not its \(stateCount)"))
+        }
         guard position == tableStart else {
             let (held, listed) = (tableStart - dataStart, position - dataStart)
             return .failure(.damaged("its blocks take \(held) bytes, its block table lists \(listed)"))
         }
         return .success(
-            Layout(stateCount: stateCount, blockSize: blockSize, tableStart: tableStart, blockStarts: blockStarts)
+            Layout(stateCount: stateCount, tableStart: tableStart, blockStarts: blockStarts, stateStarts: stateStarts)
         )
     }
 
@@ -294,8 +436,8 @@ enum SnapshotFile {
         into target: UnsafeMutableRawBufferPointer
     ) -> Bool {
         let stored = UnsafeRawBufferPointer(rebasing: raw[layout.blockStarts[block]..<layout.blockStarts[block + 1]])
-        let entry = layout.tableStart + block * 8
-        guard CRC32C.checksum(stored) == raw.le(entry + 4, as: UInt32.self) else { return false }
+        let entry = layout.tableStart + block * tableEntryCount
+        guard CRC32C.checksum(stored) == raw.le(entry + 8, as: UInt32.self) else { return false }
         if raw.le(entry, as: UInt32.self) & storedUncompressed == 0 { return LZ4.decompress(stored, into: target) }
         guard stored.count == target.count else { return false }
         target.copyMemory(from: stored)
@@ -371,7 +513,7 @@ enum SnapshotFile {
         ) throws(EventDecodingError) -> Result {
             precondition(range.lowerBound >= 0 && range.upperBound <= count, "a read within the state")
             if !range.isEmpty {
-                let blocks = range.lowerBound / layout.blockSize...(range.upperBound - 1) / layout.blockSize
+                let blocks = layout.blocks(holding: range)
                 // The stored bytes of every block of the read asked for at once: a file written around the page
                 // cache is read from the disk, page by page as touched otherwise (random access is advised).
                 if let first = blocks.first(where: { !unpacked[$0] }) {
