@@ -29,6 +29,8 @@ let package = Package(
         ),
         // CRC32C with the CPU's instruction where there is one; Swift cannot reach it portably.
         .target(name: "CCRC32C"),
+        // Cache prefetch hints (one inline function); Swift has no way to give them.
+        .target(name: "CMemoryHints"),
         .target(
             name: "EventLog",
             dependencies: [
@@ -43,7 +45,9 @@ let package = Package(
         // Projections: pure folds over events into serializable state (docs/projections.md). Knows no files.
         .target(
             name: "CRMProjections",
-            dependencies: ["CRMModel", .product(name: "OrderedCollections", package: "swift-collections")]
+            dependencies: [
+                "CRMModel", "CMemoryHints", .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
         ),
         .testTarget(name: "CRMProjectionsTests", dependencies: ["CRMProjections", "CRMModel", "_EventLogTestSupport"]),
         // Deterministic synthetic shop data using every event type (docs/synthetic-data.md): demo, tests, benchmarks.

@@ -103,11 +103,16 @@ extension BinaryWriter {
 
     /// ``chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)`` of entries already in key order
     /// (``sortedOnTwoCores(_:by:)``): several maps over the same keys sort them once.
+    ///
+    /// `prefetch`, when given, is called for the entries ahead of the one being written (stage 0 for the one
+    /// ``prefetchDistance`` × 2 ahead, then stage 1 for it at ``prefetchDistance``), so that a value spread over
+    /// memory reaches the cache before it is written (``prefetch(_:bytes:)``).
     package mutating func chunkedMap<Entry: Sendable>(
         sortedEntries entries: [Entry],
         key: @Sendable (Entry) -> String,
         chunkSize: Int = 16_384,
         bytesPerEntry: Int = 64,
+        prefetch: (@Sendable (Entry, _ stage: Int) -> Void)? = nil,
         _ value: @Sendable (inout BinaryWriter, Entry) -> Void
     ) {
         let chunks = (entries.count + chunkSize - 1) / chunkSize
@@ -135,7 +140,16 @@ extension BinaryWriter {
                     // Room for the chunk's byte count, known once its entries are written: the count goes right
                     // before them, so that the chunk is one run of bytes the sink can prepare on this core.
                     writer.bytes.append(contentsOf: repeatElement(0, count: Self.chunkLengthRoom))
-                    for entry in entries[(chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)] {
+                    let chunkEntries = (chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)
+                    let distance = Self.prefetchDistance
+                    for index in chunkEntries {
+                        if let prefetch {
+                            if index + 2 * distance < chunkEntries.upperBound {
+                                prefetch(entries[index + 2 * distance], 0)
+                            }
+                            if index + distance < chunkEntries.upperBound { prefetch(entries[index + distance], 1) }
+                        }
+                        let entry = entries[index]
                         writer.string(key(entry))
                         value(&writer, entry)
                     }
@@ -160,6 +174,10 @@ extension BinaryWriter {
         }
         if sink == nil { bytes = joinedOnEveryCore(pieces) }
     }
+
+    /// How many entries ahead of the one written ``chunkedMap(sortedEntries:key:chunkSize:bytesPerEntry:prefetch:_:)``
+    /// prefetches.
+    static let prefetchDistance = 8
 
     /// The bytes kept before a chunk for its byte count: the longest varint.
     private static let chunkLengthRoom = 10

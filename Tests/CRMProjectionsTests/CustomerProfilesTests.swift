@@ -56,6 +56,43 @@ struct CustomerProfilesTests {
         #expect(profile.firstSeen == Self.at(0) && profile.lastSeen == Self.at(42))
     }
 
+    @Test("What a profile's prefetch reads as one word is the storage of each array it holds, elements 32 bytes on")
+    func prefetchedArrays() throws {
+        // Every array a profile's serialization reads holds something, so none is the shared empty array.
+        let state = Self.fold([
+            (
+                0, "c",
+                .customerRegistered(
+                    email: "c@example.com",
+                    name: nil,
+                    phone: nil,
+                    country: "BR",
+                    city: "Recife",
+                    channel: "web",
+                    traits: JSONObject()
+                )
+            ),
+            (1, "c", .consentChanged(channel: "email", granted: true)),
+            (2, "c", Self.order("o1", 10_000)),
+        ])
+        var profile = try #require(state.profile(of: "c"))
+        let arrays = [
+            profile.contact.bytesAddress, profile.consent.entriesAddress, profile.amounts.entriesAddress,
+            profile.orders.entriesAddress, profile.standing.facts.bytesAddress,
+        ]
+        #expect(arrays.allSatisfy { $0 != nil } && Set(arrays).count == arrays.count)
+        withUnsafePointer(to: &profile) { pointer in
+            let words = CustomerProfile.fieldArrays.map { offset in
+                UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self) + 32
+            }
+            #expect(words == arrays.map { $0! })
+            let memberships = CustomerProfile.membershipArrays.map { offset in
+                UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self) + 32
+            }
+            #expect(memberships == [arrays[4]!])
+        }
+    }
+
     @Test("Consent: the latest decision by event time wins, also against a late, older event")
     func consent() throws {
         let state = Self.fold([

@@ -6,6 +6,11 @@ public struct SortedMap<Value> {
 
     private var entries: [Element] = []
 
+    /// Where the entries' array sits within a map (``prefetchArrayStorage(at:)``).
+    static var entriesOffset: Int { MemoryLayout<Self>.offset(of: \Self.entries)! }
+    /// Where the entries are in memory, found the usual way (tests check ``entriesOffset`` against it).
+    var entriesAddress: UnsafeRawPointer? { entries.withUnsafeBytes { $0.baseAddress } }
+
     public init() {}
 
     /// Where `key` is, or where it would go.

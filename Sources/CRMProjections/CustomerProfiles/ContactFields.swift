@@ -23,6 +23,11 @@ struct ContactFields: Sendable {
     /// only by its id).
     private var bytes: [UInt8] = []
 
+    /// Where the bytes' array sits within the fields (``prefetchArrayStorage(at:)``).
+    static var bytesOffset: Int { MemoryLayout<Self>.offset(of: \Self.bytes)! }
+    /// Where the bytes are in memory, found the usual way (tests check ``bytesOffset`` against it).
+    var bytesAddress: UnsafeRawPointer? { bytes.withUnsafeBytes { $0.baseAddress } }
+
     /// The encoding of a profile without contact fields: four absent strings and an empty object.
     private static let absent: [UInt8] = [0, 0, 0, 0, 0]
 

@@ -248,6 +248,29 @@ extension CustomerProfile {
         UnsafeMutablePointer(mutating: profile).pointee.serializeFields(into: &writer, words: words)
     }
 
+    /// Prefetches what serializing the profile at `profile` reads (``prefetch(_:bytes:)``): `stage` 0, the
+    /// profile's own bytes; 1, once those are in the cache, the arrays at `arrays` (``fieldArrays`` or
+    /// ``membershipArrays``), whose addresses are in its bytes.
+    static func prefetch(_ profile: UnsafePointer<CustomerProfile>, stage: Int, arrays: [Int]) {
+        guard stage > 0 else { return CRMProjections.prefetch(profile, bytes: MemoryLayout<CustomerProfile>.size) }
+        let start = UnsafeRawPointer(profile)
+        for offset in arrays { prefetchArrayStorage(at: start + offset) }
+    }
+
+    /// Where the arrays that the memberships of a profile are written from sit within it: the facts, which hold
+    /// the membership changes.
+    static let membershipArrays = [MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.bytesOffset]
+
+    /// Where the arrays that serializing a profile reads sit within it: the contact fields, consent, amounts,
+    /// orders and facts.
+    static let fieldArrays = [
+        MemoryLayout<Self>.offset(of: \Self.contact)! + ContactFields.bytesOffset,
+        MemoryLayout<Self>.offset(of: \Self.consent)! + SortedMap<Consent>.entriesOffset,
+        MemoryLayout<Self>.offset(of: \Self.amounts)! + SortedMap<Amounts>.entriesOffset,
+        MemoryLayout<Self>.offset(of: \Self.orders)! + SortedMap<Order>.entriesOffset,
+        MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.bytesOffset,
+    ]
+
     /// The memberships of the profile at `profile` (``SegmentStanding/writeMemberships(into:liveNames:)``),
     /// without copying its standing, as ``serialize(_:into:words:)`` does.
     static func serializeMemberships(

@@ -46,10 +46,23 @@ public enum CustomerProfiles: Projection {
                 // Read through the pointer's `pointee`, which borrows: the array's subscript, and the buffer's,
                 // copied each profile (a retain and a release of each of its references).
                 nonisolated(unsafe) let first = stored.baseAddress
+                // Profiles are visited in id order, scattered over memory: each one, and then what it holds, is
+                // asked for a few profiles ahead (CanonicalEncoding's `chunkedMap`).
+                func ahead(_ arrays: [Int]) -> @Sendable ((key: String, value: Int32), Int) -> Void {
+                    { entry, stage in CustomerProfile.prefetch(first! + Int(entry.value), stage: stage, arrays: arrays)
+                    }
+                }
                 // The memberships first, after their byte count, so that a reader of segments alone stops there and
                 // a reader of one profile steps over them (docs/projections.md, section 4).
                 writer.withByteCount { memberships in
-                    memberships.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 128) { writer, entry in
+                    memberships.chunkedMap(
+                        sortedEntries: places,
+                        key: \.key,
+                        bytesPerEntry: 128,
+                        prefetch: ahead(CustomerProfile.membershipArrays)
+                    ) {
+                        writer,
+                        entry in
                         CustomerProfile.serializeMemberships(
                             first! + Int(entry.value),
                             into: &writer,
@@ -57,7 +70,14 @@ public enum CustomerProfiles: Projection {
                         )
                     }
                 }
-                writer.chunkedMap(sortedEntries: places, key: \.key, bytesPerEntry: 768) { writer, entry in
+                writer.chunkedMap(
+                    sortedEntries: places,
+                    key: \.key,
+                    bytesPerEntry: 768,
+                    prefetch: ahead(CustomerProfile.fieldArrays)
+                ) {
+                    writer,
+                    entry in
                     CustomerProfile.serialize(first! + Int(entry.value), into: &writer, words: words)
                 }
             }

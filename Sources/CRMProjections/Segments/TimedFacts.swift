@@ -14,6 +14,11 @@ import CRMModel
 /// the canonical encoding of the lists is unchanged (``SegmentStanding``).
 struct TimedFacts: Sendable {
     private var bytes: [UInt8] = []
+
+    /// Where the bytes' array sits within the facts (``prefetchArrayStorage(at:)``).
+    static var bytesOffset: Int { MemoryLayout<Self>.offset(of: \Self.bytes)! }
+    /// Where the bytes are in memory, found the usual way (tests check ``bytesOffset`` against it).
+    var bytesAddress: UnsafeRawPointer? { bytes.withUnsafeBytes { $0.baseAddress } }
     /// The time differences are taken from (the first fact's time; 0 while empty).
     private var base: Int64 = 0
     /// The latest time of any fact: a fact at or after it goes at the end of its list without a search.

@@ -1,0 +1,23 @@
+import CMemoryHints
+
+/// Asks the CPU to bring the `bytes` bytes at `address` into its caches ahead of a read (docs/projections.md,
+/// section 4): walking a million profiles, each read first missed the cache on the profile and again on each array
+/// it holds, one miss after another, and each retain of a line not in the cache stalled the core until it came.
+/// A hint only: it never faults, and does nothing where the compiler cannot give it.
+@inline(__always)
+func prefetch(_ address: UnsafeRawPointer?, bytes: Int = 64) {
+    guard let address else { return }
+    var offset = 0
+    while offset < bytes {
+        crm_prefetch(address + offset)
+        offset += 64
+    }
+}
+
+/// Prefetches the start of the storage of the array at `address`: its header (which a retain writes) and its first
+/// elements. Read through Swift, the array would be retained first, and the retain would wait for the very line the
+/// hint is for: the storage's address is read as the one word an array is made of instead.
+@inline(__always)
+func prefetchArrayStorage(at address: UnsafeRawPointer) {
+    prefetch(address.load(as: UnsafeRawPointer.self), bytes: 96)
+}
