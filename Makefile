@@ -28,9 +28,9 @@ test: deps
 	swift build --build-tests $(SWIFT_FLAGS) --explicit-target-dependency-import-check error
 	swift test --skip-build
 
-# The concurrency tests under ThreadSanitizer.
+# Under ThreadSanitizer: the concurrency tests, the parallel rebuilds (determinism) and the snapshot writer.
 tsan: deps
-	swift test --sanitize=thread --scratch-path .build-tsan --filter Concurrency
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "Concurrency|ProjectionRunnerTests|SnapshotTests|chunkedMapStreamed"
 
 lint:
 	swift format lint --strict --recursive Package.swift Sources Tests Benchmarks/Package.swift Benchmarks/Benchmarks Fuzz/Package.swift Fuzz/Sources
