@@ -120,7 +120,7 @@ enum SnapshotFile {
         func finish() throws(EventLogError) {
             writeRound()
             var tail = [UInt8]()
-            tail.reserveCapacity(table.count * 8 + trailerCount)
+            tail.reserveCapacity(table.count * tableEntryCount + trailerCount)
             for block in table {
                 tail.appendLE(block.stored)
                 tail.appendLE(block.uncompressed)
