@@ -31,11 +31,14 @@ let package = Package(
         .target(name: "CCRC32C"),
         // Cache prefetch hints (one inline function); Swift has no way to give them.
         .target(name: "CMemoryHints"),
+        // A lock ThreadSanitizer can see, shared by the log, the projections and the engine.
+        .target(name: "Locking"),
         .target(
             name: "EventLog",
             dependencies: [
                 "CLZ4",
                 "CCRC32C",
+                "Locking",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -46,7 +49,8 @@ let package = Package(
         .target(
             name: "CRMProjections",
             dependencies: [
-                "CRMModel", "CMemoryHints", .product(name: "OrderedCollections", package: "swift-collections"),
+                "CRMModel", "CMemoryHints", "Locking",
+                .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
         .testTarget(name: "CRMProjectionsTests", dependencies: ["CRMProjections", "CRMModel", "_EventLogTestSupport"]),
@@ -56,7 +60,7 @@ let package = Package(
         .target(
             name: "EventCRM",
             dependencies: [
-                "EventLog", "CRMModel", "CRMProjections", .product(name: "Crypto", package: "swift-crypto"),
+                "EventLog", "CRMModel", "CRMProjections", "Locking", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(
@@ -94,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "CLZ4", "_EventLogTestSupport", "EventLogCrashWriter"]
+            dependencies: ["EventLog", "CLZ4", "Locking", "_EventLogTestSupport", "EventLogCrashWriter"]
         ),
     ],
     swiftLanguageModes: [.v6]

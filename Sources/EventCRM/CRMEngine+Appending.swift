@@ -1,6 +1,7 @@
 public import CRMModel
 import Crypto
 import EventLog
+import Locking
 
 extension CRMEngine {
     /// What an append did.

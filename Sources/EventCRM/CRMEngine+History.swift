@@ -1,5 +1,6 @@
 public import CRMModel
 import EventLog
+import Locking
 
 extension CRMEngine {
     /// Every event of `customer` and of the ids merged into it by `customer.merged` (transitively), ordered by

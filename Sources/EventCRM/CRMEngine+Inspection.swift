@@ -1,6 +1,7 @@
 public import CRMModel
 public import EventLog
 import Foundation
+import Locking
 
 extension CRMEngine {
     /// What ``verify(checkpoint:)`` found.

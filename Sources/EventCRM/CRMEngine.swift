@@ -1,5 +1,6 @@
 public import CRMModel
 public import EventLog
+import Locking
 
 /// The engine: one directory holding the event log, the customer keys and the indexes derived from the log
 /// (docs/engine-directory.md).

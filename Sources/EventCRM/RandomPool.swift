@@ -1,5 +1,6 @@
 import Crypto
 import EventLog
+import Locking
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +24,8 @@ final class Vocabulary: Sendable {
         var words: [String] = [""]
     }
 
-    private let table = Mutex(Table())
+    // A pthread mutex (`Locked`), not `Synchronization.Mutex`, whose futex calls ThreadSanitizer cannot see.
+    private let table = Locked(Table())
 
     static let shared = Vocabulary()
 

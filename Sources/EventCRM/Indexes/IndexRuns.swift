@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Locking
 
 /// The sorted runs of one index and the MANIFEST that lists them (docs/engine-directory.md, section 2): runs tile
 /// the log from offset 0, and are merged so that there are about log2(records / flush size) of them.

@@ -1,6 +1,7 @@
 public import CRMModel
 public import CRMProjections
 import EventLog
+import Locking
 
 /// Runs a projection over the engine's log (docs/projections.md): live, following appends, or rebuilt from
 /// scratch on every core.

@@ -2,6 +2,7 @@ import CRMModel
 import CRMProjections
 import Dispatch
 import EventLog
+import Locking
 import Synchronization
 
 /// The bytes of one snapshot file (docs/projections.md, section 4): a header, the state's canonical bytes in blocks

@@ -1,5 +1,6 @@
 import CRMModel
 import EventLog
+import Locking
 
 /// Projection states saved at log offsets (docs/projections.md, section 4), in `DIR/snapshots/`.
 ///

@@ -1,3 +1,5 @@
+import Locking
+
 /// Batches from an offset on, waiting for new appends at the head: `for try await batch in log.tail(from: 0)`.
 ///
 /// In the writing process a tail wakes as soon as an append is committed. In a read-only log (another process)

@@ -1,3 +1,5 @@
+import Locking
+
 /// What readers may see of the log, shared between the writer thread, readers and tails.
 ///
 /// The writer publishes here only after a write is as durable as its mode promises, so a reader never sees

@@ -1,3 +1,5 @@
+import Locking
+
 /// The outcome of batches submitted together (``EventLog/submit(contentsOf:)``), filled in by the writer as each
 /// one is written or fails.
 package final class AppendTicket: Sendable {
