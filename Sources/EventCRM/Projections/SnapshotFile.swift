@@ -38,11 +38,12 @@ enum SnapshotFile {
     static let blocksPerRound = 8
 
     /// Writes a snapshot file as the state's bytes arrive (a ``BinaryWriter`` streams into it): the header first,
-    /// then, each time a round of ``blocksPerRound`` blocks is full, the round compressed and checksummed on every
-    /// core and handed to a writing queue, which appends it while the next round is serialized; ``finish()``
-    /// writes the last blocks, the block table and the trailer. Bytes serialized on every core (the chunks of a
-    /// large map) are compressed where they were serialized, by ``prepare(_:)``, into a buffer lent by the writer,
-    /// and queued as they are by ``take(prepared:)``. Every buffer is reused, so a state of hundreds of megabytes
+    /// then the blocks, compressed and checksummed into buffers the writer lends, as pieces handed in order to a
+    /// writing queue, which appends them while the next bytes are serialized; ``finish()`` writes the last blocks,
+    /// the block table and the trailer. Bytes serialized on every core (the chunks of a large map) are compressed
+    /// where they were serialized, by ``prepare(_:)``, and queued by ``take(prepared:)``; bytes taken as they are
+    /// wait in `pending` until a round of ``blocksPerRound`` blocks is full, then are compressed on every core, a
+    /// piece per core. Every buffer is reused, so a state of hundreds of megabytes
     /// costs a few of them, not its size (as the state and then its blocks, which touched as much new memory as the
     /// state, page fault by page fault).
     ///
@@ -58,15 +59,7 @@ enum SnapshotFile {
         /// Uncompressed bytes waiting for their round: `blocksPerRound` blocks.
         private let pending: UnsafeMutableRawBufferPointer
         private var pendingCount = 0
-        /// What each block of a round stores: compressed, or copied as it is; read by the writing queue until the
-        /// round is written, and only then refilled. Two, used in turn, so that a round is compressed while the one
-        /// before is written: with one, both cores waited for each write before they could compress again.
-        private let stored: [UnsafeMutableRawBufferPointer]
-        /// Which of ``stored`` the next round uses.
-        private var nextStored = 0
-        /// The rounds handed to the writing queue from each of ``stored``: waiting for both waits for every round.
-        private let storedWritten = [DispatchGroup(), DispatchGroup()]
-        /// The room for one block in a buffer of ``stored``.
+        /// The room for one block in a buffer lent to ``prepare(_:)``.
         private static let storedCapacity = LZ4.compressBound(SnapshotFile.blockSize)
         private var table = [BlockEntry]()
         /// Buffers lent to ``prepare(_:)`` and given back once their piece is written.
@@ -98,14 +91,12 @@ enum SnapshotFile {
             header += projection.utf8
             self.header = header
             pending = .allocate(byteCount: blocksPerRound * blockSize, alignment: 64)
-            stored = (0..<2).map { _ in .allocate(byteCount: blocksPerRound * Self.storedCapacity, alignment: 64) }
             header.withUnsafeBytes { store($0) }
         }
 
         deinit {
             waitForWrites()
             pending.deallocate()
-            for buffer in stored { buffer.deallocate() }
         }
 
         func take(_ bytes: UnsafeRawBufferPointer) {
@@ -135,37 +126,33 @@ enum SnapshotFile {
             if let failure { throw failure }
         }
 
-        /// Compresses and checksums the pending blocks on every core (into the buffer of ``stored`` whose round is
-        /// written by then: the one two rounds back), then hands them to the writing queue and empties `pending`.
+        /// Compresses and checksums the pending blocks on every core, as pieces of ``blocksPerPiece`` blocks
+        /// (``compress(_:)``), queues them in order and empties `pending`, which the pieces no longer read.
         private func writeRound() {
             guard pendingCount > 0 else { return }
-            let blocks = (pendingCount + blockSize - 1) / blockSize
-            let slot = nextStored
-            nextStored = 1 - slot
-            storedWritten[slot].wait()
-            // Each block of the round is stored into its own part of the buffer, on the core that has it; the
-            // pending bytes are only read.
+            let perPiece = Self.blocksPerPiece * blockSize
+            let pieces = (pendingCount + perPiece - 1) / perPiece
             nonisolated(unsafe) let input = UnsafeRawBufferPointer(rebasing: pending[..<pendingCount])
-            nonisolated(unsafe) let output = stored[slot]
-            let capacity = Self.storedCapacity
-            let entries = concurrentMap(blocks, parallel: blocks > 1) { index -> BlockEntry in
-                let block = UnsafeRawBufferPointer(rebasing: input[range(of: index, in: input.count)])
-                let part = UnsafeMutableRawBufferPointer(rebasing: output[index * capacity..<(index + 1) * capacity])
-                return pack(block, into: part)
+            let compressed = concurrentMap(pieces, parallel: pieces > 1) { [self] index in
+                compress(
+                    UnsafeRawBufferPointer(rebasing: input[index * perPiece..<min(input.count, (index + 1) * perPiece)])
+                )
             }
-            table += entries
             pendingCount = 0
-            writing.async(group: storedWritten[slot]) { [self] in
-                for (index, entry) in entries.enumerated() {
-                    let start = index * capacity
-                    store(UnsafeRawBufferPointer(rebasing: output[start..<start + entry.storedCount]))
-                }
-            }
+            for piece in compressed { queue(piece) }
         }
+
+        /// The blocks of a round compressed together by one core: a full round is one piece per core on two.
+        private static let blocksPerPiece = blocksPerRound / 2
 
         /// Cuts `bytes` into blocks and compresses and checksums them into a buffer lent by the writer, on the
         /// calling thread (any thread, several at once).
         func prepare(_ bytes: UnsafeRawBufferPointer) -> (any PreparedStreamBytes)? {
+            compress(bytes)
+        }
+
+        /// ``prepare(_:)``, typed.
+        private func compress(_ bytes: UnsafeRawBufferPointer) -> CompressedPiece {
             let blocks = (bytes.count + blockSize - 1) / blockSize
             let buffer = lent.lend(atLeast: blocks * Self.storedCapacity)
             var entries = [BlockEntry]()
@@ -177,7 +164,7 @@ enum SnapshotFile {
                 entries.append(entry)
                 used += entry.storedCount
             }
-            return CompressedPiece(buffer: buffer, storedCount: used, entries: entries, lender: lent)
+            return CompressedPiece(buffer: buffer, entries: entries, lender: lent)
         }
 
         /// Queues a piece ``prepare(_:)`` compressed, after the bytes taken before it (those pending are cut into
@@ -188,17 +175,26 @@ enum SnapshotFile {
             }
             stateCount += piece.entries.reduce(0) { $0 + Int($1.uncompressed) }
             writeRound()
+            queue(piece)
+        }
+
+        /// Hands `piece` to the writing queue, after every piece before it; waits while
+        /// ``largestPiecesInFlight`` are queued and not yet written.
+        private func queue(_ piece: CompressedPiece) {
             table += piece.entries
             piecesInFlight.wait()
             writing.async(group: piecesWritten) { [self] in
-                store(UnsafeRawBufferPointer(rebasing: piece.buffer[..<piece.storedCount]))
+                var start = 0
+                for entry in piece.entries {
+                    store(UnsafeRawBufferPointer(rebasing: piece.buffer[start..<start + entry.storedCount]))
+                    start += entry.storedCount
+                }
                 piecesInFlight.signal()
             }
         }
 
-        /// Waits until every round and piece handed to the writing queue is written.
+        /// Waits until every piece handed to the writing queue is written.
         private func waitForWrites() {
-            for group in storedWritten { group.wait() }
             piecesWritten.wait()
         }
 
@@ -250,13 +246,12 @@ enum SnapshotFile {
     private final class CompressedPiece: PreparedStreamBytes, @unchecked Sendable {
         // Written once by the thread that prepared the piece, then only read.
         let buffer: UnsafeMutableRawBufferPointer
-        let storedCount: Int
+        /// The blocks' entries, in order; their stored bytes follow one another from the buffer's start.
         let entries: [BlockEntry]
         let lender: LentBuffers
 
-        init(buffer: UnsafeMutableRawBufferPointer, storedCount: Int, entries: [BlockEntry], lender: LentBuffers) {
+        init(buffer: UnsafeMutableRawBufferPointer, entries: [BlockEntry], lender: LentBuffers) {
             self.buffer = buffer
-            self.storedCount = storedCount
             self.entries = entries
             self.lender = lender
         }
