@@ -7,10 +7,11 @@ import CMemoryHints
 @inline(__always)
 func prefetch(_ address: UnsafeRawPointer?, bytes: Int = 64) {
     guard let address else { return }
-    var offset = 0
-    while offset < bytes {
-        crm_prefetch(address + offset)
-        offset += 64
+    // Every 64-byte line the bytes touch, from the one holding the first: bytes that start inside a line end in
+    // one more line than their count alone says.
+    let first = Int(bitPattern: address) & ~63
+    for line in stride(from: first, to: Int(bitPattern: address) + bytes, by: 64) {
+        crm_prefetch(UnsafeRawPointer(bitPattern: line))
     }
 }
 
