@@ -1,88 +1,208 @@
-import OrderedCollections
-
 /// The customer profiles by id: the profiles side by side in one array, found through a hash table of places.
 ///
 /// A `Dictionary` of profiles keeps a quarter to a half of its buckets empty, each as large as a profile, and
-/// moves every profile when it grows; a `[String: Int32]` of places beside an array still spends 20 bytes a bucket
-/// (42 bytes a customer at a million). `OrderedDictionary` keeps the ids and the profiles in two arrays and its
-/// hash table stores only places, in as few bits as the count needs (21 at a million): about 22 bytes a customer.
+/// moves every profile when it grows. An `OrderedDictionary` keeps the ids in an array of their own beside the
+/// profiles (16 bytes a customer), and comparing the id an event names with the one in that array missed the cache
+/// on most events of a rebuild (a tenth of it): a second miss, since the profile itself is read next anyway. This
+/// table's slots hold a profile's place and 32 bits of its id's hash, and the id compared is the profile's own.
 /// Places change when a profile is removed (a merge): the last one moves into the hole.
 public struct ProfileTable: Sendable {
-    private var byID: OrderedDictionary<String, CustomerProfile> = [:]
+    /// The profiles, in the order they were added (a removed one's place taken by the last).
+    private var profiles: [CustomerProfile] = []
+    /// Open addressing with linear probing, a power of two long (or empty): 0 is an empty slot; otherwise the high
+    /// 32 bits are those of the id's hash (``hashBits(_:)``) and the low 32 the profile's place plus one. A slot's
+    /// first choice is its hash bits masked to the table's length.
+    private var slots: [UInt64] = []
 
     public init() {}
 
     /// Profiles in the order given; `ids` must be distinct (nil otherwise).
     init?(_ profiles: [CustomerProfile]) {
-        // A snapshot lists profiles sorted by id: then the ids are distinct when each is above the one before, and
-        // the table takes the array's storage as its values instead of copying 184 bytes and a retain of each
-        // reference per profile, with both copies resident at once.
-        // The ids read through a pointer to each profile: a lazy map over the array copied every profile to take
-        // its id (a retain and a release of each of its references), a sixth of a restore.
-        let ids = profiles.withUnsafeBufferPointer { stored in stored.indices.map { stored[$0].id } }
-        if zip(ids, ids.dropFirst()).allSatisfy({ $0 < $1 }) {
-            byID = OrderedDictionary(uncheckedUniqueKeys: ids, values: profiles)
-            return
+        // The array's storage is taken as it is (copying it would copy 184 bytes and a retain of each reference per
+        // profile, with both copies resident at once).
+        self.profiles = profiles
+        slots = [UInt64](repeating: 0, count: Self.slotCount(for: profiles.count))
+        let unique = self.profiles.withUnsafeBufferPointer { stored in
+            stored.indices.allSatisfy { place in
+                // Through the pointer: the array's subscript would copy the profile to read its id.
+                let id = stored[place].id
+                let bits = Self.hashBits(id)
+                guard case .absent(let slot) = find(id, bits: bits, in: stored) else { return false }
+                slots[slot] = Self.slot(bits: bits, place: place)
+                return true
+            }
         }
-        byID.reserveCapacity(profiles.count)
-        // By index: `for profile in profiles` would copy each profile (retaining each of its references).
-        for place in profiles.indices {
-            guard byID.updateValue(profiles[place], forKey: profiles[place].id) == nil else { return nil }
-        }
+        if !unique { return nil }
     }
 
-    public var count: Int { byID.count }
-    public var isEmpty: Bool { byID.isEmpty }
+    public var count: Int { profiles.count }
+    public var isEmpty: Bool { profiles.isEmpty }
     /// The ids, in the order of `all`.
-    public var ids: some RandomAccessCollection<String> { byID.keys }
+    public var ids: [String] { profiles.withUnsafeBufferPointer { stored in stored.indices.map { stored[$0].id } } }
     /// Every profile, in no particular order.
-    public var all: some RandomAccessCollection<CustomerProfile> { byID.values }
+    public var all: [CustomerProfile] { profiles }
 
     /// Every profile, in the order of `ids`. Mutable in place by the projection, which must not change an id.
-    var values: OrderedDictionary<String, CustomerProfile>.Values {
-        get { byID.values }
-        _modify { yield &byID.values }
+    var values: [CustomerProfile] {
+        get { profiles }
+        _modify { yield &profiles }
     }
 
     /// Each id with the place of its profile in `values`.
     var places: [(key: String, value: Int32)] {
-        byID.keys.enumerated().map { (key: $0.element, value: Int32($0.offset)) }
+        profiles.withUnsafeBufferPointer { stored in stored.indices.map { (key: stored[$0].id, value: Int32($0)) } }
     }
 
-    public func contains(_ id: String) -> Bool { byID.keys.contains(id) }
+    public func contains(_ id: String) -> Bool { place(of: id) != nil }
 
-    public subscript(id: String) -> CustomerProfile? { byID[id] }
+    public subscript(id: String) -> CustomerProfile? { place(of: id).map { profiles[$0] } }
 
     /// Runs `body` on the profile of `id` where it lies, made by `make` first when there is none, and passes
-    /// `context` through. The defaulted subscript's `_modify` moves the profile out and copies it back (a
-    /// retain and a release of each of its references on every event); this borrows the array's element.
+    /// `context` through. Borrowing the array's element: moving the profile out and back would retain and release
+    /// each of its references on every event.
     mutating func update<Context, Result>(
         _ id: String,
         default make: @autoclosure () -> CustomerProfile,
         passing context: Context,
         _ body: (inout CustomerProfile, Context) -> Result
     ) -> Result {
-        byID.updateValue(forKey: id, default: make()) { body(&$0, context) }
+        let place = placeAdding(id, make)
+        return body(&profiles[place], context)
     }
 
     /// Adds `profile` or replaces the one with its id.
     mutating func store(_ profile: CustomerProfile) {
-        byID[profile.id] = profile
+        let place = placeAdding(profile.id) { profile }
+        profiles[place] = profile
     }
 
     /// Removes and returns the profile of `id`.
     mutating func remove(_ id: String) -> CustomerProfile? {
-        guard let place = byID.index(forKey: id) else { return nil }
-        // Removing from the middle would shift every later profile: the last one takes the hole instead.
-        byID.swapAt(place, byID.count - 1)
-        return byID.removeLast().value
+        let bits = Self.hashBits(id)
+        guard case .found(let slot, let place) = profiles.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) })
+        else { return nil }
+        emptySlot(slot)
+        let last = profiles.count - 1
+        if place != last {
+            // Removing from the middle would shift every later profile: the last one takes the hole, and its slot
+            // its new place.
+            let moved = profiles.withUnsafeBufferPointer { stored in
+                let id = stored[last].id
+                return find(id, bits: Self.hashBits(id), in: stored)
+            }
+            guard case .found(let movedSlot, _) = moved else { preconditionFailure("every profile has a slot") }
+            slots[movedSlot] = Self.slot(bits: UInt32(truncatingIfNeeded: slots[movedSlot] >> 32), place: place)
+            profiles.swapAt(place, last)
+        }
+        return profiles.removeLast()
     }
 
     /// Adds the profiles of `other` whose ids this table does not hold.
     mutating func absorb(_ other: ProfileTable) {
-        byID.reserveCapacity(count + other.count)
-        for place in other.byID.values.indices where !byID.keys.contains(other.byID.keys[place]) {
-            byID[other.byID.keys[place]] = other.byID.values[place]
+        profiles.reserveCapacity(count + other.count)
+        if slots.count * 3 / 4 < count + other.count { resizeSlots(forCount: count + other.count) }
+        other.profiles.withUnsafeBufferPointer { theirs in
+            for place in theirs.indices where !contains(theirs[place].id) { store(theirs[place]) }
+        }
+    }
+
+    // MARK: Slots
+
+    private enum Probe {
+        case found(slot: Int, place: Int)
+        /// The empty slot where the id would go.
+        case absent(slot: Int)
+    }
+
+    /// The 32 bits of `id`'s hash that a slot keeps. Swift's hash is seeded per process: slots are never saved.
+    private static func hashBits(_ id: String) -> UInt32 {
+        UInt32(truncatingIfNeeded: UInt64(bitPattern: Int64(id.hashValue)) >> 32)
+    }
+
+    private static func slot(bits: UInt32, place: Int) -> UInt64 {
+        UInt64(bits) << 32 | UInt64(place + 1)
+    }
+
+    /// Where `id` is, or the empty slot where it would go; the table must have slots.
+    private func find(_ id: String, bits: UInt32, in stored: UnsafeBufferPointer<CustomerProfile>) -> Probe {
+        let mask = slots.count - 1
+        return slots.withUnsafeBufferPointer { slots in
+            var index = Int(bits) & mask
+            while true {
+                let slot = slots[index]
+                if slot == 0 { return .absent(slot: index) }
+                let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                // The id compared is in the profile, which the caller reads next anyway.
+                if UInt32(truncatingIfNeeded: slot >> 32) == bits, stored[place].id == id {
+                    return .found(slot: index, place: place)
+                }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
+    private func place(of id: String) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        let found = profiles.withUnsafeBufferPointer { find(id, bits: Self.hashBits(id), in: $0) }
+        if case .found(_, let place) = found { return place }
+        return nil
+    }
+
+    /// The place of `id`'s profile, appended (made by `make`, whose id must be `id`) when there is none.
+    private mutating func placeAdding(_ id: String, _ make: () -> CustomerProfile) -> Int {
+        // Kept at most three quarters full, so that a probe ends within a few slots.
+        if (profiles.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: profiles.count + 1) }
+        let bits = Self.hashBits(id)
+        switch profiles.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) }) {
+        case .found(_, let place):
+            return place
+        case .absent(let slot):
+            slots[slot] = Self.slot(bits: bits, place: profiles.count)
+            profiles.append(make())
+            return profiles.count - 1
+        }
+    }
+
+    /// Empties `slot`, moving back the entries after it that would no longer be found past the hole (linear
+    /// probing's deletion without tombstones).
+    private mutating func emptySlot(_ slot: Int) {
+        let mask = slots.count - 1
+        var hole = slot
+        var next = (slot + 1) & mask
+        while slots[next] != 0 {
+            let home = Int(truncatingIfNeeded: slots[next] >> 32) & mask
+            // The entry may fill the hole unless its first choice lies after the hole, up to where it is.
+            if (next &- home) & mask >= (next &- hole) & mask {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole] = 0
+    }
+
+    /// The length of a table that holds `count` profiles at most three quarters full.
+    private static func slotCount(for count: Int) -> Int {
+        var length = 16
+        while length * 3 < count * 4 { length *= 2 }
+        return length
+    }
+
+    /// Slots for at least `count` profiles at most three quarters full, every profile placed again.
+    private mutating func resizeSlots(forCount count: Int) {
+        let length = Self.slotCount(for: count)
+        guard length > slots.count else { return }
+        slots = [UInt64](repeating: 0, count: length)
+        let mask = length - 1
+        profiles.withUnsafeBufferPointer { stored in
+            slots.withUnsafeMutableBufferPointer { slots in
+                for place in stored.indices {
+                    let bits = Self.hashBits(stored[place].id)
+                    var index = Int(bits) & mask
+                    while slots[index] != 0 { index = (index + 1) & mask }
+                    slots[index] = Self.slot(bits: bits, place: place)
+                }
+            }
         }
     }
 }
