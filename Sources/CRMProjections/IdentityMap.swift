@@ -5,8 +5,13 @@ import CRMModel
 public struct IdentityMap: Sendable, Equatable {
     /// Merged id → the id it was merged into (which may itself have been merged since).
     public private(set) var aliases: [String: String] = [:]
+    /// The hashes of the ids in `aliases`, as a filter: most events name an id never merged away, and the filter
+    /// says so without hashing the id again and looking it up. Derived from `aliases`, never saved.
+    private var aliasedHashes = HashFilter()
 
     public init() {}
+
+    public static func == (left: IdentityMap, right: IdentityMap) -> Bool { left.aliases == right.aliases }
 
     /// The id that stands for `id` now.
     public func resolve(_ id: String) -> String {
@@ -16,6 +21,13 @@ public struct IdentityMap: Sendable, Equatable {
         return current
     }
 
+    /// The id that stands for `id` now, with its hash; `hash` is `id`'s (``ProjectedEvent/customerHash``).
+    public func resolve(_ id: String, hash: Int) -> (id: String, hash: Int) {
+        guard aliasedHashes.mayContain(hash) else { return (id, hash) }
+        let resolved = resolve(id)
+        return resolved == id ? (id, hash) : (resolved, resolved.hashValue)
+    }
+
     /// Records that `merged` now resolves to `survivor`; returns the two resolved ids, or nil when they already
     /// are one customer.
     public mutating func merge(_ merged: String, into survivor: String) -> (merged: String, survivor: String)? {
@@ -23,6 +35,7 @@ public struct IdentityMap: Sendable, Equatable {
         let into = resolve(survivor)
         guard from != into else { return nil }
         aliases[from] = into
+        aliasedHashes.insert(from.hashValue)
         return (from, into)
     }
 
@@ -41,10 +54,37 @@ public struct IdentityMap: Sendable, Equatable {
 
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
         aliases = try reader.map { reader throws(EventDecodingError) in try reader.string() }
+        aliasedHashes = HashFilter(aliases.keys)
     }
 
     /// Adds another shard's aliases (shards hold disjoint identity groups).
     mutating func absorb(_ other: IdentityMap) {
         aliases.merge(other.aliases) { mine, _ in mine }
+        aliasedHashes = HashFilter(aliases.keys)
+    }
+}
+
+/// A set of hashes that may answer "maybe" for one it does not hold, never "no" for one it holds: a bit per value
+/// of a hash's low bits, 2^20 of them (128 KiB) once anything is inserted.
+struct HashFilter: Sendable {
+    private static let bitCount = 1 << 20
+    private var words: [UInt64] = []
+
+    init() {}
+
+    init(_ ids: some Collection<String>) {
+        for id in ids { insert(id.hashValue) }
+    }
+
+    func mayContain(_ hash: Int) -> Bool {
+        guard !words.isEmpty else { return false }
+        let bit = hash & (Self.bitCount - 1)
+        return words[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+    }
+
+    mutating func insert(_ hash: Int) {
+        if words.isEmpty { words = [UInt64](repeating: 0, count: Self.bitCount / 64) }
+        let bit = hash & (Self.bitCount - 1)
+        words[bit >> 6] |= 1 << UInt64(bit & 63)
     }
 }

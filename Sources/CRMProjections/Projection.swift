@@ -5,7 +5,11 @@ public struct ProjectedEvent: Sendable {
     /// The event's offset in the log.
     public var offset: Int64
     /// The event; personal fields are present only while the customer's key exists.
-    public var event: Event
+    public let event: Event
+    /// The hash of the event's customer id (Swift's, seeded per process: never saved), worked out where the event
+    /// is decoded, on another core in a rebuild or a catch-up, so that the fold finds the customer without hashing
+    /// its id again (``IdentityMap/resolve(_:hash:)``); 0 for an event without a customer.
+    public let customerHash: Int
     /// The projection's clock when the event is applied: the latest event time of the log up to and including
     /// this event (a late event does not move it back). Time-window rules are evaluated at the clock.
     public var clock: EventTime
@@ -13,6 +17,7 @@ public struct ProjectedEvent: Sendable {
     public init(offset: Int64, event: Event, clock: EventTime? = nil) {
         self.offset = offset
         self.event = event
+        self.customerHash = event.customer?.hashValue ?? 0
         self.clock = max(clock ?? event.at, event.at)
     }
 }

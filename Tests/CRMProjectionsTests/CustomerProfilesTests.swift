@@ -409,6 +409,52 @@ struct ProfileTableTests {
         #expect(table["d"]?.amounts["BRL"]?.gross == 7 && !table.contains("c1"))
     }
 
+    @Test("Random stores and removals find what a dictionary holds, through collisions and growth")
+    func tableAgainstDictionary() {
+        var generator = SystemRandomNumberGenerator()
+        var table = ProfileTable()
+        var model = [String: Int64]()
+        // Few distinct ids, many operations: long probe runs, removals from their middle, and ids coming back.
+        for step in 0..<20_000 {
+            let id = "c\(Int.random(in: 0..<3_000, using: &generator))"
+            if Bool.random(using: &generator) || step < 2_000 {
+                table.store(Self.profile(id, gross: Int64(step)))
+                model[id] = Int64(step)
+            } else {
+                #expect((table.remove(id) != nil) == (model.removeValue(forKey: id) != nil), "\(id) at step \(step)")
+            }
+        }
+        #expect(table.count == model.count && Set(table.ids) == Set(model.keys))
+        for (id, gross) in model { #expect(table[id]?.amounts["BRL"]?.gross == gross, "\(id)") }
+        #expect(!table.contains("c3000") && table["nobody"] == nil)
+    }
+
+    @Test("Resolving with the id's hash agrees with resolving by the id, after merges, chains, absorbing and reading")
+    func resolveWithHash() throws {
+        var map = IdentityMap()
+        #expect(map.resolve("a", hash: "a".hashValue) == ("a", "a".hashValue))
+        _ = map.merge("a", into: "b")
+        _ = map.merge("b", into: "c")
+        _ = map.merge("x", into: "y")
+        var other = IdentityMap()
+        _ = other.merge("p", into: "q")
+        map.absorb(other)
+        var writer = BinaryWriter()
+        map.serialize(into: &writer)
+        let read = try writer.bytes.withUnsafeBytes { raw in
+            var reader = BinaryReader(raw)
+            return try IdentityMap(deserializing: &reader)
+        }
+        let ids = ["a", "b", "c", "x", "y", "p", "q", "never-merged"] + (0..<2_000).map { "c\($0)" }
+        for state in [map, read] {
+            for id in ids {
+                let resolved = state.resolve(id, hash: id.hashValue)
+                #expect(resolved.id == state.resolve(id) && resolved.hash == resolved.id.hashValue, "\(id)")
+            }
+        }
+        #expect(read.resolve("a", hash: "a".hashValue).id == "c" && read.resolve("p", hash: "p".hashValue).id == "q")
+    }
+
     @Test("Made from a list of profiles: sorted or not, every id finds its profile; a repeated id is refused")
     func tableFromList() throws {
         let sorted = (0..<5).map { Self.profile("c\($0)", gross: Int64($0)) }

@@ -257,23 +257,23 @@ public enum CustomerJourneys: Projection {
             state.journeys[survivor, default: fresh].absorb(absorbed)
         case .touchpoint(let channel, let campaign, _, _, _, _):
             let touch = state.note(.init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? ""))
-            state.journeys[state.identities.resolve(customer), default: fresh].insert(touch)
+            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].insert(touch)
         case .message(let kind, let campaign, let channel):
             guard kind == .sent || kind == .opened || kind == .clicked else { return }
             let touch = state.note(.init(at: at, type: event.type, channel: channel, campaign: campaign))
-            state.journeys[state.identities.resolve(customer), default: fresh].insert(touch)
+            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].insert(touch)
         case .orderPlaced(let order, let total, _, _, _, _, _):
-            let id = state.identities.resolve(customer)
+            let id = state.identities.resolve(customer, hash: projected.customerHash).id
             guard state.journeys[id]?.orders[order]?.placed == nil else { return }
             state.journeys[id, default: fresh].orders[order, default: Order()].placed = (at, total, projected.offset)
         case .orderCancelled(let order, _):
-            state.journeys[state.identities.resolve(customer), default: fresh].orders[order, default: Order()]
+            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].orders[order, default: Order()]
                 .cancelled = true
         case .orderReturned(let order, let amount):
-            state.journeys[state.identities.resolve(customer), default: fresh].orders[order, default: Order()]
+            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].orders[order, default: Order()]
                 .returned += amount.minorUnits
         case .orderRefunded(let order, let amount):
-            state.journeys[state.identities.resolve(customer), default: fresh].orders[order, default: Order()]
+            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].orders[order, default: Order()]
                 .refunded += amount.minorUnits
         default:
             break

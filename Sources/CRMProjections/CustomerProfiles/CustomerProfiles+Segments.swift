@@ -161,12 +161,19 @@ extension CustomerProfiles {
     // MARK: One customer
 
     /// Runs `body` on the profile of `id` (created if new) in place, with the catalog and the clock.
+    /// `hash` is `id`'s, when the caller has it.
     static func withProfile<Result>(
         _ id: String,
+        hash: Int? = nil,
         in state: inout State,
         _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
     ) -> Result {
-        state.profiles.update(id, default: CustomerProfile(id: id), passing: (state.segments, state.now)) {
+        state.profiles.update(
+            id,
+            hash: hash ?? id.hashValue,
+            default: CustomerProfile(id: id),
+            passing: (state.segments, state.now)
+        ) {
             body(&$0, $1.0, $1.1)
         }
     }

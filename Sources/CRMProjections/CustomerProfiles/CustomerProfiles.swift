@@ -237,12 +237,12 @@ public enum CustomerProfiles: Projection {
             state.profiles.store(target)
             mergedID = merged
         }
-        let id = state.identities.resolve(customer)
+        let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
         // Modified in place in the dictionary: a profile is large, and moving it out and back was a third of a
         // rebuild.
         let tag = UInt8(event.type.tag)
         var noted: (Vocabulary.Word, Vocabulary.Word)?
-        let scheduled = withProfile(id, in: &state) { profile, catalog, now -> Int64? in
+        let scheduled = withProfile(id, hash: hash, in: &state) { profile, catalog, now -> Int64? in
             // A new customer is decided on every segment (`no order for 180 days` holds from its first event);
             // a known one only on the segments this type of event can change.
             let isNew = profile.standing.facts.isEmpty

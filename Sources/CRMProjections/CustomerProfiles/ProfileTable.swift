@@ -60,19 +60,21 @@ public struct ProfileTable: Sendable {
     /// Runs `body` on the profile of `id` where it lies, made by `make` first when there is none, and passes
     /// `context` through. Borrowing the array's element: moving the profile out and back would retain and release
     /// each of its references on every event.
+    /// `hash` is `id.hashValue`, which the caller may have worked out elsewhere (``ProjectedEvent/customerHash``).
     mutating func update<Context, Result>(
         _ id: String,
+        hash: Int? = nil,
         default make: @autoclosure () -> CustomerProfile,
         passing context: Context,
         _ body: (inout CustomerProfile, Context) -> Result
     ) -> Result {
-        let place = placeAdding(id, make)
+        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make)
         return body(&profiles[place], context)
     }
 
     /// Adds `profile` or replaces the one with its id.
     mutating func store(_ profile: CustomerProfile) {
-        let place = placeAdding(profile.id) { profile }
+        let place = placeAdding(profile.id, bits: Self.hashBits(profile.id.hashValue)) { profile }
         profiles[place] = profile
     }
 
@@ -115,8 +117,10 @@ public struct ProfileTable: Sendable {
     }
 
     /// The 32 bits of `id`'s hash that a slot keeps. Swift's hash is seeded per process: slots are never saved.
-    private static func hashBits(_ id: String) -> UInt32 {
-        UInt32(truncatingIfNeeded: UInt64(bitPattern: Int64(id.hashValue)) >> 32)
+    private static func hashBits(_ id: String) -> UInt32 { hashBits(id.hashValue) }
+
+    private static func hashBits(_ hash: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: UInt64(bitPattern: Int64(hash)) >> 32)
     }
 
     private static func slot(bits: UInt32, place: Int) -> UInt64 {
@@ -149,10 +153,9 @@ public struct ProfileTable: Sendable {
     }
 
     /// The place of `id`'s profile, appended (made by `make`, whose id must be `id`) when there is none.
-    private mutating func placeAdding(_ id: String, _ make: () -> CustomerProfile) -> Int {
+    private mutating func placeAdding(_ id: String, bits: UInt32, _ make: () -> CustomerProfile) -> Int {
         // Kept at most three quarters full, so that a probe ends within a few slots.
         if (profiles.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: profiles.count + 1) }
-        let bits = Self.hashBits(id)
         switch profiles.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) }) {
         case .found(_, let place):
             return place
