@@ -1,10 +1,13 @@
 import CRMModel
+import CRMProjections
 import EventLog
 
 /// The ids that `customer.merged` events join, as groups (a union-find), so that a parallel rebuild sends every
 /// id of a group to the same shard (docs/projections.md, section 3).
 struct IdentityGroups {
     private var parent: [String: String] = [:]
+    /// The hashes of the ids in `parent`: most ids were never merged, and the filter says so without a lookup.
+    private var joined = HashFilter()
 
     /// Reads the log's record headers and decodes only the `customer.merged` events before `end`.
     static func build(engine: CRMEngine, upTo end: Int64) throws(CRMError) -> IdentityGroups {
@@ -44,7 +47,9 @@ struct IdentityGroups {
         let rootB = root(of: b)
         guard rootA != rootB else { return }
         // The smaller id becomes the root: any order of unions gives the same roots.
-        if rootA < rootB { parent[rootB] = rootA } else { parent[rootA] = rootB }
+        let (child, root) = rootA < rootB ? (rootB, rootA) : (rootA, rootB)
+        parent[child] = root
+        joined.insert(child.hashValue)
     }
 
     /// Every id in `customer`'s group (itself included), sorted.
@@ -53,9 +58,12 @@ struct IdentityGroups {
         return ([customer, root] + parent.keys.filter { self.root(of: $0) == root }).uniqued().sorted()
     }
 
-    /// The shard of `customer`'s group among `count`.
-    func shard(of customer: String, count: Int) -> Int {
-        Int(StableHash.customer(root(of: customer)) % UInt64(count))
+    /// The shard of `customer`'s group among `count`; `hash` is the id's (``ProjectedEvent/customerHash``). Any
+    /// function of the group's root will do, as long as it is the same throughout a rebuild: the root's hash, which
+    /// for an id never merged is the hash its event already carries.
+    func shard(of customer: String, hash: Int, count: Int) -> Int {
+        let rootHash = joined.mayContain(hash) ? root(of: customer).hashValue : hash
+        return Int(UInt(bitPattern: rootHash) % UInt(count))
     }
 }
 

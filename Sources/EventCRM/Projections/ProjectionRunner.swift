@@ -315,9 +315,11 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             number throws(CRMError) -> [RoutedEvent] in
             try engine.decode(chunk[number], access: .revealOnly(P.personalFieldsRead)).compactMap { stored in
                 guard stored.offset < end else { return nil }
+                let event = ProjectedEvent(offset: stored.offset, event: stored.event)
                 let shard =
-                    stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? RoutedEvent.everyShard
-                return RoutedEvent(event: ProjectedEvent(offset: stored.offset, event: stored.event), shard: shard)
+                    stored.event.customer.map { groups.shard(of: $0, hash: event.customerHash, count: shards) }
+                    ?? RoutedEvent.everyShard
+                return RoutedEvent(event: event, shard: shard)
             }
         }
     }
