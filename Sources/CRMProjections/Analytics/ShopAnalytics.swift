@@ -123,8 +123,8 @@ public enum ShopAnalytics: Projection {
             case .bounced: state.campaigns[campaign, default: Campaign()].bounced += 1
             case .unsubscribed: state.campaigns[campaign, default: Campaign()].unsubscribed += 1
             case .opened, .clicked:
-                state.engagement[state.identities.resolve(customer, hash: projected.customerHash).id, default: [:]][campaign, default: 0] |=
-                    kind == .opened ? opened : clicked
+                let id = state.identities.resolve(customer, hash: projected.customerHash).id
+                state.engagement[id, default: [:]][campaign, default: 0] |= kind == .opened ? opened : clicked
             }
         case .orderPlaced(let order, let total, let items, let channel, let country, _, let city):
             guard state.orders[order]?.placedAt == nil else { return }

@@ -250,6 +250,8 @@ public enum CustomerJourneys: Projection {
         guard let customer = event.customer else { return }
         let at = event.at.microseconds
         let fresh = Journey(firstOffset: projected.offset)
+        // The id that stands for the customer now (read after a merge event has been recorded).
+        func resolved() -> String { state.identities.resolve(customer, hash: projected.customerHash).id }
         switch event.payload {
         case .customerMerged(let from):
             guard let (merged, survivor) = state.identities.merge(from, into: customer) else { return }
@@ -257,24 +259,21 @@ public enum CustomerJourneys: Projection {
             state.journeys[survivor, default: fresh].absorb(absorbed)
         case .touchpoint(let channel, let campaign, _, _, _, _):
             let touch = state.note(.init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? ""))
-            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].insert(touch)
+            state.journeys[resolved(), default: fresh].insert(touch)
         case .message(let kind, let campaign, let channel):
             guard kind == .sent || kind == .opened || kind == .clicked else { return }
             let touch = state.note(.init(at: at, type: event.type, channel: channel, campaign: campaign))
-            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].insert(touch)
+            state.journeys[resolved(), default: fresh].insert(touch)
         case .orderPlaced(let order, let total, _, _, _, _, _):
-            let id = state.identities.resolve(customer, hash: projected.customerHash).id
+            let id = resolved()
             guard state.journeys[id]?.orders[order]?.placed == nil else { return }
             state.journeys[id, default: fresh].orders[order, default: Order()].placed = (at, total, projected.offset)
         case .orderCancelled(let order, _):
-            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].orders[order, default: Order()]
-                .cancelled = true
+            state.journeys[resolved(), default: fresh].orders[order, default: Order()].cancelled = true
         case .orderReturned(let order, let amount):
-            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].orders[order, default: Order()]
-                .returned += amount.minorUnits
+            state.journeys[resolved(), default: fresh].orders[order, default: Order()].returned += amount.minorUnits
         case .orderRefunded(let order, let amount):
-            state.journeys[state.identities.resolve(customer, hash: projected.customerHash).id, default: fresh].orders[order, default: Order()]
-                .refunded += amount.minorUnits
+            state.journeys[resolved(), default: fresh].orders[order, default: Order()].refunded += amount.minorUnits
         default:
             break
         }

@@ -1,5 +1,4 @@
 public import CRMModel
-import OrderedCollections
 
 /// How the customer projection keeps segment memberships (docs/segments.md, section 3): definitions from the log,
 /// each customer event re-evaluating that customer at the projection's clock, windows that pass as the clock

@@ -1,5 +1,4 @@
 public import CRMModel
-import OrderedCollections
 
 /// The customer projection (docs/projections.md, docs/segments.md): one ``CustomerProfile`` per customer (the 360°
 /// view), merged ids folded into their survivor, and the segments over those profiles: definitions, memberships
