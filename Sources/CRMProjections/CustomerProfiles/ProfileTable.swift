@@ -68,14 +68,14 @@ public struct ProfileTable: Sendable {
         passing context: Context,
         _ body: (inout CustomerProfile, Context) -> Result
     ) -> Result {
-        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make)
+        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
         return body(&profiles[place], context)
     }
 
     /// Adds `profile` or replaces the one with its id.
     mutating func store(_ profile: CustomerProfile) {
-        let place = placeAdding(profile.id, bits: Self.hashBits(profile.id.hashValue)) { profile }
-        profiles[place] = profile
+        let (place, added) = placeAdding(profile.id, bits: Self.hashBits(profile.id.hashValue)) { profile }
+        if !added { profiles[place] = profile }
     }
 
     /// Removes and returns the profile of `id`.
@@ -104,7 +104,10 @@ public struct ProfileTable: Sendable {
         profiles.reserveCapacity(count + other.count)
         if slots.count * 3 / 4 < count + other.count { resizeSlots(forCount: count + other.count) }
         other.profiles.withUnsafeBufferPointer { theirs in
-            for place in theirs.indices where !contains(theirs[place].id) { store(theirs[place]) }
+            // One search per profile: a held id keeps its profile (`make` is not called for it).
+            for place in theirs.indices {
+                _ = placeAdding(theirs[place].id, bits: Self.hashBits(theirs[place].id)) { theirs[place] }
+            }
         }
     }
 
@@ -152,17 +155,22 @@ public struct ProfileTable: Sendable {
         return nil
     }
 
-    /// The place of `id`'s profile, appended (made by `make`, whose id must be `id`) when there is none.
-    private mutating func placeAdding(_ id: String, bits: UInt32, _ make: () -> CustomerProfile) -> Int {
+    /// The place of `id`'s profile, appended (made by `make`, whose id must be `id`) when there is none, and
+    /// whether it was.
+    private mutating func placeAdding(
+        _ id: String,
+        bits: UInt32,
+        _ make: () -> CustomerProfile
+    ) -> (place: Int, added: Bool) {
         // Kept at most three quarters full, so that a probe ends within a few slots.
         if (profiles.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: profiles.count + 1) }
         switch profiles.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) }) {
         case .found(_, let place):
-            return place
+            return (place, false)
         case .absent(let slot):
             slots[slot] = Self.slot(bits: bits, place: profiles.count)
             profiles.append(make())
-            return profiles.count - 1
+            return (profiles.count - 1, true)
         }
     }
 
