@@ -60,31 +60,6 @@ public struct IdentityMap: Sendable, Equatable {
     /// Adds another shard's aliases (shards hold disjoint identity groups).
     mutating func absorb(_ other: IdentityMap) {
         aliases.merge(other.aliases) { mine, _ in mine }
-        aliasedHashes = HashFilter(aliases.keys)
-    }
-}
-
-/// A set of hashes that may answer "maybe" for one it does not hold, never "no" for one it holds: a bit per value
-/// of a hash's low bits, 2^20 of them (128 KiB) once anything is inserted.
-package struct HashFilter: Sendable {
-    private static let bitCount = 1 << 20
-    private var words: [UInt64] = []
-
-    package init() {}
-
-    init(_ ids: some Collection<String>) {
-        for id in ids { insert(id.hashValue) }
-    }
-
-    package func mayContain(_ hash: Int) -> Bool {
-        guard !words.isEmpty else { return false }
-        let bit = hash & (Self.bitCount - 1)
-        return words[bit >> 6] & (1 << UInt64(bit & 63)) != 0
-    }
-
-    package mutating func insert(_ hash: Int) {
-        if words.isEmpty { words = [UInt64](repeating: 0, count: Self.bitCount / 64) }
-        let bit = hash & (Self.bitCount - 1)
-        words[bit >> 6] |= 1 << UInt64(bit & 63)
+        aliasedHashes.formUnion(other.aliasedHashes)
     }
 }

@@ -411,7 +411,8 @@ struct ProfileTableTests {
 
     @Test("Random stores and removals find what a dictionary holds, through collisions and growth")
     func tableAgainstDictionary() {
-        var generator = SystemRandomNumberGenerator()
+        // Seeded: a failure repeats.
+        var generator = SplitMix64(seed: 11)
         var table = ProfileTable()
         var model = [String: Int64]()
         // Few distinct ids, many operations: long probe runs, removals from their middle, and ids coming back.

@@ -167,12 +167,7 @@ extension CustomerProfiles {
         in state: inout State,
         _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
     ) -> Result {
-        state.profiles.update(
-            id,
-            hash: hash ?? id.hashValue,
-            default: CustomerProfile(id: id),
-            passing: (state.segments, state.now)
-        ) {
+        state.profiles.update(id, hash: hash, default: CustomerProfile(id: id), passing: (state.segments, state.now)) {
             body(&$0, $1.0, $1.1)
         }
     }

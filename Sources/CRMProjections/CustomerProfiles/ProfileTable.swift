@@ -74,7 +74,7 @@ public struct ProfileTable: Sendable {
 
     /// Adds `profile` or replaces the one with its id.
     mutating func store(_ profile: CustomerProfile) {
-        let (place, added) = placeAdding(profile.id, bits: Self.hashBits(profile.id.hashValue)) { profile }
+        let (place, added) = placeAdding(profile.id, bits: Self.hashBits(profile.id)) { profile }
         if !added { profiles[place] = profile }
     }
 
@@ -102,7 +102,7 @@ public struct ProfileTable: Sendable {
     /// Adds the profiles of `other` whose ids this table does not hold.
     mutating func absorb(_ other: ProfileTable) {
         profiles.reserveCapacity(count + other.count)
-        if slots.count * 3 / 4 < count + other.count { resizeSlots(forCount: count + other.count) }
+        resizeSlots(forCount: count + other.count)
         other.profiles.withUnsafeBufferPointer { theirs in
             // One search per profile: a held id keeps its profile (`make` is not called for it).
             for place in theirs.indices {
