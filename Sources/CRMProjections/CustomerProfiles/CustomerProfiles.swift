@@ -249,7 +249,8 @@ public enum CustomerProfiles: Projection {
                 if case .orderCancelled(let order, _) = event.payload, let placed = profile.orders[order],
                     !placed.cancelled
                 { placed } else { nil }
-            noted = profile.standing.record(event, order: order)
+            let recorded = profile.standing.record(event, order: order)
+            noted = recorded.words
             fold(event, into: &profile)
             let everySegment = isNew || mergedID != nil
             guard everySegment ? !catalog.evaluationOrder.isEmpty : catalog.anyTrigger.contains(tag) else {
@@ -262,7 +263,8 @@ public enum CustomerProfiles: Projection {
                 trigger: .event,
                 eventType: tag,
                 other: mergedID,
-                onlyType: everySegment ? nil : tag
+                onlyType: everySegment ? nil : tag,
+                recorded: everySegment ? nil : recorded
             )
         }
         if let scheduled { state.due.push(scheduled, id) }

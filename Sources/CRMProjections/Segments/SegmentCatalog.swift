@@ -49,6 +49,15 @@ public struct SegmentCatalog: Sendable {
 
         var source: Source
         var window: SegmentWindow
+
+        /// Where the windows over each list are in `windows`, which are grouped by list (``windowed``).
+        static func lists(
+            of windows: [WindowedFacts]
+        ) -> (events: Range<Int>, amounts: Range<Int>, touches: Range<Int>) {
+            let amountsStart = windows.firstIndex { $0.source.list != .events } ?? windows.count
+            let touchesStart = windows[amountsStart...].firstIndex { $0.source.list != .amounts } ?? windows.count
+            return (0..<amountsStart, amountsStart..<touchesStart, touchesStart..<windows.count)
+        }
     }
 
     public private(set) var generations: [Generation] = []
@@ -75,6 +84,11 @@ public struct SegmentCatalog: Sendable {
     private(set) var anyTrigger = TypeTagSet()
     /// The windowed facts of the live rules (the due instants come from these).
     private(set) var windowed: [WindowedFacts] = []
+    /// Per live generation (same order): the windows of `windowed` its rule reads itself, a bit each by their
+    /// place; empty when there are more than 64 windows (then a window passing decides every timed rule again).
+    private(set) var windowBits: [UInt64] = []
+    /// Per live generation (same order): whether its rule reads other segments (`in_segment`).
+    private(set) var readsSegments: [Bool] = []
     /// Whether a live rule reads RFM groups.
     private(set) var readsRFM = false
 
@@ -192,6 +206,17 @@ public struct SegmentCatalog: Sendable {
         // Grouped by the list they read, which `nextDue` reads once for each group; within a group, only the
         // earliest exit over them matters, so their order does not.
         windowed = windows.sorted { $0.source.list.rawValue < $1.source.list.rawValue }
+        readsSegments = order.map { !generations[$0].rule.referencedSegments.isEmpty }
+        windowBits =
+            windowed.count > 64
+            ? []
+            : order.map { generation in
+                generations[generation].rule.nodes.reduce(into: UInt64(0)) { bits, node in
+                    if let facts = Self.windowedFacts(of: node), let place = windowed.firstIndex(of: facts) {
+                        bits |= 1 << UInt64(place)
+                    }
+                }
+            }
     }
 
     private static func tag(_ type: EventType) -> UInt8 { UInt8(type.tag) }

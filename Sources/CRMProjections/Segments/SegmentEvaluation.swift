@@ -125,11 +125,7 @@ extension CustomerProfile {
         // read once for the windows over it (a reading decodes every fact's varints; a reading per window was 4 %
         // of a rebuild), and only until each of them has found its fact. A window is a bit of `open`; beyond 64
         // windows over one list, each further 64 take another reading.
-        func earliestExits<Fact: PackedFact>(
-            _ facts: TimedFacts.List<Fact>,
-            of windowsOverIt: Range<Int>,
-            where matches: (Fact, SegmentCatalog.WindowedFacts.Source) -> Bool
-        ) {
+        func earliestExits<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, of windowsOverIt: Range<Int>) {
             for first in stride(from: windowsOverIt.lowerBound, to: windowsOverIt.upperBound, by: 64) {
                 let count = min(64, windowsOverIt.upperBound - first)
                 var open = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
@@ -140,7 +136,7 @@ extension CustomerProfile {
                         bits &= bits - 1
                         let window = windows[first + bit]
                         let exit = fact.at + window.window.microseconds
-                        if exit > now && matches(fact, window.source) {
+                        if exit > now && fact.isCounted(by: window.source) {
                             due = min(due, exit)
                             open &= ~(UInt64(1) << UInt64(bit))
                         }
@@ -149,21 +145,86 @@ extension CustomerProfile {
                 }
             }
         }
-        let amountsStart = windows.firstIndex { $0.source.list != .events } ?? windows.count
-        let touchesStart = windows[amountsStart...].firstIndex { $0.source.list != .amounts } ?? windows.count
-        earliestExits(standing.events, of: 0..<amountsStart) { fact, source in
-            if case .events(let tag) = source { fact.type == tag } else { false }
-        }
-        earliestExits(standing.amounts, of: amountsStart..<touchesStart) { fact, source in
-            if case .amounts(let currency) = source { fact.currency == currency } else { false }
-        }
-        earliestExits(standing.touches, of: touchesStart..<windows.count) { fact, source in
-            switch source {
-            case .channel(let channel): fact.channel == channel
-            case .campaign(let campaign): fact.campaign == campaign
-            default: false
+        let lists = SegmentCatalog.WindowedFacts.lists(of: windows)
+        earliestExits(standing.events, of: lists.events)
+        earliestExits(standing.amounts, of: lists.amounts)
+        earliestExits(standing.touches, of: lists.touches)
+        return due
+    }
+
+    /// The windows of `windows` (at most 64, as bits by their place) that one of the customer's facts leaves at
+    /// exactly `instant`: the windows whose rules time passing can change at that instant. (A fact leaves a window
+    /// `window` after it happened; it never enters one as time passes.)
+    func windowsLeft(at instant: Int64, windows: [SegmentCatalog.WindowedFacts]) -> UInt64 {
+        precondition(windows.count <= 64, "one bit a window")
+        var left: UInt64 = 0
+        func leaving<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, _ windowsOverIt: Range<Int>) {
+            guard let shortest = windowsOverIt.lazy.map({ windows[$0].window.microseconds }).min() else { return }
+            facts.read { fact in
+                // In time order: a later fact leaves every window after `instant`.
+                guard fact.at + shortest <= instant else { return false }
+                for index in windowsOverIt
+                where fact.at + windows[index].window.microseconds == instant
+                    && fact.isCounted(by: windows[index].source)
+                {
+                    left |= 1 << UInt64(index)
+                }
+                return true
             }
         }
-        return due
+        let lists = SegmentCatalog.WindowedFacts.lists(of: windows)
+        leaving(standing.events, lists.events)
+        leaving(standing.amounts, lists.amounts)
+        leaving(standing.touches, lists.touches)
+        return left
+    }
+}
+
+extension SegmentStanding.RecordedFacts {
+    /// The earliest instant after `now` at which one of these facts leaves a window of `windows`, or `Int64.max`.
+    /// A customer's due instant after an event is the earlier of this and its due instant before it, while that is
+    /// still after `now`: the facts before are the same, and so are their exits.
+    func earliestExit(after now: Int64, windows: [SegmentCatalog.WindowedFacts]) -> Int64 {
+        var exit = Int64.max
+        for window in windows {
+            // The facts of one event share its time.
+            let leaves = event.at + window.window.microseconds
+            guard leaves > now, leaves < exit else { continue }
+            let counted =
+                switch window.source.list {
+                case .events: event.isCounted(by: window.source)
+                case .amounts: amount?.isCounted(by: window.source) ?? false
+                case .touches: touch?.isCounted(by: window.source) ?? false
+                }
+            if counted { exit = leaves }
+        }
+        return exit
+    }
+}
+
+/// A fact that windowed rules read: whether a window's source counts it.
+protocol WindowedFact: PackedFact {
+    func isCounted(by source: SegmentCatalog.WindowedFacts.Source) -> Bool
+}
+
+extension SegmentStanding.EventFact: WindowedFact {
+    func isCounted(by source: SegmentCatalog.WindowedFacts.Source) -> Bool {
+        if case .events(let tag) = source { type == tag } else { false }
+    }
+}
+
+extension SegmentStanding.AmountFact: WindowedFact {
+    func isCounted(by source: SegmentCatalog.WindowedFacts.Source) -> Bool {
+        if case .amounts(let currency) = source { self.currency == currency } else { false }
+    }
+}
+
+extension SegmentStanding.TouchFact: WindowedFact {
+    func isCounted(by source: SegmentCatalog.WindowedFacts.Source) -> Bool {
+        switch source {
+        case .channel(let channel): self.channel == channel
+        case .campaign(let campaign): self.campaign == campaign
+        default: false
+        }
     }
 }

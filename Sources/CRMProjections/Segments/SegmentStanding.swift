@@ -77,13 +77,28 @@ public struct SegmentStanding: Sendable {
     /// Records a change of membership, after the others.
     mutating func record(_ change: MembershipChange) { facts.append(change) }
 
-    /// Records the facts of one of the customer's events; returns the words its facts name (the same one twice
-    /// for an amount), which the state notes in its ``FactWords``.
+    /// The facts one event added (``record(_:order:)``): an event fact, and an amount or a touch fact for some
+    /// types. What moves the customer's due instant, and what names words the state notes in its ``FactWords``.
+    struct RecordedFacts {
+        var event: EventFact
+        var amount: AmountFact?
+        var touch: TouchFact?
+
+        /// The words its facts name (the same one twice for an amount).
+        var words: (Vocabulary.Word, Vocabulary.Word)? {
+            if let amount { return (amount.currency, amount.currency) }
+            if let touch { return (touch.channel, touch.campaign) }
+            return nil
+        }
+    }
+
+    /// Records the facts of one of the customer's events and returns them.
     @discardableResult
-    mutating func record(_ event: Event, order: CustomerProfile.Order?) -> (Vocabulary.Word, Vocabulary.Word)? {
+    mutating func record(_ event: Event, order: CustomerProfile.Order?) -> RecordedFacts {
         let at = event.at.microseconds
         let vocabulary = Vocabulary.shared
-        facts.insert(EventFact(at: at, type: UInt8(event.type.tag)))
+        var recorded = RecordedFacts(event: EventFact(at: at, type: UInt8(event.type.tag)))
+        facts.insert(recorded.event)
         func amount(_ kind: AmountFact.Kind, _ money: Money) -> AmountFact {
             AmountFact(
                 at: at,
@@ -92,33 +107,27 @@ public struct SegmentStanding: Sendable {
                 kind: kind
             )
         }
-        func record(_ fact: AmountFact) -> (Vocabulary.Word, Vocabulary.Word) {
-            facts.insert(fact)
-            return (fact.currency, fact.currency)
-        }
-        func record(_ fact: TouchFact) -> (Vocabulary.Word, Vocabulary.Word) {
-            facts.insert(fact)
-            return (fact.channel, fact.campaign)
-        }
         switch event.payload {
         case .orderPlaced(_, let total, _, _, _, _, _):
-            return record(amount(.placed, total))
+            recorded.amount = amount(.placed, total)
         case .orderCancelled:
-            return order.map { record(amount(.cancelled, $0.total)) }
+            recorded.amount = order.map { amount(.cancelled, $0.total) }
         case .orderRefunded(_, let refunded):
-            return record(amount(.refunded, refunded))
+            recorded.amount = amount(.refunded, refunded)
         case .touchpoint(let channel, let campaign, _, _, _, _):
-            let fact = TouchFact(
+            recorded.touch = TouchFact(
                 at: at,
                 channel: vocabulary.number(of: channel),
                 campaign: campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
             )
-            return record(fact)
         case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
-            return record(TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign)))
+            recorded.touch = TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign))
         default:
-            return nil
+            break
         }
+        if let fact = recorded.amount { facts.insert(fact) }
+        if let fact = recorded.touch { facts.insert(fact) }
+        return recorded
     }
 
     /// Which word of a touch fact to count.
