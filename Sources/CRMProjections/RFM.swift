@@ -86,6 +86,16 @@ public enum RFM {
             monetary = RFM.edges(facts.map { Double($0.monetary.minorUnits) })
         }
 
+        /// The group of one customer, by its place in `SegmentRule.rfmGroups` (what ``score(_:at:)`` names).
+        func groupNumber(_ facts: Facts) -> Int {
+            let f = RFM.score(Double(facts.frequency), edges: frequency)
+            let m = RFM.score(Double(facts.monetary.minorUnits), edges: monetary)
+            return RFM.groupNumber(
+                recency: RFM.score(Double(facts.last.microseconds), edges: recency),
+                frequencyMonetary: (f + m + 1) / 2
+            )
+        }
+
         /// The scores and the group of one customer.
         public func score(_ facts: Facts, at time: EventTime) -> Score {
             let r = RFM.score(Double(facts.last.microseconds), edges: recency)
@@ -143,17 +153,22 @@ public enum RFM {
 
     /// The named group of a recency score and the combined frequency-monetary score (docs/segments.md).
     public static func group(recency r: Int, frequencyMonetary fm: Int) -> String {
+        SegmentRule.rfmGroups[groupNumber(recency: r, frequencyMonetary: fm)]
+    }
+
+    /// The place of ``group(recency:frequencyMonetary:)`` in `SegmentRule.rfmGroups`.
+    static func groupNumber(recency r: Int, frequencyMonetary fm: Int) -> Int {
         switch (r, fm) {
-        case (5, 4...5): "Champions"
-        case (3...4, 4...5): "Loyal"
-        case (4...5, 2...3): "Potential loyalists"
-        case (5, 1): "New"
-        case (4, 1): "Promising"
-        case (3, 2...3): "Need attention"
-        case (1...2, 3...4): "At risk"
-        case (1...2, 5): "Can't lose"
-        case (2, 1...2), (3, 1): "Hibernating"
-        default: "Lost"
+        case (5, 4...5): 0  // Champions
+        case (3...4, 4...5): 1  // Loyal
+        case (4...5, 2...3): 2  // Potential loyalists
+        case (5, 1): 3  // New
+        case (4, 1): 4  // Promising
+        case (3, 2...3): 5  // Need attention
+        case (1...2, 3...4): 6  // At risk
+        case (1...2, 5): 7  // Can't lose
+        case (2, 1...2), (3, 1): 8  // Hibernating
+        default: 9  // Lost
         }
     }
 }

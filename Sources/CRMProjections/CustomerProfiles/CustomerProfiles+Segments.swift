@@ -50,35 +50,38 @@ extension CustomerProfiles {
         parallel: Bool
     ) {
         nonisolated(unsafe) let states = shards
+        // Per shard, each profile's facts by its place: worked out once, for the edges and for the groups.
         let facts = concurrentMap(states.count, parallel: parallel) { shard in
-            // Read field by field: copying whole profiles out of the dictionary was most of a rescoring.
+            // Read field by field: copying whole profiles out of the table was most of a rescoring.
             let profiles = states[shard].profiles.values
-            return profiles.indices.compactMap { index in
+            return profiles.indices.map { index in
                 RFM.facts(customer: profiles[index].id, orders: profiles[index].orders, at: instant, window: rfmWindow)
             }
         }
-        let edges = RFM.edges(facts.flatMap { $0 })
+        let edges = RFM.edges(facts.flatMap { $0.lazy.compactMap { $0 } })
         concurrentForEach(states.count, parallel: parallel) { shard in
-            rescore(&states[shard], edges: edges, at: instant)
+            rescore(&states[shard], facts: facts[shard], edges: edges, at: instant)
         }
     }
 
-    private static func rescore(_ state: inout State, edges: [String: RFM.Edges], at instant: EventTime) {
+    /// `facts`: each profile's, by its place.
+    private static func rescore(
+        _ state: inout State,
+        facts: [RFM.Facts?],
+        edges: [String: RFM.Edges],
+        at instant: EventTime
+    ) {
         let catalog = state.segments
         var scheduled = [(Int64, String)]()
-        var index = state.profiles.values.startIndex
-        while index != state.profiles.values.endIndex {
-            let id = state.profiles.values[index].id
-            let group: UInt8 =
-                if let facts = RFM.facts(
-                    customer: id,
-                    orders: state.profiles.values[index].orders,
-                    at: instant,
-                    window: rfmWindow
-                ),
-                    let edges = edges[facts.monetary.currency.code],
-                    let number = SegmentRule.rfmGroups.firstIndex(of: edges.score(facts, at: instant).group)
-                { UInt8(number + 1) } else { 0 }
+        // Customers of one currency follow each other: its edges are looked up again only when it changes.
+        var currencyEdges: (code: String, edges: RFM.Edges?)?
+        for index in state.profiles.values.indices {
+            var group: UInt8 = 0
+            if let facts = facts[index] {
+                let code = facts.monetary.currency.code
+                if currencyEdges?.code != code { currencyEdges = (code, edges[code]) }
+                if let edges = currencyEdges?.edges { group = UInt8(edges.groupNumber(facts) + 1) }
+            }
             if group != state.profiles.values[index].standing.rfmGroup {
                 state.profiles.values[index].standing.rfmGroup = group
                 if catalog.readsRFM,
@@ -89,10 +92,9 @@ extension CustomerProfiles {
                         trigger: .rescored
                     )
                 {
-                    scheduled.append((due, id))
+                    scheduled.append((due, state.profiles.values[index].id))
                 }
             }
-            state.profiles.values.formIndex(after: &index)
         }
         for (due, id) in scheduled { state.due.push(due, id) }
     }
