@@ -213,10 +213,14 @@ extension CustomerProfiles {
         var members = profile.standing.live
         // Time passing changes only the rules over a window that a fact leaves at this instant, and the rules that
         // read a segment which changed before them in this pass (deciding every windowed rule again was 5 % of a
-        // rebuild: most passes change one).
-        let windowsLeft: UInt64? =
-            trigger == .window && !catalog.windowBits.isEmpty
-            ? profile.windowsLeft(at: now, windows: catalog.windowed) : nil
+        // rebuild: most passes change one). A pass adds no fact: the due instant after it is known before it.
+        var windowsLeft: UInt64? = nil
+        var dueAfterPass: Int64? = nil
+        if trigger == .window, !catalog.windowed.isEmpty {
+            var leaving: UInt64 = 0
+            dueAfterPass = profile.nextDue(after: now, windows: catalog.windowed, leavingNow: &leaving)
+            if !catalog.windowBits.isEmpty { windowsLeft = leaving }
+        }
         var changed = false
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
@@ -261,6 +265,8 @@ extension CustomerProfiles {
         profile.standing.live = members
         if catalog.windowed.isEmpty {
             profile.standing.due = .max
+        } else if let dueAfterPass {
+            profile.standing.due = dueAfterPass
         } else if let recorded, profile.standing.due > now {
             // The facts before the event leave their windows when they did; only the new ones can come first.
             profile.standing.due = min(

@@ -1,5 +1,7 @@
 /// Customers ordered by the instant a windowed rule can next change for them (docs/segments.md, section 3): a
-/// binary min-heap on (instant, customer id), so that customers due at the same instant are taken in id order.
+/// min-heap on (instant, customer id), so that customers due at the same instant are taken in id order. Four
+/// children a node: a queue of a million customers is ten levels deep instead of twenty, and the four children
+/// of a node lie side by side (taking the earliest entry was 3 % of a rebuild, most of it waiting on memory).
 ///
 /// Entries can be stale (the customer's due moved since); the projection checks each one it takes against the
 /// customer's own `queued` instant. The queue is not part of the canonical state: it is rebuilt from the
@@ -30,7 +32,7 @@ struct DueQueue: Sendable {
         heap.append(Entry(at: at, customer: customer))
         var child = heap.count - 1
         while child > 0 {
-            let parent = (child - 1) / 2
+            let parent = (child - 1) / 4
             guard heap[child] < heap[parent] else { break }
             heap.swapAt(child, parent)
             child = parent
@@ -54,16 +56,19 @@ struct DueQueue: Sendable {
     /// Adds every entry of another queue.
     mutating func absorb(_ other: DueQueue) {
         heap += other.heap
-        for index in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
+        guard heap.count > 1 else { return }
+        for index in stride(from: (heap.count - 2) / 4, through: 0, by: -1) { siftDown(index) }
     }
 
     private mutating func siftDown(_ start: Int) {
         var parent = start
         while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { return }
-            var smallest = left
-            if left + 1 < heap.count, heap[left + 1] < heap[left] { smallest = left + 1 }
+            let first = 4 * parent + 1
+            guard first < heap.count else { return }
+            var smallest = first
+            for child in first + 1..<min(first + 4, heap.count) where heap[child] < heap[smallest] {
+                smallest = child
+            }
             guard heap[smallest] < heap[parent] else { return }
             heap.swapAt(smallest, parent)
             parent = smallest

@@ -120,7 +120,17 @@ extension CustomerProfile {
     /// The next instant after `now` at which a fact leaves the window of a live rule, or `Int64.max`. `windows`
     /// are grouped by the list they read (``SegmentCatalog/windowed``).
     func nextDue(after now: Int64, windows: [SegmentCatalog.WindowedFacts]) -> Int64 {
+        var ignored: UInt64 = 0
+        return nextDue(after: now, windows: windows, leavingNow: &ignored)
+    }
+
+    /// ``nextDue(after:windows:)``, also setting in `leavingNow` the bit of each of the first 64 windows that a fact
+    /// leaves at exactly `now`: the windows whose rules time passing can change at that instant (a fact leaves a
+    /// window `window` after it happened; it never enters one as time passes). Read in the same pass over the
+    /// facts: a fact leaving at `now` comes before the first one leaving after it.
+    func nextDue(after now: Int64, windows: [SegmentCatalog.WindowedFacts], leavingNow: inout UInt64) -> Int64 {
         var due = Int64.max
+        var leaving: UInt64 = 0
         // Facts are in time order: a window's first matching fact still inside it leaves it first. Each list is
         // read once for the windows over it (a reading decodes every fact's varints; a reading per window was 4 %
         // of a rebuild), and only until each of them has found its fact. A window is a bit of `open`; beyond 64
@@ -136,9 +146,12 @@ extension CustomerProfile {
                         bits &= bits - 1
                         let window = windows[first + bit]
                         let exit = fact.at + window.window.microseconds
-                        if exit > now && fact.isCounted(by: window.source) {
+                        guard exit >= now, fact.isCounted(by: window.source) else { continue }
+                        if exit > now {
                             due = min(due, exit)
                             open &= ~(UInt64(1) << UInt64(bit))
+                        } else if first + bit < 64 {
+                            leaving |= 1 << UInt64(first + bit)
                         }
                     }
                     return open != 0
@@ -149,34 +162,8 @@ extension CustomerProfile {
         earliestExits(standing.events, of: lists.events)
         earliestExits(standing.amounts, of: lists.amounts)
         earliestExits(standing.touches, of: lists.touches)
+        leavingNow = leaving
         return due
-    }
-
-    /// The windows of `windows` (at most 64, as bits by their place) that one of the customer's facts leaves at
-    /// exactly `instant`: the windows whose rules time passing can change at that instant. (A fact leaves a window
-    /// `window` after it happened; it never enters one as time passes.)
-    func windowsLeft(at instant: Int64, windows: [SegmentCatalog.WindowedFacts]) -> UInt64 {
-        precondition(windows.count <= 64, "one bit a window")
-        var left: UInt64 = 0
-        func leaving<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, _ windowsOverIt: Range<Int>) {
-            guard let shortest = windowsOverIt.lazy.map({ windows[$0].window.microseconds }).min() else { return }
-            facts.read { fact in
-                // In time order: a later fact leaves every window after `instant`.
-                guard fact.at + shortest <= instant else { return false }
-                for index in windowsOverIt
-                where fact.at + windows[index].window.microseconds == instant
-                    && fact.isCounted(by: windows[index].source)
-                {
-                    left |= 1 << UInt64(index)
-                }
-                return true
-            }
-        }
-        let lists = SegmentCatalog.WindowedFacts.lists(of: windows)
-        leaving(standing.events, lists.events)
-        leaving(standing.amounts, lists.amounts)
-        leaving(standing.touches, lists.touches)
-        return left
     }
 }
 

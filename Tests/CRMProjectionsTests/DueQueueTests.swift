@@ -1,0 +1,46 @@
+import Testing
+import _EventLogTestSupport
+
+@testable import CRMProjections
+
+@Suite("Due queue")
+struct DueQueueTests {
+    @Test("Random pushes, absorbs and pops take entries in (instant, customer) order", arguments: [UInt64(1), 2, 3])
+    func takesEntriesInOrder(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        var queue = DueQueue()
+        var reference = [(Int64, String)]()
+        func entry() -> (Int64, String) {
+            // Few instants and few customers: many ties on the instant, some exact duplicates.
+            (Int64(random.next() % 50), "c-\(random.next() % 30)")
+        }
+        for _ in 0..<40 {
+            switch random.next() % 3 {
+            case 0:
+                var other = DueQueue()
+                for _ in 0..<Int(random.next() % 20) {
+                    let (at, customer) = entry()
+                    other.push(at, customer)
+                    reference.append((at, customer))
+                }
+                queue.absorb(other)
+            case 1:
+                for _ in 0..<Int(random.next() % 30) {
+                    let (at, customer) = entry()
+                    queue.push(at, customer)
+                    reference.append((at, customer))
+                }
+            default:
+                let time = Int64(random.next() % 50)
+                reference.sort { $0 < $1 }
+                let due = reference.prefix { $0.0 <= time }
+                #expect(queue.hasEntry(atOrBefore: time) == !due.isEmpty)
+                var taken = [(Int64, String)]()
+                while let next = queue.popDue(atOrBefore: time) { taken.append((next.at, next.customer)) }
+                #expect(taken.map(\.0) == due.map(\.0) && taken.map(\.1) == due.map(\.1))
+                reference.removeFirst(due.count)
+            }
+            #expect(queue.count == reference.count)
+        }
+    }
+}
