@@ -196,6 +196,9 @@ public final class EventLog: Sendable {
     /// The number of segment files.
     public var segmentCount: Int { catalog.state.withLock { $0.segmentBases.count } }
 
+    /// The offset each segment file starts at, in order: places a reader can start from to read the log in parts.
+    public var segmentBaseOffsets: [Int64] { catalog.state.withLock { $0.segmentBases } }
+
     /// Finishes the appends already queued, closes the files and releases the lock. Appends after this throw.
     public func close() async {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }

@@ -9,20 +9,41 @@ struct IdentityGroups {
     /// The hashes of the ids in `parent`: most ids were never merged, and the filter says so without a lookup.
     private var joined = HashFilter()
 
-    /// Reads the log's record headers and decodes only the `customer.merged` events before `end`.
-    static func build(engine: CRMEngine, upTo end: Int64) throws(CRMError) -> IdentityGroups {
+    /// Reads the log's record headers and decodes only the `customer.merged` events before `end`; with
+    /// `parallel`, the segment files are read on every core (the order of unions does not change the groups). Read
+    /// on one core, this was a tenth of a 2-core rebuild's time with a core idle.
+    static func build(engine: CRMEngine, upTo end: Int64, parallel: Bool = false) throws(CRMError) -> IdentityGroups {
+        let bases = engine.log.segmentBaseOffsets.filter { $0 < end }
+        let starts = bases.isEmpty ? [0] : bases
+        let merges = try concurrentMap(starts.count, parallel: parallel) {
+            part throws(CRMError) -> [(customer: String, from: String)] in
+            try merged(engine: engine, from: starts[part], to: part + 1 < starts.count ? starts[part + 1] : end)
+        }
         var groups = IdentityGroups()
+        for part in merges {
+            for (customer, from) in part { groups.union(customer, from) }
+        }
+        return groups
+    }
+
+    /// The (survivor, merged id) of each `customer.merged` event at an offset from `start` to `end`.
+    private static func merged(
+        engine: CRMEngine,
+        from start: Int64,
+        to end: Int64
+    ) throws(CRMError) -> [(customer: String, from: String)] {
+        var merges = [(customer: String, from: String)]()
         let mergedTag = EventType.customerMerged.tag
         var failure: CRMError?
         do {
-            let reader = try engine.log.reader(from: 0)
+            let reader = try engine.log.reader(from: start)
             while failure == nil, let batch = try reader.nextBatch(), batch.firstOffset < end {
                 batch.forEachRecord { record in
                     guard failure == nil, record.typeTag == mergedTag, record.offset < end else { return }
                     do throws(CRMError) {
                         let stored = try engine.decode(record, access: .withhold)
                         if case .customerMerged(let from) = stored.event.payload, let customer = stored.event.customer {
-                            groups.union(customer, from)
+                            merges.append((customer, from))
                         }
                     } catch {
                         failure = error
@@ -33,7 +54,7 @@ struct IdentityGroups {
             throw .storage(error)
         }
         if let failure { throw failure }
-        return groups
+        return merges
     }
 
     func root(of id: String) -> String {

@@ -214,7 +214,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         workers: Int,
         progress: ((RebuildProgress) -> Void)?
     ) throws(CRMError) -> P.State {
-        let groups = try IdentityGroups.build(engine: engine, upTo: end)
+        let groups = try IdentityGroups.build(engine: engine, upTo: end, parallel: workers > 1)
         let shardCount = max(1, workers * 2)
         var shards = [P.State](repeating: P.makeState(), count: shardCount)
         let chunks = try ChunkReader(engine: engine, from: 0, to: end)
