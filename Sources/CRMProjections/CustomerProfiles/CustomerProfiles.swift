@@ -195,9 +195,28 @@ public enum CustomerProfiles: Projection {
         }
 
         public mutating func absorb(_ shard: State) {
-            identities.absorb(shard.identities)
-            profiles.absorb(shard.profiles)
-            due.absorb(shard.due)
+            absorb(shard, parallel: false)
+        }
+
+        /// The profiles on one core, the identities and the due queue on the other, when `parallel`: they are
+        /// independent, and the last merge of a rebuild's shards is otherwise one core's work.
+        public mutating func absorb(_ shard: State, parallel: Bool) {
+            withUnsafeMutablePointer(to: &profiles) { profiles in
+                withUnsafeMutablePointer(to: &identities) { identities in
+                    withUnsafeMutablePointer(to: &due) { due in
+                        // Each part is written by one closure only.
+                        nonisolated(unsafe) let (profiles, identities, due) = (profiles, identities, due)
+                        concurrentForEach(2, parallel: parallel) { part in
+                            if part == 0 {
+                                profiles.pointee.absorb(shard.profiles)
+                            } else {
+                                identities.pointee.absorb(shard.identities)
+                                due.pointee.absorb(shard.due)
+                            }
+                        }
+                    }
+                }
+            }
             factWords.formUnion(shard.factWords)
             now = max(now, shard.now)
         }
