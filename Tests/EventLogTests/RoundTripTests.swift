@@ -259,3 +259,30 @@ struct RecordViewTests {
         await log.close()
     }
 }
+
+@Suite("Checked frames")
+struct CheckedFrameTests {
+    @Test("Frames read without decompressing, then decompressed, give the batches a reader gives, from any offset")
+    func framesGiveTheSameBatches() async throws {
+        let directory = TemporaryDirectory()
+        let log = try EventLog.open(at: directory.path, configuration: smallSegments())
+        let identities = try await appendChecked(log, appends: 120)
+        #expect(log.segmentCount > 2, "frames of several segment files")
+        for start in [Int64(0), 1, Int64(identities.count / 2) + 3] {
+            let reader = try log.reader(from: start)
+            var frames = [CheckedFrame]()
+            while let frame = try reader.nextCheckedFrame() { frames.append(frame) }
+            #expect(reader.nextOffset == log.nextOffset)
+            // Decompressed after the reader has moved on, in another order than read.
+            var fromFrames = [[RoundTripTests.Expected]](repeating: [], count: frames.count)
+            for index in frames.indices.reversed() {
+                fromFrames[index] = try frames[index].batch().map(RoundTripTests.actual)
+            }
+            let expected = try readAll(log, from: start).map(RoundTripTests.actual)
+            #expect(fromFrames.flatMap { $0 } == expected)
+            #expect(expected.count == identities.count - Int(start))
+            #expect(frames.last?.nextOffset == log.nextOffset)
+        }
+        await log.close()
+    }
+}

@@ -51,9 +51,29 @@ public final class LogReader: Sequence, IteratorProtocol {
 
     /// The next batch, or nil at the head of the log.
     public func nextBatch() throws(EventLogError) -> LogBatch? {
+        guard case .frame(let frame, let bytes) = try nextFrame(copying: false) else { return nil }
+        return try frame.batch(of: bytes)
+    }
+
+    /// The next frame, checked (its place in the log and its CRC) but not decompressed, or nil at the head of the
+    /// log. Decompressing is most of reading a batch: a scan on several cores reads frames on one and
+    /// decompresses them on all (``CheckedFrame/batch()``).
+    public func nextCheckedFrame() throws(EventLogError) -> CheckedFrame? {
+        guard case .frame(let frame, _) = try nextFrame(copying: true) else { return nil }
+        return frame
+    }
+
+    private enum FrameStep {
+        /// `bytes`: the frame in the reader's buffer, valid until the reader moves.
+        case frame(CheckedFrame, UnsafeRawBufferPointer)
+        case end
+    }
+
+    /// The next frame; `copying`: whether the checked frame keeps a copy of its bytes.
+    private func nextFrame(copying: Bool) throws(EventLogError) -> FrameStep {
         while true {
             if segment == nil {
-                guard let opened = try openSegment() else { return nil }
+                guard let opened = try openSegment() else { return .end }
                 segment = opened
             }
             let step = try segment!.cursor.next()
@@ -67,15 +87,15 @@ public final class LogReader: Sequence, IteratorProtocol {
                 }
                 segment!.expectedOffset = header.nextOffset
                 if header.nextOffset <= nextOffset { continue }
-                let batch: LogBatch
-                do {
-                    batch = try LogBatch.decode(header: header, frame: bytes)
-                } catch {
-                    throw corruption(error.message, at: position)
-                }
-                let trimmed = batch.dropping(before: nextOffset)
-                nextOffset = trimmed.nextOffset
-                return trimmed
+                let frame = CheckedFrame(
+                    header: header,
+                    bytes: copying ? Array(bytes) : [],
+                    dropBefore: nextOffset,
+                    segmentBase: segment!.baseOffset,
+                    position: position
+                )
+                nextOffset = header.nextOffset
+                return .frame(frame, bytes)
             case .defect(let reason, let position):
                 throw corruption(reason, at: position)
             case .end:
@@ -89,9 +109,9 @@ public final class LogReader: Sequence, IteratorProtocol {
                         segment!.cursor.limit = limit
                         continue
                     }
-                    if stillActive { return nil }
+                    if stillActive { return .end }
                 }
-                guard let nextBase = log.segmentBase(after: segment!.baseOffset) else { return nil }
+                guard let nextBase = log.segmentBase(after: segment!.baseOffset) else { return .end }
                 guard nextBase == segment!.expectedOffset else {
                     throw corruption(
                         "segment ends before offset \(segment!.expectedOffset) but the next one starts at \(nextBase)",
@@ -269,5 +289,45 @@ extension EventLog {
 
     func segmentBase(after base: Int64) -> Int64? {
         catalog.state.withLock { state in state.segmentBases.first { $0 > base } }
+    }
+}
+
+/// A frame a ``LogReader`` read and checked (its place in the log, its CRC) with a copy of its bytes, not yet
+/// decompressed: ``batch()`` decompresses it and checks its records, on any thread.
+public struct CheckedFrame: Sendable {
+    let header: FrameHeader
+    let bytes: [UInt8]
+    /// The reader's position when it was read: records before it are left out of the batch.
+    let dropBefore: Int64
+    /// Where the frame is, for an error about it.
+    let segmentBase: Int64
+    let position: Int64
+
+    /// The offset after the frame's last record.
+    public var nextOffset: Int64 { header.nextOffset }
+
+    /// The frame's records, decompressed and checked.
+    public func batch() throws(EventLogError) -> LogBatch {
+        var result: Result<LogBatch, EventLogError>!
+        bytes.withUnsafeBytes { bytes in
+            result = Result { () throws(EventLogError) in try batch(of: bytes) }
+        }
+        return try result.get()
+    }
+
+    /// ``batch()`` of the frame's bytes where they are.
+    fileprivate func batch(of bytes: UnsafeRawBufferPointer) throws(EventLogError) -> LogBatch {
+        do {
+            return try LogBatch.decode(header: header, frame: bytes).dropping(before: dropBefore)
+        } catch {
+            // As the reader reports damage: its segment, the position, and the offset it expected next.
+            throw EventLogError(
+                .corruptSegment,
+                error.message,
+                file: LogDirectory.segmentName(segmentBase),
+                position: position,
+                offset: header.nextOffset
+            )
+        }
     }
 }
