@@ -19,7 +19,11 @@ struct SegmentInvariantTests {
         ("support", #"{"count":"ticket.opened","window":"10d","op":">=","value":1}"#),
         ("emailed", #"{"all":[{"consent":"email"},{"touched_channel":"email","window":"15d"}]}"#),
         ("spring", #"{"touched_campaign":"spring","window":"20d"}"#),
-        ("keen", #"{"any":[{"in_segment":"spring"},{"all":[{"in_segment":"buyers"},{"touched_channel":"web","window":"7d"}]}]}"#),
+        (
+            "keen",
+            #"{"any":[{"in_segment":"spring"},"#
+                + #"{"all":[{"in_segment":"buyers"},{"touched_channel":"web","window":"7d"}]}]}"#
+        ),
         ("quiet", #"{"all":[{"in_segment":"lapsed"},{"not":{"in_segment":"support"}}]}"#),
     ]
 
@@ -28,7 +32,10 @@ struct SegmentInvariantTests {
         switch random.next() % 10 {
         case 0, 1: CustomerProfilesTests.order("o\(number)", Int64(random.next() % 12_000))
         case 2:
-            .orderRefunded(order: "o\(number - 1)", amount: Money(minorUnits: 2_000, currency: CustomerProfilesTests.brl))
+            .orderRefunded(
+                order: "o\(number - 1)",
+                amount: Money(minorUnits: 2_000, currency: CustomerProfilesTests.brl)
+            )
         case 3: .ticketOpened(ticket: "t\(number)", subject: nil, channel: nil, priority: nil)
         case 4: .consentChanged(channel: "email", granted: random.next() % 3 != 0)
         case 5, 6:
