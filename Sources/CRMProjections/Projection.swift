@@ -138,10 +138,10 @@ extension Projection {
         for shard in shards.indices { advanceClock(&shards[shard], to: time) }
     }
 
-    /// Moves the state's clock to `time` (as-of queries).
+    /// Moves the state's clock to `time` (live folds, as-of queries). A population step may use every core.
     public static func advance(_ state: inout State, to time: EventTime) {
         withUnsafeMutablePointer(to: &state) {
-            advance(UnsafeMutableBufferPointer(start: $0, count: 1), to: time, parallel: false)
+            advance(UnsafeMutableBufferPointer(start: $0, count: 1), to: time, parallel: true)
         }
     }
 

@@ -10,6 +10,23 @@ package func concurrentForEach(_ count: Int, parallel: Bool = true, _ body: @Sen
     }
 }
 
+/// ``concurrentForEach(_:parallel:_:)`` for work that may run inside another `concurrentPerform`: libdispatch
+/// runs a nested `concurrentPerform` on the calling thread alone when the outer one is as wide as the machine (a
+/// live catch-up applies on one core and decodes on the other that way, and the decoding core then idles). Index 0
+/// runs on the calling thread, the others on the global queue's threads, and this returns when all are done.
+package func concurrentForEachEvenIfNested(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    guard count > 1 else {
+        if count == 1 { body(0) }
+        return
+    }
+    let group = DispatchGroup()
+    for index in 1..<count {
+        DispatchQueue.global().async(group: group) { body(index) }
+    }
+    body(0)
+    group.wait()
+}
+
 /// `transform` of each of `0..<count`, computed like ``concurrentForEach(_:parallel:_:)``, in index order.
 package func concurrentMap<Element: Sendable>(
     _ count: Int,

@@ -50,53 +50,116 @@ extension CustomerProfiles {
         parallel: Bool
     ) {
         nonisolated(unsafe) let states = shards
-        // Per shard, each profile's facts by its place: worked out once, for the edges and for the groups.
-        let facts = concurrentMap(states.count, parallel: parallel) { shard in
-            // Read field by field: copying whole profiles out of the table was most of a rescoring.
-            let profiles = states[shard].profiles.values
-            return profiles.indices.map { index in
-                RFM.facts(customer: profiles[index].id, orders: profiles[index].orders, at: instant, window: rfmWindow)
+        let parts = populationParts(of: shards, parallel: parallel)
+        // A lone state (live, as of) is cut in parts that may run inside a live catch-up's own concurrent work.
+        func forEachPart(_ body: @escaping @Sendable (Int) -> Void) {
+            if shards.count == 1, parts.count > 1 {
+                concurrentForEachEvenIfNested(parts.count, body)
+            } else {
+                concurrentForEach(parts.count, parallel: parallel, body)
+            }
+        }
+        // Per part, each profile's facts by its place: worked out once, for the edges and for the groups. Each part
+        // writes its own slot only.
+        var facts = [[RFM.Facts?]](repeating: [], count: parts.count)
+        facts.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            forEachPart { part in
+                // Read field by field: copying whole profiles out of the table was most of a rescoring.
+                let profiles = states[parts[part].shard].profiles.values
+                slots[part] = parts[part].range.map { index in
+                    RFM.facts(
+                        customer: profiles[index].id,
+                        orders: profiles[index].orders,
+                        at: instant,
+                        window: rfmWindow
+                    )
+                }
             }
         }
         let edges = RFM.edges(facts.flatMap { $0.lazy.compactMap { $0 } })
-        concurrentForEach(states.count, parallel: parallel) { shard in
-            rescore(&states[shard], facts: facts[shard], edges: edges, at: instant)
+        let catalogs = shards.indices.map { states[$0].segments }
+        var scheduled = [[(Int64, String)]](repeating: [], count: parts.count)
+        withProfileBuffers(of: shards) { buffers in
+            scheduled.withUnsafeMutableBufferPointer { slots in
+                // Each part changes its own profiles and slot only.
+                nonisolated(unsafe) let (buffers, slots) = (buffers, slots)
+                let facts = facts
+                forEachPart { part in
+                    let (shard, range) = parts[part]
+                    slots[part] = rescore(
+                        buffers[shard],
+                        range,
+                        facts: facts[part],
+                        edges: edges,
+                        catalog: catalogs[shard],
+                        at: instant
+                    )
+                }
+            }
+        }
+        for (part, entries) in scheduled.enumerated() {
+            for (due, id) in entries { states[parts[part].shard].due.push(due, id) }
         }
     }
 
-    /// `facts`: each profile's, by its place.
+    /// The parts of the profiles a population step works on, a task each: a shard each in a parallel rebuild; a lone
+    /// state (live, as of) cut in two, so that a live catch-up's step does not leave the core that decodes idle
+    /// (the monthly step was an eighth of the applying core's time). Cut whatever its size, so that the determinism
+    /// tests' live folds take this path too.
+    private static func populationParts(
+        of shards: UnsafeMutableBufferPointer<State>,
+        parallel: Bool
+    ) -> [(shard: Int, range: Range<Int>)] {
+        guard shards.count == 1, parallel, shards[0].profiles.count >= 2 else {
+            return shards.indices.map { ($0, 0..<shards[$0].profiles.count) }
+        }
+        let count = shards[0].profiles.count
+        return [(0, 0..<count / 2), (0, count / 2..<count)]
+    }
+
+    /// Calls `body` with the profiles of every shard where they lie, in shard order.
+    private static func withProfileBuffers<Result>(
+        of shards: UnsafeMutableBufferPointer<State>,
+        from shard: Int = 0,
+        taken: [UnsafeMutableBufferPointer<CustomerProfile>] = [],
+        _ body: ([UnsafeMutableBufferPointer<CustomerProfile>]) -> Result
+    ) -> Result {
+        guard shard < shards.count else { return body(taken) }
+        return shards[shard].profiles.values.withUnsafeMutableBufferPointer { buffer in
+            withProfileBuffers(of: shards, from: shard + 1, taken: taken + [buffer], body)
+        }
+    }
+
+    /// Rescores the profiles at `range` of `profiles`; `facts`: each one's, in the same order. Returns the due
+    /// instants to queue customers at.
     private static func rescore(
-        _ state: inout State,
+        _ profiles: UnsafeMutableBufferPointer<CustomerProfile>,
+        _ range: Range<Int>,
         facts: [RFM.Facts?],
         edges: [String: RFM.Edges],
+        catalog: SegmentCatalog,
         at instant: EventTime
-    ) {
-        let catalog = state.segments
+    ) -> [(Int64, String)] {
         var scheduled = [(Int64, String)]()
         // Customers of one currency follow each other: its edges are looked up again only when it changes.
         var currencyEdges: (code: String, edges: RFM.Edges?)?
-        for index in state.profiles.values.indices {
+        for (index, facts) in zip(range, facts) {
             var group: UInt8 = 0
-            if let facts = facts[index] {
+            if let facts {
                 let code = facts.monetary.currency.code
                 if currencyEdges?.code != code { currencyEdges = (code, edges[code]) }
                 if let edges = currencyEdges?.edges { group = UInt8(edges.groupNumber(facts) + 1) }
             }
-            if group != state.profiles.values[index].standing.rfmGroup {
-                state.profiles.values[index].standing.rfmGroup = group
-                if catalog.readsRFM,
-                    let due = reevaluate(
-                        &state.profiles.values[index],
-                        catalog: catalog,
-                        at: instant.microseconds,
-                        trigger: .rescored
-                    )
-                {
-                    scheduled.append((due, state.profiles.values[index].id))
-                }
+            guard group != profiles[index].standing.rfmGroup else { continue }
+            profiles[index].standing.rfmGroup = group
+            if catalog.readsRFM,
+                let due = reevaluate(&profiles[index], catalog: catalog, at: instant.microseconds, trigger: .rescored)
+            {
+                scheduled.append((due, profiles[index].id))
             }
         }
-        for (due, id) in scheduled { state.due.push(due, id) }
+        return scheduled
     }
 
     // MARK: Definitions
