@@ -86,21 +86,24 @@ public enum RFM {
             monetary = RFM.edges(facts.map { Double($0.monetary.minorUnits) })
         }
 
+        /// One customer's recency, frequency and monetary scores.
+        private func scores(_ facts: Facts) -> (recency: Int, frequency: Int, monetary: Int) {
+            (
+                RFM.score(Double(facts.last.microseconds), edges: recency),
+                RFM.score(Double(facts.frequency), edges: frequency),
+                RFM.score(Double(facts.monetary.minorUnits), edges: monetary)
+            )
+        }
+
         /// The group of one customer, by its place in `SegmentRule.rfmGroups` (what ``score(_:at:)`` names).
         func groupNumber(_ facts: Facts) -> Int {
-            let f = RFM.score(Double(facts.frequency), edges: frequency)
-            let m = RFM.score(Double(facts.monetary.minorUnits), edges: monetary)
-            return RFM.groupNumber(
-                recency: RFM.score(Double(facts.last.microseconds), edges: recency),
-                frequencyMonetary: (f + m + 1) / 2
-            )
+            let (r, f, m) = scores(facts)
+            return RFM.groupNumber(recency: r, frequencyMonetary: (f + m + 1) / 2)
         }
 
         /// The scores and the group of one customer.
         public func score(_ facts: Facts, at time: EventTime) -> Score {
-            let r = RFM.score(Double(facts.last.microseconds), edges: recency)
-            let f = RFM.score(Double(facts.frequency), edges: frequency)
-            let m = RFM.score(Double(facts.monetary.minorUnits), edges: monetary)
+            let (r, f, m) = scores(facts)
             return Score(
                 customer: facts.customer,
                 recencyDays: Double(time.microseconds - facts.last.microseconds) / 86_400_000_000,
