@@ -10,20 +10,24 @@ package func concurrentForEach(_ count: Int, parallel: Bool = true, _ body: @Sen
     }
 }
 
-/// ``concurrentForEach(_:parallel:_:)`` for work that may run inside another `concurrentPerform`: libdispatch
-/// runs a nested `concurrentPerform` on the calling thread alone when the outer one is as wide as the machine (a
-/// live catch-up applies on one core and decodes on the other that way, and the decoding core then idles). Index 0
-/// runs on the calling thread, the others on the global queue's threads, and this returns when all are done.
-package func concurrentForEachEvenIfNested(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    guard count > 1 else {
-        if count == 1 { body(0) }
+/// Runs `background` on another thread while `foreground` runs on this one, and returns when both are done; with
+/// `parallel: false`, one after the other on this thread. Unlike a two-task ``concurrentForEach(_:parallel:_:)``,
+/// `foreground` does not run inside a `concurrentPerform`: libdispatch runs a nested `concurrentPerform` on its
+/// calling thread alone when the outer one is as wide as the machine, so what `foreground` spreads over the cores
+/// would stay on one.
+package func whileInBackground(
+    _ background: @escaping @Sendable () -> Void,
+    parallel: Bool,
+    do foreground: () -> Void
+) {
+    guard parallel else {
+        foreground()
+        background()
         return
     }
     let group = DispatchGroup()
-    for index in 1..<count {
-        DispatchQueue.global().async(group: group) { body(index) }
-    }
-    body(0)
+    DispatchQueue.global().async(group: group, execute: background)
+    foreground()
     group.wait()
 }
 

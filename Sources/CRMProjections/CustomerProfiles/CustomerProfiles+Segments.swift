@@ -51,20 +51,12 @@ extension CustomerProfiles {
     ) {
         nonisolated(unsafe) let states = shards
         let parts = populationParts(of: shards, parallel: parallel)
-        // A lone state (live, as of) is cut in parts that may run inside a live catch-up's own concurrent work.
-        func forEachPart(_ body: @escaping @Sendable (Int) -> Void) {
-            if shards.count == 1, parts.count > 1 {
-                concurrentForEachEvenIfNested(parts.count, body)
-            } else {
-                concurrentForEach(parts.count, parallel: parallel, body)
-            }
-        }
         // Per part, each profile's facts by its place: worked out once, for the edges and for the groups. Each part
         // writes its own slot only.
         var facts = [[RFM.Facts?]](repeating: [], count: parts.count)
         facts.withUnsafeMutableBufferPointer { slots in
             nonisolated(unsafe) let slots = slots
-            forEachPart { part in
+            concurrentForEach(parts.count, parallel: parallel) { part in
                 // Read field by field: copying whole profiles out of the table was most of a rescoring.
                 let profiles = states[parts[part].shard].profiles.values
                 slots[part] = parts[part].range.map { index in
@@ -85,7 +77,7 @@ extension CustomerProfiles {
                 // Each part changes its own profiles and slot only.
                 nonisolated(unsafe) let (buffers, slots) = (buffers, slots)
                 let facts = facts
-                forEachPart { part in
+                concurrentForEach(parts.count, parallel: parallel) { part in
                     let (shard, range) = parts[part]
                     slots[part] = rescore(
                         buffers[shard],

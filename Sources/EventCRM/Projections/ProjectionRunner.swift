@@ -38,31 +38,27 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             guard current.nextOffset < end else { return }
             let chunks = try ChunkReader(engine: engine, from: current.nextOffset, to: end)
             let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
+            let engine = engine
             var decoded = [[ProjectedEvent]]()
             if let first = try chunks.next() { decoded = try Self.decode(first, engine: engine, access: access) }
             while !decoded.isEmpty {
                 let frames = try chunks.next()
                 var next = Result<[[ProjectedEvent]], CRMError>.success([])
-                withUnsafeMutablePointer(to: &current) { pointer in
-                    withUnsafeMutablePointer(to: &next) { nextPointer in
-                        withUnsafeMutablePointer(to: &decoded) { readyPointer in
-                            nonisolated(unsafe) let current = pointer
-                            nonisolated(unsafe) let next = nextPointer
-                            // This chunk's events, given their clocks in place as they are applied.
-                            nonisolated(unsafe) let ready = readyPointer
-                            // Task 0 applies this chunk; task 1 decodes the next one.
-                            concurrentForEach(frames == nil ? 1 : 2, parallel: onlineCores > 1) { task in
-                                if task == 0 {
-                                    for batch in ready.pointee.indices {
-                                        Self.apply(&ready.pointee[batch], before: end, to: current)
-                                    }
-                                } else if let frames {
-                                    next.pointee = Result { () throws(CRMError) in
-                                        try Self.decode(frames, engine: engine, access: access)
-                                    }
-                                }
+                withUnsafeMutablePointer(to: &next) { nextPointer in
+                    // Written by the background work only, read after it is done.
+                    nonisolated(unsafe) let next = nextPointer
+                    // The next chunk is decoded in the background while this thread applies this one: applying
+                    // is then free to use every core itself (a monthly RFM step does).
+                    whileInBackground(
+                        {
+                            guard let frames else { return }
+                            next.pointee = Result { () throws(CRMError) in
+                                try Self.decode(frames, engine: engine, access: access)
                             }
-                        }
+                        },
+                        parallel: onlineCores > 1 && frames != nil
+                    ) {
+                        for batch in decoded.indices { Self.apply(&decoded[batch], before: end, to: &current) }
                     }
                 }
                 decoded = try next.get()
@@ -74,18 +70,18 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     private static func apply(
         _ events: inout [ProjectedEvent],
         before end: Int64,
-        to current: UnsafeMutablePointer<(state: P.State, nextOffset: Int64)>
+        to current: inout (state: P.State, nextOffset: Int64)
     ) {
         events.withUnsafeMutableBufferPointer { run in
             // Offsets read through the pointer: `firstIndex(where:)` copied each event it looked at.
             guard let first = run.baseAddress else { return }
             var start = 0
-            while start < run.count, first[start].offset < current.pointee.nextOffset { start += 1 }
+            while start < run.count, first[start].offset < current.nextOffset { start += 1 }
             var stop = start
             while stop < run.count, first[stop].offset < end { stop += 1 }
             guard start < stop else { return }
-            P.applyInSequence(UnsafeMutableBufferPointer(rebasing: run[start..<stop]), to: &current.pointee.state)
-            current.pointee.nextOffset = first[stop - 1].offset + 1
+            P.applyInSequence(UnsafeMutableBufferPointer(rebasing: run[start..<stop]), to: &current.state)
+            current.nextOffset = first[stop - 1].offset + 1
         }
     }
 
