@@ -25,6 +25,11 @@ struct SegmentInvariantTests {
                 + #"{"all":[{"in_segment":"buyers"},{"touched_channel":"web","window":"7d"}]}]}"#
         ),
         ("quiet", #"{"all":[{"in_segment":"lapsed"},{"not":{"in_segment":"support"}}]}"#),
+        // RFM groups, changed by the monthly rescoring rather than by events or windows, alone, beside a window,
+        // and read through `in_segment`.
+        ("best", #"{"rfm":["Champions","Loyal","Potential loyalists","New","Promising"]}"#),
+        ("slipping", #"{"all":[{"rfm":["At risk","Can't lose","Hibernating","Lost"]},{"in_segment":"emailed"}]}"#),
+        ("rewarded", #"{"any":[{"in_segment":"best"},{"count":"ticket.opened","window":"20d","op":">=","value":2}]}"#),
     ]
 
     /// A random event of one of ten customers, of a type some rule reads (or none reads).
@@ -119,5 +124,7 @@ struct SegmentInvariantTests {
         #expect(changes.count > 50)
         #expect(changes.contains { $0.trigger == .window && $0.entered == false })
         #expect(changes.contains { $0.trigger == .window && $0.entered == true })
+        #expect(changes.contains { $0.trigger == .rescored && $0.entered == false })
+        #expect(changes.contains { $0.trigger == .rescored && $0.entered == true })
     }
 }

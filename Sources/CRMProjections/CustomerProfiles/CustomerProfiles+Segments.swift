@@ -279,6 +279,10 @@ extension CustomerProfiles {
         var changed = false
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
+            // A new RFM group changes only the rules that read groups: the clock was advanced to the step first,
+            // so every other rule was decided at this instant already (deciding them all again was a third of the
+            // monthly step).
+            if trigger == .rescored, !catalog.rescorable[position] { continue }
             if trigger == .window {
                 guard catalog.timed[position] else { continue }
                 if let windowsLeft, catalog.windowBits[position] & windowsLeft == 0,
@@ -322,6 +326,9 @@ extension CustomerProfiles {
             profile.standing.due = .max
         } else if let dueAfterPass {
             profile.standing.due = dueAfterPass
+        } else if trigger == .rescored, profile.standing.due > now {
+            // No fact was added, and none left a window since the due instant was worked out (it is later): it
+            // stands.
         } else if let recorded, profile.standing.due > now {
             // The facts before the event leave their windows when they did; only the new ones can come first.
             profile.standing.due = min(

@@ -91,6 +91,9 @@ public struct SegmentCatalog: Sendable {
     private(set) var readsSegments: [Bool] = []
     /// Whether a live rule reads RFM groups.
     private(set) var readsRFM = false
+    /// Per live generation (same order): whether a new RFM group can change it (a rule over RFM groups, or
+    /// `in_segment` of such a segment). Only these are decided again when a customer is rescored.
+    private(set) var rescorable: [Bool] = []
 
     public init() {}
 
@@ -179,19 +182,25 @@ public struct SegmentCatalog: Sendable {
         compiled = order.map { CompiledRule(generations[$0].rule, slots: slots) }
         var byName = [String: TypeTagSet]()
         var timedByName = [String: Bool]()
+        var rescorableByName = [String: Bool]()
         var windows = Set<WindowedFacts>()
         readsRFM = false
         for generation in order {
             let rule = generations[generation].rule
             var types = TypeTagSet()
             var timed = false
+            var rescorable = false
             for node in rule.nodes {
                 types.formUnion(Self.triggers(of: node))
                 if case .inSegment(let other) = node {
                     types.formUnion(byName[other] ?? [])
                     timed = timed || timedByName[other] == true
+                    rescorable = rescorable || rescorableByName[other] == true
                 }
-                if case .rfm = node { readsRFM = true }
+                if case .rfm = node {
+                    readsRFM = true
+                    rescorable = true
+                }
                 if let facts = Self.windowedFacts(of: node) {
                     windows.insert(facts)
                     timed = true
@@ -199,9 +208,11 @@ public struct SegmentCatalog: Sendable {
             }
             byName[generations[generation].name] = types
             timedByName[generations[generation].name] = timed
+            rescorableByName[generations[generation].name] = rescorable
         }
         triggers = order.map { byName[generations[$0].name]! }
         timed = order.map { timedByName[generations[$0].name]! }
+        rescorable = order.map { rescorableByName[generations[$0].name]! }
         anyTrigger = triggers.reduce(into: TypeTagSet()) { $0.formUnion($1) }
         // Grouped by the list they read, which `nextDue` reads once for each group; within a group, only the
         // earliest exit over them matters, so their order does not.
