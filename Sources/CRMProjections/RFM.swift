@@ -79,11 +79,11 @@ public enum RFM {
         var frequency: [Double]
         var monetary: [Double]
 
-        /// The edges over the facts of customers of one currency.
-        public init(_ facts: [Facts]) {
-            recency = RFM.edges(facts.map { Double($0.last.microseconds) })
-            frequency = RFM.edges(facts.map { Double($0.frequency) })
-            monetary = RFM.edges(facts.map { Double($0.monetary.minorUnits) })
+        /// The edges of one currency, from its customers' recency, frequency and monetary values, each sorted.
+        init(sortedRecency: [Double], sortedFrequency: [Double], sortedMonetary: [Double]) {
+            recency = RFM.edges(sorted: sortedRecency)
+            frequency = RFM.edges(sorted: sortedFrequency)
+            monetary = RFM.edges(sorted: sortedMonetary)
         }
 
         /// One customer's recency, frequency and monetary scores.
@@ -119,7 +119,44 @@ public enum RFM {
 
     /// The edges of each currency over these customers' facts.
     public static func edges(_ facts: [Facts]) -> [String: Edges] {
-        Dictionary(grouping: facts, by: \.monetary.currency.code).mapValues(Edges.init)
+        edges([facts.map(Optional.some)], parallel: false)
+    }
+
+    /// The edges of each currency over the facts of every part (nil: a customer without an order in the window),
+    /// read where they lie, with the values of each currency and score sorted on every core when `parallel`. The
+    /// monthly step of a million customers copied every customer's facts into one array and then into one per
+    /// currency, and sorted on one core, while the other waited.
+    static func edges(_ parts: [[Facts?]], parallel: Bool) -> [String: Edges] {
+        var currencies = [String: Int]()
+        // Per currency, by its number: its recency, frequency and monetary values, one after the other.
+        var columns = [[Double]]()
+        for part in parts {
+            for case let facts? in part {
+                let code = facts.monetary.currency.code
+                let number =
+                    currencies[code]
+                    ?? {
+                        currencies[code] = currencies.count
+                        columns += [[], [], []]
+                        return currencies.count - 1
+                    }()
+                columns[3 * number].append(Double(facts.last.microseconds))
+                columns[3 * number + 1].append(Double(facts.frequency))
+                columns[3 * number + 2].append(Double(facts.monetary.minorUnits))
+            }
+        }
+        columns.withUnsafeMutableBufferPointer { columns in
+            // Each task sorts its own column only.
+            nonisolated(unsafe) let columns = columns
+            concurrentForEach(columns.count, parallel: parallel) { columns[$0].sort() }
+        }
+        return currencies.mapValues { number in
+            Edges(
+                sortedRecency: columns[3 * number],
+                sortedFrequency: columns[3 * number + 1],
+                sortedMonetary: columns[3 * number + 2]
+            )
+        }
     }
 
     /// The scores of every customer with at least one order in `window` before `time` (inclusive), scored by
@@ -138,9 +175,8 @@ public enum RFM {
         return facts.map { edges[$0.monetary.currency.code]!.score($0, at: time) }.sorted { $0.customer < $1.customer }
     }
 
-    /// The 20th, 40th, 60th and 80th percentiles (nearest rank) of `values`.
-    static func edges(_ values: [Double]) -> [Double] {
-        let sorted = values.sorted()
+    /// The 20th, 40th, 60th and 80th percentiles (nearest rank) of `sorted`, values in increasing order.
+    static func edges(sorted: [Double]) -> [Double] {
         guard !sorted.isEmpty else { return [] }
         return [20, 40, 60, 80].map { percent -> Double in
             let rank = (percent * sorted.count + 99) / 100

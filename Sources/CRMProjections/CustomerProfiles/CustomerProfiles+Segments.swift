@@ -69,7 +69,7 @@ extension CustomerProfiles {
                 }
             }
         }
-        let edges = RFM.edges(facts.flatMap { $0.lazy.compactMap { $0 } })
+        let edges = RFM.edges(facts, parallel: parallel)
         let catalogs = shards.indices.map { states[$0].segments }
         var scheduled = [[(Int64, String)]](repeating: [], count: parts.count)
         withProfileBuffers(of: shards) { buffers in
