@@ -134,6 +134,7 @@ extension CustomerProfiles {
         at instant: EventTime
     ) -> [(Int64, String)] {
         var scheduled = [(Int64, String)]()
+        let readsRFM = catalog.readsRFM
         // Customers of one currency follow each other: its edges are looked up again only when it changes.
         var currencyEdges: (code: String, edges: RFM.Edges?)?
         for (index, facts) in zip(range, facts) {
@@ -145,7 +146,7 @@ extension CustomerProfiles {
             }
             guard group != profiles[index].standing.rfmGroup else { continue }
             profiles[index].standing.rfmGroup = group
-            if catalog.readsRFM,
+            if readsRFM,
                 let due = reevaluate(&profiles[index], catalog: catalog, at: instant.microseconds, trigger: .rescored)
             {
                 scheduled.append((due, profiles[index].id))

@@ -89,11 +89,11 @@ public struct SegmentCatalog: Sendable {
     private(set) var windowBits: [UInt64] = []
     /// Per live generation (same order): whether its rule reads other segments (`in_segment`).
     private(set) var readsSegments: [Bool] = []
-    /// Whether a live rule reads RFM groups.
-    private(set) var readsRFM = false
     /// Per live generation (same order): whether a new RFM group can change it (a rule over RFM groups, or
     /// `in_segment` of such a segment). Only these are decided again when a customer is rescored.
     private(set) var rescorable: [Bool] = []
+    /// Whether a live rule reads RFM groups.
+    var readsRFM: Bool { rescorable.contains(true) }
 
     public init() {}
 
@@ -181,38 +181,21 @@ public struct SegmentCatalog: Sendable {
         evaluationSlots = order.map { slots[generations[$0].name]! }
         compiled = order.map { CompiledRule(generations[$0].rule, slots: slots) }
         var byName = [String: TypeTagSet]()
-        var timedByName = [String: Bool]()
-        var rescorableByName = [String: Bool]()
         var windows = Set<WindowedFacts>()
-        readsRFM = false
         for generation in order {
-            let rule = generations[generation].rule
             var types = TypeTagSet()
-            var timed = false
-            var rescorable = false
-            for node in rule.nodes {
+            for node in generations[generation].rule.nodes {
                 types.formUnion(Self.triggers(of: node))
-                if case .inSegment(let other) = node {
-                    types.formUnion(byName[other] ?? [])
-                    timed = timed || timedByName[other] == true
-                    rescorable = rescorable || rescorableByName[other] == true
-                }
-                if case .rfm = node {
-                    readsRFM = true
-                    rescorable = true
-                }
-                if let facts = Self.windowedFacts(of: node) {
-                    windows.insert(facts)
-                    timed = true
-                }
+                if case .inSegment(let other) = node { types.formUnion(byName[other] ?? []) }
+                if let facts = Self.windowedFacts(of: node) { windows.insert(facts) }
             }
             byName[generations[generation].name] = types
-            timedByName[generations[generation].name] = timed
-            rescorableByName[generations[generation].name] = rescorable
         }
         triggers = order.map { byName[generations[$0].name]! }
-        timed = order.map { timedByName[generations[$0].name]! }
-        rescorable = order.map { rescorableByName[generations[$0].name]! }
+        timed = reading(in: order) { Self.windowedFacts(of: $0) != nil }
+        rescorable = reading(in: order) {
+            if case .rfm = $0 { true } else { false }
+        }
         anyTrigger = triggers.reduce(into: TypeTagSet()) { $0.formUnion($1) }
         // Grouped by the list they read, which `nextDue` reads once for each group; within a group, only the
         // earliest exit over them matters, so their order does not.
@@ -231,6 +214,20 @@ public struct SegmentCatalog: Sendable {
     }
 
     private static func tag(_ type: EventType) -> UInt8 { UInt8(type.tag) }
+
+    /// Per generation of `order` (each after those it refers to): whether its rule has a node that `reads`
+    /// holds for, or reads (`in_segment`) a segment whose rule has.
+    private func reading(in order: [Int], _ reads: (SegmentRule) -> Bool) -> [Bool] {
+        var byName = [String: Bool]()
+        return order.map { generation in
+            let found = generations[generation].rule.nodes.contains { node in
+                if case .inSegment(let other) = node, byName[other] == true { return true }
+                return reads(node)
+            }
+            byName[generations[generation].name] = found
+            return found
+        }
+    }
 
     /// The event types whose facts a rule reads (merges always re-evaluate, see `CustomerProfiles`; `in_segment`
     /// adds those of the segment it names, see `derive`).
