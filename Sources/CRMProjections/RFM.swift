@@ -133,13 +133,14 @@ public enum RFM {
         for part in parts {
             for case let facts? in part {
                 let code = facts.monetary.currency.code
-                let number =
-                    currencies[code]
-                    ?? {
-                        currencies[code] = currencies.count
-                        columns += [[], [], []]
-                        return currencies.count - 1
-                    }()
+                let number: Int
+                if let known = currencies[code] {
+                    number = known
+                } else {
+                    number = currencies.count
+                    currencies[code] = number
+                    columns += [[], [], []]
+                }
                 columns[3 * number].append(Double(facts.last.microseconds))
                 columns[3 * number + 1].append(Double(facts.frequency))
                 columns[3 * number + 2].append(Double(facts.monetary.minorUnits))
