@@ -132,15 +132,8 @@ public enum RFM {
         var columns = [[Double]]()
         for part in parts {
             for case let facts? in part {
-                let code = facts.monetary.currency.code
-                let number: Int
-                if let known = currencies[code] {
-                    number = known
-                } else {
-                    number = currencies.count
-                    currencies[code] = number
-                    columns += [[], [], []]
-                }
+                let (number, isNew) = currencies.denseNumber(of: facts.monetary.currency.code)
+                if isNew { columns += [[], [], []] }
                 columns[3 * number].append(Double(facts.last.microseconds))
                 columns[3 * number + 1].append(Double(facts.frequency))
                 columns[3 * number + 2].append(Double(facts.monetary.minorUnits))

@@ -71,14 +71,8 @@ public enum ShapleyAttribution {
             let touches = paths.touches(of: path)
             guard !touches.isEmpty else { continue }
             let key = set(touches)
-            let place: Int
-            if let known = places[key] {
-                place = known
-            } else {
-                place = sets.count
-                places[key] = place
-                sets.append((keys(key), 0, [Double](repeating: 0, count: paths.currencies.count)))
-            }
+            let (place, isNew) = places.denseNumber(of: key)
+            if isNew { sets.append((keys(key), 0, [Double](repeating: 0, count: paths.currencies.count))) }
             sets[place].conversions += 1
             sets[place].value[Int(paths.conversionCurrencies[path])] += Double(paths.conversionValues[path])
         }
