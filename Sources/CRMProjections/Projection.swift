@@ -13,12 +13,42 @@ public struct ProjectedEvent: Sendable {
     /// The projection's clock when the event is applied: the latest event time of the log up to and including
     /// this event (a late event does not move it back). Time-window rules are evaluated at the clock.
     public var clock: EventTime
+    /// The vocabulary numbers of the words the event's facts name, looked up where the event is decoded, like
+    /// ``customerHash``: the applying core of a live catch-up is the one that limits it, and the customer and
+    /// journey projections each looked the same words up again.
+    let words: EventWords
 
     public init(offset: Int64, event: Event, clock: EventTime? = nil) {
         self.offset = offset
         self.event = event
         self.customerHash = event.customer?.hashValue ?? 0
         self.clock = max(clock ?? event.at, event.at)
+        self.words = EventWords(event.payload)
+    }
+}
+
+/// The words of an event that projections keep as ``Vocabulary`` numbers: the channel and campaign of a touchpoint
+/// (no campaign: ``Vocabulary/none``) or of a message, the currency of an order placed, returned or refunded;
+/// ``Vocabulary/none`` for the others.
+struct EventWords: Sendable {
+    var channel = Vocabulary.none
+    var campaign = Vocabulary.none
+    var currency = Vocabulary.none
+
+    init(_ payload: EventPayload) {
+        let vocabulary = Vocabulary.shared
+        switch payload {
+        case .touchpoint(let channel, let campaign, _, _, _, _):
+            self.channel = vocabulary.number(of: channel)
+            self.campaign = campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
+        case .message(_, let campaign, let channel):
+            self.channel = vocabulary.number(of: channel)
+            self.campaign = vocabulary.number(of: campaign)
+        case .orderPlaced(_, let money, _, _, _, _, _), .orderReturned(_, let money), .orderRefunded(_, let money):
+            currency = vocabulary.number(of: money.currency.code)
+        default:
+            break
+        }
     }
 }
 

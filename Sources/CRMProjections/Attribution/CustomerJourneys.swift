@@ -257,12 +257,14 @@ public enum CustomerJourneys: Projection {
             guard let (merged, survivor) = state.identities.merge(from, into: customer) else { return }
             let absorbed = state.journeys.removeValue(forKey: merged) ?? Journey(firstOffset: projected.offset)
             state.journeys[survivor, default: fresh].absorb(absorbed)
-        case .touchpoint(let channel, let campaign, _, _, _, _):
-            let touch = state.note(.init(at: at, type: .touchpoint, channel: channel, campaign: campaign ?? ""))
+        case .touchpoint:
+            let words = projected.words
+            let touch = state.note(.init(at: at, type: .touchpoint, channel: words.channel, campaign: words.campaign))
             state.journeys[resolved(), default: fresh].insert(touch)
-        case .message(let kind, let campaign, let channel):
+        case .message(let kind, _, _):
             guard kind == .sent || kind == .opened || kind == .clicked else { return }
-            let touch = state.note(.init(at: at, type: event.type, channel: channel, campaign: campaign))
+            let words = projected.words
+            let touch = state.note(.init(at: at, type: event.type, channel: words.channel, campaign: words.campaign))
             state.journeys[resolved(), default: fresh].insert(touch)
         case .orderPlaced(let order, let total, _, _, _, _, _):
             let id = resolved()

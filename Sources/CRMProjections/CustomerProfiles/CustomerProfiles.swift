@@ -268,7 +268,7 @@ public enum CustomerProfiles: Projection {
                 if case .orderCancelled(let order, _) = event.payload, let placed = profile.orders[order],
                     !placed.cancelled
                 { placed } else { nil }
-            let recorded = profile.standing.record(event, order: order)
+            let recorded = profile.standing.record(event, words: projected.words, order: order)
             noted = recorded.words
             fold(event, into: &profile)
             let everySegment = isNew || mergedID != nil

@@ -92,36 +92,30 @@ public struct SegmentStanding: Sendable {
         }
     }
 
-    /// Records the facts of one of the customer's events and returns them.
+    /// Records the facts of one of the customer's events and returns them; `words`: the event's (``EventWords``).
     @discardableResult
-    mutating func record(_ event: Event, order: CustomerProfile.Order?) -> RecordedFacts {
+    mutating func record(_ event: Event, words: EventWords, order: CustomerProfile.Order?) -> RecordedFacts {
         let at = event.at.microseconds
-        let vocabulary = Vocabulary.shared
         var recorded = RecordedFacts(event: EventFact(at: at, type: UInt8(event.type.tag)))
         facts.insert(recorded.event)
-        func amount(_ kind: AmountFact.Kind, _ money: Money) -> AmountFact {
-            AmountFact(
-                at: at,
-                minorUnits: money.minorUnits,
-                currency: vocabulary.number(of: money.currency.code),
-                kind: kind
-            )
+        func amount(_ kind: AmountFact.Kind, _ money: Money, currency: Vocabulary.Word) -> AmountFact {
+            AmountFact(at: at, minorUnits: money.minorUnits, currency: currency, kind: kind)
         }
         switch event.payload {
         case .orderPlaced(_, let total, _, _, _, _, _):
-            recorded.amount = amount(.placed, total)
+            recorded.amount = amount(.placed, total, currency: words.currency)
         case .orderCancelled:
-            recorded.amount = order.map { amount(.cancelled, $0.total) }
+            // The currency is the order's, not in the event.
+            recorded.amount = order.map {
+                amount(.cancelled, $0.total, currency: Vocabulary.shared.number(of: $0.total.currency.code))
+            }
         case .orderRefunded(_, let refunded):
-            recorded.amount = amount(.refunded, refunded)
-        case .touchpoint(let channel, let campaign, _, _, _, _):
-            recorded.touch = TouchFact(
-                at: at,
-                channel: vocabulary.number(of: channel),
-                campaign: campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
-            )
-        case .message(let kind, let campaign, _) where kind == .opened || kind == .clicked:
-            recorded.touch = TouchFact(at: at, channel: Vocabulary.none, campaign: vocabulary.number(of: campaign))
+            recorded.amount = amount(.refunded, refunded, currency: words.currency)
+        case .touchpoint:
+            recorded.touch = TouchFact(at: at, channel: words.channel, campaign: words.campaign)
+        case .message(let kind, _, _) where kind == .opened || kind == .clicked:
+            // A message's touch fact names its campaign only (its channel is the medium, not a marketing channel).
+            recorded.touch = TouchFact(at: at, channel: Vocabulary.none, campaign: words.campaign)
         default:
             break
         }
