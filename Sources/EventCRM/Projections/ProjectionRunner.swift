@@ -238,9 +238,15 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         var shards = [P.State](repeating: P.makeState(), count: shardCount)
         let chunks = try ChunkReader(engine: engine, from: 0, to: end)
         var clock: EventTime?
+        // The first population step after `clock` (steps are fixed instants: it stays the next one until the clock
+        // reaches it).
+        var nextStep: EventTime?
+        // The events of the chunk folded last, freed by the tasks that decode the next one.
+        var spent = [[RoutedEvent]]()
         while let chunk = try chunks.next() {
             var decoded = try decodeInParallel(
                 chunk,
+                freeing: &spent,
                 engine: engine,
                 end: end,
                 groups: groups,
@@ -248,25 +254,40 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 parallel: workers > 1
             )
             // The clock is the log's, not a shard's: each event carries the latest time up to it, and the fold
-            // stops wherever every shard must take a population step together. Phases are lists of (batch, range
-            // of its events); the batches are not flattened, which copied every event.
+            // stops wherever every shard must take a population step together. Each batch's events carry the latest
+            // time within the batch (set where they were decoded); here the batches are joined: an event before
+            // the batch's first time later than the clock so far takes that clock, and a step falls before the
+            // first event whose clock reaches it (clocks only grow). Phases are lists of (batch, range of its
+            // events); the batches are not flattened, which copied every event.
             var phases = [(parts: [(batch: Int, range: Range<Int>)], stepAfter: EventTime?)]()
             var parts = [(batch: Int, range: Range<Int>)]()
             for batch in decoded.indices {
-                var start = 0
-                for index in decoded[batch].indices {
-                    let at = decoded[batch][index].event.event.at
-                    while let current = clock, let step = P.populationStep(after: current, through: at) {
+                decoded[batch].withUnsafeMutableBufferPointer { events in
+                    guard let last = events.last?.event.clock else { return }
+                    if let carried = clock {
+                        var index = 0
+                        while index < events.count, events[index].event.clock < carried {
+                            events[index].event.clock = carried
+                            index += 1
+                        }
+                    } else {
+                        clock = events[0].event.clock
+                        nextStep = P.populationStep(after: clock!, through: EventTime(microseconds: .max))
+                    }
+                    var start = 0
+                    while let step = nextStep, step <= max(clock!, last) {
+                        // A slice keeps its base's indices.
+                        let index = events[start...].partitioningIndex { $0.event.clock >= step }
                         parts.append((batch, start..<index))
                         phases.append((parts, step))
                         parts = []
                         start = index
                         clock = step
+                        nextStep = P.populationStep(after: step, through: EventTime(microseconds: .max))
                     }
-                    clock = max(clock ?? at, at)
-                    decoded[batch][index].event.clock = clock!
+                    parts.append((batch, start..<events.count))
+                    clock = max(clock!, last)
                 }
-                parts.append((batch, start..<decoded[batch].count))
             }
             phases.append((parts, nil))
             shards.withUnsafeMutableBufferPointer { states in
@@ -289,15 +310,16 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     if let step = phase.stepAfter { P.advance(states, to: step, parallel: workers > 1) }
                 }
             }
-            // The chunk's events freed on every core: freed on this one, they left the other idle.
-            decoded.withUnsafeMutableBufferPointer { batches in
-                nonisolated(unsafe) let batches = batches
-                concurrentForEach(batches.count, parallel: workers > 1) { batches[$0] = [] }
-            }
+            spent = decoded
             progress?(RebuildProgress(eventsDone: min(chunks.done, end), eventsTotal: end))
         }
         if let clock {
             shards.withUnsafeMutableBufferPointer { P.advance($0, to: clock, parallel: workers > 1) }
+        }
+        // The last chunk's events freed on every core too.
+        spent.withUnsafeMutableBufferPointer { batches in
+            nonisolated(unsafe) let batches = batches
+            concurrentForEach(batches.count, parallel: workers > 1) { batches[$0] = [] }
         }
         return merged(&shards, parallel: workers > 1)
     }
@@ -327,26 +349,37 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     }
 
     /// The events of each frame of `chunk` (only those before `end`), decompressed and decoded on every core, each
-    /// with its shard.
+    /// with its shard and with the latest event time of its frame up to it as its clock; the same tasks free the
+    /// events of `spent` (freed on one core, they left the other idle).
     private static func decodeInParallel(
         _ chunk: [CheckedFrame],
+        freeing spent: inout [[RoutedEvent]],
         engine: CRMEngine,
         end: Int64,
         groups: IdentityGroups,
         shards: Int,
         parallel: Bool
     ) throws(CRMError) -> [[RoutedEvent]] {
-        try concurrentMap(chunk.count, parallel: parallel) {
-            number throws(CRMError) -> [RoutedEvent] in
-            try engine.decode(try batch(of: chunk[number]), access: .revealOnly(P.personalFieldsRead)).compactMap {
-                stored in
-                guard stored.offset < end else { return nil }
-                let event = ProjectedEvent(offset: stored.offset, event: stored.event)
-                let shard =
-                    stored.event.customer.map { groups.shard(of: $0, hash: event.customerHash, count: shards) }
-                    ?? RoutedEvent.everyShard
-                return RoutedEvent(event: event, shard: shard)
+        let tasks = max(chunk.count, spent.count)
+        return try spent.withUnsafeMutableBufferPointer { spent throws(CRMError) in
+            // Each task empties its own slot only.
+            nonisolated(unsafe) let spent = spent
+            let decoded = try concurrentMap(tasks, parallel: parallel) { number throws(CRMError) -> [RoutedEvent] in
+                if number < spent.count { spent[number] = [] }
+                guard number < chunk.count else { return [] }
+                var clock: EventTime?
+                let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
+                return try engine.decode(try batch(of: chunk[number]), access: access).compactMap { stored in
+                    guard stored.offset < end else { return nil }
+                    clock = max(clock ?? stored.event.at, stored.event.at)
+                    let event = ProjectedEvent(offset: stored.offset, event: stored.event, clock: clock)
+                    let shard =
+                        stored.event.customer.map { groups.shard(of: $0, hash: event.customerHash, count: shards) }
+                        ?? RoutedEvent.everyShard
+                    return RoutedEvent(event: event, shard: shard)
+                }
             }
+            return Array(decoded.prefix(chunk.count))
         }
     }
 }
