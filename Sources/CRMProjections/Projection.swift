@@ -23,25 +23,28 @@ public struct ProjectedEvent: Sendable {
         self.event = event
         self.customerHash = event.customer?.hashValue ?? 0
         self.clock = max(clock ?? event.at, event.at)
-        self.words = EventWords(event.payload)
+        self.words = EventWords(event)
     }
 }
 
 /// The words of an event that projections keep as ``Vocabulary`` numbers: the channel and campaign of a touchpoint
-/// (no campaign: ``Vocabulary/none``) or of a message, the currency of an order placed, returned or refunded;
-/// ``Vocabulary/none`` for the others.
+/// (no campaign: ``Vocabulary/none``) or of a message sent, opened or clicked, the currency of an order placed,
+/// returned or refunded; ``Vocabulary/none`` for the others.
 struct EventWords: Sendable {
     var channel = Vocabulary.none
     var campaign = Vocabulary.none
     var currency = Vocabulary.none
 
-    init(_ payload: EventPayload) {
+    /// Borrowed: an initializer takes its arguments owned, so an event passed by value would be copied (each of its
+    /// strings retained) beside the one the projected event keeps.
+    init(_ event: borrowing Event) {
         let vocabulary = Vocabulary.shared
-        switch payload {
+        switch event.payload {
         case .touchpoint(let channel, let campaign, _, _, _, _):
             self.channel = vocabulary.number(of: channel)
             self.campaign = campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
-        case .message(_, let campaign, let channel):
+        // The kinds that are touches (journeys take sent, opened and clicked; profiles opened and clicked).
+        case .message(let kind, let campaign, let channel) where kind == .sent || kind == .opened || kind == .clicked:
             self.channel = vocabulary.number(of: channel)
             self.campaign = vocabulary.number(of: campaign)
         case .orderPlaced(_, let money, _, _, _, _, _), .orderReturned(_, let money), .orderRefunded(_, let money):
