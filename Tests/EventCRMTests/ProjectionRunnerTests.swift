@@ -123,16 +123,18 @@ struct ProjectionRunnerTests {
         await crm.close()
     }
 
-    // The runner decodes the next chunk while it applies one, and unseals only registrations and updates.
+    // The runner reads and decodes the next chunk in the background while it applies one, frees the chunk before
+    // there too, and unseals only registrations and updates.
     @Test("Catching up on a long backlog equals a fold of every event unsealed, one at a time")
     func catchUpOnBacklog() async throws {
         let directory = TemporaryDirectory("projections")
         let crm = try CRMEngine.open(at: directory.path)
         let events = Array(SyntheticData(.init(customers: 400, seed: 11)))
-        // Each append is at least one batch: more than two chunks of 32.
-        #expect(events.count / 40 > 64)
-        for start in stride(from: 0, to: events.count, by: 40) {
-            try await crm.append(contentsOf: Array(events[start..<min(start + 40, events.count)]))
+        // Each append is at least one batch: more than two chunks of 96 frames, so that chunks are read in the
+        // background after one was applied and freed.
+        #expect(events.count / 20 > 2 * 96)
+        for start in stride(from: 0, to: events.count, by: 20) {
+            try await crm.append(contentsOf: Array(events[start..<min(start + 20, events.count)]))
         }
         let live = ProjectionRunner<CustomerProfiles>(engine: crm)
         try live.catchUp()
