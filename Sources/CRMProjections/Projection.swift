@@ -238,6 +238,18 @@ extension ProjectionState {
     /// Reads a state from its canonical bytes in place (a snapshot file's part), refusing trailing bytes.
     public init(serialized raw: UnsafeRawBufferPointer) throws(EventDecodingError) {
         var reader = BinaryReader(raw)
+        try self.init(reading: &reader)
+    }
+
+    /// Reads a state from canonical bytes that nothing reads again (a restore's), giving their pages back to the
+    /// system as it goes (``BinaryReader/init(readingOnce:)``): they then read as zeros.
+    public init(serializedOnce raw: UnsafeMutableRawBufferPointer) throws(EventDecodingError) {
+        var reader = BinaryReader(readingOnce: raw)
+        try self.init(reading: &reader)
+    }
+
+    /// The state `reader` holds, refusing trailing bytes.
+    private init(reading reader: inout BinaryReader) throws(EventDecodingError) {
         self = try Self(deserializing: &reader)
         guard reader.isAtEnd else { throw EventDecodingError(reason: "bytes follow the state") }
     }

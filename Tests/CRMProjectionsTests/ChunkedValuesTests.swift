@@ -134,4 +134,38 @@ struct ChunkedValuesTests {
         }
         #expect(Tracked.alive.load(ordering: .relaxed) == before)
     }
+
+    /// 3,000 times one letter, picked by `number`.
+    static func longText(_ number: Int) -> String {
+        String(repeating: Character(UnicodeScalar(UInt8(97 + number % 26))), count: 3000)
+    }
+
+    @Test("Bytes read once: the same values, and the whole pages of every chunk read given back (reading as zeros)")
+    func readOnce() throws {
+        // Values of 3,000 bytes, 4 to a chunk: each chunk spans whole pages.
+        var writer = BinaryWriter()
+        writer.chunkedMap(entries: (0..<12).map { $0 }, key: { Self.key($0) }, chunkSize: 4) { writer, number in
+            writer.string(Self.longText(number))
+        }
+        let expected = (0..<12).map(Self.longText)
+        // Kept, untouched: an ordinary reader gives nothing back.
+        let kept = try reading(writer.bytes) { reader throws(EventDecodingError) in
+            try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.string() }
+        }
+        #expect(kept == expected)
+        var once = writer.bytes
+        let zeros = once.count - once.reduce(0) { $0 + ($1 == 0 ? 0 : 1) }
+        var outcome: Result<[String], EventDecodingError>?
+        once.withUnsafeMutableBytes { raw in
+            outcome = Result { () throws(EventDecodingError) -> [String] in
+                var reader = BinaryReader(readingOnce: raw)
+                return try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.string() }
+            }
+        }
+        #expect(try outcome!.get() == expected)
+        // At least a page of each of the 3 chunks now reads as zeros, where the map had none of that length.
+        let zerosAfter = once.count - once.reduce(0) { $0 + ($1 == 0 ? 0 : 1) }
+        #expect(zerosAfter - zeros >= 3 * 4096)
+        #expect(once != writer.bytes)
+    }
 }

@@ -172,14 +172,15 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             atOrBefore: end,
             rejected: &notices
         ) {
+            let offset = loaded.offset
             do {
-                runner = ProjectionRunner(
-                    engine: engine,
-                    state: try loaded.withState { raw throws(EventDecodingError) in try P.State(serialized: raw) },
-                    offset: loaded.offset
-                )
+                // Its bytes are read once: the profiles' chunks give their pages back as they are read.
+                let state = try loaded.readStateOnce { raw throws(EventDecodingError) in
+                    try P.State(serializedOnce: raw)
+                }
+                runner = ProjectionRunner(engine: engine, state: state, offset: offset)
             } catch {
-                notices.append("ignored snapshot at offset \(loaded.offset) of \(P.name): \(error)")
+                notices.append("ignored snapshot at offset \(offset) of \(P.name): \(error)")
             }
         }
         try runner.catchUp(to: end)

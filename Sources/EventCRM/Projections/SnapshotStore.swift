@@ -69,13 +69,21 @@ final class SnapshotStore: Sendable {
         var offset: Int64
         var state: [UInt8]
 
-        /// Reads the state's bytes in place (a state can be hundreds of megabytes).
-        func withState<Result>(
-            _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+        /// Reads the state's bytes in place (a state can be hundreds of megabytes), once: `body` may give their
+        /// pages back to the system as it reads them (``BinaryReader/init(readingOnce:)``). The snapshot is used up.
+        consuming func readStateOnce<Result>(
+            _ body: (UnsafeMutableRawBufferPointer) throws(EventDecodingError) -> Result
         )
             throws(EventDecodingError) -> Result
         {
-            try state.withBytes(body)
+            // Moved out, so that the bytes are this call's alone: the mutable access below copies nothing then.
+            var bytes = state
+            state = []
+            var outcome: Swift.Result<Result, EventDecodingError>?
+            bytes.withUnsafeMutableBytes { raw in
+                outcome = Swift.Result { () throws(EventDecodingError) -> Result in try body(raw) }
+            }
+            return try outcome!.get()
         }
     }
 
