@@ -144,7 +144,7 @@ struct ChunkedValuesTests {
     func readOnce() throws {
         // Values of 3,000 bytes, 4 to a chunk: each chunk spans whole pages.
         var writer = BinaryWriter()
-        writer.chunkedMap(entries: (0..<12).map { $0 }, key: { Self.key($0) }, chunkSize: 4) { writer, number in
+        writer.chunkedMap(entries: Array(0..<12), key: Self.key, chunkSize: 4) { writer, number in
             writer.string(Self.longText(number))
         }
         let expected = (0..<12).map(Self.longText)
