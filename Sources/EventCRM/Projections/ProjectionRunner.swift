@@ -63,7 +63,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                                     return try Self.decode(frames, engine: engine, access: access)
                                 }
                             },
-                            parallel: onlineCores > 1
+                            // A catch-up of one chunk (read-your-writes after an append) stays on this thread.
+                            parallel: onlineCores > 1 && chunks.done < end
                         ) {
                             for batch in decoded.indices { Self.apply(&decoded[batch], before: end, to: &current) }
                         }
