@@ -334,10 +334,13 @@ extension BinaryReader {
         let chunks = slices.count
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
+        // Bytes read once give each chunk's pages back as soon as it is read (as ``chunkedValues(_:)`` does).
+        let givesBackChunks = readsOnce
         let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
             var reader = BinaryReader(parts[chunk])
             var entries = [(key: String, value: Value)]()
             while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
+            if givesBackChunks { giveBackWholePages(of: parts[chunk]) }
             return entries
         }
         let entries = parsed.reduce(0) { $0 + $1.count }

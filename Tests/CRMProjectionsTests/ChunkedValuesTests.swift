@@ -140,7 +140,7 @@ struct ChunkedValuesTests {
         String(repeating: Character(UnicodeScalar(UInt8(97 + number % 26))), count: 3000)
     }
 
-    @Test("Bytes read once: the same values, and the whole pages of every chunk read given back (reading as zeros)")
+    @Test("Bytes read once: the same values and entries, every chunk's whole pages given back (reading as zeros)")
     func readOnce() throws {
         // Values of 3,000 bytes, 4 to a chunk: each chunk spans whole pages.
         var writer = BinaryWriter()
@@ -167,5 +167,17 @@ struct ChunkedValuesTests {
         let zerosAfter = once.count - once.reduce(0) { $0 + ($1 == 0 ? 0 : 1) }
         #expect(zerosAfter - zeros >= 3 * 4096)
         #expect(once != writer.bytes)
+        // The same for a map read as entries (a profile snapshot's memberships, the journeys).
+        var entriesOnce = writer.bytes
+        var entries: Result<[String], EventDecodingError>?
+        entriesOnce.withUnsafeMutableBytes { raw in
+            entries = Result { () throws(EventDecodingError) -> [String] in
+                var reader = BinaryReader(readingOnce: raw)
+                let read = try reader.chunkedEntries { reader throws(EventDecodingError) in try reader.string() }
+                return read.chunks.flatMap { $0.map(\.value) }
+            }
+        }
+        #expect(try entries!.get() == expected)
+        #expect(entriesOnce.count - entriesOnce.reduce(0) { $0 + ($1 == 0 ? 0 : 1) } - zeros >= 3 * 4096)
     }
 }
