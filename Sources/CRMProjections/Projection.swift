@@ -28,8 +28,8 @@ public struct ProjectedEvent: Sendable {
 }
 
 /// The words of an event that projections keep as ``Vocabulary`` numbers: the channel and campaign of a touchpoint
-/// (no campaign: ``Vocabulary/none``) or of a message sent, opened or clicked, the currency of an order placed,
-/// returned or refunded; ``Vocabulary/none`` for the others.
+/// (no campaign: ``Vocabulary/none``) or of a message sent, opened or clicked, the currency of an order placed or
+/// refunded (the amounts segment rules sum); ``Vocabulary/none`` for the others.
 struct EventWords: Sendable {
     var channel = Vocabulary.none
     var campaign = Vocabulary.none
@@ -47,7 +47,7 @@ struct EventWords: Sendable {
         case .message(let kind, let campaign, let channel) where kind == .sent || kind == .opened || kind == .clicked:
             self.channel = vocabulary.number(of: channel)
             self.campaign = vocabulary.number(of: campaign)
-        case .orderPlaced(_, let money, _, _, _, _, _), .orderReturned(_, let money), .orderRefunded(_, let money):
+        case .orderPlaced(_, let money, _, _, _, _, _), .orderRefunded(_, let money):
             currency = vocabulary.number(of: money.currency.code)
         default:
             break
