@@ -42,36 +42,36 @@ public final class ProjectionRunner<P: Projection>: Sendable {
             let engine = engine
             var decoded = [[ProjectedEvent]]()
             if let first = try chunks.next() { decoded = try Self.decode(first, engine: engine, access: access) }
-            // The chunk applied last, freed in the background during the next one.
-            var spent = [[ProjectedEvent]]()
+            // What the background work owns while this thread applies a chunk: the chunk applied before, which it
+            // frees, and the next one, which it reads and decodes.
+            var handOff = (spent: [[ProjectedEvent]](), next: Result<[[ProjectedEvent]], CRMError>.success([]))
             while !decoded.isEmpty {
-                var next = Result<[[ProjectedEvent]], CRMError>.success([])
-                withUnsafeMutablePointer(to: &next) { nextPointer in
-                    withUnsafeMutablePointer(to: &spent) { spentPointer in
-                        // Written by the background work only, read after it is done.
-                        nonisolated(unsafe) let (next, spent) = (nextPointer, spentPointer)
-                        // The next chunk is read from the files, checked and decoded in the background, and the last
-                        // one's events freed there, while this thread applies this one: the applying core is the
-                        // one that limits a catch-up (reading the files and freeing events on it took a tenth of
-                        // its time, while the other core idled more than half of the time). Applying is free to
-                        // use every core itself (a monthly RFM step does).
-                        whileInBackground(
-                            {
-                                spent.pointee = []
-                                next.pointee = Result { () throws(CRMError) in
-                                    guard let frames = try chunks.next() else { return [] }
-                                    return try Self.decode(frames, engine: engine, access: access)
-                                }
-                            },
-                            // A catch-up of one chunk (read-your-writes after an append) stays on this thread.
-                            parallel: onlineCores > 1 && chunks.done < end
-                        ) {
-                            for batch in decoded.indices { Self.apply(&decoded[batch], before: end, to: &current) }
-                        }
+                withUnsafeMutablePointer(to: &handOff) { pointer in
+                    // Written by the background work only, read after it is done.
+                    nonisolated(unsafe) let handOff = pointer
+                    // The next chunk is read from the files, checked and decoded in the background, and the last
+                    // one's events freed there, while this thread applies this one: the applying core is the one
+                    // that limits a catch-up (reading the files and freeing events on it took a tenth of its time,
+                    // while the other core idled more than half of the time). Applying is free to use every core
+                    // itself (a monthly RFM step does).
+                    whileInBackground(
+                        {
+                            handOff.pointee.spent = []
+                            handOff.pointee.next = Result { () throws(CRMError) in
+                                guard let frames = try chunks.next() else { return [] }
+                                return try Self.decode(frames, engine: engine, access: access)
+                            }
+                        },
+                        // A catch-up of one chunk (read-your-writes after an append) stays on this thread.
+                        parallel: onlineCores > 1 && chunks.done < end
+                    ) {
+                        for batch in decoded.indices { Self.apply(&decoded[batch], before: end, to: &current) }
                     }
                 }
-                swap(&spent, &decoded)
-                decoded = try next.get()
+                handOff.spent = decoded
+                // Taken out, not shared: applying writes each event's clock, which would copy a shared chunk.
+                decoded = try handOff.next.get()
+                handOff.next = .success([])
             }
         }
     }
