@@ -243,6 +243,9 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         // The first population step after `clock` (steps are fixed instants: it stays the next one until the clock
         // reaches it).
         var nextStep: EventTime?
+        func step(after time: EventTime) -> EventTime? {
+            P.populationStep(after: time, through: EventTime(microseconds: .max))
+        }
         // The events of the chunk folded last, freed by the tasks that decode the next one.
         var spent = [[RoutedEvent]]()
         while let chunk = try chunks.next() {
@@ -274,18 +277,18 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                         }
                     } else {
                         clock = events[0].event.clock
-                        nextStep = P.populationStep(after: clock!, through: EventTime(microseconds: .max))
+                        nextStep = step(after: clock!)
                     }
                     var start = 0
-                    while let step = nextStep, step <= max(clock!, last) {
+                    while let instant = nextStep, instant <= max(clock!, last) {
                         // A slice keeps its base's indices.
-                        let index = events[start...].partitioningIndex { $0.event.clock >= step }
+                        let index = events[start...].partitioningIndex { $0.event.clock >= instant }
                         parts.append((batch, start..<index))
-                        phases.append((parts, step))
+                        phases.append((parts, instant))
                         parts = []
                         start = index
-                        clock = step
-                        nextStep = P.populationStep(after: step, through: EventTime(microseconds: .max))
+                        clock = instant
+                        nextStep = step(after: instant)
                     }
                     parts.append((batch, start..<events.count))
                     clock = max(clock!, last)
@@ -317,11 +320,6 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         }
         if let clock {
             shards.withUnsafeMutableBufferPointer { P.advance($0, to: clock, parallel: workers > 1) }
-        }
-        // The last chunk's events freed on every core too.
-        spent.withUnsafeMutableBufferPointer { batches in
-            nonisolated(unsafe) let batches = batches
-            concurrentForEach(batches.count, parallel: workers > 1) { batches[$0] = [] }
         }
         return merged(&shards, parallel: workers > 1)
     }
