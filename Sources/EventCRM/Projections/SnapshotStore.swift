@@ -79,11 +79,7 @@ final class SnapshotStore: Sendable {
             // Moved out, so that the bytes are this call's alone: the mutable access below copies nothing then.
             var bytes = state
             state = []
-            var outcome: Swift.Result<Result, EventDecodingError>?
-            bytes.withUnsafeMutableBytes { raw in
-                outcome = Swift.Result { () throws(EventDecodingError) -> Result in try body(raw) }
-            }
-            return try outcome!.get()
+            return try bytes.withMutableBytes(body)
         }
     }
 

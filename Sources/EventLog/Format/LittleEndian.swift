@@ -33,4 +33,15 @@ extension Array {
         }
         return try outcome!.get()
     }
+
+    /// `withUnsafeMutableBytes` that keeps the closure's error type, as ``withBytes(_:)`` does.
+    package mutating func withMutableBytes<Result, Failure: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        var outcome: Swift.Result<Result, Failure>?
+        withUnsafeMutableBytes { raw in
+            outcome = Swift.Result { () throws(Failure) -> Result in try body(raw) }
+        }
+        return try outcome!.get()
+    }
 }
