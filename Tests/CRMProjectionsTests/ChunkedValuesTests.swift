@@ -154,30 +154,23 @@ struct ChunkedValuesTests {
         }
         #expect(kept == expected)
         var once = writer.bytes
-        let zeros = once.count - once.reduce(0) { $0 + ($1 == 0 ? 0 : 1) }
-        var outcome: Result<[String], EventDecodingError>?
-        once.withUnsafeMutableBytes { raw in
-            outcome = Result { () throws(EventDecodingError) -> [String] in
-                var reader = BinaryReader(readingOnce: raw)
-                return try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.string() }
-            }
+        let zeros = Self.zeroBytes(once)
+        let read = try readingOnce(&once) { reader throws(EventDecodingError) in
+            try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.string() }
         }
-        #expect(try outcome!.get() == expected)
+        #expect(read == expected)
         // At least a page of each of the 3 chunks now reads as zeros, where the map had none of that length.
-        let zerosAfter = once.count - once.reduce(0) { $0 + ($1 == 0 ? 0 : 1) }
-        #expect(zerosAfter - zeros >= 3 * 4096)
+        #expect(Self.zeroBytes(once) - zeros >= 3 * 4096)
         #expect(once != writer.bytes)
         // The same for a map read as entries (a profile snapshot's memberships, the journeys).
         var entriesOnce = writer.bytes
-        var entries: Result<[String], EventDecodingError>?
-        entriesOnce.withUnsafeMutableBytes { raw in
-            entries = Result { () throws(EventDecodingError) -> [String] in
-                var reader = BinaryReader(readingOnce: raw)
-                let read = try reader.chunkedEntries { reader throws(EventDecodingError) in try reader.string() }
-                return read.chunks.flatMap { $0.map(\.value) }
-            }
+        let entries = try readingOnce(&entriesOnce) { reader throws(EventDecodingError) in
+            try reader.chunkedEntries { reader throws(EventDecodingError) in try reader.string() }.chunks
+                .flatMap { $0.map(\.value) }
         }
-        #expect(try entries!.get() == expected)
-        #expect(entriesOnce.count - entriesOnce.reduce(0) { $0 + ($1 == 0 ? 0 : 1) } - zeros >= 3 * 4096)
+        #expect(entries == expected)
+        #expect(Self.zeroBytes(entriesOnce) - zeros >= 3 * 4096)
     }
+
+    static func zeroBytes(_ bytes: [UInt8]) -> Int { bytes.count { $0 == 0 } }
 }
