@@ -232,9 +232,12 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         workers: Int,
         progress: ((RebuildProgress) -> Void)?
     ) throws(CRMError) -> P.State {
-        // On one thread, one shard: the events of every customer go to it, so its identity groups are not needed
-        // (reading the log for them, and joining shards at the end, were a tenth of a one-core rebuild).
-        let shardCount = workers > 1 ? workers * 2 : 1
+        // One shard per worker. On one thread, one shard: the events of every customer go to it, so its identity
+        // groups are not needed (reading the log for them, and joining shards at the end, were a tenth of a one-core
+        // rebuild). Two shards per worker made every worker read each chunk's events once per shard and added a
+        // level of joins, each copying the joined state into new memory: one shard each took a tenth less CPU
+        // and 65 MB less memory in a rebuild of every projection over 10M events.
+        let shardCount = workers
         let groups =
             shardCount > 1 ? try IdentityGroups.build(engine: engine, upTo: end, parallel: true) : IdentityGroups()
         var shards = [P.State](repeating: P.makeState(), count: shardCount)
