@@ -42,6 +42,22 @@ extension BinaryWriter {
         for element in set.sorted() { string(element) }
     }
 
+    /// A table in the canonical form of a map (the same bytes as a dictionary of its values by id).
+    public mutating func map<Element>(
+        _ table: IdentifiedTable<Element>,
+        _ value: (inout BinaryWriter, Element) -> Void
+    ) {
+        varint(UInt64(table.count))
+        let places = table.places.sorted { $0.key < $1.key }
+        table.values.withUnsafeBufferPointer { stored in
+            // Through the pointer: the array's subscript copied each value (retaining each of its references).
+            for (id, place) in places {
+                string(id)
+                value(&self, stored[Int(place)])
+            }
+        }
+    }
+
     /// A sorted map in the canonical form of ``map(_:_:)``: it is already in key order.
     public mutating func map<Value>(_ map: SortedMap<Value>, _ value: (inout BinaryWriter, Value) -> Void) {
         varint(UInt64(map.count))
@@ -457,6 +473,24 @@ extension BinaryReader {
             map[key] = try value(&self)
         }
         return map
+    }
+
+    /// A map written from a table (``BinaryWriter/map(_:_:)``) or a dictionary, as a table: `element` reads the
+    /// value of each id. An id written twice is an error (a canonical map holds each key once).
+    public mutating func table<Element>(
+        _ element: (_ id: String, inout BinaryReader) throws(EventDecodingError) -> Element
+    ) throws(EventDecodingError) -> IdentifiedTable<Element> {
+        let count = try count("map")
+        var elements = [Element]()
+        elements.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = try string()
+            elements.append(try element(id, &self))
+        }
+        guard let table = IdentifiedTable(elements) else {
+            throw EventDecodingError(reason: "\(IdentifiedTable.repeatedID(in: elements) ?? "an id") appears twice")
+        }
+        return table
     }
 
     public mutating func set() throws(EventDecodingError) -> Set<String> {

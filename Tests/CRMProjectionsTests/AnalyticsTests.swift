@@ -133,6 +133,35 @@ struct AnalyticsTests {
         #expect(actual == expected)
     }
 
+    @Test("Orders read back by id, each field kept; an order id written twice is refused, naming it")
+    func ordersByID() throws {
+        let (_, state) = try Self.load()
+        let restored = try ShopAnalytics.State(serialized: state.serialized)
+        #expect(restored.serialized == state.serialized)
+        #expect(restored.orders.count == state.orders.count && !state.orders.isEmpty)
+        for order in state.orders.all { #expect(restored.orders[order.id] == order) }
+        // The bytes of a state holding two orders under one id: no identity (an empty map), then the orders' map,
+        // then empty maps of tickets, campaigns and engagement, and no launch.
+        var writer = BinaryWriter()
+        writer.varint(0)
+        writer.varint(2)
+        for _ in 0..<2 {
+            writer.string("o-1")
+            writer.string("c-1")
+            writer.optionalTime(nil)
+            writer.money(Money(minorUnits: 100, currency: .usd))
+            writer.varint(0)
+            for _ in 0..<3 { writer.optionalString(nil) }
+            writer.bool(false)
+            writer.int(0)
+            writer.int(0)
+        }
+        for _ in 0..<4 { writer.varint(0) }
+        #expect(throws: EventDecodingError(reason: "o-1 appears twice")) {
+            try ShopAnalytics.State(serialized: writer.bytes)
+        }
+    }
+
     @Test("A launch notifies the customers subscribed to its sku or category who granted some consent")
     func launchNotifications() throws {
         let codec = EventJSONCodec(defaultCurrency: .usd)

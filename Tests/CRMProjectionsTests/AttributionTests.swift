@@ -235,7 +235,7 @@ struct AttributionTests {
 
     @Test("A journey's conversions come in time order, ties in log order, cancelled orders left out, net values")
     func conversionsInOrder() {
-        var journey = CustomerJourneys.Journey(firstOffset: 0)
+        var journey = CustomerJourneys.Journey(id: "c-1", firstOffset: 0)
         let usd = { (minorUnits: Int64) in Money(minorUnits: minorUnits, currency: .usd) }
         // Five orders, so that the dictionary's order is almost never already the time order.
         journey.orders = [

@@ -10,7 +10,7 @@ public enum ShopAnalytics: Projection {
     public static let personalFieldsRead: Set<EventType> = []
 
     /// One order, changed by its cancellation, returns and refunds.
-    public struct Order: Sendable, Equatable {
+    public struct Order: Identified, Equatable {
         public struct Item: Sendable, Equatable {
             public var sku: String
             public var category: String?
@@ -19,6 +19,8 @@ public enum ShopAnalytics: Projection {
             public var price: Int64
         }
 
+        /// The order's id.
+        public var id: String
         /// The customer who placed it (an id merged since resolves through the state's identities).
         public var customer: String
         /// Nil until its `order.placed` is applied (returns can come late, before it).
@@ -65,7 +67,8 @@ public enum ShopAnalytics: Projection {
 
     public struct State: ProjectionState {
         public internal(set) var identities = IdentityMap()
-        public internal(set) var orders: [String: Order] = [:]
+        /// By order id.
+        public internal(set) var orders = IdentifiedTable<Order>()
         public internal(set) var tickets: [String: Ticket] = [:]
         public internal(set) var campaigns: [String: Campaign] = [:]
         /// Customer → campaign → opened / clicked flags.
@@ -77,9 +80,7 @@ public enum ShopAnalytics: Projection {
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
-            // Room made first: merging into a table that grows as it goes rehashed it twice or more.
-            orders.reserveCapacity(orders.count + shard.orders.count)
-            orders.merge(shard.orders) { mine, _ in mine }
+            orders.absorb(shard.orders)
             tickets.merge(shard.tickets) { mine, _ in mine }
             engagement.merge(shard.engagement) { mine, _ in mine }
             // Events without a customer (campaign.created, product.launched) reach every shard: keep one copy.
@@ -127,23 +128,27 @@ public enum ShopAnalytics: Projection {
                 state.engagement[id, default: [:]][campaign, default: 0] |= kind == .opened ? opened : clicked
             }
         case .orderPlaced(let order, let total, let items, let channel, let country, _, let city):
-            guard state.orders[order]?.placedAt == nil else { return }
-            var record = state.orders[order] ?? Order(customer: customer)
-            record.placedAt = at
-            record.total = total
-            record.items = (items ?? []).map {
-                Order.Item(sku: $0.sku, category: $0.category, quantity: Int64($0.quantity), price: $0.price.minorUnits)
+            state.orders.update(order, default: Order(id: order, customer: customer)) { record in
+                guard record.placedAt == nil else { return }
+                record.placedAt = at
+                record.total = total
+                record.items = (items ?? []).map {
+                    .init(sku: $0.sku, category: $0.category, quantity: Int64($0.quantity), price: $0.price.minorUnits)
+                }
+                record.channel = channel
+                record.country = country
+                record.city = city
             }
-            record.channel = channel
-            record.country = country
-            record.city = city
-            state.orders[order] = record
         case .orderCancelled(let order, _):
-            state.orders[order, default: Order(customer: customer)].cancelled = true
+            state.orders.update(order, default: Order(id: order, customer: customer)) { $0.cancelled = true }
         case .orderReturned(let order, let amount):
-            state.orders[order, default: Order(customer: customer)].returned += amount.minorUnits
+            state.orders.update(order, default: Order(id: order, customer: customer)) {
+                $0.returned += amount.minorUnits
+            }
         case .orderRefunded(let order, let amount):
-            state.orders[order, default: Order(customer: customer)].refunded += amount.minorUnits
+            state.orders.update(order, default: Order(id: order, customer: customer)) {
+                $0.refunded += amount.minorUnits
+            }
         case .ticketOpened(let ticket, _, let channel, let priority):
             guard state.tickets[ticket]?.openedAt == nil else { return }
             state.tickets[ticket, default: Ticket(customer: customer)].openedAt = at
@@ -209,8 +214,8 @@ extension ShopAnalytics.State {
 
     public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
         identities = try IdentityMap(deserializing: &reader)
-        orders = try reader.map { reader throws(EventDecodingError) in
-            var order = ShopAnalytics.Order(customer: try reader.string())
+        orders = try reader.table { id, reader throws(EventDecodingError) in
+            var order = ShopAnalytics.Order(id: id, customer: try reader.string())
             order.placedAt = try reader.optionalTime()?.microseconds
             order.total = try reader.money()
             for _ in 0..<(try reader.count("items")) {

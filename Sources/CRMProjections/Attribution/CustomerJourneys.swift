@@ -29,7 +29,9 @@ public enum CustomerJourneys: Projection {
     }
 
     /// One customer's journey (and those of the ids merged into it).
-    public struct Journey: Sendable, Equatable {
+    public struct Journey: Identified, Equatable {
+        /// The customer's id.
+        public internal(set) var id: String
         /// In event-time order; a late touch is inserted after those at the same or an earlier time.
         var touches: [JourneyTouch] = []
         var orders: [String: Order] = [:]
@@ -77,7 +79,8 @@ public enum CustomerJourneys: Projection {
     }
 
     public struct State: ProjectionState {
-        public internal(set) var journeys: [String: Journey] = [:]
+        /// By customer id.
+        public internal(set) var journeys = IdentifiedTable<Journey>()
         public internal(set) var identities = IdentityMap()
         /// The words the touches have named, which the canonical bytes list once.
         var touchWords = FactWords()
@@ -95,14 +98,14 @@ public enum CustomerJourneys: Projection {
             identities.serialize(into: &writer)
             let words = touchWords.table()
             words.write(into: &writer)
-            // The journeys' places in the dictionary are sorted, not the journeys: copying 710,000 (id, journey)
-            // pairs into an array, then into sorted order, retained and released each journey's touches and
-            // orders at every copy, which was almost half of a save.
-            let journeys = journeys
-            let id: @Sendable (Dictionary<String, Journey>.Index) -> String = { journeys.keys[$0] }
-            let places = sortedOnTwoCores(Array(journeys.indices), by: id)
+            // The journeys' places are sorted, not the journeys: copying 710,000 (id, journey) pairs into an
+            // array, then into sorted order, retained and released each journey's touches and orders at every copy,
+            // which was almost half of a save.
+            let journeys = journeys.values
+            let places = sortedOnTwoCores(self.journeys.places, by: \.key)
+            let id: @Sendable ((key: String, value: Int32)) -> String = { $0.key }
             writer.chunkedMap(sortedEntries: places, key: id, bytesPerEntry: 128) { writer, place in
-                let journey = journeys.values[place]
+                let journey = journeys[Int(place.value)]
                 writer.int(journey.firstOffset)
                 writer.varint(UInt64(journey.touches.count))
                 var previous: Int64 = 0
@@ -131,7 +134,8 @@ public enum CustomerJourneys: Projection {
             let words = try FactWords.ReadTable(deserializing: &reader)
             touchWords = words.set
             let (count, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in
-                var journey = Journey(firstOffset: try reader.int())
+                // The id is the entry's key, known once the entry is read.
+                var journey = Journey(id: "", firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
                 var previous: Int64 = 0
@@ -155,22 +159,25 @@ public enum CustomerJourneys: Projection {
                 }
                 return journey
             }
-            journeys.reserveCapacity(count)
+            var list = [Journey]()
+            list.reserveCapacity(count)
             for chunk in chunks {
-                for (id, journey) in chunk {
-                    guard journeys.updateValue(journey, forKey: id) == nil else {
-                        throw EventDecodingError(reason: "the journey of \(id) appears twice")
-                    }
+                for (id, var journey) in chunk {
+                    journey.id = id
+                    list.append(journey)
                 }
             }
+            guard let table = IdentifiedTable(list) else {
+                let id = IdentifiedTable.repeatedID(in: list) ?? "a customer"
+                throw EventDecodingError(reason: "the journey of \(id) appears twice")
+            }
+            journeys = table
         }
 
         public mutating func absorb(_ shard: State) {
             identities.absorb(shard.identities)
             touchWords.formUnion(shard.touchWords)
-            // Room made first, as for a shop's orders.
-            journeys.reserveCapacity(journeys.count + shard.journeys.count)
-            journeys.merge(shard.journeys) { mine, _ in mine }
+            journeys.absorb(shard.journeys)
         }
 
         /// The paths of every customer (customers in the order they first appeared in the log, each one's paths in
@@ -180,7 +187,7 @@ public enum CustomerJourneys: Projection {
         {
             var cutter = PathCutter(options)
             var list = PathList(words: cutter.words)
-            for index in customerOrder() { cut(journeys[index].value, with: &cutter, into: &list) }
+            for index in customerOrder() { cut(journeys.values[index], with: &cutter, into: &list) }
             return (list.paths, list.untouched)
         }
 
@@ -213,12 +220,13 @@ public enum CustomerJourneys: Projection {
         /// which is the same as one pass in id order.
         func indexedPaths(_ options: PathOptions, customersPerRun: Int = 4096) -> IndexedPaths {
             let order = customerOrder()
+            let journeys = journeys.values
             let runs = max(1, min(64, order.count / customersPerRun))
             let parts = concurrentMap(runs) { run in
                 var cutter = PathCutter(options)
                 var part = IndexedPaths(words: cutter.words)
                 for index in order[(run * order.count / runs)..<((run + 1) * order.count / runs)] {
-                    cut(journeys[index].value, with: &cutter, into: &part)
+                    cut(journeys[index], with: &cutter, into: &part)
                 }
                 part.finish()
                 return part
@@ -226,12 +234,13 @@ public enum CustomerJourneys: Projection {
             return parts.count == 1 ? parts[0] : IndexedPaths(joining: parts)
         }
 
-        /// The journeys' positions in the dictionary (read by position: no hashing), in the order their customers
-        /// first appeared in the log.
-        private func customerOrder() -> [Dictionary<String, Journey>.Index] {
-            // Sorted with the offsets beside the positions: a comparison reads two adjacent integers, not two
-            // journeys out of the dictionary (the sort was a quarter of a second at 710,000 customers).
-            var keyed = journeys.indices.map { (offset: journeys[$0].value.firstOffset, index: $0) }
+        /// The journeys' places in the table (read by place: no hashing), in the order their customers first
+        /// appeared in the log.
+        private func customerOrder() -> [Int] {
+            // Sorted with the offsets beside the places: a comparison reads two adjacent integers, not two journeys
+            // out of the table (the sort was a quarter of a second at 710,000 customers).
+            let journeys = journeys.values
+            var keyed = journeys.indices.map { (offset: journeys[$0].firstOffset, index: $0) }
             keyed.sort { $0.offset < $1.offset }
             return keyed.map(\.index)
         }
@@ -249,33 +258,38 @@ public enum CustomerJourneys: Projection {
         let event = projected.event
         guard let customer = event.customer else { return }
         let at = event.at.microseconds
-        let fresh = Journey(firstOffset: projected.offset)
-        // The id that stands for the customer now (read after a merge event has been recorded).
-        func resolved() -> String { state.identities.resolve(customer, hash: projected.customerHash).id }
+        let offset = projected.offset
+        // The journey of the id that stands for the customer now (read after a merge event has been recorded),
+        // begun at this event when there is none.
+        func withJourney(_ body: (inout Journey) -> Void) {
+            let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
+            state.journeys.update(id, hash: hash, default: Journey(id: id, firstOffset: offset), body)
+        }
         switch event.payload {
         case .customerMerged(let from):
             guard let (merged, survivor) = state.identities.merge(from, into: customer) else { return }
-            let absorbed = state.journeys.removeValue(forKey: merged) ?? Journey(firstOffset: projected.offset)
-            state.journeys[survivor, default: fresh].absorb(absorbed)
+            let absorbed = state.journeys.remove(merged) ?? Journey(id: merged, firstOffset: offset)
+            state.journeys.update(survivor, default: Journey(id: survivor, firstOffset: offset)) { $0.absorb(absorbed) }
         case .touchpoint:
             let words = projected.words
             let touch = state.note(.init(at: at, type: .touchpoint, channel: words.channel, campaign: words.campaign))
-            state.journeys[resolved(), default: fresh].insert(touch)
+            withJourney { $0.insert(touch) }
         case .message(let kind, _, _):
             guard kind == .sent || kind == .opened || kind == .clicked else { return }
             let words = projected.words
             let touch = state.note(.init(at: at, type: event.type, channel: words.channel, campaign: words.campaign))
-            state.journeys[resolved(), default: fresh].insert(touch)
+            withJourney { $0.insert(touch) }
         case .orderPlaced(let order, let total, _, _, _, _, _):
-            let id = resolved()
-            guard state.journeys[id]?.orders[order]?.placed == nil else { return }
-            state.journeys[id, default: fresh].orders[order, default: Order()].placed = (at, total, projected.offset)
+            withJourney { journey in
+                guard journey.orders[order]?.placed == nil else { return }
+                journey.orders[order, default: Order()].placed = (at, total, offset)
+            }
         case .orderCancelled(let order, _):
-            state.journeys[resolved(), default: fresh].orders[order, default: Order()].cancelled = true
+            withJourney { $0.orders[order, default: Order()].cancelled = true }
         case .orderReturned(let order, let amount):
-            state.journeys[resolved(), default: fresh].orders[order, default: Order()].returned += amount.minorUnits
+            withJourney { $0.orders[order, default: Order()].returned += amount.minorUnits }
         case .orderRefunded(let order, let amount):
-            state.journeys[resolved(), default: fresh].orders[order, default: Order()].refunded += amount.minorUnits
+            withJourney { $0.orders[order, default: Order()].refunded += amount.minorUnits }
         default:
             break
         }

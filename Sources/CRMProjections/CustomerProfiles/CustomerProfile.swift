@@ -384,3 +384,8 @@ public struct PackedWord: Sendable {
 
     func word(in words: [String]) -> String? { number == .max ? nil : words[Int(number)] }
 }
+
+extension CustomerProfile: Identified {}
+
+/// The customer profiles by id.
+public typealias ProfileTable = IdentifiedTable<CustomerProfile>

@@ -1,0 +1,243 @@
+/// A value that carries the id it is found by in an ``IdentifiedTable``: a customer's profile, a journey, an order.
+public protocol Identified: Sendable {
+    var id: String { get }
+}
+
+/// Values by their id: the values side by side in one array, found through a hash table of places. What the
+/// projections keep per customer (profiles, journeys) and per order.
+///
+/// A `Dictionary` keeps a quarter to a half of its buckets empty, each as large as a value, and moves every value
+/// when it grows (growing the shop's orders was a twentieth of a rebuild of every projection, and so was joining
+/// two shards' orders). An `OrderedDictionary` keeps the ids in an array of their own beside the values (16 bytes
+/// an entry), and comparing the id an event names with the one in that array missed the cache on most events of a
+/// rebuild (a tenth of it): a second miss, since the value itself is read next anyway. This table's slots hold a
+/// value's place and 32 bits of its id's hash, and the id compared is the value's own. Places change when a value
+/// is removed (a merge): the last one moves into the hole.
+public struct IdentifiedTable<Element: Identified>: Sendable {
+    /// The values, in the order they were added (a removed one's place taken by the last).
+    private var elements: [Element] = []
+    /// Open addressing with linear probing, a power of two long (or empty): 0 is an empty slot; otherwise the high
+    /// 32 bits are those of the id's hash (``hashBits(_:)``) and the low 32 the value's place plus one. A slot's
+    /// first choice is its hash bits masked to the table's length.
+    private var slots: [UInt64] = []
+
+    public init() {}
+
+    /// Values in the order given; their ids must be distinct (nil otherwise).
+    init?(_ elements: [Element]) {
+        // The array's storage is taken as it is (copying it would copy each value and retain each of its references,
+        // with both copies resident at once).
+        self.elements = elements
+        slots = [UInt64](repeating: 0, count: Self.slotCount(for: elements.count))
+        let unique = self.elements.withUnsafeBufferPointer { stored in
+            stored.indices.allSatisfy { place in
+                // Through the pointer: the array's subscript would copy the value to read its id.
+                let id = stored[place].id
+                let bits = Self.hashBits(id)
+                guard case .absent(let slot) = find(id, bits: bits, in: stored) else { return false }
+                slots[slot] = Self.slot(bits: bits, place: place)
+                return true
+            }
+        }
+        if !unique { return nil }
+    }
+
+    /// The first id `elements` hold twice, which makes ``init(_:)`` fail: for the error that says so.
+    static func repeatedID(in elements: [Element]) -> String? {
+        var seen = Set<String>()
+        return elements.first { !seen.insert($0.id).inserted }?.id
+    }
+
+    public var count: Int { elements.count }
+    public var isEmpty: Bool { elements.isEmpty }
+    /// The ids, in the order of `all`.
+    public var ids: [String] { elements.withUnsafeBufferPointer { stored in stored.indices.map { stored[$0].id } } }
+    /// Every value, in no particular order.
+    public var all: [Element] { elements }
+
+    /// Every value, in the order of `ids`. Mutable in place by the projection, which must not change an id.
+    var values: [Element] {
+        get { elements }
+        _modify { yield &elements }
+    }
+
+    /// Each id with the place of its value in `values`.
+    var places: [(key: String, value: Int32)] {
+        elements.withUnsafeBufferPointer { stored in stored.indices.map { (key: stored[$0].id, value: Int32($0)) } }
+    }
+
+    public func contains(_ id: String) -> Bool { place(of: id) != nil }
+
+    public subscript(id: String) -> Element? { place(of: id).map { elements[$0] } }
+
+    /// Runs `body` on the value of `id` where it lies, made by `make` first when there is none, and passes
+    /// `context` through. Borrowing the array's element: moving the value out and back would retain and release
+    /// each of its references on every event.
+    /// `hash` is `id.hashValue`, which the caller may have worked out elsewhere (``ProjectedEvent/customerHash``).
+    mutating func update<Context, Result>(
+        _ id: String,
+        hash: Int? = nil,
+        default make: @autoclosure () -> Element,
+        passing context: Context,
+        _ body: (inout Element, Context) -> Result
+    ) -> Result {
+        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
+        return body(&elements[place], context)
+    }
+
+    /// ``update(_:hash:default:passing:_:)`` without a context.
+    mutating func update<Result>(
+        _ id: String,
+        hash: Int? = nil,
+        default make: @autoclosure () -> Element,
+        _ body: (inout Element) -> Result
+    ) -> Result {
+        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
+        return body(&elements[place])
+    }
+
+    /// Adds `value` or replaces the one with its id.
+    mutating func store(_ value: Element) {
+        let (place, added) = placeAdding(value.id, bits: Self.hashBits(value.id)) { value }
+        if !added { elements[place] = value }
+    }
+
+    /// Removes and returns the value of `id`.
+    mutating func remove(_ id: String) -> Element? {
+        let bits = Self.hashBits(id)
+        guard case .found(let slot, let place) = elements.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) })
+        else { return nil }
+        emptySlot(slot)
+        let last = elements.count - 1
+        if place != last {
+            // Removing from the middle would shift every later value: the last one takes the hole, and its slot
+            // its new place.
+            let moved = elements.withUnsafeBufferPointer { stored in
+                let id = stored[last].id
+                return find(id, bits: Self.hashBits(id), in: stored)
+            }
+            guard case .found(let movedSlot, _) = moved else { preconditionFailure("every value has a slot") }
+            slots[movedSlot] = Self.slot(bits: UInt32(truncatingIfNeeded: slots[movedSlot] >> 32), place: place)
+            elements.swapAt(place, last)
+        }
+        return elements.removeLast()
+    }
+
+    /// Adds the values of `other` whose ids this table does not hold.
+    mutating func absorb(_ other: IdentifiedTable) {
+        elements.reserveCapacity(count + other.count)
+        resizeSlots(forCount: count + other.count)
+        other.elements.withUnsafeBufferPointer { theirs in
+            // One search per value: a held id keeps its value (`make` is not called for it).
+            for place in theirs.indices {
+                _ = placeAdding(theirs[place].id, bits: Self.hashBits(theirs[place].id)) { theirs[place] }
+            }
+        }
+    }
+
+    // MARK: Slots
+
+    private enum Probe {
+        case found(slot: Int, place: Int)
+        /// The empty slot where the id would go.
+        case absent(slot: Int)
+    }
+
+    /// The 32 bits of `id`'s hash that a slot keeps. Swift's hash is seeded per process: slots are never saved.
+    private static func hashBits(_ id: String) -> UInt32 { hashBits(id.hashValue) }
+
+    private static func hashBits(_ hash: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: UInt64(bitPattern: Int64(hash)) >> 32)
+    }
+
+    private static func slot(bits: UInt32, place: Int) -> UInt64 {
+        UInt64(bits) << 32 | UInt64(place + 1)
+    }
+
+    /// Where `id` is, or the empty slot where it would go; the table must have slots.
+    private func find(_ id: String, bits: UInt32, in stored: UnsafeBufferPointer<Element>) -> Probe {
+        let mask = slots.count - 1
+        return slots.withUnsafeBufferPointer { slots in
+            var index = Int(bits) & mask
+            while true {
+                let slot = slots[index]
+                if slot == 0 { return .absent(slot: index) }
+                let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                // The id compared is in the value, which the caller reads next anyway.
+                if UInt32(truncatingIfNeeded: slot >> 32) == bits, stored[place].id == id {
+                    return .found(slot: index, place: place)
+                }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
+    private func place(of id: String) -> Int? {
+        guard !slots.isEmpty else { return nil }
+        let found = elements.withUnsafeBufferPointer { find(id, bits: Self.hashBits(id), in: $0) }
+        if case .found(_, let place) = found { return place }
+        return nil
+    }
+
+    /// The place of `id`'s value, appended (made by `make`, whose id must be `id`) when there is none, and
+    /// whether it was.
+    private mutating func placeAdding(
+        _ id: String,
+        bits: UInt32,
+        _ make: () -> Element
+    ) -> (place: Int, added: Bool) {
+        // Kept at most three quarters full, so that a probe ends within a few slots.
+        if (elements.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: elements.count + 1) }
+        switch elements.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) }) {
+        case .found(_, let place):
+            return (place, false)
+        case .absent(let slot):
+            slots[slot] = Self.slot(bits: bits, place: elements.count)
+            elements.append(make())
+            return (elements.count - 1, true)
+        }
+    }
+
+    /// Empties `slot`, moving back the entries after it that would no longer be found past the hole (linear
+    /// probing's deletion without tombstones).
+    private mutating func emptySlot(_ slot: Int) {
+        let mask = slots.count - 1
+        var hole = slot
+        var next = (slot + 1) & mask
+        while slots[next] != 0 {
+            let home = Int(truncatingIfNeeded: slots[next] >> 32) & mask
+            // The entry may fill the hole unless its first choice lies after the hole, up to where it is.
+            if (next &- home) & mask >= (next &- hole) & mask {
+                slots[hole] = slots[next]
+                hole = next
+            }
+            next = (next + 1) & mask
+        }
+        slots[hole] = 0
+    }
+
+    /// The length of a table that holds `count` values at most three quarters full.
+    private static func slotCount(for count: Int) -> Int {
+        var length = 16
+        while length * 3 < count * 4 { length *= 2 }
+        return length
+    }
+
+    /// Slots for at least `count` values at most three quarters full, every value placed again.
+    private mutating func resizeSlots(forCount count: Int) {
+        let length = Self.slotCount(for: count)
+        guard length > slots.count else { return }
+        slots = [UInt64](repeating: 0, count: length)
+        let mask = length - 1
+        elements.withUnsafeBufferPointer { stored in
+            slots.withUnsafeMutableBufferPointer { slots in
+                for place in stored.indices {
+                    let bits = Self.hashBits(stored[place].id)
+                    var index = Int(bits) & mask
+                    while slots[index] != 0 { index = (index + 1) & mask }
+                    slots[index] = Self.slot(bits: bits, place: place)
+                }
+            }
+        }
+    }
+}
