@@ -34,7 +34,8 @@ public enum CustomerJourneys: Projection {
         public internal(set) var id: String
         /// In event-time order; a late touch is inserted after those at the same or an earlier time.
         var touches: [JourneyTouch] = []
-        var orders: [String: Order] = [:]
+        /// By order id: a customer has a few (a dictionary of one or two orders took about 200 bytes).
+        var orders: SortedMap<Order> = [:]
         /// The log offset of the customer's first event (of any id merged into it): the order reports take
         /// customers in, which every way of running the projection agrees on, without sorting ids.
         var firstOffset = Int64.max
@@ -43,7 +44,7 @@ public enum CustomerJourneys: Projection {
         /// log order), into `conversions` (a reused buffer).
         func conversions(into conversions: inout [AttributionPath.Conversion]) {
             conversions.removeAll(keepingCapacity: true)
-            let converted = orders.values.lazy.filter { $0.placed != nil && !$0.cancelled }
+            let converted = orders.lazy.map { $0.value }.filter { $0.placed != nil && !$0.cancelled }
             var unordered = false
             var last: (at: Int64, offset: Int64) = (.min, .min)
             for order in converted {
@@ -147,7 +148,7 @@ public enum CustomerJourneys: Projection {
                     let campaign = try words.word(from: &reader)
                     journey.touches.append(.init(at: at, type: type, channel: channel, campaign: campaign))
                 }
-                journey.orders = try reader.map { reader throws(EventDecodingError) in
+                journey.orders = try reader.sortedMap { reader throws(EventDecodingError) in
                     var order = Order()
                     if try reader.bool() {
                         order.placed = (try reader.int(), try reader.money(), try reader.int())
