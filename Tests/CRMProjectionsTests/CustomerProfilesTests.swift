@@ -383,6 +383,7 @@ struct ProfileTableTests {
     @Test("Stores, finds, modifies in place, removes (the last profile moves into the hole) and absorbs")
     func table() throws {
         var table = ProfileTable()
+        #expect(table.remove("c0") == nil && table["c0"] == nil && !table.contains("c0"), "an empty table")
         for number in 0..<5 { table.store(Self.profile("c\(number)", gross: Int64(number))) }
         let seen = table.update("c2", default: CustomerProfile(id: "c2"), passing: Int64(100)) { profile, extra in
             profile.amounts["BRL"]!.gross += extra

@@ -104,6 +104,9 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     /// Removes and returns the value of `id`.
     mutating func remove(_ id: String) -> Element? {
+        // A table never stored into has no slot to search (a shard's journeys before its first touch, when its first
+        // event is a merge).
+        guard !slots.isEmpty else { return nil }
         let bits = Self.hashBits(id)
         guard case .found(let slot, let place) = elements.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) })
         else { return nil }
