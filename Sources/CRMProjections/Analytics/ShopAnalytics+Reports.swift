@@ -25,8 +25,8 @@ extension ShopAnalytics.State {
     public func campaignRows() -> [CampaignRow] {
         var opens = [String: Int64]()
         var clicks = [String: Int64]()
-        for campaigns in engagement.values {
-            for (campaign, flags) in campaigns {
+        for customer in engagement.values {
+            for (campaign, flags) in customer.campaigns {
                 if flags & ShopAnalytics.opened != 0 { opens[campaign, default: 0] += 1 }
                 if flags & ShopAnalytics.clicked != 0 { clicks[campaign, default: 0] += 1 }
             }

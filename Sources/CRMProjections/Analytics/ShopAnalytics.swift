@@ -65,14 +65,22 @@ public enum ShopAnalytics: Projection {
     static let opened: UInt8 = 1
     static let clicked: UInt8 = 2
 
+    /// A customer's engagement: campaign → ``opened`` / ``clicked`` flags.
+    struct Engagement: Identified {
+        /// The customer's id.
+        var id: String
+        var campaigns: SortedMap<UInt8> = [:]
+    }
+
     public struct State: ProjectionState {
         public internal(set) var identities = IdentityMap()
         /// By order id.
         public internal(set) var orders = IdentifiedTable<Order>()
         public internal(set) var tickets: [String: Ticket] = [:]
         public internal(set) var campaigns: [String: Campaign] = [:]
-        /// Customer → campaign → opened / clicked flags.
-        var engagement: [String: [String: UInt8]] = [:]
+        /// Per customer: campaign → opened / clicked flags (a customer engages with a few campaigns; a dictionary
+        /// each took about 200 bytes).
+        var engagement = IdentifiedTable<Engagement>()
         /// In log order.
         public internal(set) var launches: [Launch] = []
 
@@ -82,7 +90,7 @@ public enum ShopAnalytics: Projection {
             identities.absorb(shard.identities)
             orders.absorb(shard.orders)
             tickets.merge(shard.tickets) { mine, _ in mine }
-            engagement.merge(shard.engagement) { mine, _ in mine }
+            engagement.absorb(shard.engagement)
             // Events without a customer (campaign.created, product.launched) reach every shard: keep one copy.
             // Message counts come from customer events, so they are added up.
             for (id, campaign) in shard.campaigns {
@@ -115,17 +123,21 @@ public enum ShopAnalytics: Projection {
         switch event.payload {
         case .customerMerged(let from):
             guard let (merged, survivor) = state.identities.merge(from, into: customer),
-                let absorbed = state.engagement.removeValue(forKey: merged)
+                let absorbed = state.engagement.remove(merged)
             else { return }
-            state.engagement[survivor, default: [:]].merge(absorbed) { $0 | $1 }
+            state.engagement.update(survivor, default: Engagement(id: survivor)) {
+                $0.campaigns.merge(absorbed.campaigns) { $0 | $1 }
+            }
         case .message(let kind, let campaign, _):
             switch kind {
             case .sent: state.campaigns[campaign, default: Campaign()].sent += 1
             case .bounced: state.campaigns[campaign, default: Campaign()].bounced += 1
             case .unsubscribed: state.campaigns[campaign, default: Campaign()].unsubscribed += 1
             case .opened, .clicked:
-                let id = state.identities.resolve(customer, hash: projected.customerHash).id
-                state.engagement[id, default: [:]][campaign, default: 0] |= kind == .opened ? opened : clicked
+                let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
+                state.engagement.update(id, hash: hash, default: Engagement(id: id)) {
+                    $0.campaigns[campaign, default: 0] |= kind == .opened ? opened : clicked
+                }
             }
         case .orderPlaced(let order, let total, let items, let channel, let country, _, let city):
             state.orders.update(order, default: Order(id: order, customer: customer)) { record in
@@ -202,7 +214,7 @@ extension ShopAnalytics.State {
             writer.int(campaign.bounced)
             writer.int(campaign.unsubscribed)
         }
-        writer.map(engagement) { writer, campaigns in writer.map(campaigns) { $0.varint(UInt64($1)) } }
+        writer.map(engagement) { writer, customer in writer.map(customer.campaigns) { $0.varint(UInt64($1)) } }
         writer.varint(UInt64(launches.count))
         for launch in launches {
             writer.string(launch.sku)
@@ -255,8 +267,13 @@ extension ShopAnalytics.State {
                 unsubscribed: try reader.int()
             )
         }
-        engagement = try reader.map { reader throws(EventDecodingError) in
-            try reader.map { reader throws(EventDecodingError) in UInt8(truncatingIfNeeded: try reader.varint()) }
+        engagement = try reader.table { id, reader throws(EventDecodingError) in
+            ShopAnalytics.Engagement(
+                id: id,
+                campaigns: try reader.sortedMap { reader throws(EventDecodingError) in
+                    UInt8(truncatingIfNeeded: try reader.varint())
+                }
+            )
         }
         for _ in 0..<(try reader.count("launches")) {
             launches.append(
