@@ -161,6 +161,26 @@ struct CustomerProfilesTests {
         #expect(state.profile(of: "d")?.mergedIDs == ["never-seen"])
     }
 
+    @Test("A merge as the very first event, then the survivor's events: every projection folds them from empty")
+    func mergeFirst() throws {
+        var state = EveryProjection.makeState()
+        let events: [(String, EventPayload)] = [
+            ("a", .customerMerged(from: "b")),
+            ("b", .message(.opened, campaign: "spring", channel: "email")),
+            ("b", .touchpoint(channel: "email", campaign: "spring", source: nil, medium: nil, kind: nil, url: nil)),
+            ("b", Self.order("o1", 10_000)),
+            ("c", .customerMerged(from: "a")),
+        ]
+        for (number, (customer, payload)) in events.enumerated() {
+            let event = Event(id: "e\(number)", at: Self.at(Int64(number)), customer: customer, payload: payload)
+            EveryProjection.applyInSequence(offset: Int64(number), event: event, to: &state)
+        }
+        #expect(state.first.profile(of: "b")?.id == "c" && state.first.profiles.count == 1)
+        #expect(state.second.first.journeys.ids == ["c"] && state.second.first.journeys["c"]?.touches.count == 2)
+        #expect(state.second.second.orders["o1"]?.customer == "b")
+        #expect(state.second.second.campaignRows().first { $0.campaign == "spring" }?.uniqueOpens == 1)
+    }
+
     @Test("Channel and campaign counts, read from the touch facts, follow merges and late events and read back")
     func touchCountsAfterMergeAndRoundTrip() throws {
         func touch(_ channel: String, _ campaign: String?) -> EventPayload {
