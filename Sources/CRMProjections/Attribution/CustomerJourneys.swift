@@ -31,7 +31,7 @@ public enum CustomerJourneys: Projection {
     /// One customer's journey (and those of the ids merged into it).
     public struct Journey: Identified, Equatable {
         /// The customer's id.
-        public internal(set) var id: String
+        public let id: String
         /// In event-time order; a late touch is inserted after those at the same or an earlier time.
         var touches: [JourneyTouch] = []
         /// By order id: a customer has a few (a dictionary of one or two orders took about 200 bytes).
@@ -134,9 +134,9 @@ public enum CustomerJourneys: Projection {
             identities = try IdentityMap(deserializing: &reader)
             let words = try FactWords.ReadTable(deserializing: &reader)
             touchWords = words.set
-            let (count, chunks) = try reader.chunkedEntries { reader throws(EventDecodingError) in
-                // The id is the entry's key, known once the entry is read.
-                var journey = Journey(id: "", firstOffset: try reader.int())
+            // Read straight into their places in one array, which the table then takes as it is.
+            let list = try reader.chunkedValues { id, _, _, reader throws(EventDecodingError) in
+                var journey = Journey(id: id, firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
                 var previous: Int64 = 0
@@ -159,14 +159,6 @@ public enum CustomerJourneys: Projection {
                     return order
                 }
                 return journey
-            }
-            var list = [Journey]()
-            list.reserveCapacity(count)
-            for chunk in chunks {
-                for (id, var journey) in chunk {
-                    journey.id = id
-                    list.append(journey)
-                }
             }
             guard let table = IdentifiedTable(list) else {
                 let id = IdentifiedTable.repeatedID(in: list) ?? "a customer"
