@@ -422,6 +422,7 @@ struct ProfileTableTests {
             table.ids.sorted() == ["c0", "c2", "c3", "c4"] && table.values.map(\.id).sorted() == table.ids.sorted()
         )
         for id in table.ids { #expect(table[id]?.id == id, "every id finds its own profile after the moves") }
+        #expect(table.map(\.id).sorted() == table.ids.sorted(), "iterated, every profile once")
         var other = ProfileTable()
         other.store(Self.profile("c0", gross: 1_000))
         other.store(Self.profile("d", gross: 7))

@@ -244,3 +244,9 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         }
     }
 }
+
+/// Every value, in no particular order (as a dictionary's values): `for order in state.orders`.
+extension IdentifiedTable: Sequence {
+    public func makeIterator() -> IndexingIterator<[Element]> { elements.makeIterator() }
+    public var underestimatedCount: Int { elements.count }
+}
