@@ -487,10 +487,7 @@ extension BinaryReader {
             let id = try string()
             elements.append(try element(id, &self))
         }
-        guard let table = IdentifiedTable(elements) else {
-            throw EventDecodingError(reason: "\(IdentifiedTable.repeatedID(in: elements) ?? "an id") appears twice")
-        }
-        return table
+        return try IdentifiedTable(elements) { id in EventDecodingError(reason: "\(id) appears twice") }
     }
 
     public mutating func set() throws(EventDecodingError) -> Set<String> {

@@ -160,11 +160,9 @@ public enum CustomerJourneys: Projection {
                 }
                 return journey
             }
-            guard let table = IdentifiedTable(list) else {
-                let id = IdentifiedTable.repeatedID(in: list) ?? "a customer"
-                throw EventDecodingError(reason: "the journey of \(id) appears twice")
+            journeys = try IdentifiedTable(list) { id in
+                EventDecodingError(reason: "the journey of \(id) appears twice")
             }
-            journeys = table
         }
 
         public mutating func absorb(_ shard: State) {

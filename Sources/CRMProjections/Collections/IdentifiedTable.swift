@@ -42,10 +42,15 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         if !unique { return nil }
     }
 
-    /// The first id `elements` hold twice, which makes ``init(_:)`` fail: for the error that says so.
-    static func repeatedID(in elements: [Element]) -> String? {
-        var seen = Set<String>()
-        return elements.first { !seen.insert($0.id).inserted }?.id
+    /// Values in the order given, or the error `repeated` makes of the first id they hold twice (a state read
+    /// back).
+    init<Failure: Error>(_ elements: [Element], repeated: (_ id: String) -> Failure) throws(Failure) {
+        guard let table = Self(elements) else {
+            // Looked for only once the table is refused: the search is a second pass over every id.
+            var seen = Set<String>()
+            throw repeated(elements.first { !seen.insert($0.id).inserted }?.id ?? "")
+        }
+        self = table
     }
 
     public var count: Int { elements.count }
