@@ -97,8 +97,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         default make: @autoclosure () -> Element,
         _ body: (inout Element) -> Result
     ) -> Result {
-        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
-        return body(&elements[place])
+        update(id, hash: hash, default: make(), passing: ()) { element, _ in body(&element) }
     }
 
     /// Adds `value` or replaces the one with its id.
