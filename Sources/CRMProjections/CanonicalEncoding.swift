@@ -48,7 +48,7 @@ extension BinaryWriter {
         _ value: (inout BinaryWriter, Element) -> Void
     ) {
         varint(UInt64(table.count))
-        let places = table.places.sorted { $0.key < $1.key }
+        let places = sortedOnTwoCores(table.places, by: \.key)
         table.values.withUnsafeBufferPointer { stored in
             // Through the pointer: the array's subscript copied each value (retaining each of its references).
             for (id, place) in places {
