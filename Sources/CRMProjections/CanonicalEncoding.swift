@@ -49,8 +49,8 @@ extension BinaryWriter {
     ) {
         varint(UInt64(table.count))
         let places = sortedOnTwoCores(table.places, by: \.key)
-        table.values.withUnsafeBufferPointer { stored in
-            // Through the pointer: the array's subscript copied each value (retaining each of its references).
+        table.withValues { stored in
+            // Through the pointer: a subscript returning the value copied each one (retaining each of its references).
             for (id, place) in places {
                 string(id)
                 value(&self, stored[Int(place)])
@@ -350,7 +350,7 @@ extension BinaryReader {
         let chunks = slices.count
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
-        // Bytes read once give each chunk's pages back as soon as it is read (as ``chunkedValues(_:)`` does).
+        // Bytes read once give each chunk's pages back as soon as it is read (as ``chunkedValues(as:_:)`` does).
         let givesBackChunks = readsOnce
         let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
             var reader = BinaryReader(parts[chunk])
@@ -367,23 +367,25 @@ extension BinaryReader {
     }
 
     /// The values of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, in key
-    /// order, read on every core straight into their places in one array: no value is moved once read (joining
-    /// the chunks that ``chunkedEntries(_:)`` returns moved each of 710,000 profiles on one core). The first chunk
+    /// order, read on every core straight into their places in one array, or in the block a table takes (`as`): no
+    /// value is moved once read (joining the chunks that ``chunkedEntries(_:)`` returns moved each of 710,000
+    /// profiles on one core). The first chunk
     /// is read first, and its entry count taken as the chunk size; every later chunk must hold as many, the last
     /// one the rest, as the writer makes them. `value` is given each entry's key, chunk and index in the chunk.
-    package mutating func chunkedValues<Value: Sendable>(
+    package mutating func chunkedValues<Value: Sendable, Values: BuiltInPlace<Value>>(
+        as _: Values.Type,
         _ value:
             @Sendable (
                 _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader
             ) throws(EventDecodingError) -> Value
-    ) throws(EventDecodingError) -> [Value] {
+    ) throws(EventDecodingError) -> Values {
         let (count, slices) = try chunkSlices()
         let chunks = slices.count
         guard chunks > 0, count > 0 else {
             guard count == 0, slices.allSatisfy(\.isEmpty) else {
                 throw EventDecodingError(reason: "a chunked map of \(count) entries has \(chunks) chunks")
             }
-            return []
+            return Values(unsafeUninitializedCapacity: 0) { _, _ in }
         }
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
@@ -392,7 +394,7 @@ extension BinaryReader {
         // million customers, a third less resident memory at the peak of a cold query).
         let givesBackChunks = readsOnce
         var failure: EventDecodingError?
-        let values = [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let values = Values(unsafeUninitializedCapacity: count) { buffer, initialized in
             nonisolated(unsafe) let base = buffer.baseAddress!
             // Reads `chunk` into `limit` places from `start`; how many it read, and why it stopped early.
             @Sendable func read(_ chunk: Int, from start: Int, limit: Int) -> (read: Int, failure: EventDecodingError?)
@@ -448,6 +450,16 @@ extension BinaryReader {
         if let failure { throw failure }
         return values
     }
+
+    /// ``chunkedValues(as:_:)`` into an array.
+    package mutating func chunkedValues<Value: Sendable>(
+        _ value:
+            @Sendable (
+                _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader
+            ) throws(EventDecodingError) -> Value
+    ) throws(EventDecodingError) -> [Value] {
+        try chunkedValues(as: [Value].self, value)
+    }
 }
 
 extension BinaryReader {
@@ -481,7 +493,7 @@ extension BinaryReader {
         _ element: (_ id: String, inout BinaryReader) throws(EventDecodingError) -> Element
     ) throws(EventDecodingError) -> IdentifiedTable<Element> {
         let count = try count("map")
-        var elements = [Element]()
+        let elements = ValueBlock<Element>()
         elements.reserveCapacity(count)
         for _ in 0..<count {
             let id = try string()

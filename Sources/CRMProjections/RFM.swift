@@ -161,9 +161,10 @@ public enum RFM {
         window: SegmentWindow = SegmentWindow("365d")!
     ) -> [Score] {
         // Field by field, by index: a closure over each element copied whole profiles, most of the time spent here.
-        let profiles = state.profiles.values
-        let facts = profiles.indices.compactMap { index in
-            Self.facts(customer: profiles[index].id, orders: profiles[index].orders, at: time, window: window)
+        let facts = state.profiles.withValues { profiles in
+            profiles.indices.compactMap { index in
+                Self.facts(customer: profiles[index].id, orders: profiles[index].orders, at: time, window: window)
+            }
         }
         let edges = edges(facts)
         return facts.map { edges[$0.monetary.currency.code]!.score($0, at: time) }.sorted { $0.customer < $1.customer }

@@ -4,7 +4,7 @@ import Testing
 
 @testable import CRMProjections
 
-/// Reading a chunked map straight into one array (``BinaryReader/chunkedValues(_:)``), as a profile snapshot is
+/// Reading a chunked map straight into one array (``BinaryReader/chunkedValues(as:_:)``), as a profile snapshot is
 /// restored: every value at its place, chunks that do not have the writer's shape refused, and nothing read before
 /// a refusal left alive.
 @Suite("Chunked values")

@@ -419,7 +419,7 @@ struct ProfileTableTests {
         #expect(table.remove("c1")?.id == "c1" && table.remove("c1") == nil)
         #expect(table.remove("c9")?.id == "c9", "the last one")
         #expect(
-            table.ids.sorted() == ["c0", "c2", "c3", "c4"] && table.values.map(\.id).sorted() == table.ids.sorted()
+            table.ids.sorted() == ["c0", "c2", "c3", "c4"] && table.map(\.id).sorted() == table.ids.sorted()
         )
         for id in table.ids { #expect(table[id]?.id == id, "every id finds its own profile after the moves") }
         #expect(table.map(\.id).sorted() == table.ids.sorted(), "iterated, every profile once")

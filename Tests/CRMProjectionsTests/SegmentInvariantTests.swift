@@ -72,7 +72,7 @@ struct SegmentInvariantTests {
     /// the next exit of a fact from a live window after the clock.
     static func checkInvariant(_ state: CustomerProfiles.State, after step: Int) {
         let catalog = state.segments
-        for profile in state.profiles.values {
+        for profile in state.profiles {
             var members = LiveSegments()
             for (position, slot) in catalog.evaluationSlots.enumerated()
             where profile.holds(catalog.compiled[position], at: state.now, members: members) {
@@ -120,7 +120,7 @@ struct SegmentInvariantTests {
         }
         // The checks above would pass for a fold that decided nothing: the stream must have moved memberships, and by
         // time passing too.
-        let changes = state.profiles.values.flatMap { Array($0.standing.changes) }
+        let changes = state.profiles.flatMap { Array($0.standing.changes) }
         #expect(changes.count > 50)
         #expect(changes.contains { $0.trigger == .window && $0.entered == false })
         #expect(changes.contains { $0.trigger == .window && $0.entered == true })

@@ -25,7 +25,7 @@ extension ShopAnalytics.State {
     public func campaignRows() -> [CampaignRow] {
         var opens = [String: Int64]()
         var clicks = [String: Int64]()
-        for customer in engagement.values {
+        for customer in engagement {
             for (campaign, flags) in customer.campaigns {
                 if flags & ShopAnalytics.opened != 0 { opens[campaign, default: 0] += 1 }
                 if flags & ShopAnalytics.clicked != 0 { clicks[campaign, default: 0] += 1 }
@@ -74,7 +74,7 @@ extension ShopAnalytics.State {
     /// Orders placed in `period`, grouped, per currency; groups in name order, then currencies.
     public func sales(by grouping: SalesGrouping, in period: TimePeriod = TimePeriod()) -> [SalesRow] {
         var rows = [String: SalesRow]()
-        for order in orders.values {
+        for order in orders {
             guard let placed = order.placedAt, period.contains(placed) else { continue }
             let group: String =
                 switch grouping {
@@ -104,7 +104,7 @@ extension ShopAnalytics.State {
     /// Customers with two or more sales among those with at least one, in `period`.
     public func repeatPurchaseRate(in period: TimePeriod = TimePeriod()) -> (customers: Int, repeating: Int) {
         var counts = [String: Int]()
-        for order in orders.values where order.isSale && period.contains(order.placedAt!) {
+        for order in orders where order.isSale && period.contains(order.placedAt!) {
             counts[identities.resolve(order.customer), default: 0] += 1
         }
         return (counts.count, counts.values.count { $0 >= 2 })
@@ -122,7 +122,7 @@ extension ShopAnalytics.State {
     /// Items of sales placed in `period`, by sku (`categories: false`) or category, most revenue first.
     public func products(categories: Bool, in period: TimePeriod = TimePeriod()) -> [ProductRow] {
         var rows = [String: ProductRow]()
-        for order in orders.values where order.isSale && period.contains(order.placedAt!) {
+        for order in orders where order.isSale && period.contains(order.placedAt!) {
             var counted = Set<String>()
             for item in order.items {
                 let name = categories ? item.category ?? "(none)" : item.sku
@@ -208,7 +208,7 @@ extension ShopAnalytics.State {
     /// Monthly acquisition cohorts by first sale, against months since; by cohort, then month.
     public func cohorts() -> [CohortCell] {
         var sales = [String: [(at: Int64, total: Money)]]()
-        for order in orders.values where order.isSale {
+        for order in orders where order.isSale {
             sales[identities.resolve(order.customer), default: []].append((order.placedAt!, order.total))
         }
         func month(_ time: Int64) -> (year: Int, month: Int) { EventTime(microseconds: time).yearAndMonth }

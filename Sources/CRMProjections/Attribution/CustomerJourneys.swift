@@ -102,11 +102,11 @@ public enum CustomerJourneys: Projection {
             // The journeys' places are sorted, not the journeys: copying 710,000 (id, journey) pairs into an
             // array, then into sorted order, retained and released each journey's touches and orders at every copy,
             // which was almost half of a save.
-            let journeys = journeys.values
-            let places = sortedOnTwoCores(self.journeys.places, by: \.key)
+            let journeys = journeys
+            let places = sortedOnTwoCores(journeys.places, by: \.key)
             let id: @Sendable ((key: String, value: Int32)) -> String = { $0.key }
             writer.chunkedMap(sortedEntries: places, key: id, bytesPerEntry: 128) { writer, place in
-                let journey = journeys[Int(place.value)]
+                let journey = journeys[place: Int(place.value)]
                 writer.int(journey.firstOffset)
                 writer.varint(UInt64(journey.touches.count))
                 var previous: Int64 = 0
@@ -134,8 +134,8 @@ public enum CustomerJourneys: Projection {
             identities = try IdentityMap(deserializing: &reader)
             let words = try FactWords.ReadTable(deserializing: &reader)
             touchWords = words.set
-            // Read straight into their places in one array, which the table then takes as it is.
-            let list = try reader.chunkedValues { id, _, _, reader throws(EventDecodingError) in
+            // Read straight into their places in one block, which the table then takes as it is.
+            let list = try reader.chunkedValues(as: ValueBlock.self) { id, _, _, reader throws(EventDecodingError) in
                 var journey = Journey(id: id, firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
@@ -178,7 +178,7 @@ public enum CustomerJourneys: Projection {
         {
             var cutter = PathCutter(options)
             var list = PathList(words: cutter.words)
-            for index in customerOrder() { cut(journeys.values[index], with: &cutter, into: &list) }
+            for index in customerOrder() { cut(journeys[place: index], with: &cutter, into: &list) }
             return (list.paths, list.untouched)
         }
 
@@ -211,13 +211,13 @@ public enum CustomerJourneys: Projection {
         /// which is the same as one pass in id order.
         func indexedPaths(_ options: PathOptions, customersPerRun: Int = 4096) -> IndexedPaths {
             let order = customerOrder()
-            let journeys = journeys.values
+            let journeys = journeys
             let runs = max(1, min(64, order.count / customersPerRun))
             let parts = concurrentMap(runs) { run in
                 var cutter = PathCutter(options)
                 var part = IndexedPaths(words: cutter.words)
                 for index in order[(run * order.count / runs)..<((run + 1) * order.count / runs)] {
-                    cut(journeys[index], with: &cutter, into: &part)
+                    cut(journeys[place: index], with: &cutter, into: &part)
                 }
                 part.finish()
                 return part
@@ -230,8 +230,9 @@ public enum CustomerJourneys: Projection {
         private func customerOrder() -> [Int] {
             // Sorted with the offsets beside the places: a comparison reads two adjacent integers, not two journeys
             // out of the table (the sort was a quarter of a second at 710,000 customers).
-            let journeys = journeys.values
-            var keyed = journeys.indices.map { (offset: journeys[$0].firstOffset, index: $0) }
+            var keyed = journeys.withValues { journeys in
+                journeys.indices.map { (offset: journeys[$0].firstOffset, index: $0) }
+            }
             keyed.sort { $0.offset < $1.offset }
             return keyed.map(\.index)
         }

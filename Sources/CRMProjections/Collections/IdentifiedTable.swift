@@ -14,8 +14,9 @@ public protocol Identified: Sendable {
 /// value's place and 32 bits of its id's hash, and the id compared is the value's own. Places change when a value
 /// is removed (a merge): the last one moves into the hole.
 public struct IdentifiedTable<Element: Identified>: Sendable {
-    /// The values, in the order they were added (a removed one's place taken by the last).
-    private var elements: [Element] = []
+    /// The values, in the order they were added (a removed one's place taken by the last), in one block that grows
+    /// without moving them (``ValueBlock``).
+    private var block = ValueBlock<Element>()
     /// Open addressing with linear probing, a power of two long (or empty): 0 is an empty slot; otherwise the high
     /// 32 bits are those of the id's hash (``hashBits(_:)``) and the low 32 the value's place plus one. A slot's
     /// first choice is its hash bits masked to the table's length.
@@ -23,57 +24,76 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     public init() {}
 
-    /// Values in the order given; their ids must be distinct (nil otherwise).
-    init?(_ elements: [Element]) {
-        // The array's storage is taken as it is (copying it would copy each value and retain each of its references,
-        // with both copies resident at once).
-        self.elements = elements
-        slots = [UInt64](repeating: 0, count: Self.slotCount(for: elements.count))
-        let unique = self.elements.withUnsafeBufferPointer { stored in
-            stored.indices.allSatisfy { place in
-                // Through the pointer: the array's subscript would copy the value to read its id.
-                let id = stored[place].id
-                let bits = Self.hashBits(id)
-                guard case .absent(let slot) = find(id, bits: bits, in: stored) else { return false }
-                slots[slot] = Self.slot(bits: bits, place: place)
-                return true
-            }
+    /// The values of `block` in their order; their ids must be distinct (nil otherwise). The block is taken as it
+    /// is (copying it would copy each value and retain each of its references, with both copies resident at once).
+    init?(_ block: ValueBlock<Element>) {
+        self.block = block
+        slots = [UInt64](repeating: 0, count: Self.slotCount(for: block.count))
+        let stored = UnsafeBufferPointer(block.buffer)
+        let unique = stored.indices.allSatisfy { place in
+            // Through the pointer: a subscript that returns the value would copy it to read its id.
+            let id = stored[place].id
+            let bits = Self.hashBits(id)
+            guard case .absent(let slot) = find(id, bits: bits, in: stored) else { return false }
+            slots[slot] = Self.slot(bits: bits, place: place)
+            return true
         }
         if !unique { return nil }
     }
 
-    /// Values in the order given, or the error `repeated` makes of the first id they hold twice (a state read
-    /// back).
-    init<Failure: Error>(_ elements: [Element], repeated: (_ id: String) -> Failure) throws(Failure) {
-        guard let table = Self(elements) else {
+    /// Copies of `elements` in the order given; their ids must be distinct (nil otherwise).
+    init?(_ elements: [Element]) {
+        self.init(ValueBlock(copying: elements))
+    }
+
+    /// The values of `block` in their order, or the error `repeated` makes of the first id they hold twice (a state
+    /// read back).
+    init<Failure: Error>(_ block: ValueBlock<Element>, repeated: (_ id: String) -> Failure) throws(Failure) {
+        guard let table = Self(block) else {
             // Looked for only once the table is refused: the search is a second pass over every id.
             var seen = Set<String>()
-            throw repeated(elements.first { !seen.insert($0.id).inserted }?.id ?? "")
+            throw repeated(block.buffer.first { !seen.insert($0.id).inserted }?.id ?? "")
         }
         self = table
     }
 
-    public var count: Int { elements.count }
-    public var isEmpty: Bool { elements.isEmpty }
+    public var count: Int { block.count }
+    public var isEmpty: Bool { block.count == 0 }
     /// The ids, in the order of `all`.
-    public var ids: [String] { elements.withUnsafeBufferPointer { stored in stored.indices.map { stored[$0].id } } }
+    public var ids: [String] { withValues { stored in stored.indices.map { stored[$0].id } } }
     /// Every value, in no particular order.
-    public var all: [Element] { elements }
+    public var all: [Element] { withValues { Array($0) } }
 
-    /// Every value, in the order of `ids`. Mutable in place by the projection, which must not change an id.
-    var values: [Element] {
-        get { elements }
-        _modify { yield &elements }
+    /// The value at `place` (`0..<count`, the order of `ids`), borrowed where it lies.
+    subscript(place place: Int) -> Element {
+        _read {
+            precondition(place >= 0 && place < block.count, "a place in the table")
+            yield block.base![place]
+        }
     }
 
-    /// Each id with the place of its value in `values`.
+    /// Calls `body` with the values where they lie, in the order of `ids`.
+    func withValues<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<Element>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try withExtendedLifetime(block) { () throws(Failure) -> Result in try body(UnsafeBufferPointer(block.buffer)) }
+    }
+
+    /// Calls `body` with the values where they lie, in the order of `ids`, to change them in place; it must not
+    /// change an id.
+    mutating func withMutableValues<Result>(_ body: (UnsafeMutableBufferPointer<Element>) -> Result) -> Result {
+        makeBlockUnique()
+        return withExtendedLifetime(block) { body(block.buffer) }
+    }
+
+    /// Each id with the place of its value.
     var places: [(key: String, value: Int32)] {
-        elements.withUnsafeBufferPointer { stored in stored.indices.map { (key: stored[$0].id, value: Int32($0)) } }
+        withValues { stored in stored.indices.map { (key: stored[$0].id, value: Int32($0)) } }
     }
 
     public func contains(_ id: String) -> Bool { place(of: id) != nil }
 
-    public subscript(id: String) -> Element? { place(of: id).map { elements[$0] } }
+    public subscript(id: String) -> Element? { place(of: id).map { block.base![$0] } }
 
     /// Runs `body` on the value of `id` where it lies, made by `make` first when there is none, and passes
     /// `context` through. Borrowing the array's element: moving the value out and back would retain and release
@@ -86,8 +106,9 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         passing context: Context,
         _ body: (inout Element, Context) -> Result
     ) -> Result {
+        makeBlockUnique()
         let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
-        return body(&elements[place], context)
+        return body(&block.base![place], context)
     }
 
     /// ``update(_:hash:default:passing:_:)`` without a context.
@@ -102,8 +123,9 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     /// Adds `value` or replaces the one with its id.
     mutating func store(_ value: Element) {
+        makeBlockUnique()
         let (place, added) = placeAdding(value.id, bits: Self.hashBits(value.id)) { value }
-        if !added { elements[place] = value }
+        if !added { block.base![place] = value }
     }
 
     /// Removes and returns the value of `id`.
@@ -112,29 +134,30 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         // event is a merge).
         guard !slots.isEmpty else { return nil }
         let bits = Self.hashBits(id)
-        guard case .found(let slot, let place) = elements.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) })
-        else { return nil }
+        guard case .found(let slot, let place) = withValues({ find(id, bits: bits, in: $0) }) else { return nil }
+        makeBlockUnique()
         emptySlot(slot)
-        let last = elements.count - 1
+        let last = block.count - 1
         if place != last {
             // Removing from the middle would shift every later value: the last one takes the hole, and its slot
             // its new place.
-            let moved = elements.withUnsafeBufferPointer { stored in
+            let moved = withValues { stored in
                 let id = stored[last].id
                 return find(id, bits: Self.hashBits(id), in: stored)
             }
             guard case .found(let movedSlot, _) = moved else { preconditionFailure("every value has a slot") }
             slots[movedSlot] = Self.slot(bits: UInt32(truncatingIfNeeded: slots[movedSlot] >> 32), place: place)
-            elements.swapAt(place, last)
+            block.buffer.swapAt(place, last)
         }
-        return elements.removeLast()
+        return block.removeLast()
     }
 
     /// Adds the values of `other` whose ids this table does not hold.
     mutating func absorb(_ other: IdentifiedTable) {
-        elements.reserveCapacity(count + other.count)
+        makeBlockUnique()
+        block.reserveCapacity(count + other.count)
         resizeSlots(forCount: count + other.count)
-        other.elements.withUnsafeBufferPointer { theirs in
+        other.withValues { theirs in
             // One search per value: a held id keeps its value (`make` is not called for it).
             for place in theirs.indices {
                 _ = placeAdding(theirs[place].id, bits: Self.hashBits(theirs[place].id)) { theirs[place] }
@@ -181,28 +204,33 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     private func place(of id: String) -> Int? {
         guard !slots.isEmpty else { return nil }
-        let found = elements.withUnsafeBufferPointer { find(id, bits: Self.hashBits(id), in: $0) }
+        let found = withValues { find(id, bits: Self.hashBits(id), in: $0) }
         if case .found(_, let place) = found { return place }
         return nil
     }
 
     /// The place of `id`'s value, appended (made by `make`, whose id must be `id`) when there is none, and
-    /// whether it was.
+    /// whether it was. The block must be this table's alone (``makeBlockUnique()``).
     private mutating func placeAdding(
         _ id: String,
         bits: UInt32,
         _ make: () -> Element
     ) -> (place: Int, added: Bool) {
         // Kept at most three quarters full, so that a probe ends within a few slots.
-        if (elements.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: elements.count + 1) }
-        switch elements.withUnsafeBufferPointer({ find(id, bits: bits, in: $0) }) {
+        if (block.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: block.count + 1) }
+        switch withValues({ find(id, bits: bits, in: $0) }) {
         case .found(_, let place):
             return (place, false)
         case .absent(let slot):
-            slots[slot] = Self.slot(bits: bits, place: elements.count)
-            elements.append(make())
-            return (elements.count - 1, true)
+            slots[slot] = Self.slot(bits: bits, place: block.count)
+            block.append(make())
+            return (block.count - 1, true)
         }
+    }
+
+    /// Gives this table a block of its own before it writes to it, when another table shares it.
+    private mutating func makeBlockUnique() {
+        if !isKnownUniquelyReferenced(&block) { block = block.copy() }
     }
 
     /// Empties `slot`, moving back the entries after it that would no longer be found past the hole (linear
@@ -236,7 +264,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         guard length > slots.count else { return }
         slots = [UInt64](repeating: 0, count: length)
         let mask = length - 1
-        elements.withUnsafeBufferPointer { stored in
+        withValues { stored in
             slots.withUnsafeMutableBufferPointer { slots in
                 for place in stored.indices {
                     let bits = Self.hashBits(stored[place].id)
@@ -251,6 +279,17 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
 /// Every value, in no particular order (as a dictionary's values): `for order in state.orders`.
 extension IdentifiedTable: Sequence {
-    public func makeIterator() -> IndexingIterator<[Element]> { elements.makeIterator() }
-    public var underestimatedCount: Int { elements.count }
+    public struct Iterator: IteratorProtocol {
+        fileprivate let table: IdentifiedTable
+        fileprivate var place = 0
+
+        public mutating func next() -> Element? {
+            guard place < table.count else { return nil }
+            defer { place += 1 }
+            return table[place: place]
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(table: self) }
+    public var underestimatedCount: Int { count }
 }

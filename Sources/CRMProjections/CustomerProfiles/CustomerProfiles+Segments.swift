@@ -58,14 +58,15 @@ extension CustomerProfiles {
             nonisolated(unsafe) let slots = slots
             concurrentForEach(parts.count, parallel: parallel) { part in
                 // Read field by field: copying whole profiles out of the table was most of a rescoring.
-                let profiles = states[parts[part].shard].profiles.values
-                slots[part] = parts[part].range.map { index in
-                    RFM.facts(
-                        customer: profiles[index].id,
-                        orders: profiles[index].orders,
-                        at: instant,
-                        window: rfmWindow
-                    )
+                slots[part] = states[parts[part].shard].profiles.withValues { profiles in
+                    parts[part].range.map { index in
+                        RFM.facts(
+                            customer: profiles[index].id,
+                            orders: profiles[index].orders,
+                            at: instant,
+                            window: rfmWindow
+                        )
+                    }
                 }
             }
         }
@@ -118,7 +119,7 @@ extension CustomerProfiles {
         _ body: ([UnsafeMutableBufferPointer<CustomerProfile>]) -> Result
     ) -> Result {
         guard shard < shards.count else { return body(taken) }
-        return shards[shard].profiles.values.withUnsafeMutableBufferPointer { buffer in
+        return shards[shard].profiles.withMutableValues { buffer in
             withProfileBuffers(of: shards, from: shard + 1, taken: taken + [buffer], body)
         }
     }
@@ -171,14 +172,12 @@ extension CustomerProfiles {
         let earlier = state.segments
         state.segments.remove(name, at: EventTime(microseconds: state.now))
         let at = EventTime(microseconds: state.now)
-        var index = state.profiles.values.startIndex
-        while index != state.profiles.values.endIndex {
-            if state.profiles.values[index].standing.live.contains(slot) {
-                state.profiles.values[index].standing.record(
+        state.profiles.withMutableValues { profiles in
+            for index in profiles.indices where profiles[index].standing.live.contains(slot) {
+                profiles[index].standing.record(
                     MembershipChange(at: at, generation: generation, entered: false, trigger: .removed)
                 )
             }
-            state.profiles.values.formIndex(after: &index)
         }
         // Drops the removed segment's bit too.
         moveSlots(in: &state, since: earlier)
@@ -193,24 +192,22 @@ extension CustomerProfiles {
     /// before a definition or a removal).
     private static func moveSlots(in state: inout State, since earlier: SegmentCatalog) {
         guard let moves = state.segments.slotMoves(since: earlier) else { return }
-        var index = state.profiles.values.startIndex
-        while index != state.profiles.values.endIndex {
-            if !state.profiles.values[index].standing.live.isEmpty {
-                state.profiles.values[index].standing.live = state.profiles.values[index].standing.live.remapped(moves)
+        state.profiles.withMutableValues { profiles in
+            for index in profiles.indices where !profiles[index].standing.live.isEmpty {
+                profiles[index].standing.live = profiles[index].standing.live.remapped(moves)
             }
-            state.profiles.values.formIndex(after: &index)
         }
     }
 
     private static func reevaluateEveryone(_ state: inout State, trigger: MembershipChange.Trigger) {
         let catalog = state.segments
-        var scheduled = [(Int64, String)]()
-        var index = state.profiles.values.startIndex
-        while index != state.profiles.values.endIndex {
-            if let due = reevaluate(&state.profiles.values[index], catalog: catalog, at: state.now, trigger: trigger) {
-                scheduled.append((due, state.profiles.values[index].id))
+        let now = state.now
+        let scheduled = state.profiles.withMutableValues { profiles in
+            profiles.indices.compactMap { index -> (Int64, String)? in
+                reevaluate(&profiles[index], catalog: catalog, at: now, trigger: trigger).map {
+                    ($0, profiles[index].id)
+                }
             }
-            state.profiles.values.formIndex(after: &index)
         }
         for (due, id) in scheduled { state.due.push(due, id) }
     }

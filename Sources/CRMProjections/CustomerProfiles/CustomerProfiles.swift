@@ -41,7 +41,7 @@ public enum CustomerProfiles: Projection {
             let liveNames = EncodedWords(segments.liveNames)
             // Both sections list the same ids in the same order: sorted once.
             let places = sortedOnTwoCores(profiles.places, by: \.key)
-            profiles.values.withUnsafeBufferPointer { stored in
+            profiles.withValues { stored in
                 // Read through the pointer's `pointee`, which borrows: the array's subscript, and the buffer's,
                 // copied each profile (a retain and a release of each of its references).
                 nonisolated(unsafe) let first = stored.baseAddress
@@ -95,7 +95,11 @@ public enum CustomerProfiles: Projection {
             let catalog = segments
             // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
             // are at its own place in theirs, joined to it on the core that reads it.
-            let read = try reader.chunkedValues { id, chunk, index, reader throws(EventDecodingError) in
+            let read = try reader.chunkedValues(as: ValueBlock.self) {
+                id,
+                chunk,
+                index,
+                reader throws(EventDecodingError) in
                 guard chunk < memberships.count, index < memberships[chunk].count else {
                     throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }

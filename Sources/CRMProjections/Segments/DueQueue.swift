@@ -21,10 +21,13 @@ struct DueQueue: Sendable {
     init() {}
 
     /// The queue of every profile that has a due instant, each at its `due`: a restored state's queue.
-    init(dueInstantsOf profiles: [CustomerProfile]) {
-        // By index: `for profile in profiles` would copy each profile (retaining each of its references).
-        for index in profiles.indices where profiles[index].standing.due != .max {
-            push(profiles[index].standing.due, profiles[index].id)
+    init(dueInstantsOf block: ValueBlock<CustomerProfile>) {
+        withExtendedLifetime(block) {
+            // By index: `for profile in profiles` would copy each profile (retaining each of its references).
+            let profiles = block.buffer
+            for index in profiles.indices where profiles[index].standing.due != .max {
+                push(profiles[index].standing.due, profiles[index].id)
+            }
         }
     }
 

@@ -14,9 +14,10 @@ public protocol SegmentMembershipSource: Sendable {
 extension CustomerProfiles.State: SegmentMembershipSource {
     public func forEachCustomer(_ body: (_ id: String, _ segments: [String], _ changes: MembershipHistory) -> Void) {
         // By index, in place: copying each profile out of the table cost more than a query.
-        let values = profiles.values
-        for index in values.indices {
-            body(values[index].id, values[index].standing.segments(in: segments), values[index].standing.changes)
+        profiles.withValues { values in
+            for index in values.indices {
+                body(values[index].id, values[index].standing.segments(in: segments), values[index].standing.changes)
+            }
         }
     }
 }

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The values of an ``IdentifiedTable``, side by side in one block of memory that grows with `realloc`.
+///
+/// An `Array` grows by allocating a block twice as large and moving every value into it. Following the 10M-event
+/// log live, growing the profiles' array that way was a tenth of the folding thread: half copying profiles, half the
+/// kernel zeroing the new block's pages, which the copy touched for the first time (docs/projections.md, section 3).
+/// glibc serves a block this large with a mapping of its own, and `realloc` moves such a mapping's pages (`mremap`)
+/// instead of copying them: only the pages added at the end are new, and the values never move in memory. The
+/// values must be movable bit for bit (Swift structs are, unless they hold weak references); other types are moved
+/// one by one into a new block, as an `Array` does.
+///
+/// A reference type: the table copies it before writing to it while another table shares it (copy on write).
+final class ValueBlock<Element> {
+    /// The first value, or nil while nothing was ever reserved.
+    private(set) var base: UnsafeMutablePointer<Element>?
+    private(set) var count = 0
+    private(set) var capacity = 0
+
+    init() {}
+
+    /// A block of `capacity` places of which `initializer` initializes the first `initializedCount`, as an `Array`
+    /// made with the same initializer (when it throws, the values it initialized are deinitialized with the block).
+    init(
+        unsafeUninitializedCapacity capacity: Int,
+        initializingWith initializer: (inout UnsafeMutableBufferPointer<Element>, inout Int) throws -> Void
+    ) rethrows {
+        resize(to: capacity)
+        var buffer = UnsafeMutableBufferPointer(start: base, count: capacity)
+        var initialized = 0
+        defer {
+            precondition(
+                buffer.baseAddress == base && buffer.count == capacity,
+                "the buffer of a block is not replaced"
+            )
+            precondition(initialized <= capacity, "at most the block's capacity is initialized")
+            count = initialized
+        }
+        try initializer(&buffer, &initialized)
+    }
+
+    /// A block holding copies of `elements`, in their order.
+    convenience init(copying elements: some Collection<Element>) {
+        self.init(unsafeUninitializedCapacity: elements.count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: elements)
+        }
+    }
+
+    deinit {
+        base?.deinitialize(count: count)
+        free(base)
+    }
+
+    /// The values, valid while the block is neither grown nor freed.
+    var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: base, count: count) }
+
+    /// A block of its own holding copies of these values.
+    func copy() -> ValueBlock { ValueBlock(copying: UnsafeBufferPointer(buffer)) }
+
+    func append(_ value: consuming Element) {
+        if count == capacity { resize(to: max(16, capacity * 2)) }
+        (base! + count).initialize(to: value)
+        count += 1
+    }
+
+    /// Room for at least `minimumCapacity` values without growing again.
+    func reserveCapacity(_ minimumCapacity: Int) {
+        if minimumCapacity > capacity { resize(to: minimumCapacity) }
+    }
+
+    func removeLast() -> Element {
+        precondition(count > 0, "a value to remove")
+        count -= 1
+        return (base! + count).move()
+    }
+
+    /// Moves the values into a block of `newCapacity` places (at least `count`).
+    private func resize(to newCapacity: Int) {
+        precondition(MemoryLayout<Element>.alignment <= 16, "malloc aligns to 16 bytes")
+        guard newCapacity > 0 else { return }
+        let bytes = newCapacity * max(1, MemoryLayout<Element>.stride)
+        let moved: UnsafeMutableRawPointer?
+        if _isBitwiseTakable(Element.self) {
+            moved = realloc(base, bytes)
+        } else {
+            moved = malloc(bytes)
+            if let moved, let base {
+                moved.bindMemory(to: Element.self, capacity: newCapacity).moveInitialize(from: base, count: count)
+                free(base)
+            }
+        }
+        guard let moved else { fatalError("out of memory: a table of \(newCapacity) values") }
+        base = moved.bindMemory(to: Element.self, capacity: newCapacity)
+        capacity = newCapacity
+    }
+}
+
+// A block is written only by the table holding the one reference to it; shared blocks are only read.
+extension ValueBlock: @unchecked Sendable where Element: Sendable {}
+
+/// A collection made by initializing uninitialized memory in place, as
+/// `Array(unsafeUninitializedCapacity:initializingWith:)` does: ``BinaryReader/chunkedValues(as:_:)`` reads values
+/// straight into an array or into the block a table takes.
+package protocol BuiltInPlace<Element> {
+    associatedtype Element
+    init(
+        unsafeUninitializedCapacity: Int,
+        initializingWith initializer: (inout UnsafeMutableBufferPointer<Element>, inout Int) throws -> Void
+    ) rethrows
+}
+
+extension Array: BuiltInPlace {}
+extension ValueBlock: BuiltInPlace {}

@@ -1,0 +1,80 @@
+import Testing
+
+@testable import CRMProjections
+
+/// The block an identified table keeps its values in: growth that keeps every value, copy on write between tables
+/// that share a block, and values that cannot be moved bit for bit.
+@Suite("Value block")
+struct ValueBlockTests {
+    /// A value holding a reference and a string on the heap, so that a lost retain or a double release shows.
+    struct Named: Identified, Equatable {
+        var id: String
+        var tags: [String]
+    }
+
+    static func named(_ number: Int) -> Named {
+        Named(
+            id: "customer-with-a-long-id-\(number)",
+            tags: ["tag-\(number)", String(repeating: "x", count: number % 40)]
+        )
+    }
+
+    @Test("Values added one by one through many growths are all found, equal to what was added")
+    func growth() {
+        var table = IdentifiedTable<Named>()
+        for number in 0..<50_000 { table.store(Self.named(number)) }
+        #expect(table.count == 50_000)
+        for number in stride(from: 0, to: 50_000, by: 7) { #expect(table[Self.named(number).id] == Self.named(number)) }
+        #expect(Set(table.ids).count == 50_000)
+    }
+
+    @Test("A copy keeps its values while the original is changed, grown and emptied, and the other way round")
+    func copyOnWrite() {
+        var original = IdentifiedTable<Named>()
+        for number in 0..<100 { original.store(Self.named(number)) }
+        let snapshot = original
+        original.update(Self.named(5).id, default: Self.named(5)) { $0.tags = ["changed"] }
+        for number in 100..<5_000 { original.store(Self.named(number)) }
+        _ = original.remove(Self.named(0).id)
+        #expect(
+            snapshot.count == 100 && snapshot[Self.named(5).id] == Self.named(5) && snapshot.contains(Self.named(0).id)
+        )
+        #expect(original[Self.named(5).id]?.tags == ["changed"] && !original.contains(Self.named(0).id))
+
+        var copy = original
+        copy.withMutableValues { values in
+            for index in values.indices { values[index].tags.append("copy") }
+        }
+        #expect(original.allSatisfy { $0.tags.last != "copy" } && copy.allSatisfy { $0.tags.last == "copy" })
+        var absorbing = snapshot
+        absorbing.absorb(copy)
+        #expect(absorbing.count == 5_000 && snapshot.count == 100 && copy.count == 4_999)
+    }
+
+    /// A weak reference is registered at its address: such a value is not movable bit for bit.
+    final class Object: Sendable {}
+    struct Watching: Identified {
+        let id: String
+        weak var object: Object?
+    }
+
+    @Test("Values that cannot be moved bit for bit are moved one by one as the block grows")
+    func notBitwiseMovable() {
+        #expect(!_isBitwiseTakable(Watching.self) && _isBitwiseTakable(Named.self))
+        let objects = (0..<1_000).map { _ in Object() }
+        var table = IdentifiedTable<Watching>()
+        for (number, object) in objects.enumerated() { table.store(Watching(id: "w\(number)", object: object)) }
+        for (number, object) in objects.enumerated() { #expect(table["w\(number)"]?.object === object, "w\(number)") }
+    }
+
+    @Test("Built in place: a block read straight from a chunked map becomes a table, and a repeated id is refused")
+    func builtInPlace() throws {
+        let block = ValueBlock<Named>(copying: (0..<10).map(Self.named))
+        let table = try #require(IdentifiedTable(block))
+        #expect(table.ids == (0..<10).map { Self.named($0).id } && table[place: 3] == Self.named(3))
+        let repeated = ValueBlock<Named>(copying: [Self.named(1), Self.named(2), Self.named(1)])
+        #expect(throws: DuplicateID(id: Self.named(1).id)) { try IdentifiedTable(repeated) { DuplicateID(id: $0) } }
+    }
+
+    struct DuplicateID: Error, Equatable { var id: String }
+}
