@@ -203,11 +203,12 @@ public protocol ProjectionState: Sendable {
     /// Reads a state written by ``serialize(into:)``.
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError)
     /// Adds the state of another shard of a parallel rebuild. Shards hold disjoint customers; parts that do not
-    /// belong to a customer are the same in every shard.
-    mutating func absorb(_ shard: Self)
+    /// belong to a customer are the same in every shard. The shard is handed over: a state may move its parts in
+    /// instead of copying them.
+    mutating func absorb(_ shard: consuming Self)
     /// ``absorb(_:)``, allowed to use every core when `parallel` (a rebuild with more than one worker). Default:
     /// ``absorb(_:)``; a state made of independent parts may absorb them side by side.
-    mutating func absorb(_ shard: Self, parallel: Bool)
+    mutating func absorb(_ shard: consuming Self, parallel: Bool)
     /// The projection's clock: the latest event time it has applied or been advanced to (nil: no clock).
     var clock: EventTime? { get }
 }
@@ -215,7 +216,7 @@ public protocol ProjectionState: Sendable {
 extension ProjectionState {
     public var clock: EventTime? { nil }
 
-    public mutating func absorb(_ shard: Self, parallel: Bool) { absorb(shard) }
+    public mutating func absorb(_ shard: consuming Self, parallel: Bool) { absorb(consume shard) }
 }
 
 extension ProjectionState {

@@ -28,23 +28,33 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
             second = try Second.State(deserializing: &reader)
         }
 
-        public mutating func absorb(_ shard: State) {
-            absorb(shard, parallel: false)
+        public mutating func absorb(_ shard: consuming State) {
+            absorb(consume shard, parallel: false)
         }
 
         /// The two parts absorb on two cores when `parallel`: they are independent, and the last merge of a
-        /// rebuild's shards is otherwise one core's work.
-        public mutating func absorb(_ shard: State, parallel: Bool) {
+        /// rebuild's shards is otherwise one core's work. Each part of the shard is handed over whole (taken out of
+        /// the shard, then out of its slot by the closure that absorbs it), so that a part no other state shares
+        /// can move its values in instead of copying them.
+        public mutating func absorb(_ shard: consuming State, parallel: Bool) {
+            var theirs = (first: First.makeState(), second: Second.makeState())
+            swap(&theirs.first, &shard.first)
+            swap(&theirs.second, &shard.second)
             withUnsafeMutablePointer(to: &first) { first in
                 withUnsafeMutablePointer(to: &second) { second in
-                    // Each part is written by one closure only.
-                    nonisolated(unsafe) let first = first
-                    nonisolated(unsafe) let second = second
-                    concurrentForEach(2, parallel: parallel) { part in
-                        if part == 0 {
-                            first.pointee.absorb(shard.first, parallel: parallel)
-                        } else {
-                            second.pointee.absorb(shard.second, parallel: parallel)
+                    withUnsafeMutablePointer(to: &theirs) { theirs in
+                        // Each part is written by one closure only.
+                        nonisolated(unsafe) let (first, second, theirs) = (first, second, theirs)
+                        concurrentForEach(2, parallel: parallel) { part in
+                            if part == 0 {
+                                var taken = First.makeState()
+                                swap(&taken, &theirs.pointee.first)
+                                first.pointee.absorb(consume taken, parallel: parallel)
+                            } else {
+                                var taken = Second.makeState()
+                                swap(&taken, &theirs.pointee.second)
+                                second.pointee.absorb(consume taken, parallel: parallel)
+                            }
                         }
                     }
                 }

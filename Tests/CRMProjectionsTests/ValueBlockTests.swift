@@ -51,6 +51,36 @@ struct ValueBlockTests {
         #expect(absorbing.count == 5_000 && snapshot.count == 100 && copy.count == 4_999)
     }
 
+    @Test("Absorbing a table handed over moves its values, in its order, and empties it; a shared one is copied")
+    func absorbTaking() {
+        func table(_ numbers: some Sequence<Int>) -> IdentifiedTable<Named> {
+            var table = IdentifiedTable<Named>()
+            for number in numbers { table.store(Self.named(number)) }
+            return table
+        }
+        var target = table(0..<1_000)
+        // 500..<1000 are held already: those keep the target's values.
+        var handedOver = table((500..<3_000).reversed())
+        handedOver.update(Self.named(700).id, default: Self.named(700)) { $0.tags = ["theirs"] }
+        target.absorb(taking: &handedOver)
+        #expect(handedOver.isEmpty && target.count == 3_000)
+        #expect(
+            target.ids == (0..<1_000).map { Self.named($0).id }
+                + (500..<3_000).reversed().filter { $0 >= 1_000 }.map { Self.named($0).id }
+        )
+        #expect(target[Self.named(700).id] == Self.named(700), "a held id keeps its value")
+        for number in 0..<3_000 { #expect(target[Self.named(number).id] == Self.named(number), "\(number)") }
+
+        var shared = table(5_000..<5_100)
+        let keeper = shared
+        target.absorb(taking: &shared)
+        #expect(shared.isEmpty && keeper.count == 100 && keeper[Self.named(5_050).id] == Self.named(5_050))
+        #expect(target.count == 3_100 && target[Self.named(5_050).id] == Self.named(5_050))
+        var other = table(6_000..<6_010)
+        other.absorb(keeper)
+        #expect(other.count == 110 && keeper.count == 100, "absorbing without taking leaves the other table whole")
+    }
+
     /// A weak reference is registered at its address: such a value is not movable bit for bit.
     final class Object: Sendable {}
     struct Watching: Identified {

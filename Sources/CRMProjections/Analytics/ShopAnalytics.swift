@@ -86,11 +86,11 @@ public enum ShopAnalytics: Projection {
 
         public init() {}
 
-        public mutating func absorb(_ shard: State) {
+        public mutating func absorb(_ shard: consuming State) {
             identities.absorb(shard.identities)
-            orders.absorb(shard.orders)
+            orders.absorb(taking: &shard.orders)
             tickets.merge(shard.tickets) { mine, _ in mine }
-            engagement.absorb(shard.engagement)
+            engagement.absorb(taking: &shard.engagement)
             // Events without a customer (campaign.created, product.launched) reach every shard: keep one copy.
             // Message counts come from customer events, so they are added up.
             for (id, campaign) in shard.campaigns {

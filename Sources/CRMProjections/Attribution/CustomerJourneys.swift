@@ -165,10 +165,10 @@ public enum CustomerJourneys: Projection {
             }
         }
 
-        public mutating func absorb(_ shard: State) {
+        public mutating func absorb(_ shard: consuming State) {
             identities.absorb(shard.identities)
             touchWords.formUnion(shard.touchWords)
-            journeys.absorb(shard.journeys)
+            journeys.absorb(taking: &shard.journeys)
         }
 
         /// The paths of every customer (customers in the order they first appeared in the log, each one's paths in

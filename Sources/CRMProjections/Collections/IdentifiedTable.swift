@@ -154,15 +154,38 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     /// Adds the values of `other` whose ids this table does not hold.
     mutating func absorb(_ other: IdentifiedTable) {
+        var copy = other
+        absorb(taking: &copy)
+    }
+
+    /// Adds the values of `other` whose ids this table does not hold, in `other`'s order, and leaves `other` empty.
+    /// When no other table shares `other`'s block (a rebuild's shard, joined), its values are moved, not copied: no
+    /// reference they hold is retained here and released with `other`. Their ids are not hashed again: `other`'s
+    /// slots keep their hash bits.
+    mutating func absorb(taking other: inout IdentifiedTable) {
+        defer { other = IdentifiedTable() }
+        guard !other.isEmpty else { return }
         makeBlockUnique()
         block.reserveCapacity(count + other.count)
         resizeSlots(forCount: count + other.count)
-        other.withValues { theirs in
-            // One search per value: a held id keeps its value (`make` is not called for it).
-            for place in theirs.indices {
-                _ = placeAdding(theirs[place].id, bits: Self.hashBits(theirs[place].id)) { theirs[place] }
+        var bitsByPlace = [UInt32](repeating: 0, count: other.count)
+        for slot in other.slots where slot != 0 {
+            bitsByPlace[Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1] = UInt32(truncatingIfNeeded: slot >> 32)
+        }
+        let moving = isKnownUniquelyReferenced(&other.block)
+        let theirs = other.block.buffer
+        for place in theirs.indices {
+            let bits = bitsByPlace[place]
+            switch withValues({ find(theirs[place].id, bits: bits, in: $0) }) {
+            case .found:
+                // A held id keeps its value.
+                if moving { (theirs.baseAddress! + place).deinitialize(count: 1) }
+            case .absent(let slot):
+                slots[slot] = Self.slot(bits: bits, place: block.count)
+                block.append(moving ? (theirs.baseAddress! + place).move() : theirs[place])
             }
         }
+        if moving { other.block.forgetMovedValues() }
     }
 
     // MARK: Slots
@@ -262,16 +285,16 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     private mutating func resizeSlots(forCount count: Int) {
         let length = Self.slotCount(for: count)
         guard length > slots.count else { return }
+        let old = slots
         slots = [UInt64](repeating: 0, count: length)
         let mask = length - 1
-        withValues { stored in
-            slots.withUnsafeMutableBufferPointer { slots in
-                for place in stored.indices {
-                    let bits = Self.hashBits(stored[place].id)
-                    var index = Int(bits) & mask
-                    while slots[index] != 0 { index = (index + 1) & mask }
-                    slots[index] = Self.slot(bits: bits, place: place)
-                }
+        // Placed by the hash bits their old slots keep: no value is read and no id hashed again (growing read every
+        // profile, scattered over hundreds of megabytes, to hash its id).
+        slots.withUnsafeMutableBufferPointer { slots in
+            for slot in old where slot != 0 {
+                var index = Int(truncatingIfNeeded: slot >> 32) & mask
+                while slots[index] != 0 { index = (index + 1) & mask }
+                slots[index] = slot
             }
         }
     }

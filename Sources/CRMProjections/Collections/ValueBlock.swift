@@ -80,6 +80,12 @@ final class ValueBlock<Element> {
         return (base! + count).move()
     }
 
+    /// Forgets every value, which the caller moved out or deinitialized: the block is empty and deinitializes
+    /// nothing when freed.
+    func forgetMovedValues() {
+        count = 0
+    }
+
     /// Moves the values into a block of `newCapacity` places (at least `count`).
     private func resize(to newCapacity: Int) {
         precondition(MemoryLayout<Element>.alignment <= 16, "malloc aligns to 16 bytes")

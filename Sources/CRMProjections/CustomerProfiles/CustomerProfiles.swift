@@ -198,24 +198,32 @@ public enum CustomerProfiles: Projection {
             profiles.store(profile)
         }
 
-        public mutating func absorb(_ shard: State) {
-            absorb(shard, parallel: false)
+        public mutating func absorb(_ shard: consuming State) {
+            absorb(consume shard, parallel: false)
         }
 
         /// The profiles on one core, the identities and the due queue on the other, when `parallel`: they are
         /// independent, and the last merge of a rebuild's shards is otherwise one core's work.
-        public mutating func absorb(_ shard: State, parallel: Bool) {
+        public mutating func absorb(_ shard: consuming State, parallel: Bool) {
+            // The shard's profiles are taken out of it (swapped for an empty table) before the closures capture
+            // the rest: a table no other holds gives its profiles up instead of having them copied.
+            var theirProfiles = ProfileTable()
+            swap(&theirProfiles, &shard.profiles)
+            let (theirIdentities, theirDue) = (shard.identities, shard.due)
             withUnsafeMutablePointer(to: &profiles) { profiles in
                 withUnsafeMutablePointer(to: &identities) { identities in
                     withUnsafeMutablePointer(to: &due) { due in
                         // Each part is written by one closure only.
                         nonisolated(unsafe) let (profiles, identities, due) = (profiles, identities, due)
-                        concurrentForEach(2, parallel: parallel) { part in
-                            if part == 0 {
-                                profiles.pointee.absorb(shard.profiles)
-                            } else {
-                                identities.pointee.absorb(shard.identities)
-                                due.pointee.absorb(shard.due)
+                        withUnsafeMutablePointer(to: &theirProfiles) { theirs in
+                            nonisolated(unsafe) let theirs = theirs
+                            concurrentForEach(2, parallel: parallel) { part in
+                                if part == 0 {
+                                    profiles.pointee.absorb(taking: &theirs.pointee)
+                                } else {
+                                    identities.pointee.absorb(theirIdentities)
+                                    due.pointee.absorb(theirDue)
+                                }
                             }
                         }
                     }

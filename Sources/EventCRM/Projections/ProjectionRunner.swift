@@ -343,7 +343,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     // on the first change.
                     var absorbed = P.makeState()
                     swap(&absorbed, &states[target + step])
-                    states[target].absorb(absorbed, parallel: parallel)
+                    states[target].absorb(consume absorbed, parallel: parallel)
                 }
             }
             distance *= 2
