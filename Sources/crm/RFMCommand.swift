@@ -33,8 +33,10 @@ struct RFMCommand: AsyncParsableCommand {
         for notice in notices { warn("notice: \(notice)") }
         let scores = runner.read { state, _ -> [RFM.Score] in
             // Event time, never the clock: the latest event the profiles have seen, unless --as-of says.
-            let profiles = state.profiles.all
-            let latest = profiles.indices.compactMap { profiles[$0].lastSeen }.max() ?? EventTime(microseconds: 0)
+            // Read in place: copying every profile out of the table (`all`) was a tenth of a cold `crm rfm`.
+            let latest =
+                state.profiles.withValues { profiles in profiles.indices.compactMap { profiles[$0].lastSeen }.max() }
+                ?? EventTime(microseconds: 0)
             return RFM.scores(state, at: asOfTime ?? latest, window: SegmentWindow(window)!)
         }
         var table: Table

@@ -357,9 +357,27 @@ struct CustomerProfilesTests {
             if event.customer != nil { event.customer = "c-\(random.next() % 40)" }
             CustomerProfiles.applyInSequence(offset: Int64(offset), event: event, to: &state)
         }
+        // And customers with one touchpoint each: no ticket, subscription or merge.
+        var quiet = 0
+        while quiet < 5 {
+            var event = RandomEvents.event(&random)
+            guard case .touchpoint = event.payload else { continue }
+            event.customer = "quiet-\(quiet)"
+            CustomerProfiles.applyInSequence(offset: Int64(2000 + quiet), event: event, to: &state)
+            quiet += 1
+        }
         let bytes = state.serialized
         let restored = try CustomerProfiles.State(serialized: bytes)
         #expect(restored.serialized == bytes)
+        // Only the profiles with tickets, subscriptions or merged ids hold a box for them once read back.
+        let boxed = restored.profiles.map { profile in
+            let has =
+                !(profile.openTickets.isEmpty && profile.resolvedTickets.isEmpty && profile.satisfactionCount == 0
+                && profile.subscriptions.isEmpty && profile.mergedIDs.isEmpty)
+            #expect(profile.holdsUncommonBox == has, "\(profile.id)")
+            return has
+        }
+        #expect(boxed.contains(true) && boxed.contains(false), "both kinds of profile are in the state")
         #expect(throws: EventDecodingError.self) { try CustomerProfiles.State(serialized: Array(bytes.dropLast())) }
     }
 

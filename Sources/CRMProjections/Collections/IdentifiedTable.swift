@@ -72,8 +72,10 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         }
     }
 
-    /// Calls `body` with the values where they lie, in the order of `ids`.
-    func withValues<Result, Failure: Error>(
+    /// Calls `body` with the values where they lie, in the order of `ids`, to read them without copying each one
+    /// (iterating the table copies each value it hands out, retaining every reference the value holds). The
+    /// buffer is valid only inside `body`.
+    public func withValues<Result, Failure: Error>(
         _ body: (UnsafeBufferPointer<Element>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try withExtendedLifetime(block) { () throws(Failure) -> Result in try body(UnsafeBufferPointer(block.buffer)) }

@@ -107,6 +107,12 @@ public struct CustomerProfile: Sendable {
         var satisfactionCount: Int64 = 0
         var subscriptions: SortedSet = []
         var mergedIDs: [String] = []
+
+        /// Whether every field holds what a profile without a box reads.
+        var isEmpty: Bool {
+            openTickets.isEmpty && resolvedTickets.isEmpty && satisfactionSum == 0 && satisfactionCount == 0
+                && subscriptions.isEmpty && mergedIDs.isEmpty
+        }
     }
 
     /// Immutable: a change makes a new box (the events that change these fields are rare), so that copies of a
@@ -115,6 +121,10 @@ public struct CustomerProfile: Sendable {
         let fields: UncommonFields
         init(_ fields: UncommonFields) { self.fields = fields }
     }
+
+    /// Whether the profile holds a box of uncommon fields (tested: a restored profile holds one only when it has
+    /// some of them).
+    var holdsUncommonBox: Bool { uncommon != nil }
 
     private var uncommonFields: UncommonFields {
         get { uncommon?.fields ?? UncommonFields() }
@@ -346,12 +356,16 @@ extension CustomerProfile {
         }
         firstOrderAt = try reader.optionalTime()
         lastOrderAt = try reader.optionalTime()
-        openTickets = try reader.sortedSet()
-        resolvedTickets = try reader.sortedSet()
-        satisfactionSum = try reader.int()
-        satisfactionCount = try reader.int()
-        subscriptions = try reader.sortedSet()
-        mergedIDs = try reader.strings()
+        // Read into one value, boxed once and only when not empty, as folding leaves them: set field by field, a
+        // restore made six boxes for every profile and kept the last even for the customers with none of them.
+        var uncommonFields = UncommonFields()
+        uncommonFields.openTickets = try reader.sortedSet()
+        uncommonFields.resolvedTickets = try reader.sortedSet()
+        uncommonFields.satisfactionSum = try reader.int()
+        uncommonFields.satisfactionCount = try reader.int()
+        uncommonFields.subscriptions = try reader.sortedSet()
+        uncommonFields.mergedIDs = try reader.strings()
+        uncommon = uncommonFields.isEmpty ? nil : UncommonBox(uncommonFields)
         forgotten = try reader.bool()
         orders = try reader.sortedMap { reader throws(EventDecodingError) in
             Order(
