@@ -328,14 +328,25 @@ extension CustomerProfile {
         standing.serialize(into: &writer, words: words)
     }
 
-    /// `words`: the state's table of the words its facts name; `changes`: its membership changes, read out of the
-    /// memberships section.
-    init(
-        deserializing reader: inout BinaryReader,
+    /// A profile read back. `words`: the state's table of the words its facts name; `changes`: its membership
+    /// changes, read out of the memberships section. A function rather than a throwing initializer, which copied
+    /// the whole profile into its result and destroyed the original (a retain and a release of each reference).
+    static func deserialized(
+        from reader: inout BinaryReader,
+        words: FactWords.ReadTable,
+        changes: MembershipHistory
+    ) throws(EventDecodingError) -> CustomerProfile {
+        var profile = CustomerProfile(id: try reader.string())
+        try profile.readFields(from: &reader, words: words, changes: changes)
+        return profile
+    }
+
+    /// Reads every field after the id (``deserialized(from:words:changes:)``).
+    private mutating func readFields(
+        from reader: inout BinaryReader,
         words: FactWords.ReadTable,
         changes: MembershipHistory
     ) throws(EventDecodingError) {
-        id = try reader.string()
         contact = try ContactFields(deserializing: &reader)
         country = try reader.optionalString()
         acquisitionChannel = try reader.optionalString()

@@ -104,7 +104,7 @@ public enum CustomerProfiles: Projection {
                     throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }
                 let (memberID, joined) = memberships[chunk][index]
-                var profile = try CustomerProfile(deserializing: &reader, words: words, changes: joined.changes)
+                var profile = try CustomerProfile.deserialized(from: &reader, words: words, changes: joined.changes)
                 guard id == profile.id, memberID == id else {
                     throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
                 }
@@ -189,7 +189,7 @@ public enum CustomerProfiles: Projection {
             }
             guard let joined else { return }
             let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader throws(EventDecodingError) in
-                try CustomerProfile(deserializing: &reader, words: words, changes: joined.changes)
+                try CustomerProfile.deserialized(from: &reader, words: words, changes: joined.changes)
             }
             guard var profile = found else { throw EventDecodingError(reason: "memberships of \(id), no profile") }
             guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
