@@ -5,19 +5,24 @@ import _EventLogTestSupport
 
 @Suite("Due queue")
 struct DueQueueTests {
-    @Test("Random pushes, absorbs and pops take entries in (instant, customer) order", arguments: [UInt64(1), 2, 3])
-    func takesEntriesInOrder(seed: UInt64) {
+    /// Buckets of 7 instants (many buckets, some before 0), and of a day (every entry in one bucket).
+    @Test(
+        "Random pushes, absorbs and pops take entries in (instant, customer) order",
+        arguments: [UInt64(1), 2, 3],
+        [Int64(7), DueQueue.day]
+    )
+    func takesEntriesInOrder(seed: UInt64, bucketWidth: Int64) {
         var random = SplitMix64(seed: seed)
-        var queue = DueQueue()
+        var queue = DueQueue(bucketWidth: bucketWidth)
         var reference = [(Int64, String)]()
         func entry() -> (Int64, String) {
             // Few instants and few customers: many ties on the instant, some exact duplicates.
-            (Int64(random.next() % 50), "c-\(random.next() % 30)")
+            (Int64(random.next() % 50) - 20, "c-\(random.next() % 30)")
         }
         for _ in 0..<40 {
             switch random.next() % 3 {
             case 0:
-                var other = DueQueue()
+                var other = DueQueue(bucketWidth: bucketWidth)
                 for _ in 0..<Int(random.next() % 20) {
                     let (at, customer) = entry()
                     other.push(at, customer)
@@ -31,7 +36,7 @@ struct DueQueueTests {
                     reference.append((at, customer))
                 }
             default:
-                let time = Int64(random.next() % 50)
+                let time = Int64(random.next() % 50) - 20
                 reference.sort { $0 < $1 }
                 let due = reference.prefix { $0.0 <= time }
                 #expect(queue.hasEntry(atOrBefore: time) == !due.isEmpty)

@@ -123,6 +123,17 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         update(id, hash: hash, default: make(), passing: ()) { element, _ in body(&element) }
     }
 
+    /// Runs `body` on the value of `id` where it lies, passing `context` through, if the table has one.
+    mutating func updateIfPresent<Context, Result>(
+        _ id: String,
+        passing context: Context,
+        _ body: (inout Element, Context) -> Result
+    ) -> Result? {
+        guard let place = place(of: id) else { return nil }
+        makeBlockUnique()
+        return body(&block.base![place], context)
+    }
+
     /// Adds `value` or replaces the one with its id.
     mutating func store(_ value: Element) {
         makeBlockUnique()

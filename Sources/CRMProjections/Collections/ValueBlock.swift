@@ -17,11 +17,15 @@ import Darwin
 /// one by one into a new block, as an `Array` does.
 ///
 /// A reference type: the table copies it before writing to it while another table shares it (copy on write).
+///
+/// Its fields are read on every event: they are exempt from the runtime's exclusivity checks, which a class's
+/// stored properties get wherever the compiler cannot prove an access short (the due customers' look-up did a
+/// tracked access per read). The table is the only writer, and writes only a block no other table shares.
 final class ValueBlock<Element> {
     /// The first value, or nil while nothing was ever reserved.
-    private(set) var base: UnsafeMutablePointer<Element>?
-    private(set) var count = 0
-    private(set) var capacity = 0
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Element>?
+    @exclusivity(unchecked) private(set) var count = 0
+    @exclusivity(unchecked) private(set) var capacity = 0
 
     init() {}
 

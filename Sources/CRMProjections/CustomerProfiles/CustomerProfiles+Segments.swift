@@ -21,8 +21,10 @@ extension CustomerProfiles {
         }
         let catalog = state.segments
         while let entry = state.due.popDue(atOrBefore: target) {
-            guard state.profiles.contains(entry.customer) else { continue }  // merged away since
-            let scheduled = withProfile(entry.customer, in: &state) { profile, _, _ -> Int64? in
+            // No profile: merged away since.
+            let scheduled = state.profiles.updateIfPresent(entry.customer, passing: catalog) {
+                profile,
+                catalog -> Int64? in
                 guard profile.standing.queued == entry.at else { return nil }  // superseded by an earlier entry
                 profile.standing.queued = .max
                 if profile.standing.due == entry.at {
@@ -31,7 +33,7 @@ extension CustomerProfiles {
                 // The due instant moved later since this entry was queued: queue it there.
                 return schedule(&profile)
             }
-            if let scheduled { state.due.push(scheduled, entry.customer) }
+            if let scheduled = scheduled ?? nil { state.due.push(scheduled, entry.customer) }
         }
         state.now = target
     }

@@ -129,41 +129,62 @@ extension CustomerProfile {
     /// window `window` after it happened; it never enters one as time passes). Read in the same pass over the
     /// facts: a fact leaving at `now` comes before the first one leaving after it.
     func nextDue(after now: Int64, windows: [SegmentCatalog.WindowedFacts], leavingNow: inout UInt64) -> Int64 {
-        var due = Int64.max
-        var leaving: UInt64 = 0
-        // Facts are in time order: a window's first matching fact still inside it leaves it first. Each list is
-        // read once for the windows over it (a reading decodes every fact's varints; a reading per window was 4 %
-        // of a rebuild), and only until each of them has found its fact. A window is a bit of `open`; beyond 64
-        // windows over one list, each further 64 take another reading.
-        func earliestExits<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, of windowsOverIt: Range<Int>) {
-            for first in stride(from: windowsOverIt.lowerBound, to: windowsOverIt.upperBound, by: 64) {
-                let count = min(64, windowsOverIt.upperBound - first)
-                var open = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
-                facts.read { fact in
-                    var bits = open
-                    while bits != 0 {
-                        let bit = bits.trailingZeroBitCount
-                        bits &= bits - 1
-                        let window = windows[first + bit]
-                        let exit = fact.at + window.window.microseconds
-                        guard exit >= now, fact.isCounted(by: window.source) else { continue }
-                        if exit > now {
-                            due = min(due, exit)
-                            open &= ~(UInt64(1) << UInt64(bit))
-                        } else if first + bit < 64 {
-                            leaving |= 1 << UInt64(first + bit)
-                        }
+        var scan = ExitScan(now: now, windows: windows)
+        let lists = SegmentCatalog.WindowedFacts.lists(of: windows)
+        scan.readEarliestExits(standing.events, of: lists.events)
+        scan.readEarliestExits(standing.amounts, of: lists.amounts)
+        scan.readEarliestExits(standing.touches, of: lists.touches)
+        leavingNow = scan.leaving
+        return scan.due
+    }
+}
+
+/// The earliest exits of a customer's facts from the windows over them
+/// (``CustomerProfile/nextDue(after:windows:leavingNow:)``). A struct with a method rather than a local function:
+/// a local function's captured variables, written by the closure that reads the facts, were checked for exclusive
+/// access at run time on every fact (perf of a live catch-up: 2.8 % of the samples in those checks, 0.9 % after).
+private struct ExitScan {
+    let now: Int64
+    let windows: [SegmentCatalog.WindowedFacts]
+    /// The earliest exit after `now` found so far.
+    var due = Int64.max
+    /// The bits of the first 64 windows that a fact leaves at exactly `now`.
+    var leaving: UInt64 = 0
+
+    init(now: Int64, windows: [SegmentCatalog.WindowedFacts]) {
+        self.now = now
+        self.windows = windows
+    }
+
+    /// Facts are in time order: a window's first matching fact still inside it leaves it first. Each list is read
+    /// once for the windows over it (a reading decodes every fact's varints; a reading per window was 4 % of a
+    /// rebuild), and only until each of them has found its fact. A window is a bit of `open`; beyond 64 windows
+    /// over one list, each further 64 take another reading.
+    mutating func readEarliestExits<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, of windowsOverIt: Range<Int>) {
+        let (now, windows) = (now, windows)
+        var (due, leaving) = (due, leaving)
+        for first in stride(from: windowsOverIt.lowerBound, to: windowsOverIt.upperBound, by: 64) {
+            let count = min(64, windowsOverIt.upperBound - first)
+            var open = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
+            facts.read { fact in
+                var bits = open
+                while bits != 0 {
+                    let bit = bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    let window = windows[first + bit]
+                    let exit = fact.at + window.window.microseconds
+                    guard exit >= now, fact.isCounted(by: window.source) else { continue }
+                    if exit > now {
+                        due = min(due, exit)
+                        open &= ~(UInt64(1) << UInt64(bit))
+                    } else if first + bit < 64 {
+                        leaving |= 1 << UInt64(first + bit)
                     }
-                    return open != 0
                 }
+                return open != 0
             }
         }
-        let lists = SegmentCatalog.WindowedFacts.lists(of: windows)
-        earliestExits(standing.events, of: lists.events)
-        earliestExits(standing.amounts, of: lists.amounts)
-        earliestExits(standing.touches, of: lists.touches)
-        leavingNow = leaving
-        return due
+        (self.due, self.leaving) = (due, leaving)
     }
 }
 
