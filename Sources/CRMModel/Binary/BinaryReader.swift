@@ -55,12 +55,19 @@ public struct BinaryReader {
         return bytes[position]
     }
 
-    @inlinable public mutating func varint() throws(EventDecodingError) -> UInt64 {
-        // Most numbers of a state (counts, small values, markers) take one byte.
+    @inlinable @inline(__always) public mutating func varint() throws(EventDecodingError) -> UInt64 {
+        // Most numbers of a state (counts, small values, markers) take one byte: read where they are asked for. The
+        // rest is a call (the whole function was too large to inline, and every varint was a call: a ninth of a
+        // restore's samples).
         if position < bytes.count, bytes[position] < 0x80 {
             position += 1
             return UInt64(bytes[position - 1])
         }
+        return try longVarint()
+    }
+
+    /// A varint of more than one byte, or at the end of the bytes.
+    @inlinable @inline(never) mutating func longVarint() throws(EventDecodingError) -> UInt64 {
         // With room for the longest varint (10 bytes) and one more left, the bytes are read without a bounds check
         // each: times take 8 bytes, and a restore reads tens of millions of them. Errors are those of the loop below.
         if bytes.count - position > 10, let base = bytes.baseAddress {
