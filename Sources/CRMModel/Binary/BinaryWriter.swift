@@ -73,8 +73,15 @@ public struct BinaryWriter: Sendable {
         sink.take(prepared: prepared)
     }
 
-    @inlinable public mutating func varint(_ value: UInt64) {
+    @inlinable @inline(__always) public mutating func varint(_ value: UInt64) {
+        // A one-byte varint is written where it is asked for, longer ones by a call: as in the reader, the whole
+        // function was not inlined, and every varint was a call.
         guard value >= 0x80 else { return bytes.append(UInt8(value)) }
+        longVarint(value)
+    }
+
+    /// A varint of more than one byte.
+    @inlinable @inline(never) mutating func longVarint(_ value: UInt64) {
         // Encoded in a local buffer and appended at once: one capacity check instead of one per byte (times take
         // eight bytes, and a snapshot holds millions of them).
         var encoded: (UInt64, UInt16) = (0, 0)
