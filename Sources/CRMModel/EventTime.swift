@@ -129,10 +129,14 @@ public struct EventTime: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { rfc3339 }
 
+    /// The UTC day holding this time, counted from 1970-01-01 (floored: a time before 1970 is on a negative day).
+    public var daysSinceEpoch: Int {
+        Int((microseconds >= 0 ? microseconds : microseconds - 86_399_999_999) / 86_400_000_000)
+    }
+
     /// The UTC year and month holding this time.
     public var yearAndMonth: (year: Int, month: Int) {
-        let day = Int((microseconds >= 0 ? microseconds : microseconds - 86_399_999_999) / 86_400_000_000)
-        let date = Self.civilDate(daysSinceEpoch: day)
+        let date = Self.civilDate(daysSinceEpoch: daysSinceEpoch)
         return (date.year, date.month)
     }
 

@@ -42,12 +42,7 @@ extension CustomerProfiles {
     public static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime? {
         // Asked whenever the clock moves, mostly within a day, after which no month can start before the next day:
         // the calendar is worked out only when the day changes (it was 1.3 % of a live catch-up's folding thread).
-        let day: Int64 = 86_400_000_000
-        func dayNumber(_ instant: EventTime) -> Int64 {
-            let (quotient, remainder) = instant.microseconds.quotientAndRemainder(dividingBy: day)
-            return remainder < 0 ? quotient - 1 : quotient
-        }
-        if dayNumber(clock) == dayNumber(time) { return nil }
+        if clock.daysSinceEpoch == time.daysSinceEpoch { return nil }
         let next = clock.startOfNextMonth
         return next <= time ? next : nil
     }
