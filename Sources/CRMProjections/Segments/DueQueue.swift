@@ -33,7 +33,7 @@ struct DueQueue: Sendable {
     /// The buckets of `waiting`, latest first: the next one to take is the last.
     private var waitingBuckets: [Int64] = []
 
-    private(set) var count = 0
+    var count: Int { heap.entries.count + waiting.values.reduce(0) { $0 + $1.count } }
 
     /// `bucketWidth`: the span of event time in a bucket (a day; smaller in tests, so that they cross buckets).
     init(bucketWidth: Int64 = Self.day) {
@@ -54,8 +54,8 @@ struct DueQueue: Sendable {
     }
 
     mutating func push(_ at: Int64, _ customer: String) {
-        count += 1
-        add(Entry(at: at, customer: customer))
+        let entry = Entry(at: at, customer: customer)
+        add(CollectionOfOne(entry), inBucket: bucket(of: at))
     }
 
     /// Whether some entry is due at or before `time`.
@@ -67,34 +67,23 @@ struct DueQueue: Sendable {
     /// Takes the earliest entry if it is due at or before `time`.
     mutating func popDue(atOrBefore time: Int64) -> Entry? {
         guard hasEntry(atOrBefore: time) else { return nil }
-        count -= 1
         return heap.removeFirst()
     }
 
     /// Adds every entry of another queue.
     mutating func absorb(_ other: DueQueue) {
-        count += other.count
-        for entry in other.heap.entries { add(entry) }
-        for (bucket, entries) in other.waiting {
-            if bucket <= heapBucket {
-                for entry in entries { heap.push(entry) }
-            } else if let index = waiting.index(forKey: bucket) {
-                waiting.values[index] += entries
-            } else {
-                waiting[bucket] = entries
-                insertWaitingBucket(bucket)
-            }
-        }
+        for entry in other.heap.entries { add(CollectionOfOne(entry), inBucket: bucket(of: entry.at)) }
+        for (bucket, entries) in other.waiting { add(entries, inBucket: bucket) }
     }
 
-    private mutating func add(_ entry: Entry) {
-        let bucket = bucket(of: entry.at)
+    /// Adds `entries`, all of `bucket`: into the heap when that bucket was taken already, else to the bucket.
+    private mutating func add(_ entries: some Collection<Entry>, inBucket bucket: Int64) {
         if bucket <= heapBucket {
-            heap.push(entry)
+            for entry in entries { heap.push(entry) }
         } else if let index = waiting.index(forKey: bucket) {
-            waiting.values[index].append(entry)
+            waiting.values[index].append(contentsOf: entries)
         } else {
-            waiting[bucket] = [entry]
+            waiting[bucket] = Array(entries)
             insertWaitingBucket(bucket)
         }
     }

@@ -151,11 +151,6 @@ private struct ExitScan {
     /// The bits of the first 64 windows that a fact leaves at exactly `now`.
     var leaving: UInt64 = 0
 
-    init(now: Int64, windows: [SegmentCatalog.WindowedFacts]) {
-        self.now = now
-        self.windows = windows
-    }
-
     /// Facts are in time order: a window's first matching fact still inside it leaves it first. Each list is read
     /// once for the windows over it (a reading decodes every fact's varints; a reading per window was 4 % of a
     /// rebuild), and only until each of them has found its fact. A window is a bit of `open`; beyond 64 windows
