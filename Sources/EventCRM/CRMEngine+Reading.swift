@@ -109,7 +109,7 @@ extension CRMEngine {
         offset: Int64,
         access: PersonalDataAccess
     ) throws(CRMError) -> StoredEvent {
-        var encoded = EncodedEvent(
+        let header = EncodedEvent(
             key: key,
             typeTag: typeTag,
             schemaVersion: schemaVersion,
@@ -122,21 +122,27 @@ extension CRMEngine {
             guard flags == ValueLayout.sealed else {
                 return StoredEvent(
                     offset: offset,
-                    event: try EventBinaryCodec.decode(encoded, value: value),
+                    event: try EventBinaryCodec.decode(header, value: value),
                     personalData: flags == ValueLayout.redacted ? .erased : .none
                 )
             }
-            encoded.value = Array(value)
-            let state: StoredEvent.PersonalData
+            // Opened or left out where the value lies: copying it, then unsealing or redacting the copy into a
+            // third array, cost two allocations per sealed event.
             let reveals = access.reveals(typeTag: typeTag)
-            if reveals, let customerKey = keys.existingKey(for: key) {
-                encoded = try PersonalDataSealer.unseal(encoded, with: customerKey)
-                state = .revealed
-            } else {
-                encoded = try PersonalDataSealer.redact(encoded)
-                state = reveals ? .erased : .withheld
+            guard reveals, let customerKey = keys.existingKey(for: key) else {
+                let event = try EventBinaryCodec.decode(header, value: value, personalPart: .absent)
+                return StoredEvent(offset: offset, event: event, personalData: reveals ? .erased : .withheld)
             }
-            return StoredEvent(offset: offset, event: try EventBinaryCodec.decode(encoded), personalData: state)
+            let layout = try ValueLayout(value)
+            let event = try PersonalDataSealer.withOpenedPersonalPart(
+                of: value,
+                layout: layout,
+                customer: key,
+                with: customerKey
+            ) { plain throws(EventDecodingError) in
+                try EventBinaryCodec.decode(header, value: value, personalPart: .opened(plain))
+            }
+            return StoredEvent(offset: offset, event: event, personalData: .revealed)
         } catch {
             throw CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
         }
@@ -176,19 +182,30 @@ extension CRMEngine {
 
     /// The events of one log batch.
     func decode(_ batch: LogBatch, access: PersonalDataAccess) throws(CRMError) -> [StoredEvent] {
-        var events = [StoredEvent]()
-        events.reserveCapacity(batch.count)
+        try decode(batch, access: access) { $0 }
+    }
+
+    /// What `transform` makes of each event of one log batch (nil: nothing), in order. Each event goes from the
+    /// decoder straight into `transform`: decoding the batch into stored events first and mapping them after built,
+    /// and then freed, an array of them per batch, and moved every event once more (a projection rebuild's decoding).
+    func decode<Transformed>(
+        _ batch: LogBatch,
+        access: PersonalDataAccess,
+        _ transform: (consuming StoredEvent) -> Transformed?
+    ) throws(CRMError) -> [Transformed] {
+        var transformed = [Transformed]()
+        transformed.reserveCapacity(batch.count)
         var failure: CRMError?
         batch.forEachRecord { record in
             guard failure == nil else { return }
             do throws(CRMError) {
-                events.append(try decode(record, access: access))
+                if let element = transform(try decode(record, access: access)) { transformed.append(element) }
             } catch {
                 failure = error
             }
         }
         if let failure { throw failure }
-        return events
+        return transformed
     }
 }
 

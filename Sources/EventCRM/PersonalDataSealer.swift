@@ -1,6 +1,8 @@
 public import CRMModel
 public import Crypto
 
+import struct Foundation.Data
+
 /// Seals, unseals and erases the personal part of encoded events (docs/event-codec.md, docs/key-store.md).
 ///
 /// The personal part is encrypted with AES-256-GCM under the customer's key; the customer id and the public part
@@ -22,8 +24,14 @@ public enum PersonalDataSealer {
         }
     }
 
-    private static func authenticated(_ event: EncodedEvent, public open: ArraySlice<UInt8>) -> [UInt8] {
-        Array(event.key.utf8) + [0] + Array(open)
+    /// What a sealed part authenticates besides itself: the customer id, a zero byte, the public part.
+    private static func authenticated(customer: String, public open: some Collection<UInt8>) -> [UInt8] {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(customer.utf8.count + 1 + open.count)
+        bytes.append(contentsOf: customer.utf8)
+        bytes.append(0)
+        bytes.append(contentsOf: open)
+        return bytes
     }
 
     /// The event with its personal part sealed under `key`. Events without personal data are left as they are.
@@ -36,7 +44,7 @@ public enum PersonalDataSealer {
                 event.value[parts.personal],
                 using: key,
                 nonce: RandomPool.shared.nonce(),
-                authenticating: authenticated(event, public: open)
+                authenticating: authenticated(customer: event.key, public: open)
             )
             var sealed = event
             sealed.value = ValueLayout.assemble(flags: ValueLayout.sealed, personal: box.combined!, public: open)
@@ -50,15 +58,49 @@ public enum PersonalDataSealer {
     public static func unseal(_ event: EncodedEvent, with key: SymmetricKey) throws(Failure) -> EncodedEvent {
         let parts = try layout(event.value)
         guard parts.flags == ValueLayout.sealed else { return event }
-        let open = event.value[parts.public]
+        var result: Result<EncodedEvent, Failure>!
+        event.value.withUnsafeBytes { value in
+            result = Result { () throws(Failure) in
+                try withOpenedPersonalPart(of: value, layout: parts, customer: event.key, with: key) { plain in
+                    var unsealed = event
+                    unsealed.value = ValueLayout.assemble(
+                        flags: ValueLayout.plain,
+                        personal: plain,
+                        public: value[parts.public]
+                    )
+                    return unsealed
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Calls `body` with the plain bytes of the sealed personal part of `value` (laid out as `layout` says), the
+    /// value of an event of `customer`, opened where the value lies. Fails when the key is wrong or the value was
+    /// altered; an error of `body` is passed on as the failure's reason.
+    static func withOpenedPersonalPart<Result>(
+        of value: UnsafeRawBufferPointer,
+        layout: ValueLayout,
+        customer: String,
+        with key: SymmetricKey,
+        _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+    ) throws(Failure) -> Result {
+        precondition(layout.flags == ValueLayout.sealed, "a sealed value")
+        let plain: Data
         do {
-            let box = try AES.GCM.SealedBox(combined: event.value[parts.personal])
-            let plain = try AES.GCM.open(box, using: key, authenticating: authenticated(event, public: open))
-            var unsealed = event
-            unsealed.value = ValueLayout.assemble(flags: ValueLayout.plain, personal: plain, public: open)
-            return unsealed
+            let box = try AES.GCM.SealedBox(combined: UnsafeRawBufferPointer(rebasing: value[layout.personal]))
+            let open = UnsafeRawBufferPointer(rebasing: value[layout.public])
+            plain = try AES.GCM.open(box, using: key, authenticating: authenticated(customer: customer, public: open))
         } catch {
             throw Failure(reason: "the personal part does not open with this customer's key (altered, or another key)")
+        }
+        let result = plain.withUnsafeBytes { bytes in
+            Swift.Result { () throws(EventDecodingError) in try body(bytes) }
+        }
+        do {
+            return try result.get()
+        } catch {
+            throw Failure(reason: "\(error)")
         }
     }
 

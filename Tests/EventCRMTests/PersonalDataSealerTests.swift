@@ -35,6 +35,39 @@ struct PersonalDataSealerTests {
         #expect(erased.custom == Self.event.custom && erased.customer == "c-42")
     }
 
+    @Test("Decoded in place, a sealed value reads as erased without its personal part, and whole with it opened")
+    func decodeInPlace() throws {
+        let plain = EventBinaryCodec.encode(Self.event)
+        let sealed = try PersonalDataSealer.seal(plain, with: SymmetricKey(size: .bits256))
+        let withoutPersonal = try sealed.value.withUnsafeBytes {
+            try EventBinaryCodec.decode(sealed, value: $0, personalPart: .absent)
+        }
+        #expect(withoutPersonal == (try EventBinaryCodec.decode(PersonalDataSealer.redact(sealed))))
+        #expect(withoutPersonal != Self.event)
+        // The plain value's personal part stands for the sealed one opened.
+        let layout = try plain.value.withUnsafeBytes { try ValueLayout($0) }
+        let whole = try plain.value.withUnsafeBytes { plainValue in
+            try sealed.value.withUnsafeBytes {
+                try EventBinaryCodec.decode(
+                    sealed,
+                    value: $0,
+                    personalPart: .opened(UnsafeRawBufferPointer(rebasing: plainValue[layout.personal]))
+                )
+            }
+        }
+        #expect(whole == Self.event)
+        // A part that does not end where its last field does is refused, as a plain value's would be.
+        #expect(throws: EventDecodingError.self) {
+            try sealed.value.withUnsafeBytes {
+                try EventBinaryCodec.decode(
+                    sealed,
+                    value: $0,
+                    personalPart: .opened(UnsafeRawBufferPointer(rebasing: $0[...]))
+                )
+            }
+        }
+    }
+
     @Test("Another key, another customer or an altered public part does not open the sealed block")
     func tamper() throws {
         let key = SymmetricKey(size: .bits256)

@@ -161,30 +161,60 @@ public enum EventBinaryCodec {
         _ header: EncodedEvent,
         value raw: UnsafeRawBufferPointer
     ) throws(EventDecodingError) -> Event {
+        try decode(header, value: raw, personalPart: .asStored)
+    }
+
+    /// Where the personal fields of an event decoded in place come from.
+    public enum PersonalPart {
+        /// The value's own personal part, which must not be sealed.
+        case asStored
+        /// None: personal fields read as absent (a sealed part left sealed, or erased), as after
+        /// `PersonalDataSealer.redact`, without rewriting the value first.
+        case absent
+        /// These bytes, the value's sealed part opened elsewhere, without assembling a plain value first.
+        case opened(UnsafeRawBufferPointer)
+    }
+
+    /// ``decode(_:value:)`` with the personal fields taken from `personalPart`; the value's layout is checked in
+    /// every case.
+    public static func decode(
+        _ header: EncodedEvent,
+        value raw: UnsafeRawBufferPointer,
+        personalPart: PersonalPart
+    ) throws(EventDecodingError) -> Event {
         guard let type = EventType(tag: header.typeTag) else {
             throw EventDecodingError(reason: "unknown type tag \(header.typeTag)")
         }
         guard header.schemaVersion >= 1, header.schemaVersion <= currentVersion(of: type) else {
             throw EventDecodingError(reason: "\(type.rawValue) has no schema version \(header.schemaVersion)")
         }
-        return try decode(type: type, version: header.schemaVersion, encoded: header, value: raw)
+        let layout = try ValueLayout(raw)
+        var personal: BinaryReader
+        switch personalPart {
+        case .asStored:
+            guard layout.flags != ValueLayout.sealed else {
+                throw EventDecodingError(reason: "the personal part is sealed; unseal it before decoding")
+            }
+            personal = BinaryReader(
+                UnsafeRawBufferPointer(rebasing: raw[layout.personal]),
+                redacted: layout.flags == ValueLayout.redacted
+            )
+        case .absent:
+            personal = BinaryReader(UnsafeRawBufferPointer(start: nil, count: 0), redacted: true)
+        case .opened(let bytes):
+            personal = BinaryReader(bytes)
+        }
+        let open = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[layout.public]))
+        return try decode(type: type, version: header.schemaVersion, encoded: header, personal: personal, open: open)
     }
 
     private static func decode(
         type: EventType,
         version: UInt16,
         encoded: EncodedEvent,
-        value raw: UnsafeRawBufferPointer
+        personal: consuming BinaryReader,
+        open: consuming BinaryReader
     ) throws(EventDecodingError) -> Event {
-        let layout = try ValueLayout(raw)
-        guard layout.flags != ValueLayout.sealed else {
-            throw EventDecodingError(reason: "the personal part is sealed; unseal it before decoding")
-        }
-        var personal = BinaryReader(
-            UnsafeRawBufferPointer(rebasing: raw[layout.personal]),
-            redacted: layout.flags == ValueLayout.redacted
-        )
-        var open = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[layout.public]))
         let payload: EventPayload
         switch type {
         case .customerRegistered:

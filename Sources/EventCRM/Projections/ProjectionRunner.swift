@@ -104,7 +104,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         var decoded = [[ProjectedEvent]]()
         for frame in frames {
             decoded.append(
-                try engine.decode(try batch(of: frame), access: access).map {
+                try engine.decode(try batch(of: frame), access: access) {
                     ProjectedEvent(offset: $0.offset, event: $0.event)
                 }
             )
@@ -372,7 +372,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 guard number < chunk.count else { return [] }
                 var clock: EventTime?
                 let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
-                return try engine.decode(try batch(of: chunk[number]), access: access).compactMap { stored in
+                return try engine.decode(try batch(of: chunk[number]), access: access) { stored in
                     guard stored.offset < end else { return nil }
                     clock = max(clock ?? stored.event.at, stored.event.at)
                     let event = ProjectedEvent(offset: stored.offset, event: stored.event, clock: clock)
