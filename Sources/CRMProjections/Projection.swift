@@ -18,12 +18,13 @@ public struct ProjectedEvent: Sendable {
     /// journey projections each looked the same words up again.
     let words: EventWords
 
-    public init(offset: Int64, event: Event, clock: EventTime? = nil) {
+    public init(offset: Int64, event: consuming Event, clock: EventTime? = nil) {
         self.offset = offset
-        self.event = event
         self.customerHash = event.customer?.hashValue ?? 0
         self.clock = max(clock ?? event.at, event.at)
         self.words = EventWords(event)
+        // Moved in last: stored first, the event was copied (each of its strings retained) to be read after.
+        self.event = event
     }
 }
 
