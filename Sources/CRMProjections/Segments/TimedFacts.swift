@@ -30,6 +30,11 @@ struct TimedFacts: Sendable {
 
     init() {}
 
+    /// The bytes a customer's buffer of facts is given with its first fact (a restored one is sized exactly).
+    /// Measured: 48 against growing from the first fact's few bytes, the 1M-customer rebuild 3 to 5 % faster at the
+    /// same resident memory; 96 slower.
+    static let firstCapacity = 48
+
     /// The lists given, each in its order, after the changes.
     init(
         changes: MembershipHistory,
@@ -164,6 +169,9 @@ struct TimedFacts: Sendable {
         movingStarts moving: (touches: Bool, events: Bool)
     ) {
         if isEmpty { base = fact.at }
+        // The first fact reserves room for about a dozen: grown from the first fact's few bytes, the buffer was
+        // reallocated and copied at each doubling on the way, on the folding core of a live catch-up.
+        if bytes.capacity == 0 { bytes.reserveCapacity(Self.firstCapacity) }
         // The list read for a late fact is gone before the buffer changes: still referenced, the buffer would be
         // copied.
         let position =
