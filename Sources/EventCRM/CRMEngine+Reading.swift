@@ -133,10 +133,8 @@ extension CRMEngine {
                 let event = try EventBinaryCodec.decode(header, value: value, personalPart: .absent)
                 return StoredEvent(offset: offset, event: event, personalData: reveals ? .erased : .withheld)
             }
-            let layout = try ValueLayout(value)
             let event = try PersonalDataSealer.withOpenedPersonalPart(
                 of: value,
-                layout: layout,
                 customer: key,
                 with: customerKey
             ) { plain throws(EventDecodingError) in

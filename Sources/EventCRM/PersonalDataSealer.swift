@@ -15,10 +15,14 @@ public enum PersonalDataSealer {
     }
 
     private static func layout(_ value: [UInt8]) throws(Failure) -> ValueLayout {
-        var result: Result<ValueLayout, EventDecodingError>!
-        value.withUnsafeBytes { raw in result = Result { () throws(EventDecodingError) in try ValueLayout(raw) } }
+        var result: Result<ValueLayout, Failure>!
+        value.withUnsafeBytes { raw in result = Result { () throws(Failure) in try layout(raw) } }
+        return try result.get()
+    }
+
+    private static func layout(_ value: UnsafeRawBufferPointer) throws(Failure) -> ValueLayout {
         do {
-            return try result.get()
+            return try ValueLayout(value)
         } catch {
             throw Failure(reason: "not an encoded event value: \(error)")
         }
@@ -61,7 +65,7 @@ public enum PersonalDataSealer {
         var result: Result<EncodedEvent, Failure>!
         event.value.withUnsafeBytes { value in
             result = Result { () throws(Failure) in
-                try withOpenedPersonalPart(of: value, layout: parts, customer: event.key, with: key) { plain in
+                try withOpenedPersonalPart(of: value, customer: event.key, with: key) { plain in
                     var unsealed = event
                     unsealed.value = ValueLayout.assemble(
                         flags: ValueLayout.plain,
@@ -75,17 +79,17 @@ public enum PersonalDataSealer {
         return try result.get()
     }
 
-    /// Calls `body` with the plain bytes of the sealed personal part of `value` (laid out as `layout` says), the
-    /// value of an event of `customer`, opened where the value lies. Fails when the key is wrong or the value was
-    /// altered; an error of `body` is passed on as the failure's reason.
+    /// Calls `body` with the plain bytes of the sealed personal part of `value`, the value of an event of
+    /// `customer`, opened where the value lies. Fails when the value is not sealed, the key is wrong or the value
+    /// was altered; an error of `body` is passed on as the failure's reason.
     static func withOpenedPersonalPart<Result>(
         of value: UnsafeRawBufferPointer,
-        layout: ValueLayout,
         customer: String,
         with key: SymmetricKey,
         _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
     ) throws(Failure) -> Result {
-        precondition(layout.flags == ValueLayout.sealed, "a sealed value")
+        let layout = try layout(value)
+        guard layout.flags == ValueLayout.sealed else { throw Failure(reason: "the personal part is not sealed") }
         let plain: Data
         do {
             let box = try AES.GCM.SealedBox(combined: UnsafeRawBufferPointer(rebasing: value[layout.personal]))

@@ -168,10 +168,12 @@ struct TimedFacts: Sendable {
         into range: Range<Int>,
         movingStarts moving: (touches: Bool, events: Bool)
     ) {
-        if isEmpty { base = fact.at }
-        // The first fact reserves room for about a dozen: grown from the first fact's few bytes, the buffer was
-        // reallocated and copied at each doubling on the way, on the folding core of a live catch-up.
-        if bytes.capacity == 0 { bytes.reserveCapacity(Self.firstCapacity) }
+        if isEmpty {
+            base = fact.at
+            // The first fact reserves room for about a dozen: grown from the first fact's few bytes, the buffer was
+            // reallocated and copied at each doubling on the way, on the folding core of a live catch-up.
+            bytes.reserveCapacity(bytes.count + Self.firstCapacity)
+        }
         // The list read for a late fact is gone before the buffer changes: still referenced, the buffer would be
         // copied.
         let position =
