@@ -112,10 +112,23 @@ public protocol Projection: Sendable {
 
 extension Projection {
     public static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State) {
+        apply(events, routedTo: shard, to: &state) { _, _ in }
+    }
+
+    /// ``apply(_:routedTo:to:)``, calling `readAhead` with each event's index before the event is applied: a
+    /// projection's own loop asks there for what the events a few places ahead will read (``ReadAhead``).
+    @inline(__always)
+    static func apply(
+        _ events: UnsafeBufferPointer<RoutedEvent>,
+        routedTo shard: Int,
+        to state: inout State,
+        readingAhead readAhead: (_ index: Int, _ state: inout State) -> Void
+    ) {
         // Through the pointer: binding each element, or the buffer's subscript, copied it (a retain of each of its
         // strings), also for the events of other shards, which are skipped.
         guard let first = events.baseAddress.map(UnsafeMutablePointer.init(mutating:)) else { return }
         for index in events.indices {
+            readAhead(index, &state)
             let routed = first + index
             if routed.pointee.shard == shard {
                 apply(inPlace: &routed.pointee.event, to: &state)
@@ -139,8 +152,22 @@ extension Projection {
     }
 
     public static func applyInSequence(_ events: UnsafeMutableBufferPointer<ProjectedEvent>, to state: inout State) {
+        applyInSequence(events, to: &state) { _, _ in }
+    }
+
+    /// ``applyInSequence(_:to:)``, calling `readAhead` with each event's index before the event is applied, as
+    /// ``apply(_:routedTo:to:readingAhead:)`` does.
+    @inline(__always)
+    static func applyInSequence(
+        _ events: UnsafeMutableBufferPointer<ProjectedEvent>,
+        to state: inout State,
+        readingAhead readAhead: (_ index: Int, _ state: inout State) -> Void
+    ) {
         guard let first = events.baseAddress else { return }
-        for index in events.indices { applyInSequence(first + index, to: &state) }
+        for index in events.indices {
+            readAhead(index, &state)
+            applyInSequence(first + index, to: &state)
+        }
     }
 
     public static var personalFieldsRead: Set<EventType> { Set(EventType.allCases) }

@@ -201,6 +201,35 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         if moving { other.block.forgetMovedValues() }
     }
 
+    // MARK: Reading ahead (``ReadAhead``)
+
+    /// Asks for the slot where a value whose id hashes to `hash` is looked for first (``prefetch(_:bytes:)``).
+    func prefetchSlot(hash: Int) {
+        guard !slots.isEmpty else { return }
+        let index = Int(Self.hashBits(hash)) & (slots.count - 1)
+        slots.withUnsafeBufferPointer { prefetch(UnsafeRawPointer($0.baseAddress! + index), bytes: 8) }
+    }
+
+    /// Where the value the id hashing to `hash` is likely to be, by the hash's bits alone (no id is compared, so
+    /// that no value is read): a guess to read ahead with, never to read through.
+    func likelyAddress(hash: Int) -> UnsafeRawPointer? {
+        guard !slots.isEmpty, let base = block.base else { return nil }
+        let bits = Self.hashBits(hash)
+        let mask = slots.count - 1
+        return slots.withUnsafeBufferPointer { slots -> UnsafeRawPointer? in
+            var index = Int(bits) & mask
+            while true {
+                let slot = slots[index]
+                if slot == 0 { return nil }
+                if UInt32(truncatingIfNeeded: slot >> 32) == bits {
+                    let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
+                    return place < block.count ? UnsafeRawPointer(base + place) : nil
+                }
+                index = (index + 1) & mask
+            }
+        }
+    }
+
     // MARK: Slots
 
     private enum Probe {

@@ -269,7 +269,10 @@ extension CustomerProfile {
 
     /// Where the arrays that the memberships of a profile are written from sit within it: the facts, which hold
     /// the membership changes.
-    static let membershipArrays = [MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.bytesOffset]
+    static let membershipArrays = [factsBufferOffset]
+
+    /// Where the address of the facts' buffer sits within a profile (``ReadAhead``).
+    static let factsBufferOffset = MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.bytesOffset
 
     /// Where the arrays that serializing a profile reads sit within it: the contact fields, consent, amounts,
     /// orders and facts.

@@ -239,6 +239,27 @@ public enum CustomerProfiles: Projection {
     /// Contact fields and traits come from these; the personal fields of interactions and tickets are not read.
     public static let personalFieldsRead: Set<EventType> = [.customerRegistered, .customerUpdated]
 
+    /// The rebuild's loop, reading ahead of the fold (``ReadAhead``): only the events of this shard are read ahead
+    /// for.
+    public static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State) {
+        guard let first = events.baseAddress else { return }
+        let count = events.count
+        apply(events, routedTo: shard, to: &state) { index, state in
+            state.profiles.readAhead(from: index, count: count) { ahead in
+                first[ahead].shard == shard ? first[ahead].event.customerHash : 0
+            }
+        }
+    }
+
+    /// A live catch-up's loop, reading ahead of the fold (``ReadAhead``).
+    public static func applyInSequence(_ events: UnsafeMutableBufferPointer<ProjectedEvent>, to state: inout State) {
+        guard let first = events.baseAddress else { return }
+        let count = events.count
+        applyInSequence(events, to: &state) { index, state in
+            state.profiles.readAhead(from: index, count: count) { first[$0].customerHash }
+        }
+    }
+
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
         advanceClock(&state, to: projected.clock)
         let event = projected.event
