@@ -3,7 +3,7 @@ public import CRMModel
 /// The projection attribution reads (docs/attribution.md): per customer, the touches of every type that can be a
 /// touch and the orders with their returns, refunds and cancellation. Paths are cut at query time, so that the
 /// window, the touch types and the period can change without a rebuild.
-public enum CustomerJourneys: Projection {
+public enum CustomerJourneys: ReadsAhead {
     public static let name = "customer-journeys"
     /// 2: each journey keeps the offset of its customer's first event (paths are taken in that order). 3: the
     /// journeys are written in chunks of customers (``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``),
@@ -34,6 +34,8 @@ public enum CustomerJourneys: Projection {
         public let id: String
         /// In event-time order; a late touch is inserted after those at the same or an earlier time.
         var touches: [JourneyTouch] = []
+        /// Where the address of the touches' storage sits within a journey (``ReadsAhead``).
+        static let touchesOffset = MemoryLayout<Self>.offset(of: \Self.touches)!
         /// By order id: a customer has a few (a dictionary of one or two orders took about 200 bytes).
         var orders: SortedMap<Order> = [:]
         /// The log offset of the customer's first event (of any id merged into it): the order reports take
@@ -245,6 +247,11 @@ public enum CustomerJourneys: Projection {
     }
 
     public static func makeState() -> State { State() }
+
+    /// A touch or an order looks its customer's journey up, then appends to its touches (``ReadsAhead``).
+    static func readAhead(from index: Int, count: Int, in state: inout State, hash: (_ ahead: Int) -> Int) {
+        state.journeys.readAhead(from: index, count: count, bufferAt: Journey.touchesOffset, hash: hash)
+    }
 
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
         let event = projected.event

@@ -4,7 +4,7 @@ public import CRMModel
 /// view), merged ids folded into their survivor, and the segments over those profiles: definitions, memberships
 /// with their history, and RFM groups. Segments live in the same fold because their rules read the profiles; a
 /// second projection would decode and look up every event twice.
-public enum CustomerProfiles: Projection {
+public enum CustomerProfiles: ReadsAhead {
     public static let name = "customer-profiles"
     /// 3: segments, memberships and RFM groups. 4: profiles written in chunks (read and written on every core).
     /// 5: memberships in a section of their own, before the profiles. 6: the words of facts in a table in the head,
@@ -239,25 +239,9 @@ public enum CustomerProfiles: Projection {
     /// Contact fields and traits come from these; the personal fields of interactions and tickets are not read.
     public static let personalFieldsRead: Set<EventType> = [.customerRegistered, .customerUpdated]
 
-    /// The rebuild's loop, reading ahead of the fold (``ReadAhead``): only the events of this shard are read ahead
-    /// for.
-    public static func apply(_ events: UnsafeBufferPointer<RoutedEvent>, routedTo shard: Int, to state: inout State) {
-        guard let first = events.baseAddress else { return }
-        let count = events.count
-        apply(events, routedTo: shard, to: &state) { index, state in
-            state.profiles.readAhead(from: index, count: count) { ahead in
-                first[ahead].shard == shard ? first[ahead].event.customerHash : 0
-            }
-        }
-    }
-
-    /// A live catch-up's loop, reading ahead of the fold (``ReadAhead``).
-    public static func applyInSequence(_ events: UnsafeMutableBufferPointer<ProjectedEvent>, to state: inout State) {
-        guard let first = events.baseAddress else { return }
-        let count = events.count
-        applyInSequence(events, to: &state) { index, state in
-            state.profiles.readAhead(from: index, count: count) { first[$0].customerHash }
-        }
+    /// Each event looks its customer's profile up, then reads the profile's facts (``ReadsAhead``).
+    static func readAhead(from index: Int, count: Int, in state: inout State, hash: (_ ahead: Int) -> Int) {
+        state.profiles.readAhead(from: index, count: count, bufferAt: CustomerProfile.factsBufferOffset, hash: hash)
     }
 
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
