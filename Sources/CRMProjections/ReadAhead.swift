@@ -62,8 +62,12 @@ extension IdentifiedTable {
         }
         if index + ReadAhead.valueDistance < count {
             let upcoming = hash(index + ReadAhead.valueDistance)
-            // The value's first two lines: its id, which the look-up compares, and the buffer's address.
-            if upcoming != 0, let value = likelyAddress(hash: upcoming) { prefetch(value, bytes: 128) }
+            // The value's own bytes: its id, which the look-up compares, the buffer's address, and the fields the
+            // fold reads (a profile's 184 bytes against its first 128, alternating live: 11.35 / 11.64 / 11.22 s
+            // against 11.95 / 11.51 / 12.08 s).
+            if upcoming != 0, let value = likelyAddress(hash: upcoming) {
+                prefetch(value, bytes: MemoryLayout<Element>.size)
+            }
         }
         if index + ReadAhead.bufferDistance < count {
             let upcoming = hash(index + ReadAhead.bufferDistance)
