@@ -52,10 +52,15 @@ extension ReadsAhead {
 }
 
 extension IdentifiedTable {
-    /// Reads ahead for the events after `index` (of `count`) in this table (``ReadsAhead``): the buffer is the
-    /// array whose address is at `bufferOffset` within a value.
+    /// Reads ahead for the events after `index` (of `count`) in this table (``ReadsAhead``): `buffers` asks for
+    /// the buffers of the value at the address it is given (``prefetchArrayStorage(at:)``).
     @inline(__always)
-    func readAhead(from index: Int, count: Int, bufferAt bufferOffset: Int, hash: (_ ahead: Int) -> Int) {
+    func readAhead(
+        from index: Int,
+        count: Int,
+        hash: (_ ahead: Int) -> Int,
+        buffers: (_ value: UnsafeRawPointer) -> Void
+    ) {
         if index + ReadAhead.slotDistance < count {
             let upcoming = hash(index + ReadAhead.slotDistance)
             if upcoming != 0 { prefetchSlot(hash: upcoming) }
@@ -71,9 +76,7 @@ extension IdentifiedTable {
         }
         if index + ReadAhead.bufferDistance < count {
             let upcoming = hash(index + ReadAhead.bufferDistance)
-            if upcoming != 0, let value = likelyAddress(hash: upcoming) {
-                prefetchArrayStorage(at: value + bufferOffset)
-            }
+            if upcoming != 0, let value = likelyAddress(hash: upcoming) { buffers(value) }
         }
     }
 }

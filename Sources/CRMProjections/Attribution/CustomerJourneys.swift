@@ -250,7 +250,9 @@ public enum CustomerJourneys: ReadsAhead {
 
     /// A touch or an order looks its customer's journey up, then appends to its touches (``ReadsAhead``).
     static func readAhead(from index: Int, count: Int, in state: inout State, hash: (_ ahead: Int) -> Int) {
-        state.journeys.readAhead(from: index, count: count, bufferAt: Journey.touchesOffset, hash: hash)
+        state.journeys.readAhead(from: index, count: count, hash: hash) { journey in
+            prefetchArrayStorage(at: journey + Journey.touchesOffset)
+        }
     }
 
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {

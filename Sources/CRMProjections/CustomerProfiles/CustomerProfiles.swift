@@ -239,9 +239,12 @@ public enum CustomerProfiles: ReadsAhead {
     /// Contact fields and traits come from these; the personal fields of interactions and tickets are not read.
     public static let personalFieldsRead: Set<EventType> = [.customerRegistered, .customerUpdated]
 
-    /// Each event looks its customer's profile up, then reads the profile's facts (``ReadsAhead``).
+    /// Each event looks its customer's profile up, then reads the profile's facts (``ReadsAhead``). (Asking for
+    /// the consent decisions too, which the rules on consent read, was within noise live.)
     static func readAhead(from index: Int, count: Int, in state: inout State, hash: (_ ahead: Int) -> Int) {
-        state.profiles.readAhead(from: index, count: count, bufferAt: CustomerProfile.factsBufferOffset, hash: hash)
+        state.profiles.readAhead(from: index, count: count, hash: hash) { profile in
+            prefetchArrayStorage(at: profile + CustomerProfile.factsBufferOffset)
+        }
     }
 
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
