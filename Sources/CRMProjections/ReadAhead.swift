@@ -76,6 +76,8 @@ extension IdentifiedTable {
         }
         if index + ReadAhead.bufferDistance < count {
             let upcoming = hash(index + ReadAhead.bufferDistance)
+            // Looked up again rather than kept from the value stage: in between, a merge may have moved the value
+            // or a copy-on-write replaced the block, and this stage loads the buffer's address from the value.
             if upcoming != 0, let value = likelyAddress(hash: upcoming) { buffers(value) }
         }
     }

@@ -65,7 +65,7 @@ public enum PersonalDataSealer {
         var result: Result<EncodedEvent, Failure>!
         event.value.withUnsafeBytes { value in
             result = Result { () throws(Failure) in
-                try withOpenedPersonalPart(of: value, customer: event.key, with: key) { plain in
+                try withOpenedPersonalPart(of: value, layout: parts, customer: event.key, with: key) { plain in
                     var unsealed = event
                     unsealed.value = ValueLayout.assemble(
                         flags: ValueLayout.plain,
@@ -90,6 +90,17 @@ public enum PersonalDataSealer {
     ) throws(Failure) -> Result {
         let layout = try layout(value)
         guard layout.flags == ValueLayout.sealed else { throw Failure(reason: "the personal part is not sealed") }
+        return try withOpenedPersonalPart(of: value, layout: layout, customer: customer, with: key, body)
+    }
+
+    /// ``withOpenedPersonalPart(of:customer:with:_:)`` of a sealed value whose layout the caller has worked out.
+    private static func withOpenedPersonalPart<Result>(
+        of value: UnsafeRawBufferPointer,
+        layout: ValueLayout,
+        customer: String,
+        with key: SymmetricKey,
+        _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+    ) throws(Failure) -> Result {
         let plain: Data
         do {
             let box = try AES.GCM.SealedBox(combined: UnsafeRawBufferPointer(rebasing: value[layout.personal]))

@@ -214,20 +214,10 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     /// that no value is read): a guess to read ahead with, never to read through.
     func likelyAddress(hash: Int) -> UnsafeRawPointer? {
         guard !slots.isEmpty, let base = block.base else { return nil }
-        let bits = Self.hashBits(hash)
-        let mask = slots.count - 1
-        return slots.withUnsafeBufferPointer { slots -> UnsafeRawPointer? in
-            var index = Int(bits) & mask
-            while true {
-                let slot = slots[index]
-                if slot == 0 { return nil }
-                if UInt32(truncatingIfNeeded: slot >> 32) == bits {
-                    let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                    return place < block.count ? UnsafeRawPointer(base + place) : nil
-                }
-                index = (index + 1) & mask
-            }
-        }
+        guard case .found(_, let place) = probe(bits: Self.hashBits(hash), matching: { _ in true }),
+            place < block.count
+        else { return nil }
+        return UnsafeRawPointer(base + place)
     }
 
     // MARK: Slots
@@ -251,6 +241,14 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     /// Where `id` is, or the empty slot where it would go; the table must have slots.
     private func find(_ id: String, bits: UInt32, in stored: UnsafeBufferPointer<Element>) -> Probe {
+        // The id compared is in the value, which the caller reads next anyway.
+        probe(bits: bits) { place in stored[place].id == id }
+    }
+
+    /// The first slot, from the first choice of `bits` on, that holds `bits` with a place `matches` accepts, or
+    /// the empty slot where the probe ends; the table must have slots.
+    @inline(__always)
+    private func probe(bits: UInt32, matching matches: (_ place: Int) -> Bool) -> Probe {
         let mask = slots.count - 1
         return slots.withUnsafeBufferPointer { slots in
             var index = Int(bits) & mask
@@ -258,8 +256,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
                 let slot = slots[index]
                 if slot == 0 { return .absent(slot: index) }
                 let place = Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) - 1
-                // The id compared is in the value, which the caller reads next anyway.
-                if UInt32(truncatingIfNeeded: slot >> 32) == bits, stored[place].id == id {
+                if UInt32(truncatingIfNeeded: slot >> 32) == bits, matches(place) {
                     return .found(slot: index, place: place)
                 }
                 index = (index + 1) & mask

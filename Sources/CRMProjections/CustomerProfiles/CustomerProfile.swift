@@ -281,7 +281,7 @@ extension CustomerProfile {
         MemoryLayout<Self>.offset(of: \Self.consent)! + SortedMap<Consent>.entriesOffset,
         MemoryLayout<Self>.offset(of: \Self.amounts)! + SortedMap<Amounts>.entriesOffset,
         MemoryLayout<Self>.offset(of: \Self.orders)! + SortedMap<Order>.entriesOffset,
-        MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.bytesOffset,
+        factsBufferOffset,
     ]
 
     /// The memberships of the profile at `profile` (``SegmentStanding/writeMemberships(into:liveNames:)``),
