@@ -31,6 +31,37 @@ struct BinaryReaderTests {
         }
     }
 
+    @Test("Values of every bit length, padded or not, read back at every distance from the end")
+    func everyBitLength() throws {
+        // Read a word at a time when the varint ends within eight bytes, a byte at a time otherwise: both ways,
+        // and the border between them, for values of 0 to 64 bits and for varints padded with empty groups.
+        var generator = SystemRandomNumberGenerator()
+        for bits in 0...64 {
+            for _ in 0..<20 {
+                let value = bits == 0 ? 0 : UInt64.random(in: 0...UInt64.max, using: &generator) >> (64 - bits)
+                var writer = BinaryWriter()
+                writer.varint(value)
+                var encodings = [writer.bytes]
+                // The same value with one or two more groups of zeros (still at most ten bytes).
+                for padding in 1...2 where writer.bytes.count + padding <= 10 {
+                    var padded = writer.bytes
+                    padded[padded.count - 1] |= 0x80
+                    padded += [UInt8](repeating: 0x80, count: padding - 1) + [0x00]
+                    encodings.append(padded)
+                }
+                for encoded in encodings {
+                    for trailing in 0...9 {
+                        let read = try Self.read(encoded + [UInt8](repeating: 0xFF, count: trailing)).get()
+                        #expect(
+                            read.value == value && read.read == encoded.count,
+                            "\(value) as \(encoded) with \(trailing) bytes after"
+                        )
+                    }
+                }
+            }
+        }
+    }
+
     @Test("Ten continued bytes are refused as too long, near the end or not; a cut varint ends early")
     func refused() {
         for trailing in 0...3 {
