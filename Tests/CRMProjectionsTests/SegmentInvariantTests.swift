@@ -82,6 +82,20 @@ struct SegmentInvariantTests {
             let due = catalog.windowed.isEmpty ? .max : profile.nextDue(after: state.now, windows: catalog.windowed)
             #expect(profile.standing.due == due, "step \(step), \(profile.id): due instant")
         }
+        // The queue names customers by place, and merges move profiles: each queued profile has an entry at its
+        // queued instant and its place now, and is queued no later than it is due.
+        let entries = Set(state.due.entries.map { "\($0.at)@\($0.place)" })
+        state.profiles.withValues { profiles in
+            for place in profiles.indices {
+                let standing = profiles[place].standing
+                #expect(standing.queued <= standing.due, "step \(step), \(profiles[place].id): queued after due")
+                guard standing.queued != .max else { continue }
+                #expect(
+                    entries.contains("\(standing.queued)@\(place)"),
+                    "step \(step), \(profiles[place].id): no entry at its place \(place)"
+                )
+            }
+        }
     }
 
     @Test("Random streams with late events, gaps and merges", arguments: [UInt64(1), 2, 3, 4, 5, 6])

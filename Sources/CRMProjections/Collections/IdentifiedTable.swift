@@ -108,9 +108,20 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         passing context: Context,
         _ body: (inout Element, Context) -> Result
     ) -> Result {
+        updateReturningPlace(id, hash: hash, default: make(), passing: context, body).result
+    }
+
+    /// ``update(_:hash:default:passing:_:)``, also giving the place of the value (valid until a value is removed).
+    mutating func updateReturningPlace<Context, Result>(
+        _ id: String,
+        hash: Int? = nil,
+        default make: @autoclosure () -> Element,
+        passing context: Context,
+        _ body: (inout Element, Context) -> Result
+    ) -> (result: Result, place: Int) {
         makeBlockUnique()
         let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
-        return body(&block.base![place], context)
+        return (body(&block.base![place], context), place)
     }
 
     /// ``update(_:hash:default:passing:_:)`` without a context.
@@ -134,15 +145,34 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         return body(&block.base![place], context)
     }
 
-    /// Adds `value` or replaces the one with its id.
-    mutating func store(_ value: Element) {
+    /// Runs `body` on the value at `place` where it lies, passing `context` through, if the table has one there.
+    mutating func updateIfPresent<Context, Result>(
+        atPlace place: Int,
+        passing context: Context,
+        _ body: (inout Element, Context) -> Result
+    ) -> Result? {
+        guard place < block.count else { return nil }
+        makeBlockUnique()
+        return body(&block.base![place], context)
+    }
+
+    /// Adds `value` or replaces the one with its id; returns its place.
+    @discardableResult
+    mutating func store(_ value: Element) -> Int {
         makeBlockUnique()
         let (place, added) = placeAdding(value.id, bits: Self.hashBits(value.id)) { value }
         if !added { block.base![place] = value }
+        return place
     }
 
     /// Removes and returns the value of `id`.
     mutating func remove(_ id: String) -> Element? {
+        removeValue(of: id)?.value
+    }
+
+    /// Removes and returns the value of `id`, and the place it had, which the last value took (nil when it was the
+    /// last).
+    mutating func removeValue(of id: String) -> (value: Element, movedInto: Int?)? {
         // A table never stored into has no slot to search (a shard's journeys before its first touch, when its first
         // event is a merge).
         guard !slots.isEmpty else { return nil }
@@ -162,7 +192,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
             slots[movedSlot] = Self.slot(bits: UInt32(truncatingIfNeeded: slots[movedSlot] >> 32), place: place)
             block.buffer.swapAt(place, last)
         }
-        return block.removeLast()
+        return (block.removeLast(), place != last ? place : nil)
     }
 
     /// Adds the values of `other` whose ids this table does not hold.
@@ -174,10 +204,13 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     /// Adds the values of `other` whose ids this table does not hold, in `other`'s order, and leaves `other` empty.
     /// When no other table shares `other`'s block (a rebuild's shard, joined), its values are moved, not copied: no
     /// reference they hold is retained here and released with `other`. Their ids are not hashed again: `other`'s
-    /// slots keep their hash bits.
-    mutating func absorb(taking other: inout IdentifiedTable) {
+    /// slots keep their hash bits. Returns whether every value of `other` was added (each one then follows the
+    /// values this table held, in `other`'s order, so its place is its place in `other` plus this table's count).
+    @discardableResult
+    mutating func absorb(taking other: inout IdentifiedTable) -> Bool {
         defer { other = IdentifiedTable() }
-        guard !other.isEmpty else { return }
+        guard !other.isEmpty else { return true }
+        var addedEvery = true
         makeBlockUnique()
         block.reserveCapacity(count + other.count)
         resizeSlots(forCount: count + other.count)
@@ -192,6 +225,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
             switch withValues({ find(theirs[place].id, bits: bits, in: $0) }) {
             case .found:
                 // A held id keeps its value.
+                addedEvery = false
                 if moving { (theirs.baseAddress! + place).deinitialize(count: 1) }
             case .absent(let slot):
                 slots[slot] = Self.slot(bits: bits, place: block.count)
@@ -199,6 +233,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
             }
         }
         if moving { other.block.forgetMovedValues() }
+        return addedEvery
     }
 
     // MARK: Reading ahead (``ReadAhead``)

@@ -21,11 +21,14 @@ extension CustomerProfiles {
         }
         let catalog = state.segments
         while let entry = state.due.popDue(atOrBefore: target) {
-            // No profile: merged away since.
-            let scheduled = state.profiles.updateIfPresent(entry.customer, passing: catalog) {
+            // No profile at the place: merged away since, the last one moved into its place (and queued there).
+            let place = Int(entry.place)
+            let scheduled = state.profiles.updateIfPresent(atPlace: place, passing: catalog) {
                 profile,
                 catalog -> Int64? in
-                guard profile.standing.queued == entry.at else { return nil }  // superseded by an earlier entry
+                // Superseded by an earlier entry, or the place of another customer now (its own entry, at its
+                // queued instant, is the one to take).
+                guard profile.standing.queued == entry.at else { return nil }
                 profile.standing.queued = .max
                 if profile.standing.due == entry.at {
                     return reevaluate(&profile, catalog: catalog, at: entry.at, trigger: .window)
@@ -33,7 +36,7 @@ extension CustomerProfiles {
                 // The due instant moved later since this entry was queued: queue it there.
                 return schedule(&profile)
             }
-            if let scheduled = scheduled ?? nil { state.due.push(scheduled, entry.customer) }
+            if let scheduled = scheduled ?? nil { state.due.push(scheduled, place: place) }
         }
         state.now = target
     }
@@ -77,7 +80,7 @@ extension CustomerProfiles {
         }
         let edges = RFM.edges(facts, parallel: parallel)
         let catalogs = shards.indices.map { states[$0].segments }
-        var scheduled = [[(Int64, String)]](repeating: [], count: parts.count)
+        var scheduled = [[(due: Int64, place: Int)]](repeating: [], count: parts.count)
         withProfileBuffers(of: shards) { buffers in
             scheduled.withUnsafeMutableBufferPointer { slots in
                 // Each part changes its own profiles and slot only.
@@ -97,7 +100,7 @@ extension CustomerProfiles {
             }
         }
         for (part, entries) in scheduled.enumerated() {
-            for (due, id) in entries { states[parts[part].shard].due.push(due, id) }
+            for (due, place) in entries { states[parts[part].shard].due.push(due, place: place) }
         }
     }
 
@@ -130,7 +133,7 @@ extension CustomerProfiles {
     }
 
     /// Rescores the profiles at `range` of `profiles`; `facts`: each one's, in the same order. Returns the due
-    /// instants to queue customers at.
+    /// instants to queue customers at, with their places.
     private static func rescore(
         _ profiles: UnsafeMutableBufferPointer<CustomerProfile>,
         _ range: Range<Int>,
@@ -138,8 +141,8 @@ extension CustomerProfiles {
         edges: [String: RFM.Edges],
         catalog: SegmentCatalog,
         at instant: EventTime
-    ) -> [(Int64, String)] {
-        var scheduled = [(Int64, String)]()
+    ) -> [(due: Int64, place: Int)] {
+        var scheduled = [(due: Int64, place: Int)]()
         let readsRFM = catalog.readsRFM
         // Customers of one currency follow each other: its edges are looked up again only when it changes.
         var currencyEdges: (code: String, edges: RFM.Edges?)?
@@ -155,7 +158,7 @@ extension CustomerProfiles {
             if readsRFM,
                 let due = reevaluate(&profiles[index], catalog: catalog, at: instant.microseconds, trigger: .rescored)
             {
-                scheduled.append((due, profiles[index].id))
+                scheduled.append((due, index))
             }
         }
         return scheduled
@@ -208,28 +211,38 @@ extension CustomerProfiles {
         let catalog = state.segments
         let now = state.now
         let scheduled = state.profiles.withMutableValues { profiles in
-            profiles.indices.compactMap { index -> (Int64, String)? in
-                reevaluate(&profiles[index], catalog: catalog, at: now, trigger: trigger).map {
-                    ($0, profiles[index].id)
-                }
+            profiles.indices.compactMap { index -> (due: Int64, place: Int)? in
+                reevaluate(&profiles[index], catalog: catalog, at: now, trigger: trigger).map { ($0, index) }
             }
         }
-        for (due, id) in scheduled { state.due.push(due, id) }
+        for (due, place) in scheduled { state.due.push(due, place: place) }
     }
 
     // MARK: One customer
 
-    /// Runs `body` on the profile of `id` (created if new) in place, with the catalog and the clock.
-    /// `hash` is `id`'s, when the caller has it.
+    /// Runs `body` on the profile of `id` (created if new) in place, with the catalog and the clock; also gives
+    /// the profile's place. `hash` is `id`'s, when the caller has it.
     static func withProfile<Result>(
         _ id: String,
         hash: Int? = nil,
         in state: inout State,
         _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
-    ) -> Result {
-        state.profiles.update(id, hash: hash, default: CustomerProfile(id: id), passing: (state.segments, state.now)) {
+    ) -> (result: Result, place: Int) {
+        state.profiles.updateReturningPlace(
+            id,
+            hash: hash,
+            default: CustomerProfile(id: id),
+            passing: (state.segments, state.now)
+        ) {
             body(&$0, $1.0, $1.1)
         }
+    }
+
+    /// Queues the profile at `place` again, at the instant it is queued at (if it is): a merge moved it there, and
+    /// its entries in the due queue name the place it left.
+    static func requeue(at place: Int, in state: inout State) {
+        let queued = state.profiles[place: place].standing.queued
+        if queued != .max { state.due.push(queued, place: place) }
     }
 
     /// The memberships of an id merged into `survivor` end.

@@ -118,7 +118,9 @@ public enum CustomerProfiles: ReadsAhead {
             // The id index and the due queue each read the profiles alone: built one on each core (about half a
             // second on one core for 710,000 profiles, hashing and comparing ids).
             let built = concurrentMap(2) { part -> Restored in
-                guard part == 0 else { return .due(DueQueue(dueInstantsOf: read)) }
+                guard part == 0 else {
+                    return .due(withExtendedLifetime(read) { DueQueue(queuedInstantsOf: UnsafeBufferPointer(read.buffer)) })
+                }
                 return ProfileTable(read).map(Restored.table) ?? .duplicateID
             }
             for part in built {
@@ -194,8 +196,8 @@ public enum CustomerProfiles: ReadsAhead {
             guard var profile = found else { throw EventDecodingError(reason: "memberships of \(id), no profile") }
             guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
             try profile.standing.takeLiveSegments(of: joined, catalog: segments)
-            if profile.standing.due != .max { due.push(profile.standing.due, profile.id) }
-            profiles.store(profile)
+            let place = profiles.store(profile)
+            if profile.standing.queued != .max { due.push(profile.standing.queued, place: place) }
         }
 
         public mutating func absorb(_ shard: consuming State) {
@@ -210,25 +212,32 @@ public enum CustomerProfiles: ReadsAhead {
             var theirProfiles = ProfileTable()
             swap(&theirProfiles, &shard.profiles)
             let (theirIdentities, theirDue) = (shard.identities, shard.due)
+            // The shard's profiles follow these, each at its place plus this count, unless an id was held here too
+            // (shards of a rebuild hold disjoint customers); then every profile is queued again.
+            let placesAfter = profiles.count
+            var addedEvery = true
             withUnsafeMutablePointer(to: &profiles) { profiles in
                 withUnsafeMutablePointer(to: &identities) { identities in
                     withUnsafeMutablePointer(to: &due) { due in
                         // Each part is written by one closure only.
                         nonisolated(unsafe) let (profiles, identities, due) = (profiles, identities, due)
                         withUnsafeMutablePointer(to: &theirProfiles) { theirs in
-                            nonisolated(unsafe) let theirs = theirs
-                            concurrentForEach(2, parallel: parallel) { part in
-                                if part == 0 {
-                                    profiles.pointee.absorb(taking: &theirs.pointee)
-                                } else {
-                                    identities.pointee.absorb(theirIdentities)
-                                    due.pointee.absorb(theirDue)
+                            withUnsafeMutablePointer(to: &addedEvery) { addedEvery in
+                                nonisolated(unsafe) let (theirs, addedEvery) = (theirs, addedEvery)
+                                concurrentForEach(2, parallel: parallel) { part in
+                                    if part == 0 {
+                                        addedEvery.pointee = profiles.pointee.absorb(taking: &theirs.pointee)
+                                    } else {
+                                        identities.pointee.absorb(theirIdentities)
+                                        due.pointee.absorb(theirDue, placesAfter: placesAfter)
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+            if !addedEvery { due = profiles.withValues { DueQueue(queuedInstantsOf: $0) } }
             factWords.formUnion(shard.factWords)
             now = max(now, shard.now)
         }
@@ -265,14 +274,20 @@ public enum CustomerProfiles: ReadsAhead {
         if case .customerMerged(let from) = event.payload,
             let (merged, survivor) = state.identities.merge(from, into: customer)
         {
-            var target = state.profiles.remove(survivor) ?? CustomerProfile(id: survivor)
-            if var absorbed = state.profiles.remove(merged) {
+            // Each profile that changes place is queued again at its new one.
+            func remove(_ id: String) -> CustomerProfile? {
+                guard let (profile, movedInto) = state.profiles.removeValue(of: id) else { return nil }
+                if let movedInto { requeue(at: movedInto, in: &state) }
+                return profile
+            }
+            var target = remove(survivor) ?? CustomerProfile(id: survivor)
+            if var absorbed = remove(merged) {
                 endMemberships(of: &absorbed, mergedInto: survivor, catalog: state.segments, at: state.now)
                 target.absorb(absorbed)
             } else {
                 target.mergedIDs.append(merged)
             }
-            state.profiles.store(target)
+            requeue(at: state.profiles.store(target), in: &state)
             mergedID = merged
         }
         let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
@@ -280,7 +295,7 @@ public enum CustomerProfiles: ReadsAhead {
         // rebuild.
         let tag = UInt8(event.type.tag)
         var noted: (Vocabulary.Word, Vocabulary.Word)?
-        let scheduled = withProfile(id, hash: hash, in: &state) { profile, catalog, now -> Int64? in
+        let (scheduled, place) = withProfile(id, hash: hash, in: &state) { profile, catalog, now -> Int64? in
             // A new customer is decided on every segment (`no order for 180 days` holds from its first event);
             // a known one only on the segments this type of event can change.
             let isNew = profile.standing.facts.isEmpty
@@ -306,7 +321,7 @@ public enum CustomerProfiles: ReadsAhead {
                 recorded: everySegment ? nil : recorded
             )
         }
-        if let scheduled { state.due.push(scheduled, id) }
+        if let scheduled { state.due.push(scheduled, place: place) }
         if let (first, second) = noted {
             state.factWords.insert(first)
             state.factWords.insert(second)
