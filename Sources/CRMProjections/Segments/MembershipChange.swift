@@ -127,15 +127,34 @@ public struct MembershipChange: Sendable, Equatable {
 
     /// The packed form ``MembershipHistory`` keeps: the time from `previous` (the change before it), then the other
     /// fields.
-    func pack(into writer: inout BinaryWriter, after previous: Int64) {
-        writer.zigzag(microseconds &- previous)
-        writer.varint(UInt64(generationNumber))
-        writer.varint(UInt64(nodeNumber))
-        writer.bytes.append(eventType)
-        guard let mergeIDs else { return writer.bytes.append(flags) }
-        writer.bytes.append(flags | Self.packedIDsFlag)
-        writer.optionalString(mergeIDs.subject)
-        writer.optionalString(mergeIDs.other)
+    func pack(into packed: inout some PackedBytes, after previous: Int64) {
+        packed.zigzag(microseconds &- previous)
+        packed.varint(UInt64(generationNumber))
+        packed.varint(UInt64(nodeNumber))
+        packed.append(eventType)
+        guard let mergeIDs else { return packed.append(flags) }
+        packed.append(flags | Self.packedIDsFlag)
+        packed.optionalString(mergeIDs.subject)
+        packed.optionalString(mergeIDs.other)
+    }
+
+    /// Whether the packed form fits a ``PackedRecord`` (it does unless it names the ids of a merge).
+    var packsIntoRecord: Bool { mergeIDs == nil }
+
+    /// Steps over one packed change and returns its time, without making the change (its merge ids are not read
+    /// into strings): how the time the next change is packed after is found.
+    static func time(steppingOver reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64 {
+        let time = previous &+ (try reader.zigzag())
+        _ = try reader.varint()
+        _ = try reader.varint()
+        _ = try reader.byte()
+        if try reader.byte() & packedIDsFlag != 0 {
+            for _ in 0..<2 {
+                let marker = try reader.varint()
+                if marker > 0 { _ = try reader.rawBytes(Int(marker - 1)) }
+            }
+        }
+        return time
     }
 
     init(unpacking reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) {

@@ -72,7 +72,15 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     var packed: ArraySlice<UInt8> { bytes[range] }
 
     /// The time the next change is packed after: the last change's (0 for none).
-    var lastTime: Int64 { reduce(Int64(0)) { _, change in change.at.microseconds } }
+    var lastTime: Int64 {
+        bytes.withUnsafeBytes { buffer in
+            var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
+            var time: Int64 = 0
+            // The buffer's own bytes, written by `pack`: they decode.
+            while !reader.isAtEnd { time = try! MembershipChange.time(steppingOver: &reader, after: time) }
+            return time
+        }
+    }
 
     public static func == (a: Self, b: Self) -> Bool { a.packed.elementsEqual(b.packed) }
 
