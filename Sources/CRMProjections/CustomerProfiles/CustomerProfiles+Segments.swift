@@ -269,7 +269,8 @@ extension CustomerProfiles {
 
     /// Decides the customer's live segments at `now` (only those an event of `onlyType` can change, when given),
     /// records each change with its reason, and works out when a window next changes the customer.
-    /// `recorded`: the facts the event of `onlyType` added, when the customer was decided before it.
+    /// `recorded`: the facts the event of `onlyType` added, when the customer was decided before it. `touchpoint`:
+    /// the channel and campaign words of a touchpoint of `onlyType` (only the rules it can change are decided).
     /// - Returns: the instant to queue the customer at, if it is earlier than the one it is queued at.
     static func reevaluate(
         _ profile: inout CustomerProfile,
@@ -279,7 +280,8 @@ extension CustomerProfiles {
         eventType: UInt8 = 0,
         other: String? = nil,
         onlyType: UInt8? = nil,
-        recorded: SegmentStanding.RecordedFacts? = nil
+        recorded: SegmentStanding.RecordedFacts? = nil,
+        touchpoint: (channel: Vocabulary.Word, campaign: Vocabulary.Word)? = nil
     ) -> Int64? {
         var members = profile.standing.live
         // Time passing changes only the rules over a window that a fact leaves at this instant, and the rules that
@@ -295,6 +297,11 @@ extension CustomerProfiles {
         var changed = false
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
+            if let touchpoint,
+                !catalog.touchpointFilters[position].admits(channel: touchpoint.channel, campaign: touchpoint.campaign)
+            {
+                continue
+            }
             // A new RFM group changes only the rules that read groups: the clock was advanced to the step first,
             // so every other rule was decided at this instant already (deciding them all again was a third of the
             // monthly step).

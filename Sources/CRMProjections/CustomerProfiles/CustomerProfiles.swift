@@ -307,9 +307,19 @@ public enum CustomerProfiles: ReadsAhead {
             noted = recorded.words
             fold(event, into: &profile)
             let everySegment = isNew || mergedID != nil
-            guard everySegment ? !catalog.evaluationOrder.isEmpty : catalog.anyTrigger.contains(tag) else {
-                return nil
-            }
+            // A touchpoint changes only the rules over its channel or campaign (or over every touchpoint).
+            let touchpoint =
+                event.type == .touchpoint ? (channel: projected.words.channel, campaign: projected.words.campaign) : nil
+            let mayChange =
+                if everySegment {
+                    !catalog.evaluationOrder.isEmpty
+                } else if let touchpoint {
+                    catalog.anyTrigger.contains(tag)
+                        && catalog.anyTouchpointFilter.admits(channel: touchpoint.channel, campaign: touchpoint.campaign)
+                } else {
+                    catalog.anyTrigger.contains(tag)
+                }
+            guard mayChange else { return nil }
             return reevaluate(
                 &profile,
                 catalog: catalog,
@@ -318,7 +328,8 @@ public enum CustomerProfiles: ReadsAhead {
                 eventType: tag,
                 other: mergedID,
                 onlyType: everySegment ? nil : tag,
-                recorded: everySegment ? nil : recorded
+                recorded: everySegment ? nil : recorded,
+                touchpoint: everySegment ? nil : touchpoint
             )
         }
         if let scheduled { state.due.push(scheduled, place: place) }
