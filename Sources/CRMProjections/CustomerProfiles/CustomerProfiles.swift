@@ -119,7 +119,9 @@ public enum CustomerProfiles: ReadsAhead {
             // second on one core for 710,000 profiles, hashing and comparing ids).
             let built = concurrentMap(2) { part -> Restored in
                 guard part == 0 else {
-                    return .due(withExtendedLifetime(read) { DueQueue(queuedInstantsOf: UnsafeBufferPointer(read.buffer)) })
+                    return .due(
+                        withExtendedLifetime(read) { DueQueue(queuedInstantsOf: UnsafeBufferPointer(read.buffer)) }
+                    )
                 }
                 return ProfileTable(read).map(Restored.table) ?? .duplicateID
             }
@@ -315,7 +317,10 @@ public enum CustomerProfiles: ReadsAhead {
                     !catalog.evaluationOrder.isEmpty
                 } else if let touchpoint {
                     catalog.anyTrigger.contains(tag)
-                        && catalog.anyTouchpointFilter.admits(channel: touchpoint.channel, campaign: touchpoint.campaign)
+                        && catalog.anyTouchpointFilter.admits(
+                            channel: touchpoint.channel,
+                            campaign: touchpoint.campaign
+                        )
                 } else {
                     catalog.anyTrigger.contains(tag)
                 }

@@ -143,7 +143,8 @@ public struct MembershipChange: Sendable, Equatable {
 
     /// Steps over one packed change and returns its time, without making the change (its merge ids are not read
     /// into strings): how the time the next change is packed after is found.
-    static func time(steppingOver reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64 {
+    static func time(steppingOver reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64
+    {
         let time = previous &+ (try reader.zigzag())
         _ = try reader.varint()
         _ = try reader.varint()
