@@ -84,18 +84,62 @@ struct SegmentInvariantTests {
         }
         // The queue names customers by place, and merges move profiles: each queued profile has an entry at its
         // queued instant and its place now, and is queued no later than it is due.
+        #expect(everyQueuedProfileHasItsEntry(state), "step \(step): a queued profile without its entry")
+        for profile in state.profiles {
+            #expect(profile.standing.queued <= profile.standing.due, "step \(step), \(profile.id): queued after due")
+        }
+    }
+
+    /// Whether every queued profile of `state` has an entry at its queued instant and its place.
+    static func everyQueuedProfileHasItsEntry(_ state: CustomerProfiles.State) -> Bool {
         let entries = Set(state.due.entries.map { "\($0.at)@\($0.place)" })
-        state.profiles.withValues { profiles in
-            for place in profiles.indices {
-                let standing = profiles[place].standing
-                #expect(standing.queued <= standing.due, "step \(step), \(profiles[place].id): queued after due")
-                guard standing.queued != .max else { continue }
-                #expect(
-                    entries.contains("\(standing.queued)@\(place)"),
-                    "step \(step), \(profiles[place].id): no entry at its place \(place)"
-                )
+        return state.profiles.withValues { profiles in
+            profiles.indices.allSatisfy { place in
+                let queued = profiles[place].standing.queued
+                return queued == .max || entries.contains("\(queued)@\(place)")
             }
         }
+    }
+
+    @Test("Joining states keeps each queued profile's entry at its new place, for shards and for states that overlap")
+    func joinedStatesKeepTheirQueue() throws {
+        /// A state that defined the rules and saw an order of each of `customers`.
+        func folded(_ customers: [String]) throws -> CustomerProfiles.State {
+            var state = CustomerProfiles.makeState()
+            var number = 0
+            for (name, definition) in Self.definitions {
+                let event = Event(
+                    id: "d\(number)",
+                    at: CustomerProfilesTests.at(0),
+                    customer: nil,
+                    payload: try LiveSegmentsTests.defined(name, definition)
+                )
+                CustomerProfiles.applyInSequence(offset: Int64(number), event: event, to: &state)
+                number += 1
+            }
+            for (index, customer) in customers.enumerated() {
+                let event = Event(
+                    id: "e\(number)",
+                    at: CustomerProfilesTests.at(Int64(index + 1)),
+                    customer: customer,
+                    payload: CustomerProfilesTests.order("o-\(customer)", 20_000)
+                )
+                CustomerProfiles.applyInSequence(offset: Int64(number), event: event, to: &state)
+                number += 1
+            }
+            return state
+        }
+        // Disjoint, as a rebuild's shards: the other's entries move by this state's count.
+        var shards = try folded(["c-1", "c-2", "c-3"])
+        shards.absorb(try folded(["c-4", "c-5"]))
+        #expect(shards.profiles.count == 5 && shards.due.entries.count >= 5)
+        #expect(Self.everyQueuedProfileHasItsEntry(shards))
+        // Overlapping (c-2 in both; this state keeps its own): the queue is built again from the profiles.
+        var overlapping = try folded(["c-1", "c-2"])
+        overlapping.absorb(try folded(["c-2", "c-3", "c-4"]))
+        #expect(overlapping.profiles.count == 4)
+        #expect(Self.everyQueuedProfileHasItsEntry(overlapping))
+        #expect(overlapping.due.entries.allSatisfy { Int($0.place) < overlapping.profiles.count })
     }
 
     @Test("Random streams with late events, gaps and merges", arguments: [UInt64(1), 2, 3, 4, 5, 6])

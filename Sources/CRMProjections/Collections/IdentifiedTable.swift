@@ -134,17 +134,6 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         update(id, hash: hash, default: make(), passing: ()) { element, _ in body(&element) }
     }
 
-    /// Runs `body` on the value of `id` where it lies, passing `context` through, if the table has one.
-    mutating func updateIfPresent<Context, Result>(
-        _ id: String,
-        passing context: Context,
-        _ body: (inout Element, Context) -> Result
-    ) -> Result? {
-        guard let place = place(of: id) else { return nil }
-        makeBlockUnique()
-        return body(&block.base![place], context)
-    }
-
     /// Runs `body` on the value at `place` where it lies, passing `context` through, if the table has one there.
     mutating func updateIfPresent<Context, Result>(
         atPlace place: Int,
