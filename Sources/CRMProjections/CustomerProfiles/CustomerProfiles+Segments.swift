@@ -269,8 +269,9 @@ extension CustomerProfiles {
 
     /// Decides the customer's live segments at `now` (only those an event of `onlyType` can change, when given),
     /// records each change with its reason, and works out when a window next changes the customer.
-    /// `recorded`: the facts the event of `onlyType` added, when the customer was decided before it. `touchpoint`:
-    /// the channel and campaign words of a touchpoint of `onlyType` (only the rules it can change are decided).
+    /// `recorded`: the facts the event of `onlyType` added, when the customer was decided before it. `touch`: the
+    /// channel and campaign words of the touch fact of an event of `onlyType` (only the rules it can change are
+    /// decided).
     /// - Returns: the instant to queue the customer at, if it is earlier than the one it is queued at.
     static func reevaluate(
         _ profile: inout CustomerProfile,
@@ -281,7 +282,7 @@ extension CustomerProfiles {
         other: String? = nil,
         onlyType: UInt8? = nil,
         recorded: SegmentStanding.RecordedFacts? = nil,
-        touchpoint: (channel: Vocabulary.Word, campaign: Vocabulary.Word)? = nil
+        touch: (channel: Vocabulary.Word, campaign: Vocabulary.Word)? = nil
     ) -> Int64? {
         var members = profile.standing.live
         // Time passing changes only the rules over a window that a fact leaves at this instant, and the rules that
@@ -297,8 +298,8 @@ extension CustomerProfiles {
         var changed = false
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
-            if let touchpoint,
-                !catalog.touchpointFilters[position].admits(channel: touchpoint.channel, campaign: touchpoint.campaign)
+            if let onlyType, let touch,
+                !catalog.touchFilters[position].admits(type: onlyType, channel: touch.channel, campaign: touch.campaign)
             {
                 continue
             }

@@ -309,18 +309,14 @@ public enum CustomerProfiles: ReadsAhead {
             noted = recorded.words
             fold(event, into: &profile)
             let everySegment = isNew || mergedID != nil
-            // A touchpoint changes only the rules over its channel or campaign (or over every touchpoint).
-            let touchpoint =
-                event.type == .touchpoint ? (channel: projected.words.channel, campaign: projected.words.campaign) : nil
+            // A touch event changes only the rules over its fact's channel or campaign (or counting its type).
+            let touch = recorded.touch.map { (channel: $0.channel, campaign: $0.campaign) }
             let mayChange =
                 if everySegment {
                     !catalog.evaluationOrder.isEmpty
-                } else if let touchpoint {
+                } else if let touch {
                     catalog.anyTrigger.contains(tag)
-                        && catalog.anyTouchpointFilter.admits(
-                            channel: touchpoint.channel,
-                            campaign: touchpoint.campaign
-                        )
+                        && catalog.anyTouchFilter.admits(type: tag, channel: touch.channel, campaign: touch.campaign)
                 } else {
                     catalog.anyTrigger.contains(tag)
                 }
@@ -334,7 +330,7 @@ public enum CustomerProfiles: ReadsAhead {
                 other: mergedID,
                 onlyType: everySegment ? nil : tag,
                 recorded: everySegment ? nil : recorded,
-                touchpoint: everySegment ? nil : touchpoint
+                touch: everySegment ? nil : touch
             )
         }
         if let scheduled { state.due.push(scheduled, place: place) }

@@ -82,11 +82,11 @@ public struct SegmentCatalog: Sendable {
     private(set) var timed: [Bool] = []
     /// Every event type that can change some live segment.
     private(set) var anyTrigger = TypeTagSet()
-    /// Per live generation (same order): the touchpoints that can change it (used when its triggers hold
-    /// touchpoints).
-    private(set) var touchpointFilters: [TouchpointFilter] = []
-    /// The touchpoints that can change some live segment.
-    private(set) var anyTouchpointFilter = TouchpointFilter()
+    /// Per live generation (same order): the touch events that can change it (used when its triggers hold the
+    /// event's type).
+    private(set) var touchFilters: [TouchFilter] = []
+    /// The touch events that can change some live segment.
+    private(set) var anyTouchFilter = TouchFilter()
     /// The windowed facts of the live rules (the due instants come from these).
     private(set) var windowed: [WindowedFacts] = []
     /// Per live generation (same order): the windows of `windowed` its rule reads itself, a bit each by their
@@ -197,23 +197,23 @@ public struct SegmentCatalog: Sendable {
             byName[generations[generation].name] = types
         }
         triggers = order.map { byName[generations[$0].name]! }
-        var filters = [String: TouchpointFilter]()
+        var filters = [String: TouchFilter]()
         for generation in order {
-            var filter = TouchpointFilter()
+            var filter = TouchFilter()
             for node in generations[generation].rule.nodes {
                 switch node {
-                case .count(.touchpoint, _, _, _): filter.any = true
+                case .count(let type, _, _, _): filter.counted.insert(Self.tag(type))
                 case .touchedChannel(let channel, _): filter.channels.append(Vocabulary.shared.number(of: channel))
                 case .touchedCampaign(let campaign, _): filter.campaigns.append(Vocabulary.shared.number(of: campaign))
                 // A removed segment is empty: nothing changes it.
-                case .inSegment(let other): filter.formUnion(filters[other] ?? TouchpointFilter())
+                case .inSegment(let other): filter.formUnion(filters[other] ?? TouchFilter())
                 default: break
                 }
             }
             filters[generations[generation].name] = filter
         }
-        touchpointFilters = order.map { filters[generations[$0].name]! }
-        anyTouchpointFilter = touchpointFilters.reduce(into: TouchpointFilter()) { $0.formUnion($1) }
+        touchFilters = order.map { filters[generations[$0].name]! }
+        anyTouchFilter = touchFilters.reduce(into: TouchFilter()) { $0.formUnion($1) }
         timed = reading(in: order) { Self.windowedFacts(of: $0) != nil }
         rescorable = reading(in: order) {
             if case .rfm = $0 { true } else { false }
@@ -345,23 +345,26 @@ extension SegmentCatalog {
     }
 }
 
-/// The touchpoints that can change a rule, by their channel and campaign words (``Vocabulary``): a rule over the
-/// touches of one channel or campaign is not changed by a touchpoint of another, and only a count of touchpoints
-/// is changed by every one. Event types alone (``SegmentCatalog``'s triggers) had every touchpoint, two events in
-/// five of the benchmark log, decide the demo's rule over email touches again, and read the customer's consent
-/// for it (3.1M of 7.7M re-evaluations of a catch-up).
-struct TouchpointFilter: Sendable {
-    /// Every touchpoint can change it.
-    var any = false
+/// The touch events (touchpoints, messages opened or clicked) that can change a rule, by the channel and campaign
+/// words (``Vocabulary``) of the touch fact they record: a rule over the touches of one channel or campaign is not
+/// changed by a touch of another, and only a count of an event type is changed by every event of that type. Event
+/// types alone (``SegmentCatalog``'s triggers) had every touchpoint, two events in five of the benchmark log, decide
+/// the demo's rule over email touches again, and read the customer's consent for it (3.1M of 7.7M re-evaluations of
+/// a catch-up); every message opened or clicked decided every rule over a campaign again.
+struct TouchFilter: Sendable {
+    /// The event types whose every event can change it (it counts them).
+    var counted = TypeTagSet()
     var channels: [Vocabulary.Word] = []
     var campaigns: [Vocabulary.Word] = []
 
-    func admits(channel: Vocabulary.Word, campaign: Vocabulary.Word) -> Bool {
-        any || channels.contains(channel) || campaigns.contains(campaign)
+    /// Whether a touch event of type `type` whose fact names `channel` and `campaign` can change the rule (a
+    /// message's fact names no channel: ``Vocabulary/none``, which no rule names).
+    func admits(type: UInt8, channel: Vocabulary.Word, campaign: Vocabulary.Word) -> Bool {
+        counted.contains(type) || channels.contains(channel) || campaigns.contains(campaign)
     }
 
-    mutating func formUnion(_ other: TouchpointFilter) {
-        any = any || other.any
+    mutating func formUnion(_ other: TouchFilter) {
+        counted.formUnion(other.counted)
         channels += other.channels
         campaigns += other.campaigns
     }
