@@ -269,9 +269,8 @@ extension CustomerProfiles {
 
     /// Decides the customer's live segments at `now` (only those an event of `onlyType` can change, when given),
     /// records each change with its reason, and works out when a window next changes the customer.
-    /// `recorded`: the facts the event of `onlyType` added, when the customer was decided before it. `touch`: the
-    /// channel and campaign words of the touch fact of an event of `onlyType` (only the rules it can change are
-    /// decided).
+    /// `recorded`: the facts the event of `onlyType` added, when the customer was decided before it (of a touch
+    /// event, only the rules its touch fact can change are decided).
     /// - Returns: the instant to queue the customer at, if it is earlier than the one it is queued at.
     static func reevaluate(
         _ profile: inout CustomerProfile,
@@ -281,8 +280,7 @@ extension CustomerProfiles {
         eventType: UInt8 = 0,
         other: String? = nil,
         onlyType: UInt8? = nil,
-        recorded: SegmentStanding.RecordedFacts? = nil,
-        touch: (channel: Vocabulary.Word, campaign: Vocabulary.Word)? = nil
+        recorded: SegmentStanding.RecordedFacts? = nil
     ) -> Int64? {
         var members = profile.standing.live
         // Time passing changes only the rules over a window that a fact leaves at this instant, and the rules that
@@ -298,7 +296,7 @@ extension CustomerProfiles {
         var changed = false
         for (position, generation) in catalog.evaluationOrder.enumerated() {
             if let onlyType, !catalog.triggers[position].contains(onlyType) { continue }
-            if let onlyType, let touch,
+            if let onlyType, let touch = recorded?.touch,
                 !catalog.touchFilters[position].admits(type: onlyType, channel: touch.channel, campaign: touch.campaign)
             {
                 continue

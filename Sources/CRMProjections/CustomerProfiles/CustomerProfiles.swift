@@ -217,24 +217,22 @@ public enum CustomerProfiles: ReadsAhead {
             // The shard's profiles follow these, each at its place plus this count, unless an id was held here too
             // (shards of a rebuild hold disjoint customers); then every profile is queued again.
             let placesAfter = profiles.count
-            var addedEvery = true
-            withUnsafeMutablePointer(to: &profiles) { profiles in
+            // Whether every profile was added: the profiles' part says.
+            let addedEvery = withUnsafeMutablePointer(to: &profiles) { profiles in
                 withUnsafeMutablePointer(to: &identities) { identities in
                     withUnsafeMutablePointer(to: &due) { due in
                         // Each part is written by one closure only.
                         nonisolated(unsafe) let (profiles, identities, due) = (profiles, identities, due)
-                        withUnsafeMutablePointer(to: &theirProfiles) { theirs in
-                            withUnsafeMutablePointer(to: &addedEvery) { addedEvery in
-                                nonisolated(unsafe) let (theirs, addedEvery) = (theirs, addedEvery)
-                                concurrentForEach(2, parallel: parallel) { part in
-                                    if part == 0 {
-                                        addedEvery.pointee = profiles.pointee.absorb(taking: &theirs.pointee)
-                                    } else {
-                                        identities.pointee.absorb(theirIdentities)
-                                        due.pointee.absorb(theirDue, placesAfter: placesAfter)
-                                    }
+                        return withUnsafeMutablePointer(to: &theirProfiles) { theirs in
+                            nonisolated(unsafe) let theirs = theirs
+                            return concurrentMap(2, parallel: parallel) { part in
+                                guard part == 0 else {
+                                    identities.pointee.absorb(theirIdentities)
+                                    due.pointee.absorb(theirDue, placesAfter: placesAfter)
+                                    return true
                                 }
-                            }
+                                return profiles.pointee.absorb(taking: &theirs.pointee)
+                            }[0]
                         }
                     }
                 }
@@ -310,16 +308,13 @@ public enum CustomerProfiles: ReadsAhead {
             fold(event, into: &profile)
             let everySegment = isNew || mergedID != nil
             // A touch event changes only the rules over its fact's channel or campaign (or counting its type).
-            let touch = recorded.touch.map { (channel: $0.channel, campaign: $0.campaign) }
             let mayChange =
-                if everySegment {
-                    !catalog.evaluationOrder.isEmpty
-                } else if let touch {
-                    catalog.anyTrigger.contains(tag)
-                        && catalog.anyTouchFilter.admits(type: tag, channel: touch.channel, campaign: touch.campaign)
-                } else {
-                    catalog.anyTrigger.contains(tag)
-                }
+                everySegment
+                ? !catalog.evaluationOrder.isEmpty
+                : catalog.anyTrigger.contains(tag)
+                    && (recorded.touch.map {
+                        catalog.anyTouchFilter.admits(type: tag, channel: $0.channel, campaign: $0.campaign)
+                    } ?? true)
             guard mayChange else { return nil }
             return reevaluate(
                 &profile,
@@ -329,8 +324,7 @@ public enum CustomerProfiles: ReadsAhead {
                 eventType: tag,
                 other: mergedID,
                 onlyType: everySegment ? nil : tag,
-                recorded: everySegment ? nil : recorded,
-                touch: everySegment ? nil : touch
+                recorded: everySegment ? nil : recorded
             )
         }
         if let scheduled { state.due.push(scheduled, place: place) }

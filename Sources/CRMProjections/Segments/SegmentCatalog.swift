@@ -185,34 +185,26 @@ public struct SegmentCatalog: Sendable {
         evaluationOrder = order
         evaluationSlots = order.map { slots[generations[$0].name]! }
         compiled = order.map { CompiledRule(generations[$0].rule, slots: slots) }
-        var byName = [String: TypeTagSet]()
+        // A segment's triggers and touch filter take in those of the segments it reads (a removed one is empty:
+        // nothing changes it).
+        var byName = [String: (types: TypeTagSet, touches: TouchFilter)]()
         var windows = Set<WindowedFacts>()
         for generation in order {
             var types = TypeTagSet()
+            var touches = TouchFilter()
             for node in generations[generation].rule.nodes {
                 types.formUnion(Self.triggers(of: node))
-                if case .inSegment(let other) = node { types.formUnion(byName[other] ?? []) }
+                touches.formUnion(Self.touchFilter(of: node))
+                if case .inSegment(let other) = node, let theirs = byName[other] {
+                    types.formUnion(theirs.types)
+                    touches.formUnion(theirs.touches)
+                }
                 if let facts = Self.windowedFacts(of: node) { windows.insert(facts) }
             }
-            byName[generations[generation].name] = types
+            byName[generations[generation].name] = (types, touches)
         }
-        triggers = order.map { byName[generations[$0].name]! }
-        var filters = [String: TouchFilter]()
-        for generation in order {
-            var filter = TouchFilter()
-            for node in generations[generation].rule.nodes {
-                switch node {
-                case .count(let type, _, _, _): filter.counted.insert(Self.tag(type))
-                case .touchedChannel(let channel, _): filter.channels.append(Vocabulary.shared.number(of: channel))
-                case .touchedCampaign(let campaign, _): filter.campaigns.append(Vocabulary.shared.number(of: campaign))
-                // A removed segment is empty: nothing changes it.
-                case .inSegment(let other): filter.formUnion(filters[other] ?? TouchFilter())
-                default: break
-                }
-            }
-            filters[generations[generation].name] = filter
-        }
-        touchFilters = order.map { filters[generations[$0].name]! }
+        triggers = order.map { byName[generations[$0].name]!.types }
+        touchFilters = order.map { byName[generations[$0].name]!.touches }
         anyTouchFilter = touchFilters.reduce(into: TouchFilter()) { $0.formUnion($1) }
         timed = reading(in: order) { Self.windowedFacts(of: $0) != nil }
         rescorable = reading(in: order) {
@@ -268,6 +260,18 @@ public struct SegmentCatalog: Sendable {
         case .touchedCampaign: [tag(.touchpoint), tag(.messageOpened), tag(.messageClicked)]
         case .subscribed: [tag(.productSubscribed), tag(.productUnsubscribed)]
         }
+    }
+
+    /// The touch events that a rule's own node can change (``TouchFilter``).
+    private static func touchFilter(of rule: SegmentRule) -> TouchFilter {
+        var filter = TouchFilter()
+        switch rule {
+        case .count(let type, _, _, _): filter.counted.insert(tag(type))
+        case .touchedChannel(let channel, _): filter.channels.append(Vocabulary.shared.number(of: channel))
+        case .touchedCampaign(let campaign, _): filter.campaigns.append(Vocabulary.shared.number(of: campaign))
+        default: break
+        }
+        return filter
     }
 
     private static func windowedFacts(of rule: SegmentRule) -> WindowedFacts? {
