@@ -104,8 +104,11 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         var decoded = [[ProjectedEvent]]()
         for frame in frames {
             decoded.append(
-                try engine.decode(try batch(of: frame), access: access) {
-                    ProjectedEvent(offset: $0.offset, event: $0.event)
+                try engine.decode(try batch(of: frame), access: access) { stored in
+                    let offset = stored.offset
+                    // Moved out: `stored.event` alone copied the event (each string retained) and freed the stored
+                    // one after.
+                    return ProjectedEvent(offset: offset, event: (consume stored).event)
                 }
             )
         }
@@ -373,11 +376,13 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 var clock: EventTime?
                 let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
                 return try engine.decode(try batch(of: chunk[number]), access: access) { stored in
-                    guard stored.offset < end else { return nil }
+                    let offset = stored.offset
+                    guard offset < end else { return nil }
                     clock = max(clock ?? stored.event.at, stored.event.at)
-                    let event = ProjectedEvent(offset: stored.offset, event: stored.event, clock: clock)
+                    // Moved out, as in `decode(_:engine:access:)`.
+                    let event = ProjectedEvent(offset: offset, event: (consume stored).event, clock: clock)
                     let shard =
-                        stored.event.customer.map { groups.shard(of: $0, hash: event.customerHash, count: shards) }
+                        event.event.customer.map { groups.shard(of: $0, hash: event.customerHash, count: shards) }
                         ?? RoutedEvent.everyShard
                     return RoutedEvent(event: event, shard: shard)
                 }
