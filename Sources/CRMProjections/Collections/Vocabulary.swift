@@ -44,7 +44,7 @@ final class Vocabulary: Sendable {
             table.words.append(word)
             return number
         }
-        local.numbers[word] = number
+        local.numbers.insert(word, number: number)
         return number
     }
 
@@ -61,7 +61,8 @@ final class Vocabulary: Sendable {
 
 /// The numbers one thread has looked up (numbers never change, so a copy is never stale).
 private final class ThreadWords {
-    var numbers: [String: Vocabulary.Word] = [:]
+    // Only its own thread reads and writes it.
+    @exclusivity(unchecked) var numbers = WordNumbers()
 
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
