@@ -61,8 +61,7 @@ final class Vocabulary: Sendable {
 
 /// The numbers one thread has looked up (numbers never change, so a copy is never stale).
 private final class ThreadWords {
-    // Only its own thread reads and writes it.
-    @exclusivity(unchecked) var numbers = WordNumbers()
+    let numbers = WordNumbers()
 
     private static let key: pthread_key_t = {
         var key = pthread_key_t()

@@ -1,12 +1,13 @@
 /// Word → number for the few words (tens to thousands) that one thread looks up millions of times: an
-/// open-addressing table hashed by the word's bytes (``Vocabulary``'s per-thread memory).
+/// open-addressing table hashed by the word's bytes (``Vocabulary``'s per-thread memory). A class, used by one thread:
+/// a struct read out of the thread's object was copied for each look-up (its two arrays retained and released).
 ///
 /// A `[String: Word]` hashed every look-up with SipHash, through the string's hashing path: two look-ups of a
 /// touchpoint (its channel and campaign) were about 3 % of a one-core rebuild, on the decoding side. Here a word of up
 /// to 16 bytes is hashed with one 64 × 64-bit multiplication of its bytes, keyed by a per-table random seed; a longer
 /// word uses the standard library's hash. Either way a hit is confirmed by comparing the words, so a collision only
 /// costs a probe.
-struct WordNumbers {
+final class WordNumbers {
     private static let empty = Vocabulary.Word.max
     /// The words by slot ("" where `numbers` holds `empty`).
     private var words: [String]
@@ -36,7 +37,7 @@ struct WordNumbers {
     }
 
     /// Remembers `number` for `word` (not remembered yet).
-    mutating func insert(_ word: String, number: Vocabulary.Word) {
+    func insert(_ word: String, number: Vocabulary.Word) {
         precondition(number != Self.empty, "the largest word number marks an empty slot")
         // At most three quarters full, so that a miss ends after a few probes.
         if (count + 1) * 4 > numbers.count * 3 { grow() }
@@ -44,7 +45,7 @@ struct WordNumbers {
         count += 1
     }
 
-    private mutating func place(_ word: String, _ number: Vocabulary.Word) {
+    private func place(_ word: String, _ number: Vocabulary.Word) {
         let mask = numbers.count - 1
         var slot = hash(word) & mask
         while numbers[slot] != Self.empty { slot = (slot + 1) & mask }
@@ -52,7 +53,7 @@ struct WordNumbers {
         numbers[slot] = number
     }
 
-    private mutating func grow() {
+    private func grow() {
         let (oldWords, oldNumbers) = (words, numbers)
         words = Array(repeating: "", count: oldNumbers.count * 2)
         numbers = Array(repeating: Self.empty, count: oldNumbers.count * 2)
