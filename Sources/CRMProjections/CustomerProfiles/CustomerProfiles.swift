@@ -256,6 +256,9 @@ public enum CustomerProfiles: ReadsAhead {
         }
     }
 
+    // Inlined into the loops that call it (`Projection.apply(inPlace:to:)`): called, the event they hold in place
+    // was first copied to the stack, 196 bytes moved for every event on the folding core.
+    @inline(__always)
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
         advanceClock(&state, to: projected.clock)
         let event = projected.event
