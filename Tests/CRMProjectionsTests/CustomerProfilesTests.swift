@@ -426,7 +426,7 @@ struct ProfileTableTests {
         let seen = table.update("c2", default: CustomerProfile(id: "c2"), passing: Int64(100)) { profile, extra in
             profile.amounts["BRL"]!.gross += extra
             return profile.id
-        }
+        }.result
         table.update("c9", default: Self.profile("c9", gross: 9), passing: ()) { profile, _ in
             profile.amounts["BRL"]!.gross += 1
         }

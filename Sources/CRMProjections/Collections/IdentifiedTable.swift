@@ -98,21 +98,12 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     public subscript(id: String) -> Element? { place(of: id).map { block.base![$0] } }
 
     /// Runs `body` on the value of `id` where it lies, made by `make` first when there is none, and passes
-    /// `context` through. Borrowing the array's element: moving the value out and back would retain and release
-    /// each of its references on every event.
-    /// `hash` is `id.hashValue`, which the caller may have worked out elsewhere (``ProjectedEvent/customerHash``).
+    /// `context` through; returns `body`'s result and the value's place (valid until a value is removed). Borrowing
+    /// the array's element: moving the value out and back would retain and release each of its references on every
+    /// event. `hash` is `id.hashValue`, which the caller may have worked out elsewhere
+    /// (``ProjectedEvent/customerHash``).
+    @discardableResult
     mutating func update<Context, Result>(
-        _ id: String,
-        hash: Int? = nil,
-        default make: @autoclosure () -> Element,
-        passing context: Context,
-        _ body: (inout Element, Context) -> Result
-    ) -> Result {
-        updateReturningPlace(id, hash: hash, default: make(), passing: context, body).result
-    }
-
-    /// ``update(_:hash:default:passing:_:)``, also giving the place of the value (valid until a value is removed).
-    mutating func updateReturningPlace<Context, Result>(
         _ id: String,
         hash: Int? = nil,
         default make: @autoclosure () -> Element,
@@ -131,7 +122,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         default make: @autoclosure () -> Element,
         _ body: (inout Element) -> Result
     ) -> Result {
-        update(id, hash: hash, default: make(), passing: ()) { element, _ in body(&element) }
+        update(id, hash: hash, default: make(), passing: ()) { element, _ in body(&element) }.result
     }
 
     /// Runs `body` on the value at `place` where it lies, passing `context` through, if the table has one there.

@@ -228,7 +228,7 @@ extension CustomerProfiles {
         in state: inout State,
         _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
     ) -> (result: Result, place: Int) {
-        state.profiles.updateReturningPlace(
+        state.profiles.update(
             id,
             hash: hash,
             default: CustomerProfile(id: id),
