@@ -132,18 +132,15 @@ struct TimedFacts: Sendable {
         // changes (it would be copied). On the stack unless it names merged ids: an array allocated and freed for
         // every change was a fifth of appending one, on the folding core of a live catch-up.
         let previous = changes.lastTime
-        let grown: UInt32
-        if change.packsIntoRecord {
-            var record = PackedRecord()
-            change.pack(into: &record, after: previous)
-            record.withBytes { bytes.insert(contentsOf: $0, at: Int(amountsStart)) }
-            grown = UInt32(record.count)
-        } else {
-            var packed = [UInt8]()
+        func packed<Packed: PackedBuffer>(into empty: Packed) -> Packed {
+            var packed = empty
             change.pack(into: &packed, after: previous)
-            bytes.insert(contentsOf: packed, at: Int(amountsStart))
-            grown = UInt32(packed.count)
+            return packed
         }
+        let at = Int(amountsStart)
+        let grown =
+            change.packsIntoRecord
+            ? insertPacked(packed(into: PackedRecord()), at: at) : insertPacked(packed(into: [UInt8]()), at: at)
         amountsStart += grown
         touchesStart += grown
         eventsStart += grown
@@ -193,10 +190,15 @@ struct TimedFacts: Sendable {
         latest = max(latest, fact.at)
         var record = PackedRecord()
         fact.pack(into: &record, base: base)
-        record.withBytes { bytes.insert(contentsOf: $0, at: position) }
-        let grown = UInt32(record.count)
+        let grown = insertPacked(record, at: position)
         if moving.touches { touchesStart += grown }
         if moving.events { eventsStart += grown }
+    }
+
+    /// Inserts packed bytes at `position` of the buffer; returns how many.
+    private mutating func insertPacked(_ packed: some PackedBuffer, at position: Int) -> UInt32 {
+        packed.withBytes { bytes.insert(contentsOf: $0, at: position) }
+        return UInt32(packed.count)
     }
 
     /// Where the facts of `list` at or before `time` end.
@@ -405,8 +407,18 @@ struct RawPackedBytes: PackedBytes {
     }
 }
 
+/// Packed bytes held whole, to be inserted into a buffer of facts.
+protocol PackedBuffer: PackedBytes {
+    var count: Int { get }
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result
+}
+
+extension [UInt8]: PackedBuffer {
+    func withBytes<Result>(_ body: (UnsafeRawBufferPointer) -> Result) -> Result { withUnsafeBytes(body) }
+}
+
 /// One packed fact, built on the stack before it is inserted into the buffer (at most 1 + 3 varints of 10 bytes).
-struct PackedRecord: PackedBytes {
+struct PackedRecord: PackedBuffer {
     private var storage: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
     private(set) var count = 0
 
