@@ -26,7 +26,7 @@ struct WordNumbersTests {
 
     @Test("finds every word remembered with its number, and no other, across growth")
     func remembersEveryWord() {
-        let table = WordNumbers(capacity: 4)
+        let table = WordNumbers()
         var remembered = [String: UInt32]()
         for (index, word) in Self.words.enumerated() {
             if index % 2 == 0 {

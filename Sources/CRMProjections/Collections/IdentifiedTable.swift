@@ -279,9 +279,11 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         }
     }
 
-    private func place(of id: String) -> Int? {
+    /// The place of `id`'s value, if the table holds it. `hash`: the one it was added under (`update`'s),
+    /// `id.hashValue` by default.
+    func place(of id: String, hash: Int? = nil) -> Int? {
         guard !slots.isEmpty else { return nil }
-        let found = withValues { find(id, bits: Self.hashBits(id), in: $0) }
+        let found = withValues { find(id, bits: Self.hashBits(hash ?? id.hashValue), in: $0) }
         if case .found(_, let place) = found { return place }
         return nil
     }

@@ -1,63 +1,39 @@
-/// Word → number for the few words (tens to thousands) that one thread looks up millions of times: an
-/// open-addressing table hashed by the word's bytes (``Vocabulary``'s per-thread memory). A class, used by one thread:
-/// a struct read out of the thread's object was copied for each look-up (its two arrays retained and released).
+/// Word → number for the few words (tens to thousands) that one thread looks up millions of times
+/// (``Vocabulary``'s per-thread memory): an ``IdentifiedTable`` whose words are hashed by their bytes instead of by
+/// the standard library. A class, used by one thread: a struct read out of the thread's object was copied for each
+/// look-up (its arrays retained and released).
 ///
 /// A `[String: Word]` hashed every look-up with SipHash, through the string's hashing path: two look-ups of a
 /// touchpoint (its channel and campaign) were about 3 % of a one-core rebuild, on the decoding side. Here a word of up
 /// to 16 bytes is hashed with one 64 × 64-bit multiplication of its bytes, keyed by a per-table random seed; a longer
-/// word uses the standard library's hash. Either way a hit is confirmed by comparing the words, so a collision only
-/// costs a probe.
+/// word uses the standard library's hash. Either way the table confirms a hit by comparing the words, so a collision
+/// only costs a probe. Every word goes in and is looked for with that hash (the table's own hashing of ids is not
+/// used).
 final class WordNumbers {
-    private static let empty = Vocabulary.Word.max
-    /// The words by slot ("" where `numbers` holds `empty`).
-    private var words: [String]
-    private var numbers: [Vocabulary.Word]
-    /// Occupied slots.
-    private(set) var count = 0
+    private struct NumberedWord: Identified {
+        let id: String
+        let number: Vocabulary.Word
+    }
+
+    private var table = IdentifiedTable<NumberedWord>()
     private let seed: (UInt64, UInt64)
 
-    init(capacity: Int = 64) {
-        let slots = max(8, (capacity * 4 / 3).nextPowerOfTwo)
-        words = Array(repeating: "", count: slots)
-        numbers = Array(repeating: Self.empty, count: slots)
+    init() {
         var generator = SystemRandomNumberGenerator()
         seed = (generator.next(), generator.next())
     }
 
+    /// Words remembered.
+    var count: Int { table.count }
+
     /// The number remembered for `word`, or nil.
     subscript(word: String) -> Vocabulary.Word? {
-        let mask = numbers.count - 1
-        var slot = hash(word) & mask
-        while true {
-            let number = numbers[slot]
-            if number == Self.empty { return nil }
-            if words[slot] == word { return number }
-            slot = (slot + 1) & mask
-        }
+        table.place(of: word, hash: hash(word)).map { table[place: $0].number }
     }
 
     /// Remembers `number` for `word` (not remembered yet).
     func insert(_ word: String, number: Vocabulary.Word) {
-        precondition(number != Self.empty, "the largest word number marks an empty slot")
-        // At most three quarters full, so that a miss ends after a few probes.
-        if (count + 1) * 4 > numbers.count * 3 { grow() }
-        place(word, number)
-        count += 1
-    }
-
-    private func place(_ word: String, _ number: Vocabulary.Word) {
-        let mask = numbers.count - 1
-        var slot = hash(word) & mask
-        while numbers[slot] != Self.empty { slot = (slot + 1) & mask }
-        words[slot] = word
-        numbers[slot] = number
-    }
-
-    private func grow() {
-        let (oldWords, oldNumbers) = (words, numbers)
-        words = Array(repeating: "", count: oldNumbers.count * 2)
-        numbers = Array(repeating: Self.empty, count: oldNumbers.count * 2)
-        for (word, number) in zip(oldWords, oldNumbers) where number != Self.empty { place(word, number) }
+        table.update(word, hash: hash(word), default: NumberedWord(id: word, number: number)) { _ in }
     }
 
     /// Equal words hash equally: the same bytes give the same value, and a word whose bytes are not contiguous
@@ -87,8 +63,4 @@ final class WordNumbers {
         }
         return (short ?? nil) ?? word.hashValue
     }
-}
-
-extension Int {
-    fileprivate var nextPowerOfTwo: Int { self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount) }
 }
