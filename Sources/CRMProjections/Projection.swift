@@ -98,6 +98,9 @@ public protocol Projection: Sendable {
     /// only these; the others reach `apply` with their personal fields absent, which must not change the state.
     /// Default: every type.
     static var personalFieldsRead: Set<EventType> { get }
+    /// Whether the fold reads the fields that only describe an event (docs/event-codec.md, "Decoding for
+    /// analytics"): `.counted` when it reads none of them, and the runner steps over them. Default: `.complete`.
+    static var eventDetail: EventDetail { get }
 
     /// Moves the state's clock forward to `time` without an event (rules over time windows change as time
     /// passes). Default: nothing.
@@ -171,6 +174,7 @@ extension Projection {
     }
 
     public static var personalFieldsRead: Set<EventType> { Set(EventType.allCases) }
+    public static var eventDetail: EventDetail { .complete }
     public static func advanceClock(_ state: inout State, to time: EventTime) {}
     public static func populationStep(after clock: EventTime, through time: EventTime) -> EventTime? { nil }
     public static func takePopulationStep(

@@ -107,7 +107,8 @@ extension CRMEngine {
         producerID: String?,
         value: UnsafeRawBufferPointer,
         offset: Int64,
-        access: PersonalDataAccess
+        access: PersonalDataAccess,
+        detail: EventDetail = .complete
     ) throws(CRMError) -> StoredEvent {
         let header = EncodedEvent(
             key: key,
@@ -122,7 +123,7 @@ extension CRMEngine {
             guard flags == ValueLayout.sealed else {
                 return StoredEvent(
                     offset: offset,
-                    event: try EventBinaryCodec.decode(header, value: value),
+                    event: try EventBinaryCodec.decode(header, value: value, personalPart: .asStored, detail: detail),
                     personalData: flags == ValueLayout.redacted ? .erased : .none
                 )
             }
@@ -130,7 +131,7 @@ extension CRMEngine {
             // third array, cost two allocations per sealed event.
             let reveals = access.reveals(typeTag: typeTag)
             guard reveals, let customerKey = keys.existingKey(for: key) else {
-                let event = try EventBinaryCodec.decode(header, value: value, personalPart: .absent)
+                let event = try EventBinaryCodec.decode(header, value: value, personalPart: .absent, detail: detail)
                 return StoredEvent(offset: offset, event: event, personalData: reveals ? .erased : .withheld)
             }
             let event = try PersonalDataSealer.withOpenedPersonalPart(
@@ -138,7 +139,7 @@ extension CRMEngine {
                 customer: key,
                 with: customerKey
             ) { plain throws(EventDecodingError) in
-                try EventBinaryCodec.decode(header, value: value, personalPart: .opened(plain))
+                try EventBinaryCodec.decode(header, value: value, personalPart: .opened(plain), detail: detail)
             }
             return StoredEvent(offset: offset, event: event, personalData: .revealed)
         } catch {
@@ -165,16 +166,23 @@ extension CRMEngine {
         return try result.get()
     }
 
-    func decode(_ record: RecordView, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {
+    /// The event of a record read in place; the producer id is left out unless `detail` is complete.
+    func decode(
+        _ record: RecordView,
+        access: PersonalDataAccess,
+        detail: EventDetail = .complete
+    ) throws(CRMError) -> StoredEvent {
         try decode(
             key: String(decoding: record.key, as: UTF8.self),
             typeTag: record.typeTag,
             schemaVersion: record.schemaVersion,
             eventTime: record.eventTime,
-            producerID: record.producerID.isEmpty ? nil : String(decoding: record.producerID, as: UTF8.self),
+            producerID: record.producerID.isEmpty || !detail.readsDescriptions
+                ? nil : String(decoding: record.producerID, as: UTF8.self),
             value: record.value,
             offset: record.offset,
-            access: access
+            access: access,
+            detail: detail
         )
     }
 
@@ -189,6 +197,7 @@ extension CRMEngine {
     func decode<Transformed>(
         _ batch: LogBatch,
         access: PersonalDataAccess,
+        detail: EventDetail = .complete,
         _ transform: (consuming StoredEvent) -> Transformed?
     ) throws(CRMError) -> [Transformed] {
         var transformed = [Transformed]()
@@ -197,7 +206,9 @@ extension CRMEngine {
         batch.forEachRecord { record in
             guard failure == nil else { return }
             do throws(CRMError) {
-                if let element = transform(try decode(record, access: access)) { transformed.append(element) }
+                if let element = transform(try decode(record, access: access, detail: detail)) {
+                    transformed.append(element)
+                }
             } catch {
                 failure = error
             }

@@ -168,6 +168,17 @@ public struct BinaryReader {
         return try utf8(Int(marker - 1))
     }
 
+    /// ``optionalString()``, or, unless `reading`, the string stepped over (its bounds checked) and nil.
+    @inlinable public mutating func optionalString(reading: Bool) throws(EventDecodingError) -> String? {
+        if reading { return try optionalString() }
+        if redacted { return nil }
+        let marker = try varint()
+        guard marker > 0 else { return nil }
+        guard marker - 1 <= UInt64(bytes.count - position) else { throw failure("string runs past the end") }
+        position += Int(marker - 1)
+        return nil
+    }
+
     @inlinable public mutating func bool() throws(EventDecodingError) -> Bool {
         switch try byte() {
         case 0: false

@@ -175,12 +175,14 @@ public enum EventBinaryCodec {
         case opened(UnsafeRawBufferPointer)
     }
 
-    /// ``decode(_:value:)`` with the personal fields taken from `personalPart`; the value's layout is checked in
-    /// every case.
+    /// ``decode(_:value:)`` with the personal fields taken from `personalPart`, and the fields that only describe
+    /// the event stepped over unless `detail` is complete (the header's producer id is the caller's); the value's
+    /// layout is checked in every case.
     public static func decode(
         _ header: EncodedEvent,
         value raw: UnsafeRawBufferPointer,
-        personalPart: PersonalPart
+        personalPart: PersonalPart,
+        detail: EventDetail = .complete
     ) throws(EventDecodingError) -> Event {
         guard let type = EventType(tag: header.typeTag) else {
             throw EventDecodingError(reason: "unknown type tag \(header.typeTag)")
@@ -205,7 +207,14 @@ public enum EventBinaryCodec {
             personal = BinaryReader(bytes)
         }
         let open = BinaryReader(UnsafeRawBufferPointer(rebasing: raw[layout.public]))
-        return try decode(type: type, version: header.schemaVersion, encoded: header, personal: personal, open: open)
+        return try decode(
+            type: type,
+            version: header.schemaVersion,
+            encoded: header,
+            personal: personal,
+            open: open,
+            descriptions: detail.readsDescriptions
+        )
     }
 
     private static func decode(
@@ -213,7 +222,8 @@ public enum EventBinaryCodec {
         version: UInt16,
         encoded: EncodedEvent,
         personal: consuming BinaryReader,
-        open: consuming BinaryReader
+        open: consuming BinaryReader,
+        descriptions: Bool
     ) throws(EventDecodingError) -> Event {
         let payload: EventPayload
         switch type {
@@ -244,10 +254,10 @@ public enum EventBinaryCodec {
             payload = .touchpoint(
                 channel: try open.string(),
                 campaign: try open.optionalString(),
-                source: try open.optionalString(),
-                medium: try open.optionalString(),
-                kind: try open.optionalString(),
-                url: try open.optionalString()
+                source: try open.optionalString(reading: descriptions),
+                medium: try open.optionalString(reading: descriptions),
+                kind: try open.optionalString(reading: descriptions),
+                url: try open.optionalString(reading: descriptions)
             )
         case .messageSent, .messageOpened, .messageClicked, .messageBounced, .messageUnsubscribed:
             let kind = type.messageKind!
@@ -284,7 +294,7 @@ public enum EventBinaryCodec {
                 items: items,
                 channel: try open.optionalString(),
                 country: try open.optionalString(),
-                region: try open.optionalString(),
+                region: try open.optionalString(reading: descriptions),
                 city: try open.optionalString()
             )
         case .orderPaid:
@@ -292,13 +302,13 @@ public enum EventBinaryCodec {
         case .orderShipped:
             payload = .orderShipped(
                 order: try open.string(),
-                carrier: try open.optionalString(),
-                tracking: try open.optionalString()
+                carrier: try open.optionalString(reading: descriptions),
+                tracking: try open.optionalString(reading: descriptions)
             )
         case .orderDelivered:
             payload = .orderDelivered(order: try open.string())
         case .orderCancelled:
-            payload = .orderCancelled(order: try open.string(), reason: try open.optionalString())
+            payload = .orderCancelled(order: try open.string(), reason: try open.optionalString(reading: descriptions))
         case .orderReturned:
             payload = .orderReturned(order: try open.string(), amount: try open.money())
         case .orderRefunded:

@@ -8,6 +8,7 @@ public enum ShopAnalytics: Projection {
     public static let version: UInt32 = 1
     /// No personal field is read (a ticket's subject is not kept).
     public static let personalFieldsRead: Set<EventType> = []
+    public static let eventDetail = EventDetail.counted
 
     /// One order, changed by its cancellation, returns and refunds.
     public struct Order: Identified, Equatable {

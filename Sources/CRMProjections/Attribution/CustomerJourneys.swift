@@ -12,6 +12,7 @@ public enum CustomerJourneys: ReadsAhead {
     public static let version: UInt32 = 4
     /// No personal field is read.
     public static let personalFieldsRead: Set<EventType> = []
+    public static let eventDetail = EventDetail.counted
 
     /// An order as a conversion needs it.
     struct Order: Sendable, Equatable {

@@ -247,6 +247,7 @@ public enum CustomerProfiles: ReadsAhead {
 
     /// Contact fields and traits come from these; the personal fields of interactions and tickets are not read.
     public static let personalFieldsRead: Set<EventType> = [.customerRegistered, .customerUpdated]
+    public static let eventDetail = EventDetail.counted
 
     /// Each event looks its customer's profile up, then reads the profile's facts (``ReadsAhead``). (Asking for
     /// the consent decisions too, which the rules on consent read, was within noise live.)

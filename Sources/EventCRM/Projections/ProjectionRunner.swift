@@ -104,7 +104,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         var decoded = [[ProjectedEvent]]()
         for frame in frames {
             decoded.append(
-                try engine.decode(try batch(of: frame), access: access) { stored in
+                try engine.decode(try batch(of: frame), access: access, detail: P.eventDetail) { stored in
                     let offset = stored.offset
                     // Moved out: `stored.event` alone copied the event (each string retained) and freed the stored
                     // one after.
@@ -375,7 +375,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 guard number < chunk.count else { return [] }
                 var clock: EventTime?
                 let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
-                return try engine.decode(try batch(of: chunk[number]), access: access) { stored in
+                return try engine.decode(try batch(of: chunk[number]), access: access, detail: P.eventDetail) {
+                    stored in
                     let offset = stored.offset
                     guard offset < end else { return nil }
                     clock = max(clock ?? stored.event.at, stored.event.at)
