@@ -25,7 +25,7 @@ public struct IdentityMap: Sendable, Equatable {
     public func resolve(_ id: String, hash: Int) -> (id: String, hash: Int) {
         guard aliasedHashes.mayContain(hash) else { return (id, hash) }
         let resolved = resolve(id)
-        return resolved == id ? (id, hash) : (resolved, resolved.hashValue)
+        return resolved == id ? (id, hash) : (resolved, IDHash.of(resolved))
     }
 
     /// Records that `merged` now resolves to `survivor`; returns the two resolved ids, or nil when they already
@@ -35,7 +35,7 @@ public struct IdentityMap: Sendable, Equatable {
         let into = resolve(survivor)
         guard from != into else { return nil }
         aliases[from] = into
-        aliasedHashes.insert(from.hashValue)
+        aliasedHashes.insert(IDHash.of(from))
         return (from, into)
     }
 

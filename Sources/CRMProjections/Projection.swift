@@ -6,7 +6,7 @@ public struct ProjectedEvent: Sendable {
     public var offset: Int64
     /// The event; personal fields are present only while the customer's key exists.
     public let event: Event
-    /// The hash of the event's customer id (Swift's, seeded per process: never saved), worked out where the event
+    /// The hash of the event's customer id (``IDHash``, seeded per process: never saved), worked out where the event
     /// is decoded, on another core in a rebuild or a catch-up, so that the fold finds the customer without hashing
     /// its id again (``IdentityMap/resolve(_:hash:)``); 0 for an event without a customer.
     public let customerHash: Int
@@ -20,7 +20,7 @@ public struct ProjectedEvent: Sendable {
 
     public init(offset: Int64, event: consuming Event, clock: EventTime? = nil) {
         self.offset = offset
-        self.customerHash = event.customer?.hashValue ?? 0
+        self.customerHash = event.customer.map(IDHash.of) ?? 0
         self.clock = max(clock ?? event.at, event.at)
         self.words = EventWords(event)
         // Moved in last: stored first, the event was copied (each of its strings retained) to be read after.

@@ -473,7 +473,7 @@ struct ProfileTableTests {
     @Test("Resolving with the id's hash agrees with resolving by the id, after merges, chains, absorbing and reading")
     func resolveWithHash() throws {
         var map = IdentityMap()
-        #expect(map.resolve("a", hash: "a".hashValue) == ("a", "a".hashValue))
+        #expect(map.resolve("a", hash: IDHash.of("a")) == ("a", IDHash.of("a")))
         _ = map.merge("a", into: "b")
         _ = map.merge("b", into: "c")
         _ = map.merge("x", into: "y")
@@ -489,11 +489,11 @@ struct ProfileTableTests {
         let ids = ["a", "b", "c", "x", "y", "p", "q", "never-merged"] + (0..<2_000).map { "c\($0)" }
         for state in [map, read] {
             for id in ids {
-                let resolved = state.resolve(id, hash: id.hashValue)
-                #expect(resolved.id == state.resolve(id) && resolved.hash == resolved.id.hashValue, "\(id)")
+                let resolved = state.resolve(id, hash: IDHash.of(id))
+                #expect(resolved.id == state.resolve(id) && resolved.hash == IDHash.of(resolved.id), "\(id)")
             }
         }
-        #expect(read.resolve("a", hash: "a".hashValue).id == "c" && read.resolve("p", hash: "p".hashValue).id == "q")
+        #expect(read.resolve("a", hash: IDHash.of("a")).id == "c" && read.resolve("p", hash: IDHash.of("p")).id == "q")
     }
 
     @Test("Made from a list of profiles: sorted or not, every id finds its profile; a repeated id is refused")

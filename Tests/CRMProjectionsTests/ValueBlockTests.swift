@@ -31,7 +31,7 @@ struct ValueBlockTests {
     @Test("Reading ahead guesses each id's value by its hash, after growth and removals; no guess in an empty table")
     func likelyAddress() {
         var table = IdentifiedTable<Named>()
-        #expect(table.likelyAddress(hash: Self.named(1).id.hashValue) == nil)
+        #expect(table.likelyAddress(hash: IDHash.of(Self.named(1).id)) == nil)
         for number in 0..<20_000 { table.store(Self.named(number)) }
         // Removals move the last value into each hole: the slots follow it.
         for number in stride(from: 0, to: 20_000, by: 3) { _ = table.remove(Self.named(number).id) }
@@ -40,7 +40,7 @@ struct ValueBlockTests {
             let stride = MemoryLayout<Named>.stride
             var guessed = 0
             for place in values.indices {
-                let address = table.likelyAddress(hash: values[place].id.hashValue)
+                let address = table.likelyAddress(hash: IDHash.of(values[place].id))
                 // Within the values, on a value's start: never an address a hint should not be given.
                 #expect(address.map { ($0 - base) % stride == 0 && ($0 - base) / stride < values.count } ?? false)
                 if address == base + place * stride { guessed += 1 }
@@ -49,7 +49,7 @@ struct ValueBlockTests {
             #expect(guessed >= values.count - 2, "\(guessed) of \(values.count)")
         }
         // An id never stored is guessed only on such a collision.
-        let strangers = (50_000..<50_100).filter { table.likelyAddress(hash: Self.named($0).id.hashValue) != nil }
+        let strangers = (50_000..<50_100).filter { table.likelyAddress(hash: IDHash.of(Self.named($0).id)) != nil }
         #expect(strangers.count <= 1)
     }
 

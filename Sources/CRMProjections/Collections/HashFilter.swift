@@ -8,7 +8,7 @@ package struct HashFilter: Sendable {
     package init() {}
 
     init(_ ids: some Collection<String>) {
-        for id in ids { insert(id.hashValue) }
+        for id in ids { insert(IDHash.of(id)) }
     }
 
     package func mayContain(_ hash: Int) -> Bool {

@@ -100,7 +100,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     /// Runs `body` on the value of `id` where it lies, made by `make` first when there is none, and passes
     /// `context` through; returns `body`'s result and the value's place (valid until a value is removed). Borrowing
     /// the array's element: moving the value out and back would retain and release each of its references on every
-    /// event. `hash` is `id.hashValue`, which the caller may have worked out elsewhere
+    /// event. `hash` is `IDHash.of(id)`, which the caller may have worked out elsewhere
     /// (``ProjectedEvent/customerHash``).
     @discardableResult
     mutating func update<Context, Result>(
@@ -111,7 +111,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         _ body: (inout Element, Context) -> Result
     ) -> (result: Result, place: Int) {
         makeBlockUnique()
-        let place = placeAdding(id, bits: Self.hashBits(hash ?? id.hashValue), make).place
+        let place = placeAdding(id, bits: Self.hashBits(hash ?? IDHash.of(id)), make).place
         return (body(&block.base![place], context), place)
     }
 
@@ -243,8 +243,8 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         case absent(slot: Int)
     }
 
-    /// The 32 bits of `id`'s hash that a slot keeps. Swift's hash is seeded per process: slots are never saved.
-    private static func hashBits(_ id: String) -> UInt32 { hashBits(id.hashValue) }
+    /// The 32 bits of `id`'s hash that a slot keeps. The hash is seeded per process: slots are never saved.
+    private static func hashBits(_ id: String) -> UInt32 { hashBits(IDHash.of(id)) }
 
     private static func hashBits(_ hash: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: UInt64(bitPattern: Int64(hash)) >> 32)
@@ -280,10 +280,10 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// The place of `id`'s value, if the table holds it. `hash`: the one it was added under (`update`'s),
-    /// `id.hashValue` by default.
+    /// `IDHash.of(id)` by default.
     func place(of id: String, hash: Int? = nil) -> Int? {
         guard !slots.isEmpty else { return nil }
-        let found = withValues { find(id, bits: Self.hashBits(hash ?? id.hashValue), in: $0) }
+        let found = withValues { find(id, bits: Self.hashBits(hash ?? IDHash.of(id)), in: $0) }
         if case .found(_, let place) = found { return place }
         return nil
     }

@@ -70,7 +70,7 @@ struct IdentityGroups {
         // The smaller id becomes the root: any order of unions gives the same roots.
         let (child, root) = rootA < rootB ? (rootB, rootA) : (rootA, rootB)
         parent[child] = root
-        joined.insert(child.hashValue)
+        joined.insert(IDHash.of(child))
     }
 
     /// Every id in `customer`'s group (itself included), sorted.
@@ -83,7 +83,7 @@ struct IdentityGroups {
     /// function of the group's root will do, as long as it is the same throughout a rebuild: the root's hash, which
     /// for an id never merged is the hash its event already carries.
     func shard(of customer: String, hash: Int, count: Int) -> Int {
-        let rootHash = joined.mayContain(hash) ? root(of: customer).hashValue : hash
+        let rootHash = joined.mayContain(hash) ? IDHash.of(root(of: customer)) : hash
         return Int(UInt(bitPattern: rootHash) % UInt(count))
     }
 }
