@@ -79,11 +79,11 @@ public enum RFM {
         var frequency: [Double]
         var monetary: [Double]
 
-        /// The edges of one currency, from its customers' recency, frequency and monetary values, each sorted.
-        init(sortedRecency: [Double], sortedFrequency: [Double], sortedMonetary: [Double]) {
-            recency = RFM.edges(sorted: sortedRecency)
-            frequency = RFM.edges(sorted: sortedFrequency)
-            monetary = RFM.edges(sorted: sortedMonetary)
+        /// The edges of one currency: those of its customers' recency, frequency and monetary values.
+        init(recency: [Double], frequency: [Double], monetary: [Double]) {
+            self.recency = recency
+            self.frequency = frequency
+            self.monetary = monetary
         }
 
         /// One customer's recency, frequency and monetary scores.
@@ -123,7 +123,7 @@ public enum RFM {
     }
 
     /// The edges of each currency over the facts of every part (nil: a customer without an order in the window),
-    /// read where they lie, with the values of each currency and score sorted on every core when `parallel`. The
+    /// read where they lie, with the edges of each currency and score selected on every core when `parallel`. The
     /// monthly step of a million customers copied every customer's facts into one array and then into one per
     /// currency, and sorted on one core, while the other waited.
     static func edges(_ parts: [[Facts?]], parallel: Bool) -> [String: Edges] {
@@ -139,17 +139,17 @@ public enum RFM {
                 columns[3 * number + 2].append(Double(facts.monetary.minorUnits))
             }
         }
+        var edges = [[Double]](repeating: [], count: columns.count)
         columns.withUnsafeMutableBufferPointer { columns in
-            // Each task sorts its own column only.
-            nonisolated(unsafe) let columns = columns
-            concurrentForEach(columns.count, parallel: parallel) { columns[$0].sort() }
+            edges.withUnsafeMutableBufferPointer { edges in
+                // Each task reorders its own column and writes its own edges only.
+                nonisolated(unsafe) let columns = columns
+                nonisolated(unsafe) let edges = edges
+                concurrentForEach(columns.count, parallel: parallel) { edges[$0] = Self.edges(of: &columns[$0]) }
+            }
         }
         return currencies.mapValues { number in
-            Edges(
-                sortedRecency: columns[3 * number],
-                sortedFrequency: columns[3 * number + 1],
-                sortedMonetary: columns[3 * number + 2]
-            )
+            Edges(recency: edges[3 * number], frequency: edges[3 * number + 1], monetary: edges[3 * number + 2])
         }
     }
 
@@ -170,13 +170,12 @@ public enum RFM {
         return facts.map { edges[$0.monetary.currency.code]!.score($0, at: time) }.sorted { $0.customer < $1.customer }
     }
 
-    /// The 20th, 40th, 60th and 80th percentiles (nearest rank) of `sorted`, values in increasing order.
-    static func edges(sorted: [Double]) -> [Double] {
-        guard !sorted.isEmpty else { return [] }
-        return [20, 40, 60, 80].map { percent -> Double in
-            let rank = (percent * sorted.count + 99) / 100
-            return sorted[max(0, rank - 1)]
-        }
+    /// The 20th, 40th, 60th and 80th percentiles (nearest rank) of `values`, in increasing order; `values` is
+    /// left reordered.
+    static func edges(of values: inout [Double]) -> [Double] {
+        guard !values.isEmpty else { return [] }
+        let ranks = [20, 40, 60, 80].map { percent in max(0, (percent * values.count + 99) / 100 - 1) }
+        return OrderStatistics.select(&values, ranks: ranks)
     }
 
     /// 1 plus the number of edges `value` exceeds: five distinct values score 1 to 5, and a value equal to an
