@@ -279,11 +279,10 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         }
     }
 
-    /// The place of `id`'s value, if the table holds it. `hash`: the one it was added under (`update`'s),
-    /// `IDHash.of(id)` by default.
-    func place(of id: String, hash: Int? = nil) -> Int? {
+    /// The place of `id`'s value, if the table holds it.
+    func place(of id: String) -> Int? {
         guard !slots.isEmpty else { return nil }
-        let found = withValues { find(id, bits: Self.hashBits(hash ?? IDHash.of(id)), in: $0) }
+        let found = withValues { find(id, bits: Self.hashBits(id), in: $0) }
         if case .found(_, let place) = found { return place }
         return nil
     }
