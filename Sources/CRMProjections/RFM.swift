@@ -139,14 +139,10 @@ public enum RFM {
                 columns[3 * number + 2].append(Double(facts.monetary.minorUnits))
             }
         }
-        var edges = [[Double]](repeating: [], count: columns.count)
-        columns.withUnsafeMutableBufferPointer { columns in
-            edges.withUnsafeMutableBufferPointer { edges in
-                // Each task reorders its own column and writes its own edges only.
-                nonisolated(unsafe) let columns = columns
-                nonisolated(unsafe) let edges = edges
-                concurrentForEach(columns.count, parallel: parallel) { edges[$0] = Self.edges(of: &columns[$0]) }
-            }
+        let edges = columns.withUnsafeMutableBufferPointer { columns in
+            // Each task reorders its own column only.
+            nonisolated(unsafe) let columns = columns
+            return concurrentMap(columns.count, parallel: parallel) { Self.edges(of: &columns[$0]) }
         }
         return currencies.mapValues { number in
             Edges(recency: edges[3 * number], frequency: edges[3 * number + 1], monetary: edges[3 * number + 2])

@@ -168,14 +168,11 @@ public struct BinaryReader {
         return try utf8(Int(marker - 1))
     }
 
-    /// ``optionalString()``, or, unless `reading`, the string stepped over (its bounds checked) and nil.
+    /// ``optionalString()``, or, unless `reading`, the string stepped over as ``checkOptionalString()`` checks it
+    /// (no `String` made) and nil.
     @inlinable public mutating func optionalString(reading: Bool) throws(EventDecodingError) -> String? {
         if reading { return try optionalString() }
-        if redacted { return nil }
-        let marker = try varint()
-        guard marker > 0 else { return nil }
-        guard marker - 1 <= UInt64(bytes.count - position) else { throw failure("string runs past the end") }
-        position += Int(marker - 1)
+        try checkOptionalString()
         return nil
     }
 

@@ -4,7 +4,8 @@ public enum EventDetail: Sendable, Hashable {
     case complete
     /// The fields that analytics count, without those that only describe the event: the producer id, a
     /// touchpoint's source, medium, kind and url, an order's region, a shipment's carrier and tracking, a
-    /// cancellation's reason. Those are stepped over (their bounds still checked) and read as absent.
+    /// cancellation's reason. Those are stepped over, checked as a complete decode checks them (bounds and
+    /// UTF-8) but not made into strings, and read as absent.
     case counted
 
     /// Whether the fields that only describe an event are read.
