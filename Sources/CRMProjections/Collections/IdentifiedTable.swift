@@ -235,6 +235,13 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         return UnsafeRawPointer(base + place)
     }
 
+    /// The address of the value at `place`, nil when no value is there (a place named by a stale entry): to read
+    /// ahead with (``prefetch(_:bytes:)``).
+    func address(ofPlace place: Int) -> UnsafeRawPointer? {
+        guard let base = block.base, place >= 0, place < block.count else { return nil }
+        return UnsafeRawPointer(base + place)
+    }
+
     // MARK: Slots
 
     private enum Probe {

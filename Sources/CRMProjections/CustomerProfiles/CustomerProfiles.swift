@@ -22,6 +22,8 @@ public enum CustomerProfiles: ReadsAhead {
         var due = DueQueue()
         /// The words the profiles' facts have named, which the canonical bytes list once.
         var factWords = FactWords()
+        /// What was read ahead for the customer a window changes next (``readAheadForDue(_:)``); not state.
+        var dueAhead = DueReadAhead()
 
         public init() {}
 
@@ -254,6 +256,30 @@ public enum CustomerProfiles: ReadsAhead {
     static func readAhead(from index: Int, count: Int, in state: inout State, hash: (_ ahead: Int) -> Int) {
         state.profiles.readAhead(from: index, count: count, hash: hash) { profile in
             prefetchArrayStorage(at: profile + CustomerProfile.factsBufferOffset)
+        }
+        readAheadForDue(&state)
+    }
+
+    /// The places of the customer a window changes next whose profile, and then whose facts buffer, were asked for.
+    struct DueReadAhead: Sendable {
+        var profile = -1
+        var buffer = -1
+    }
+
+    /// Reads ahead for the customer at the head of the due queue, whom `advanceClock` re-evaluates a few events
+    /// later (about one window pass for every three events): its profile at one event, the facts buffer that the
+    /// profile names at the next (loading the buffer's address from a profile not yet in the cache would stall).
+    /// Without it, each pass missed the cache on the profile and again on its facts, one after the other.
+    private static func readAheadForDue(_ state: inout State) {
+        guard let next = state.due.upcoming else { return }
+        let place = Int(next.place)
+        guard place != state.dueAhead.buffer, let profile = state.profiles.address(ofPlace: place) else { return }
+        if place == state.dueAhead.profile {
+            prefetchArrayStorage(at: profile + CustomerProfile.factsBufferOffset)
+            state.dueAhead.buffer = place
+        } else {
+            prefetch(profile, bytes: MemoryLayout<CustomerProfile>.size)
+            state.dueAhead.profile = place
         }
     }
 

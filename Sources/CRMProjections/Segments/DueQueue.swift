@@ -69,6 +69,10 @@ struct DueQueue: Sendable {
         return heap.first.map { $0.at <= time } ?? false
     }
 
+    /// The earliest entry of the buckets the clock has reached (nil when none is ordered yet), without taking it:
+    /// the customer a window changes next, to read ahead for.
+    var upcoming: Entry? { heap.first }
+
     /// Takes the earliest entry if it is due at or before `time`.
     mutating func popDue(atOrBefore time: Int64) -> Entry? {
         guard hasEntry(atOrBefore: time) else { return nil }
