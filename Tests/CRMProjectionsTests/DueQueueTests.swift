@@ -41,6 +41,10 @@ struct DueQueueTests {
                 reference.sort { $0 < $1 }
                 let due = reference.prefix { $0.0 <= time }
                 #expect(queue.hasEntry(atOrBefore: time) == !due.isEmpty)
+                // Once the clock has reached its bucket, the entry read ahead for is the one taken next.
+                if let first = due.first {
+                    #expect(queue.upcoming.map { ($0.at, Int($0.place)) } ?? (.max, -1) == first)
+                }
                 var taken = [(Int64, Int)]()
                 while let next = queue.popDue(atOrBefore: time) { taken.append((next.at, Int(next.place))) }
                 #expect(taken.map(\.0) == due.map(\.0) && taken.map(\.1) == due.map(\.1))

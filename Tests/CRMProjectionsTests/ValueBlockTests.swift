@@ -28,6 +28,21 @@ struct ValueBlockTests {
         #expect(Set(table.ids).count == 50_000)
     }
 
+    @Test("A place's address is its value's; none past the values (a stale place) or in an empty table")
+    func addressOfPlace() {
+        var table = IdentifiedTable<Named>()
+        #expect(table.address(ofPlace: 0) == nil)
+        for number in 0..<1_000 { table.store(Self.named(number)) }
+        for number in stride(from: 0, to: 1_000, by: 4) { _ = table.remove(Self.named(number).id) }
+        table.withValues { values in
+            let base = UnsafeRawPointer(values.baseAddress!)
+            for place in values.indices {
+                #expect(table.address(ofPlace: place) == base + place * MemoryLayout<Named>.stride)
+            }
+        }
+        #expect(table.count == 750 && table.address(ofPlace: 750) == nil && table.address(ofPlace: -1) == nil)
+    }
+
     @Test("Reading ahead guesses each id's value by its hash, after growth and removals; no guess in an empty table")
     func likelyAddress() {
         var table = IdentifiedTable<Named>()
