@@ -40,6 +40,7 @@ extension CRMEngine {
         let damaged = indexes.withLock { state in
             state.ids.damagedFiles().map { "index/event-ids/" + $0 }
                 + state.history.damagedFiles().map { "index/history/" + $0 }
+                + state.merges.damagedFiles().map { "index/merges/" + $0 }
         }
         return VerificationReport(log: report, damagedIndexFiles: damaged, nextOffset: report.records)
     }

@@ -229,6 +229,16 @@ final class IndexRuns: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with every entry of every run, oldest run first, each run's in order (with the run list
+    /// locked, as ``forEachValue(ofKey:_:)``).
+    func forEachEntry(_ body: (RunEntry) -> Void) {
+        state.withLock { state in
+            for run in state.runs {
+                for entry in run.entries { body(entry) }
+            }
+        }
+    }
+
     /// The file name of every run whose CRC does not match.
     func damagedRuns() -> [String] {
         runs.filter { !$0.checksumMatches() }.map(\.descriptor.fileName)

@@ -4,6 +4,7 @@ import EventLog
 struct IndexState {
     let ids: EventIDIndex
     let history: CustomerHistoryIndex
+    let merges: MergeIndex
     /// Ids of events being appended right now: a second append of one of them counts as a duplicate.
     var pendingIDs = EventIDTable()
     /// Appended offset ranges above ``frontier`` (appends may complete out of order), lower bound → upper bound.
@@ -11,7 +12,7 @@ struct IndexState {
     /// Every record below this offset has been given to the indexes.
     private(set) var frontier: Int64 = 0
 
-    private var all: [any RecordIndex] { [ids, history] }
+    private var all: [any RecordIndex] { [ids, history, merges] }
 
     static func open(
         indexDirectory path: String,
@@ -38,7 +39,8 @@ struct IndexState {
         }
         var state = IndexState(
             ids: EventIDIndex(runs: try runs("event-ids", bloom: true), flushEntries: flushEntries),
-            history: CustomerHistoryIndex(runs: try runs("history", bloom: false), flushEntries: flushEntries)
+            history: CustomerHistoryIndex(runs: try runs("history", bloom: false), flushEntries: flushEntries),
+            merges: MergeIndex(runs: try runs("merges", bloom: false), flushEntries: flushEntries)
         )
         try state.catchUp(with: log)
         return state
@@ -74,6 +76,7 @@ struct IndexState {
                 pendingIDs.remove(hash)
             }
             history.add(record, at: offset)
+            merges.add(record, at: offset)
             number += 1
         }
         completed[offsets.lowerBound] = offsets.upperBound
@@ -86,6 +89,6 @@ struct IndexState {
         for index in all { try index.flush() }
     }
 
-    /// The run sets of both indexes, whose background merges ``CRMEngine/close()`` waits for.
-    var runSets: [IndexRuns] { [ids.runs, history.runs] }
+    /// The run sets of the indexes, whose background merges ``CRMEngine/close()`` waits for.
+    var runSets: [IndexRuns] { [ids.runs, history.runs, merges.runs] }
 }

@@ -1,45 +1,63 @@
 import CRMModel
 import CRMProjections
 import EventLog
+import Locking
 
-/// The ids that `customer.merged` events join, as groups (a union-find), so that a parallel rebuild sends every
-/// id of a group to the same shard (docs/projections.md, section 3).
-struct IdentityGroups {
-    private var parent: [String: String] = [:]
-    /// The hashes of the ids in `parent`: most ids were never merged, and the filter says so without a lookup.
+/// The ids that `customer.merged` events join, as groups, so that a parallel rebuild sends every id of a group to
+/// the same shard (docs/projections.md, section 3).
+///
+/// Ids are joined by their customer hashes (docs/engine-directory.md), which the engine's merges index holds: two
+/// ids that share a hash fall into one group, which only puts them on the same shard (a shard folds whichever
+/// customers it is given).
+struct IdentityGroups: Sendable {
+    private var groups = UnionFind<UInt64>()
+    /// The customer hashes of the ids in a group of two or more: most ids were never merged, and the filter says
+    /// so without a look-up.
     private var joined = HashFilter()
 
-    /// Reads the log's record headers and decodes only the `customer.merged` events before `end`; with
-    /// `parallel`, the segment files are read on every core (the order of unions does not change the groups). Read
-    /// on one core, this was a tenth of a 2-core rebuild's time with a core idle.
-    static func build(engine: CRMEngine, upTo end: Int64, parallel: Bool = false) throws(CRMError) -> IdentityGroups {
-        let bases = engine.log.segmentBaseOffsets.filter { $0 < end }
-        let starts = bases.isEmpty ? [0] : bases
-        let merges = try concurrentMap(starts.count, parallel: parallel) {
-            part throws(CRMError) -> [(customer: String, from: String)] in
-            try merged(engine: engine, from: starts[part], to: part + 1 < starts.count ? starts[part + 1] : end)
-        }
+    /// The groups of the merges before `end`: those the merges index holds, and those of the records it does not
+    /// cover yet, read from the log. (Reading the whole log for them was 4 % of a 2-core rebuild.)
+    static func build(engine: CRMEngine, upTo end: Int64) throws(CRMError) -> IdentityGroups {
+        let (indexed, through) = engine.indexes.withLock { $0.merges.merges(below: end) }
         var groups = IdentityGroups()
-        for part in merges {
-            for (customer, from) in part { groups.union(customer, from) }
+        for (survivor, merged) in indexed { groups.join(survivor, merged) }
+        for (survivor, merged) in try mergedIDs(engine: engine, from: through, to: end) {
+            groups.join(StableHash.customer(survivor), StableHash.customer(merged))
         }
         return groups
     }
 
-    /// The (survivor, merged id) of each `customer.merged` event at an offset from `start` to `end`.
-    private static func merged(
+    private mutating func join(_ survivor: UInt64, _ merged: UInt64) {
+        groups.union(survivor, merged)
+        joined.insert(Int(truncatingIfNeeded: survivor))
+        joined.insert(Int(truncatingIfNeeded: merged))
+    }
+
+    /// The shard of `customer`'s group among `count`: its root's customer hash, which for an id never merged is its
+    /// own. Any function of the group's root will do, as long as it is the same throughout a rebuild.
+    func shard(of customer: String, count: Int) -> Int {
+        let hash = StableHash.customer(customer)
+        let root = joined.mayContain(Int(truncatingIfNeeded: hash)) ? groups.root(of: hash) : hash
+        return Int(root % UInt64(count))
+    }
+
+    /// The (survivor, merged id) of each `customer.merged` event at an offset from `start` to `end`: record
+    /// headers only, decoding just the merges.
+    static func mergedIDs(
         engine: CRMEngine,
         from start: Int64,
         to end: Int64
     ) throws(CRMError) -> [(customer: String, from: String)] {
         var merges = [(customer: String, from: String)]()
+        guard start < end else { return merges }
         let mergedTag = EventType.customerMerged.tag
         var failure: CRMError?
         do {
             let reader = try engine.log.reader(from: start)
             while failure == nil, let batch = try reader.nextBatch(), batch.firstOffset < end {
                 batch.forEachRecord { record in
-                    guard failure == nil, record.typeTag == mergedTag, record.offset < end else { return }
+                    guard failure == nil, record.typeTag == mergedTag, record.offset >= start, record.offset < end
+                    else { return }
                     do throws(CRMError) {
                         let stored = try engine.decode(record, access: .withhold)
                         if case .customerMerged(let from) = stored.event.payload, let customer = stored.event.customer {
@@ -56,49 +74,16 @@ struct IdentityGroups {
         if let failure { throw failure }
         return merges
     }
-
-    func root(of id: String) -> String {
-        var current = id
-        while let next = parent[current], next != current { current = next }
-        return current
-    }
-
-    mutating func union(_ a: String, _ b: String) {
-        let rootA = root(of: a)
-        let rootB = root(of: b)
-        guard rootA != rootB else { return }
-        // The smaller id becomes the root: any order of unions gives the same roots.
-        let (child, root) = rootA < rootB ? (rootB, rootA) : (rootA, rootB)
-        parent[child] = root
-        joined.insert(IDHash.of(child))
-    }
-
-    /// Every id in `customer`'s group (itself included), sorted.
-    func members(of customer: String) -> [String] {
-        let root = root(of: customer)
-        return ([customer, root] + parent.keys.filter { self.root(of: $0) == root }).uniqued().sorted()
-    }
-
-    /// The shard of `customer`'s group among `count`; `hash` is the id's (``ProjectedEvent/customerHash``). Any
-    /// function of the group's root will do, as long as it is the same throughout a rebuild: the root's hash, which
-    /// for an id never merged is the hash its event already carries.
-    func shard(of customer: String, hash: Int, count: Int) -> Int {
-        let rootHash = joined.mayContain(hash) ? IDHash.of(root(of: customer)) : hash
-        return Int(UInt(bitPattern: rootHash) % UInt(count))
-    }
-}
-
-extension Array where Element: Hashable {
-    fileprivate func uniqued() -> [Element] {
-        var seen = Set<Element>()
-        return filter { seen.insert($0).inserted }
-    }
 }
 
 extension CRMEngine {
     /// Every id joined to `customer` by `customer.merged` events, in either direction and through chains (itself
     /// included). Reads the log's record headers and decodes only the merge events.
     public func identityGroup(of customer: String) throws(CRMError) -> [String] {
-        try IdentityGroups.build(engine: self, upTo: nextOffset).members(of: customer)
+        var groups = UnionFind<String>()
+        for (survivor, merged) in try IdentityGroups.mergedIDs(engine: self, from: 0, to: nextOffset) {
+            groups.union(survivor, merged)
+        }
+        return groups.members(of: customer)
     }
 }

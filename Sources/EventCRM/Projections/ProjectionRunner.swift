@@ -242,7 +242,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         // and 65 MB less memory in a rebuild of every projection over 10M events.
         let shardCount = workers
         let groups =
-            shardCount > 1 ? try IdentityGroups.build(engine: engine, upTo: end, parallel: true) : IdentityGroups()
+            shardCount > 1 ? try IdentityGroups.build(engine: engine, upTo: end) : IdentityGroups()
         var shards = [P.State](repeating: P.makeState(), count: shardCount)
         let chunks = try ChunkReader(engine: engine, from: 0, to: end)
         var clock: EventTime?
@@ -383,7 +383,7 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     // Moved out, as in `decode(_:engine:access:)`.
                     let event = ProjectedEvent(offset: offset, event: (consume stored).event, clock: clock)
                     let shard =
-                        event.event.customer.map { groups.shard(of: $0, hash: event.customerHash, count: shards) }
+                        event.event.customer.map { groups.shard(of: $0, count: shards) }
                         ?? RoutedEvent.everyShard
                     return RoutedEvent(event: event, shard: shard)
                 }
