@@ -4,18 +4,10 @@ import EventLog
 /// section 1). Ids of the newest records wait in memory; older ones are in runs with Bloom filters.
 ///
 /// Not thread-safe: the engine serializes access.
-final class EventIDIndex: RecordIndex {
-    let runs: IndexRuns
+final class EventIDIndex: RunIndex, RecordIndex {
     private var recent = EventIDTable()
-    private(set) var indexedThrough: Int64
-    /// Entries waiting in memory are written to a run once there are this many.
-    private let flushEntries: Int
 
-    init(runs: IndexRuns, flushEntries: Int) {
-        self.runs = runs
-        self.indexedThrough = runs.coveredThrough
-        self.flushEntries = flushEntries
-    }
+    override var waitingCount: Int { recent.count }
 
     /// Whether an event with this id hash is in the log (or was added).
     func contains(_ hash: EventIDHash) -> Bool {
@@ -36,12 +28,7 @@ final class EventIDIndex: RecordIndex {
         add(hash: StableHash.eventID(record.producerID), offset: offset)
     }
 
-    func advance(to offset: Int64) throws(EventLogError) {
-        indexedThrough = max(indexedThrough, offset)
-        if recent.count >= flushEntries { try flush() }
-    }
-
-    func flush() throws(EventLogError) {
+    override func flush() throws(EventLogError) {
         guard runs.writable, indexedThrough > runs.coveredThrough else { return }
         var entries = [RunEntry]()
         entries.reserveCapacity(recent.count)
@@ -57,6 +44,4 @@ final class EventIDIndex: RecordIndex {
         try runs.add(sortedEntries: entries, through: indexedThrough)
         recent = kept
     }
-
-    func damagedFiles() -> [String] { runs.damagedRuns() }
 }
