@@ -427,9 +427,9 @@ public final class ProjectionRunner<P: Projection>: Sendable {
 
 /// The log's frames from one offset to another, a chunk of up to 96 at a time: the unit decoded together. Frames
 /// are read and checked here, on one core, and decompressed where they are decoded, on every core (decompressing
-/// here left a core idle for 2 % of a 2-core rebuild). A core that decodes the chunk's last frame leaves the other
-/// waiting: with 32 frames a chunk, that was 2.4 % of a 2-core rebuild; with 96, 1.8 %, and about 20,000 more
-/// decoded events held at a time.
+/// here left a core idle for 2 % of a 2-core rebuild; reading here, about 2 %, is the wait left). When chunks were
+/// decoded on their own, a core that decoded a chunk's last frame left the other waiting: with 32 frames a chunk,
+/// 2.4 % of a 2-core rebuild; with 96, 1.8 %. The shards of the chunk before now fill that wait (`fold`).
 private final class ChunkReader {
     private let reader: LogReader
     private let end: Int64
