@@ -50,21 +50,21 @@ struct IdentityGroups: Sendable {
     ) throws(CRMError) -> [(customer: String, from: String)] {
         var merges = [(customer: String, from: String)]()
         guard start < end else { return merges }
-        let mergedTag = EventType.customerMerged.tag
         var failure: CRMError?
         do {
             let reader = try engine.log.reader(from: start)
             while failure == nil, let batch = try reader.nextBatch(), batch.firstOffset < end {
                 batch.forEachRecord { record in
-                    guard failure == nil, record.typeTag == mergedTag, record.offset >= start, record.offset < end
-                    else { return }
-                    do throws(CRMError) {
-                        let stored = try engine.decode(record, access: .withhold)
-                        if case .customerMerged(let from) = stored.event.payload, let customer = stored.event.customer {
-                            merges.append((customer, from))
+                    guard failure == nil, record.offset >= start, record.offset < end else { return }
+                    do {
+                        if let (survivor, merged) = try MergeIndex.ids(ofMerge: record) {
+                            merges.append((survivor, merged))
                         }
                     } catch {
-                        failure = error
+                        failure = CRMError(
+                            .undecodableRecord,
+                            "the record at offset \(record.offset) does not decode: \(error)"
+                        )
                     }
                 }
             }
