@@ -79,13 +79,6 @@ public enum RFM {
         var frequency: [Double]
         var monetary: [Double]
 
-        /// The edges of one currency: those of its customers' recency, frequency and monetary values.
-        init(recency: [Double], frequency: [Double], monetary: [Double]) {
-            self.recency = recency
-            self.frequency = frequency
-            self.monetary = monetary
-        }
-
         /// One customer's recency, frequency and monetary scores.
         private func scores(_ facts: Facts) -> (recency: Int, frequency: Int, monetary: Int) {
             (

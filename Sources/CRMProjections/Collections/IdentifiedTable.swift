@@ -228,11 +228,10 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     /// Where the value the id hashing to `hash` is likely to be, by the hash's bits alone (no id is compared, so
     /// that no value is read): a guess to read ahead with, never to read through.
     func likelyAddress(hash: Int) -> UnsafeRawPointer? {
-        guard !slots.isEmpty, let base = block.base else { return nil }
-        guard case .found(_, let place) = probe(bits: Self.hashBits(hash), matching: { _ in true }),
-            place < block.count
+        guard !slots.isEmpty,
+            case .found(_, let place) = probe(bits: Self.hashBits(hash), matching: { _ in true })
         else { return nil }
-        return UnsafeRawPointer(base + place)
+        return address(ofPlace: place)
     }
 
     /// The address of the value at `place`, nil when no value is there (a place named by a stale entry): to read

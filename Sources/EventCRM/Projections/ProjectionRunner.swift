@@ -389,8 +389,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
         groups: IdentityGroups,
         shards: Int,
         parallel: Bool,
-        alongside foldTasks: Int = 0,
-        _ fold: @Sendable (Int) -> Void = { _ in }
+        alongside foldTasks: Int,
+        _ fold: @Sendable (Int) -> Void
     ) throws(CRMError) -> [[RoutedEvent]] {
         let tasks = foldTasks + max(chunk.count, spent.count)
         return try spent.withUnsafeMutableBufferPointer { spent throws(CRMError) in

@@ -4,9 +4,6 @@ struct UnionFind<Member: Hashable & Comparable & Sendable>: Sendable {
     /// Each member's parent; a root is not a key.
     private var parent: [Member: Member] = [:]
 
-    /// Whether no two members were joined.
-    var isEmpty: Bool { parent.isEmpty }
-
     func root(of member: Member) -> Member {
         var current = member
         while let next = parent[current] { current = next }
