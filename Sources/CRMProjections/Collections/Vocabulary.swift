@@ -36,7 +36,7 @@ final class Vocabulary: Sendable {
         // Each thread remembers the numbers it has looked up: both cores of a rebuild or a restore look words up
         // millions of times, and taking the one lock for each was a tenth of a restore.
         let local = ThreadWords.current
-        if let number = local.numbers[word] { return number }
+        if let number = local.pointee[word] { return number }
         let number = table.withLock { table in
             if let number = table.numbers[word] { return number }
             let number = Word(table.words.count)
@@ -44,7 +44,7 @@ final class Vocabulary: Sendable {
             table.words.append(word)
             return number
         }
-        local.numbers.insert(word, number: number)
+        local.pointee.insert(word, number: number)
         return number
     }
 
@@ -59,27 +59,28 @@ final class Vocabulary: Sendable {
     }
 }
 
-/// The numbers one thread has looked up (numbers never change, so a copy is never stale).
-private final class ThreadWords {
-    let numbers = WordNumbers()
-
+/// The numbers one thread has looked up (numbers never change, so a copy is never stale), in memory the thread
+/// owns: read through the pointer, a look-up neither retains anything nor checks exclusive access (a class holding
+/// the table did both, half of each look-up's time).
+private enum ThreadWords {
     private static let key: pthread_key_t = {
         var key = pthread_key_t()
-        // Released when its thread ends.
+        // Freed when its thread ends.
         let created = pthread_key_create(&key) { pointer in
             guard let pointer else { return }
-            Unmanaged<ThreadWords>.fromOpaque(pointer).release()
+            let numbers = pointer.assumingMemoryBound(to: WordNumbers.self)
+            numbers.deinitialize(count: 1)
+            numbers.deallocate()
         }
         precondition(created == 0, "pthread_key_create failed: \(created)")
         return key
     }()
 
-    static var current: ThreadWords {
-        if let pointer = pthread_getspecific(key) {
-            return Unmanaged<ThreadWords>.fromOpaque(pointer).takeUnretainedValue()
-        }
-        let words = ThreadWords()
-        pthread_setspecific(key, Unmanaged.passRetained(words).toOpaque())
-        return words
+    static var current: UnsafeMutablePointer<WordNumbers> {
+        if let pointer = pthread_getspecific(key) { return pointer.assumingMemoryBound(to: WordNumbers.self) }
+        let numbers = UnsafeMutablePointer<WordNumbers>.allocate(capacity: 1)
+        numbers.initialize(to: WordNumbers())
+        pthread_setspecific(key, numbers)
+        return numbers
     }
 }
