@@ -23,19 +23,32 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
         "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3, "CLF": 4, "UYW": 4,
     ]
 
+    /// ``exceptions`` by their packed letters: looked up with a few comparisons, where the dictionary hashed a
+    /// string made for the purpose (for every amount the binary codec reads).
+    private static let exceptionLetters: [(letters: UInt32, digits: UInt32)] = exceptions.map { code, digits in
+        (packedLetters(code.utf8), UInt32(digits))
+    }
+
     /// The currency of `code` (three ASCII letters, any case), or nil when it is not a code.
     public init?(_ code: String) {
         let upper = code.uppercased()
         guard upper.utf8.count == 3, upper.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
         else { return nil }
-        self.init(uppercaseCode: upper)
+        self.init(uppercaseLetters: upper.utf8)
     }
 
-    /// A code already known to be three upper-case ASCII letters (the binary codec's fast path).
-    init(uppercaseCode code: String) {
-        var packed = UInt32(Self.exceptions[code] ?? 2) << 24
-        for (index, letter) in code.utf8.prefix(3).enumerated() { packed |= UInt32(letter) << (8 * UInt32(index)) }
-        self.packed = packed
+    /// A code whose letters are known to be three upper-case ASCII letters (the binary codec's fast path).
+    init(uppercaseLetters letters: some Collection<UInt8>) {
+        let packedLetters = Self.packedLetters(letters)
+        var digits: UInt32 = 2
+        for exception in Self.exceptionLetters where exception.letters == packedLetters { digits = exception.digits }
+        packed = digits << 24 | packedLetters
+    }
+
+    private static func packedLetters(_ letters: some Collection<UInt8>) -> UInt32 {
+        var packed: UInt32 = 0
+        for (index, letter) in letters.prefix(3).enumerated() { packed |= UInt32(letter) << (8 * UInt32(index)) }
+        return packed
     }
 
     public var description: String { code }

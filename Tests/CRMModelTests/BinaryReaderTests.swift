@@ -80,4 +80,44 @@ struct BinaryReaderTests {
             #expect(error.reason.contains(length <= 10 ? "value ends early" : "varint too long"), "\(length)")
         }
     }
+
+    @Test("ASCII is told from UTF-8 whatever the length and wherever the first byte above 0x7F sits")
+    func asciiCheckedEightBytesAtATime() {
+        // Lengths around the eight-byte steps, with one non-ASCII byte at each place, including the tail after the
+        // last full word.
+        for length in 0...25 {
+            let ascii = [UInt8]((0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) })
+            ascii.withUnsafeBytes { raw in
+                #expect(raw.isASCII && raw.isValidUTF8, "\(length) ASCII bytes")
+                #expect(String(validatingUTF8Bytes: raw) == String(decoding: ascii, as: UTF8.self))
+            }
+            for place in 0..<length {
+                var bytes = ascii
+                bytes[place] = 0x80
+                bytes.withUnsafeBytes { raw in
+                    #expect(!raw.isASCII, "0x80 at \(place) of \(length)")
+                    #expect(!raw.isValidUTF8, "0x80 at \(place) of \(length)")
+                    #expect(String(validatingUTF8Bytes: raw) == nil, "0x80 at \(place) of \(length)")
+                }
+            }
+        }
+        let accented = Array("caf\u{E9} \u{65E5}\u{672C}".utf8)
+        accented.withUnsafeBytes { raw in
+            #expect(!raw.isASCII && raw.isValidUTF8 && String(validatingUTF8Bytes: raw) == "caf\u{E9} \u{65E5}\u{672C}")
+        }
+    }
+
+    @Test("An amount read back keeps its currency's minor unit digits, the exceptions' as well as the usual two")
+    func moneyReadBackWithItsDigits() throws {
+        for (code, digits) in Currency.exceptions.map({ ($0.key, $0.value) }) + [("USD", 2), ("EUR", 2), ("BRL", 2)] {
+            var writer = BinaryWriter()
+            writer.money(Money(minorUnits: -12_345, currency: Currency(code)!))
+            let money = try writer.bytes.withUnsafeBytes { raw throws(EventDecodingError) in
+                var reader = BinaryReader(raw)
+                return try reader.money()
+            }
+            #expect(money.currency.code == code && money.currency.minorUnitDigits == digits, "\(code)")
+            #expect(money.minorUnits == -12_345 && Currency(code)!.minorUnitDigits == digits, "\(code)")
+        }
+    }
 }
