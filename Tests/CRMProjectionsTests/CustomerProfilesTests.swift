@@ -140,6 +140,46 @@ struct CustomerProfilesTests {
         #expect(profile.subscriptions == ["category:shoes"])
     }
 
+    @Test("A first registration's traits are set as later ones are: nulls dropped, a repeated key's last value kept")
+    func firstRegistrationTraits() throws {
+        func registered(_ traits: [(String, JSONValue)], email: String? = "b@example.com") -> EventPayload {
+            .customerRegistered(
+                email: email,
+                name: "B",
+                phone: nil,
+                country: "BR",
+                city: nil,
+                channel: nil,
+                traits: JSONObject(traits)
+            )
+        }
+        let cases: [(traits: [(String, JSONValue)], expected: [(String, JSONValue)])] = [
+            ([("tier", .string("gold")), ("vip", .bool(true))], [("tier", .string("gold")), ("vip", .bool(true))]),
+            ([("tier", .string("gold")), ("shoe", .null)], [("tier", .string("gold"))]),
+            (
+                [("tier", .string("gold")), ("size", .number("42")), ("tier", .string("silver"))],
+                [("tier", .string("silver")), ("size", .number("42"))]
+            ),
+            ([("shoe", .null)], []),
+        ]
+        for (traits, expected) in cases {
+            // As the first event, and after a registration that gave an email only (the fields merged into).
+            let first = try #require(Self.fold([(0, "b", registered(traits))]).profile(of: "b"))
+            let later = try #require(
+                Self.fold([(0, "b", registered([], email: "old@example.com")), (1, "b", registered(traits))])
+                    .profile(of: "b")
+            )
+            for profile in [first, later] {
+                #expect(profile.traits == JSONObject(expected), "\(traits)")
+                #expect(profile.email == "b@example.com" && profile.name == "B" && profile.phone == nil)
+            }
+        }
+        let nothing = try #require(
+            Self.fold([(0, "b", registered([("shoe", .null)], email: nil))]).profile(of: "b")
+        )
+        #expect(nothing.email == nil && nothing.traits.isEmpty && nothing.name == "B")
+    }
+
     @Test("Merges fold the merged id into the survivor, follow chains, and route later events of merged ids")
     func merges() throws {
         let state = Self.fold([
