@@ -61,9 +61,6 @@ struct ContactFields: Sendable {
         }
     }
 
-    /// Whether every field is absent.
-    var isEmpty: Bool { bytes.isEmpty }
-
     /// Changes the fields (decoded once, encoded once).
     mutating func modify(_ change: (inout Values) -> Void) {
         var values = self.values

@@ -370,21 +370,12 @@ public enum CustomerProfiles: ReadsAhead {
         profile.lastSeen = CustomerProfile.latest(profile.lastSeen, at)
         switch event.payload {
         case .customerRegistered(let email, let name, let phone, let country, let city, let channel, let traits):
-            if profile.contact.isEmpty, traits.members.allSatisfy({ $0.value != .null }), traits.hasDistinctKeys {
-                // A customer's first registration (nearly every one) gives the fields as they are: what the general
-                // case below makes of it, without decoding empty fields first and setting the traits one at a time
-                // (2 % of a one-core rebuild's samples went to that).
-                profile.contact = ContactFields(
-                    ContactFields.Values(email: email, name: name, phone: phone, city: city, traits: traits)
-                )
-            } else {
-                profile.contact.modify { contact in
-                    contact.email = email ?? contact.email
-                    contact.name = name ?? contact.name
-                    contact.phone = phone ?? contact.phone
-                    contact.city = city ?? contact.city
-                    for member in traits.members { setTrait(member.key, member.value, in: &contact.traits) }
-                }
+            profile.contact.modify { contact in
+                contact.email = email ?? contact.email
+                contact.name = name ?? contact.name
+                contact.phone = phone ?? contact.phone
+                contact.city = city ?? contact.city
+                for member in traits.members { setTrait(member.key, member.value, in: &contact.traits) }
             }
             profile.country = country ?? profile.country
             profile.acquisitionChannel = channel ?? profile.acquisitionChannel
@@ -462,16 +453,5 @@ public enum CustomerProfiles: ReadsAhead {
         } else {
             traits.members.append((key, value))
         }
-    }
-}
-
-extension JSONObject {
-    /// Whether no key appears twice (the parser refuses such objects; an event made in code may hold one).
-    fileprivate var hasDistinctKeys: Bool {
-        for index in members.indices.dropFirst() {
-            let key = members[index].key
-            if members[..<index].contains(where: { $0.key == key }) { return false }
-        }
-        return true
     }
 }
