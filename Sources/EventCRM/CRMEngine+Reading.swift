@@ -120,31 +120,51 @@ extension CRMEngine {
         )
         do {
             let flags = value.first ?? ValueLayout.plain
-            guard flags == ValueLayout.sealed else {
-                return StoredEvent(
-                    offset: offset,
-                    event: try EventBinaryCodec.decode(header, value: value, personalPart: .asStored, detail: detail),
-                    personalData: flags == ValueLayout.redacted ? .erased : .none
-                )
+            // Opened where the value lies: copying it, then unsealing the copy into a third array, cost two
+            // allocations per sealed event.
+            if flags == ValueLayout.sealed, access.reveals(typeTag: typeTag),
+                let customerKey = keys.existingKey(for: key)
+            {
+                let event = try PersonalDataSealer.withOpenedPersonalPart(
+                    of: value,
+                    customer: key,
+                    with: customerKey
+                ) { plain throws(EventDecodingError) in
+                    try EventBinaryCodec.decode(header, value: value, personalPart: .opened(plain), detail: detail)
+                }
+                return StoredEvent(offset: offset, event: event, personalData: .revealed)
             }
-            // Opened or left out where the value lies: copying it, then unsealing or redacting the copy into a
-            // third array, cost two allocations per sealed event.
-            let reveals = access.reveals(typeTag: typeTag)
-            guard reveals, let customerKey = keys.existingKey(for: key) else {
-                let event = try EventBinaryCodec.decode(header, value: value, personalPart: .absent, detail: detail)
-                return StoredEvent(offset: offset, event: event, personalData: reveals ? .erased : .withheld)
-            }
-            let event = try PersonalDataSealer.withOpenedPersonalPart(
-                of: value,
-                customer: key,
-                with: customerKey
-            ) { plain throws(EventDecodingError) in
-                try EventBinaryCodec.decode(header, value: value, personalPart: .opened(plain), detail: detail)
-            }
-            return StoredEvent(offset: offset, event: event, personalData: .revealed)
+            let personalData: StoredEvent.PersonalData =
+                switch flags {
+                case ValueLayout.sealed: access.reveals(typeTag: typeTag) ? .erased : .withheld
+                case ValueLayout.redacted: .erased
+                default: .none
+                }
+            return StoredEvent(
+                offset: offset,
+                event: try Self.withheldEvent(header, value: value, detail: detail),
+                personalData: personalData
+            )
         } catch {
-            throw CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
+            throw Self.undecodable(at: offset, error)
         }
+    }
+
+    /// The event of a record as a reader without the key store sees it: a sealed personal part reads as absent, a
+    /// plain or redacted one as it is stored. How the engine decodes where it does not reveal personal data, and how
+    /// the merges index reads a merge.
+    static func withheldEvent(
+        _ header: EncodedEvent,
+        value: UnsafeRawBufferPointer,
+        detail: EventDetail = .complete
+    ) throws(EventDecodingError) -> Event {
+        let part: EventBinaryCodec.PersonalPart = value.first == ValueLayout.sealed ? .absent : .asStored
+        return try EventBinaryCodec.decode(header, value: value, personalPart: part, detail: detail)
+    }
+
+    /// The error of a record that does not decode, naming its offset.
+    static func undecodable(at offset: Int64, _ error: some Error) -> CRMError {
+        CRMError(.undecodableRecord, "the record at offset \(offset) does not decode: \(error)")
     }
 
     func decode(_ record: LogRecord, access: PersonalDataAccess) throws(CRMError) -> StoredEvent {

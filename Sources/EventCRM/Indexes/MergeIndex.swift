@@ -34,9 +34,8 @@ final class MergeIndex: ListedRunIndex, RecordIndex {
             producerID: nil,
             value: []
         )
-        let sealed = record.value.first == ValueLayout.sealed
-        let event = try EventBinaryCodec.decode(header, value: record.value, personalPart: sealed ? .absent : .asStored)
-        guard case .customerMerged(let merged) = event.payload else { return nil }
+        guard case .customerMerged(let merged) = try CRMEngine.withheldEvent(header, value: record.value).payload
+        else { return nil }
         return (survivor, merged)
     }
 

@@ -61,10 +61,7 @@ struct IdentityGroups: Sendable {
                             merges.append((survivor, merged))
                         }
                     } catch {
-                        failure = CRMError(
-                            .undecodableRecord,
-                            "the record at offset \(record.offset) does not decode: \(error)"
-                        )
+                        failure = CRMEngine.undecodable(at: record.offset, error)
                     }
                 }
             }
