@@ -5,11 +5,12 @@ SWIFT_FLAGS := -Xswiftc -warnings-as-errors
 
 .PHONY: demo log-demo test deps lint tsan benchmark fuzz ci
 
-# Debian's liblz4-dev (and pkg-config, through which SwiftPM finds it) when missing.
+# Debian's liblz4-dev (and pkg-config, through which SwiftPM finds it) and libssl-dev (libcrypto: AES-256-GCM and
+# SHA-256) when missing.
 deps:
-	@if ! pkg-config --exists liblz4 2>/dev/null; then \
-		echo "installing liblz4-dev and pkg-config"; \
-		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev pkg-config >/dev/null; \
+	@if ! pkg-config --exists liblz4 libcrypto 2>/dev/null; then \
+		echo "installing liblz4-dev, libssl-dev and pkg-config"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblz4-dev libssl-dev pkg-config >/dev/null; \
 	fi
 
 # The main job: generate 100,000 customers' year of events, ingest them durably, then stats, a customer's

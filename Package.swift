@@ -16,7 +16,6 @@ let package = Package(
         .library(name: "_EventLogTestSupport", targets: ["_EventLogTestSupport"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
@@ -27,6 +26,9 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // AES-256-GCM and SHA-256 from Debian's libssl-dev (libcrypto), each call with a context its thread keeps;
+        // wrapped by `SHA256` in EventLog and `PersonalDataSealer` in EventCRM.
+        .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         // CRC32C with the CPU's instruction where there is one; Swift cannot reach it portably.
         .target(name: "CCRC32C"),
         // Cache prefetch hints (one inline function); Swift has no way to give them.
@@ -38,8 +40,8 @@ let package = Package(
             dependencies: [
                 "CLZ4",
                 "CCRC32C",
+                "CCrypto",
                 "Locking",
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The event catalog, ids, exact money, times, the JSON and binary codecs (docs/events.md). Knows no files.
@@ -60,7 +62,7 @@ let package = Package(
         .target(
             name: "EventCRM",
             dependencies: [
-                "EventLog", "CRMModel", "CRMProjections", "Locking", .product(name: "Crypto", package: "swift-crypto"),
+                "EventLog", "CRMModel", "CRMProjections", "CCrypto", "Locking",
             ]
         ),
         .testTarget(
@@ -98,13 +100,13 @@ let package = Package(
         ),
         .testTarget(
             name: "EventLogTests",
-            dependencies: ["EventLog", "CLZ4", "Locking", "_EventLogTestSupport", "EventLogCrashWriter"]
+            dependencies: ["EventLog", "CLZ4", "CCrypto", "Locking", "_EventLogTestSupport", "EventLogCrashWriter"]
         ),
     ],
     swiftLanguageModes: [.v6]
 )
 
-for target in package.targets where target.type != .system && target.name != "CCRC32C" {
+for target in package.targets where target.type != .system && !["CCRC32C", "CCrypto"].contains(target.name) {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.enableUpcomingFeature("MemberImportVisibility"))

@@ -1,5 +1,4 @@
 public import CRMModel
-import Crypto
 import EventLog
 import Locking
 
@@ -57,7 +56,7 @@ extension CRMEngine {
     }
 
     /// The keys of `customers`, created with one sync when missing; forgotten customers are absent.
-    func customerKeys(for customers: some Sequence<String>) throws(CRMError) -> [String: SymmetricKey] {
+    func customerKeys(for customers: some Sequence<String>) throws(CRMError) -> [String: CustomerKey] {
         do {
             return try keys.keys(for: customers)
         } catch {
@@ -71,7 +70,7 @@ extension CRMEngine {
     static func seal(
         _ event: EncodedEvent,
         hasPersonalPart: Bool? = nil,
-        keys: [String: SymmetricKey]
+        keys: [String: CustomerKey]
     ) throws(CRMError) -> EncodedEvent {
         guard hasPersonalPart ?? event.hasPersonalPart else { return event }
         do {

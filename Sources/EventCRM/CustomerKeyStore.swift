@@ -1,5 +1,4 @@
 import CRMModel
-public import Crypto
 import EventLog
 import Foundation
 
@@ -26,11 +25,11 @@ public final class CustomerKeyStore: @unchecked Sendable {
     private let lock = NSLock()
     private var file: PosixFile
     private var end: Int64
-    /// The live keys, their bytes held inline: a `SymmetricKey` per customer was a heap object to make at open and
-    /// to free at close, which was most of opening an engine (0.9 of 1.3 s for 710,000 customers). A key is made
-    /// from its bytes when asked for. Built from `unread` the first time a key is needed: a query that reads no
+    /// The live keys, their bytes held inline (``CustomerKey``): a `SymmetricKey` per customer was a heap object to
+    /// make at open and to free at close, which was most of opening an engine (0.9 of 1.3 s for 710,000 customers).
+    /// Built from `unread` the first time a key is needed: a query that reads no
     /// personal field never builds it (0.24 s of opening an engine of 710,000 customers).
-    private var table: [String: KeyBytes]?
+    private var table: [String: CustomerKey]?
     /// The file's bytes as read at open, until the table is built from them.
     private var unread: [UInt8]
     private var forgotten: Set<String>
@@ -158,7 +157,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
     }
 
     /// The live keys (`table`), built on first use; only under the lock.
-    private var keys: [String: KeyBytes] {
+    private var keys: [String: CustomerKey] {
         _read {
             buildTable()
             yield table!
@@ -172,7 +171,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
     /// Replays the records read at open into the table: each key, each destroyed by a later `forgotten` record.
     private func buildTable() {
         guard table == nil else { return }
-        var keys = [String: KeyBytes]()
+        var keys = [String: CustomerKey]()
         // A key record takes about 45 bytes: reserved once, rather than rehashing the table as it doubles.
         keys.reserveCapacity(unread.count / 45)
         Self.replay(unread, into: &keys)
@@ -181,11 +180,14 @@ public final class CustomerKeyStore: @unchecked Sendable {
     }
 
     /// Applies checked records to a table of keys, in file order.
-    private static func replay(_ records: [UInt8], from start: Int = header.count, into keys: inout [String: KeyBytes])
-    {
+    private static func replay(
+        _ records: [UInt8],
+        from start: Int = header.count,
+        into keys: inout [String: CustomerKey]
+    ) {
         _ = parse(records, from: start, verifying: false) { record in
             if record.kind == 1 {
-                keys[record.customer] = KeyBytes(record.key)
+                keys[record.customer] = CustomerKey(record.key)
             } else {
                 _ = keys.destroyValue(forKey: record.customer)
             }
@@ -254,7 +256,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
         }
     }
 
-    private static func encode(kind: UInt8, customer: String, key: KeyBytes?) -> [UInt8] {
+    private static func encode(kind: UInt8, customer: String, key: CustomerKey?) -> [UInt8] {
         var bytes: [UInt8] = [kind, UInt8(customer.utf8.count & 0xFF), UInt8(customer.utf8.count >> 8)]
         bytes.append(contentsOf: customer.utf8)
         if let key { withUnsafeBytes(of: key.words) { bytes.append(contentsOf: $0) } }
@@ -282,29 +284,28 @@ public final class CustomerKeyStore: @unchecked Sendable {
     }
 
     /// The customer's key, created (and synced to disk) on first use. Nil once the customer was forgotten.
-    public func key(for customer: String) throws(Failure) -> SymmetricKey? {
+    public func key(for customer: String) throws(Failure) -> CustomerKey? {
         try keys(for: [customer])[customer]
     }
 
     /// The keys of `customers`, creating the missing ones with one write and one sync for all of them. Forgotten
     /// customers are absent from the result.
-    public func keys(for customers: some Sequence<String>) throws(Failure) -> [String: SymmetricKey] {
-        try locked { () throws(Failure) -> [String: SymmetricKey] in
-            var found = [String: SymmetricKey]()
-            var created = [String: KeyBytes]()
+    public func keys(for customers: some Sequence<String>) throws(Failure) -> [String: CustomerKey] {
+        try locked { () throws(Failure) -> [String: CustomerKey] in
+            var found = [String: CustomerKey]()
+            var created = [String: CustomerKey]()
             var records = [UInt8]()
             // `found` holds the created keys too.
             for customer in customers where found[customer] == nil {
                 if let key = keys[customer] {
-                    found[customer] = key.symmetricKey
+                    found[customer] = key
                 } else if !forgotten.contains(customer) {
                     guard (1...256).contains(customer.utf8.count) else {
                         throw Failure(file: path, reason: "customer ids are 1 to 256 bytes long")
                     }
                     let key = RandomPool.shared.key()
-                    let bytes = key.withUnsafeBytes(KeyBytes.init)
-                    records += Self.encode(kind: 1, customer: customer, key: bytes)
-                    created[customer] = bytes
+                    records += Self.encode(kind: 1, customer: customer, key: key)
+                    created[customer] = key
                     found[customer] = key
                 }
             }
@@ -317,10 +318,10 @@ public final class CustomerKeyStore: @unchecked Sendable {
     }
 
     /// The customer's key if it exists, without creating one.
-    public func existingKey(for customer: String) -> SymmetricKey? {
+    public func existingKey(for customer: String) -> CustomerKey? {
         lock.lock()
         defer { lock.unlock() }
-        return keys[customer]?.symmetricKey
+        return keys[customer]
     }
 
     /// The number of forgotten customers.
@@ -450,22 +451,9 @@ public final class CustomerKeyStore: @unchecked Sendable {
     }
 }
 
-/// A customer key's 32 bytes, held inline in the key store's table.
-struct KeyBytes {
-    var words: (UInt64, UInt64, UInt64, UInt64)
-
-    init(_ raw: UnsafeRawBufferPointer) {
-        precondition(raw.count == 32, "a customer key is 32 bytes")
-        words = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: raw) }
-    }
-
-    var symmetricKey: SymmetricKey { withUnsafeBytes(of: words) { SymmetricKey(data: $0) } }
-}
-
-extension Dictionary where Value == KeyBytes {
-    /// Removes the key of `customer`, its bytes overwritten first where the table holds them (a `SymmetricKey`
-    /// zeroes its memory when freed; bytes held inline are zeroed here). Returns whether there was one.
+extension Dictionary where Value == CustomerKey {
+    /// Removes the key of `customer`, its bytes overwritten first where the table holds them. Returns whether there
+    /// was one.
     mutating func destroyValue(forKey customer: Key) -> Bool {
         guard let index = index(forKey: customer) else { return false }
         values[index].words = (0, 0, 0, 0)

@@ -1,12 +1,13 @@
+import CCrypto
 public import CRMModel
-public import Crypto
-
-import struct Foundation.Data
 
 /// Seals, unseals and erases the personal part of encoded events (docs/event-codec.md, docs/key-store.md).
 ///
 /// The personal part is encrypted with AES-256-GCM under the customer's key; the customer id and the public part
-/// are authenticated with it, so a sealed block cannot be moved to another event unnoticed.
+/// are authenticated with it, so a sealed block cannot be moved to another event unnoticed. A sealed part is the
+/// 12-byte nonce, the ciphertext and the 16-byte tag. The cipher is the system's libcrypto (OpenSSL) through
+/// `CCrypto`: opening parts through swift-crypto's generic API, which takes and returns `Data`, cost about ten
+/// times the cipher's own work, 5 % of a one-core rebuild (docs/benchmark-history.md, eighteenth session).
 public enum PersonalDataSealer {
     /// Why a value could not be sealed or unsealed.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -28,38 +29,66 @@ public enum PersonalDataSealer {
         }
     }
 
-    /// What a sealed part authenticates besides itself: the customer id, a zero byte, the public part.
-    private static func authenticated(customer: String, public open: some Collection<UInt8>) -> [UInt8] {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(customer.utf8.count + 1 + open.count)
-        bytes.append(contentsOf: customer.utf8)
-        bytes.append(0)
-        bytes.append(contentsOf: open)
-        return bytes
-    }
+    /// The nonce's bytes before a sealed part's ciphertext, and the tag's after it.
+    static let nonceCount = 12
+    static let tagCount = 16
 
-    /// The event with its personal part sealed under `key`. Events without personal data are left as they are.
-    public static func seal(_ event: EncodedEvent, with key: SymmetricKey) throws(Failure) -> EncodedEvent {
-        let parts = try layout(event.value)
-        guard parts.flags == ValueLayout.plain, !parts.personal.isEmpty else { return event }
-        let open = event.value[parts.public]
-        do {
-            let box = try AES.GCM.seal(
-                event.value[parts.personal],
-                using: key,
-                nonce: RandomPool.shared.nonce(),
-                authenticating: authenticated(customer: event.key, public: open)
-            )
-            var sealed = event
-            sealed.value = ValueLayout.assemble(flags: ValueLayout.sealed, personal: box.combined!, public: open)
-            return sealed
-        } catch {
-            throw Failure(reason: "sealing failed: \(error)")
+    /// Calls `body` with what a sealed part authenticates besides itself: the customer id, a zero byte, the public
+    /// part (on the stack when small, as it nearly always is).
+    private static func withAuthenticated<Result>(
+        customer: String,
+        public open: UnsafeRawBufferPointer,
+        _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
+        var customer = customer
+        return customer.withUTF8 { id in
+            withUnsafeTemporaryAllocation(byteCount: id.count + 1 + open.count, alignment: 1) { bytes in
+                bytes.copyMemory(from: UnsafeRawBufferPointer(id))
+                bytes[id.count] = 0
+                UnsafeMutableRawBufferPointer(rebasing: bytes[(id.count + 1)...]).copyMemory(from: open)
+                return body(UnsafeRawBufferPointer(bytes))
+            }
         }
     }
 
+    /// The event with its personal part sealed under `key`. Events without personal data are left as they are.
+    public static func seal(_ event: EncodedEvent, with key: CustomerKey) throws(Failure) -> EncodedEvent {
+        let parts = try layout(event.value)
+        guard parts.flags == ValueLayout.plain, !parts.personal.isEmpty else { return event }
+        let count = parts.personal.count
+        var box = [UInt8](repeating: 0, count: nonceCount + count + tagCount)
+        box.replaceSubrange(0..<nonceCount, with: RandomPool.shared.nonce())
+        let sealed = event.value.withUnsafeBytes { value in
+            box.withUnsafeMutableBytes { box in
+                let out = box.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                return key.withUnsafeBytes { key in
+                    withAuthenticated(
+                        customer: event.key,
+                        public: UnsafeRawBufferPointer(rebasing: value[parts.public])
+                    ) {
+                        aad in
+                        eventcrm_aes256gcm_seal(
+                            key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                            out,
+                            aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                            aad.count,
+                            value.baseAddress!.assumingMemoryBound(to: UInt8.self) + parts.personal.lowerBound,
+                            count,
+                            out + nonceCount,
+                            out + nonceCount + count
+                        )
+                    }
+                }
+            }
+        }
+        guard sealed == 1 else { throw Failure(reason: "sealing failed (the system's libcrypto refused AES-256-GCM)") }
+        var result = event
+        result.value = ValueLayout.assemble(flags: ValueLayout.sealed, personal: box, public: event.value[parts.public])
+        return result
+    }
+
     /// The event with its personal part readable again. Fails when the key is wrong or the value was altered.
-    public static func unseal(_ event: EncodedEvent, with key: SymmetricKey) throws(Failure) -> EncodedEvent {
+    public static func unseal(_ event: EncodedEvent, with key: CustomerKey) throws(Failure) -> EncodedEvent {
         let parts = try layout(event.value)
         guard parts.flags == ValueLayout.sealed else { return event }
         var result: Result<EncodedEvent, Failure>!
@@ -85,7 +114,7 @@ public enum PersonalDataSealer {
     static func withOpenedPersonalPart<Result>(
         of value: UnsafeRawBufferPointer,
         customer: String,
-        with key: SymmetricKey,
+        with key: CustomerKey,
         _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
     ) throws(Failure) -> Result {
         let layout = try layout(value)
@@ -98,24 +127,43 @@ public enum PersonalDataSealer {
         of value: UnsafeRawBufferPointer,
         layout: ValueLayout,
         customer: String,
-        with key: SymmetricKey,
+        with key: CustomerKey,
         _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
     ) throws(Failure) -> Result {
-        let plain: Data
-        do {
-            let box = try AES.GCM.SealedBox(combined: UnsafeRawBufferPointer(rebasing: value[layout.personal]))
-            let open = UnsafeRawBufferPointer(rebasing: value[layout.public])
-            plain = try AES.GCM.open(box, using: key, authenticating: authenticated(customer: customer, public: open))
-        } catch {
-            throw Failure(reason: "the personal part does not open with this customer's key (altered, or another key)")
+        let box = UnsafeRawBufferPointer(rebasing: value[layout.personal])
+        guard box.count >= nonceCount + tagCount else {
+            throw Failure(reason: "the sealed personal part is \(box.count) bytes, shorter than a nonce and a tag")
         }
-        let result = plain.withUnsafeBytes { bytes in
-            Swift.Result { () throws(EventDecodingError) in try body(bytes) }
-        }
-        do {
-            return try result.get()
-        } catch {
-            throw Failure(reason: "\(error)")
+        let count = box.count - nonceCount - tagCount
+        // Opened into memory on the stack: swift-crypto's `Data` was a heap object per registration.
+        return try withUnsafeTemporaryAllocation(byteCount: max(count, 1), alignment: 1) {
+            plain throws(Failure) -> Result in
+            let sealed = box.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let opened = key.withUnsafeBytes { key in
+                withAuthenticated(customer: customer, public: UnsafeRawBufferPointer(rebasing: value[layout.public])) {
+                    aad in
+                    eventcrm_aes256gcm_open(
+                        key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        sealed,
+                        aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        aad.count,
+                        sealed + nonceCount,
+                        count,
+                        sealed + nonceCount + count,
+                        plain.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    )
+                }
+            }
+            guard opened == 1 else {
+                throw Failure(
+                    reason: "the personal part does not open with this customer's key (altered, or another key)"
+                )
+            }
+            do {
+                return try body(UnsafeRawBufferPointer(rebasing: plain[..<count]))
+            } catch {
+                throw Failure(reason: "\(error)")
+            }
         }
     }
 

@@ -1,4 +1,3 @@
-import Crypto
 import EventLog
 import Locking
 
@@ -7,7 +6,7 @@ import Glibc
 #endif
 
 /// Random bytes for AES-GCM nonces and customer keys from the kernel's CSPRNG (`/dev/urandom`), read 4 KiB at a
-/// time: one system call per 341 nonces or 128 keys, where swift-crypto makes one per 8 bytes (those calls were a
+/// time: one system call per 341 nonces or 128 keys, where the standard generator makes one per 8 bytes (those calls were a
 /// visible part of an ingest). Falls back to the standard generator if the device cannot be read.
 final class RandomPool: Sendable {
     static let shared = RandomPool()
@@ -27,13 +26,13 @@ final class RandomPool: Sendable {
     }
 
     /// A random 96-bit AES-GCM nonce.
-    func nonce() -> AES.GCM.Nonce {
-        try! AES.GCM.Nonce(data: bytes(12))
+    func nonce() -> ArraySlice<UInt8> {
+        bytes(12)
     }
 
     /// A random AES-256 key.
-    func key() -> SymmetricKey {
-        SymmetricKey(data: bytes(32))
+    func key() -> CustomerKey {
+        CustomerKey(bytes: bytes(32))
     }
 
     private static func randomBytes(_ count: Int) -> [UInt8] {

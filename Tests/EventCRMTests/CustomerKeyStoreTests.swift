@@ -1,4 +1,3 @@
-import Crypto
 import EventCRM
 import Foundation
 import Testing
@@ -6,7 +5,7 @@ import _EventLogTestSupport
 
 @Suite("Customer key store")
 struct CustomerKeyStoreTests {
-    static func bytes(_ key: SymmetricKey) -> [UInt8] { key.withUnsafeBytes { Array($0) } }
+    static func bytes(_ key: CustomerKey) -> [UInt8] { key.withUnsafeBytes { Array($0) } }
 
     @Test("Keys survive reopening; forgetting destroys a key durably and removes its bytes from the file")
     func keysAndForgetting() throws {

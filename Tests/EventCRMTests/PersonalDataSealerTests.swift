@@ -1,5 +1,4 @@
 import CRMModel
-import Crypto
 import EventCRM
 import Testing
 import _EventLogTestSupport
@@ -10,7 +9,7 @@ struct PersonalDataSealerTests {
 
     @Test("Sealed values hide personal fields; the key opens them; erasure leaves the public fields")
     func sealUnsealRedact() throws {
-        let key = SymmetricKey(size: .bits256)
+        let key = CustomerKey.random()
         let plain = EventBinaryCodec.encode(Self.event)
         let sealed = try PersonalDataSealer.seal(plain, with: key)
         for secret in ["ana@example.com", "Ana Silva", "+5511999", "Recife"] {
@@ -38,7 +37,7 @@ struct PersonalDataSealerTests {
     @Test("Decoded in place, a sealed value reads as erased without its personal part, and whole with it opened")
     func decodeInPlace() throws {
         let plain = EventBinaryCodec.encode(Self.event)
-        let sealed = try PersonalDataSealer.seal(plain, with: SymmetricKey(size: .bits256))
+        let sealed = try PersonalDataSealer.seal(plain, with: CustomerKey.random())
         let withoutPersonal = try sealed.value.withUnsafeBytes {
             try EventBinaryCodec.decode(sealed, value: $0, personalPart: .absent)
         }
@@ -70,10 +69,10 @@ struct PersonalDataSealerTests {
 
     @Test("Another key, another customer or an altered public part does not open the sealed block")
     func tamper() throws {
-        let key = SymmetricKey(size: .bits256)
+        let key = CustomerKey.random()
         let sealed = try PersonalDataSealer.seal(EventBinaryCodec.encode(Self.event), with: key)
         #expect(throws: PersonalDataSealer.Failure.self) {
-            try PersonalDataSealer.unseal(sealed, with: SymmetricKey(size: .bits256))
+            try PersonalDataSealer.unseal(sealed, with: CustomerKey.random())
         }
         var moved = sealed
         moved.key = "c-43"
@@ -92,6 +91,14 @@ struct PersonalDataSealerTests {
                 payload: .orderDelivered(order: "o-1")
             )
         )
-        #expect(try PersonalDataSealer.seal(order, with: SymmetricKey(size: .bits256)) == order)
+        #expect(try PersonalDataSealer.seal(order, with: CustomerKey.random()) == order)
+    }
+}
+
+extension CustomerKey {
+    /// A key of random bytes, as the key store makes them.
+    static func random() -> CustomerKey {
+        var generator = SystemRandomNumberGenerator()
+        return CustomerKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }

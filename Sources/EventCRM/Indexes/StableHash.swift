@@ -1,4 +1,4 @@
-import Crypto
+import EventLog
 
 /// Hashes that are the same in every process and on every machine, for what indexes store on disk
 /// (docs/engine-directory.md). Swift's `Hasher` is seeded per process and cannot be used for that.
@@ -25,8 +25,9 @@ enum StableHash {
     /// The first 88 bits of SHA-256 of an event id: a crafted id cannot collide with another one, so the engine
     /// never skips a genuine event as a duplicate.
     static func eventID(_ bytes: UnsafeRawBufferPointer) -> EventIDHash {
-        let digest = SHA256.hash(data: bytes)
-        return digest.withUnsafeBytes { raw in
+        var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        withUnsafeMutableBytes(of: &digest) { SHA256.hash([bytes], into: $0.baseAddress!) }
+        return withUnsafeBytes(of: digest) { raw in
             EventIDHash(
                 low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
                 high: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) & 0xFF_FFFF

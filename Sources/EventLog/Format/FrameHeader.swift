@@ -1,5 +1,3 @@
-import Crypto
-
 /// The fixed 88-byte header of a batch frame (docs/on-disk-format.md, section 3).
 public struct FrameHeader: Sendable, Equatable {
     /// How a frame's payload is stored.
@@ -91,10 +89,14 @@ public struct FrameHeader: Sendable, Equatable {
 
     /// The chain hash a whole `frame` must carry when it follows a frame whose hash is `previous`.
     static func chainHash(previous: ChainHash, frame: UnsafeRawBufferPointer) -> ChainHash {
-        var hasher = SHA256()
-        previous.bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: frame[8..<56]))
-        hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: frame[size...]))
-        return ChainHash(bytes: hasher.finalize().withUnsafeBytes { Array($0) })
+        previous.bytes.withUnsafeBytes { previous in
+            ChainHash(
+                bytes: SHA256.hash(
+                    previous,
+                    UnsafeRawBufferPointer(rebasing: frame[8..<56]),
+                    UnsafeRawBufferPointer(rebasing: frame[size...])
+                )
+            )
+        }
     }
 }

@@ -1,0 +1,84 @@
+#include "eventcrm_crypto.h"
+
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+
+// The cipher and digest, fetched from the default provider once: fetching them implicitly, by passing
+// EVP_aes_256_gcm() to every init, looks them up again each time (OpenSSL 3's "implicit fetch").
+static EVP_CIPHER *aes256gcm;
+static EVP_MD *sha256;
+static pthread_key_t cipher_key;
+static pthread_key_t digest_key;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void free_cipher_context(void *context) { EVP_CIPHER_CTX_free(context); }
+static void free_digest_context(void *context) { EVP_MD_CTX_free(context); }
+
+static void set_up(void) {
+    aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    pthread_key_create(&cipher_key, free_cipher_context);
+    pthread_key_create(&digest_key, free_digest_context);
+}
+
+static EVP_CIPHER_CTX *cipher_context(void) {
+    pthread_once(&once, set_up);
+    if (aes256gcm == NULL) return NULL;
+    EVP_CIPHER_CTX *context = pthread_getspecific(cipher_key);
+    if (context == NULL) {
+        context = EVP_CIPHER_CTX_new();
+        if (context == NULL) return NULL;
+        pthread_setspecific(cipher_key, context);
+    }
+    return context;
+}
+
+static EVP_MD_CTX *digest_context(void) {
+    pthread_once(&once, set_up);
+    if (sha256 == NULL) return NULL;
+    EVP_MD_CTX *context = pthread_getspecific(digest_key);
+    if (context == NULL) {
+        context = EVP_MD_CTX_new();
+        if (context == NULL) return NULL;
+        pthread_setspecific(digest_key, context);
+    }
+    return context;
+}
+
+int eventcrm_aes256gcm_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_count,
+                            const uint8_t *plain, size_t count, uint8_t *sealed, uint8_t *tag) {
+    EVP_CIPHER_CTX *context = cipher_context();
+    if (context == NULL || aad_count > INT_MAX || count > INT_MAX) return 0;
+    // `produced`: the bytes the data update wrote (the AAD's update reports its own count in `ignored`).
+    int produced = 0, ignored = 0;
+    // GCM's default nonce length is the 12 bytes asked for.
+    if (EVP_EncryptInit_ex2(context, aes256gcm, key, nonce, NULL) != 1) return 0;
+    if (aad_count > 0 && EVP_EncryptUpdate(context, NULL, &ignored, aad, (int)aad_count) != 1) return 0;
+    if (count > 0 && EVP_EncryptUpdate(context, sealed, &produced, plain, (int)count) != 1) return 0;
+    if (EVP_EncryptFinal_ex(context, sealed + produced, &ignored) != 1) return 0;
+    return EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
+}
+
+int eventcrm_aes256gcm_open(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_count,
+                            const uint8_t *sealed, size_t count, const uint8_t *tag, uint8_t *plain) {
+    EVP_CIPHER_CTX *context = cipher_context();
+    if (context == NULL || aad_count > INT_MAX || count > INT_MAX) return 0;
+    int produced = 0, ignored = 0;
+    if (EVP_DecryptInit_ex2(context, aes256gcm, key, nonce, NULL) != 1) return 0;
+    if (aad_count > 0 && EVP_DecryptUpdate(context, NULL, &ignored, aad, (int)aad_count) != 1) return 0;
+    if (count > 0 && EVP_DecryptUpdate(context, plain, &produced, sealed, (int)count) != 1) return 0;
+    if (EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) != 1) return 0;
+    // Checks the tag.
+    return EVP_DecryptFinal_ex(context, plain + produced, &ignored) == 1;
+}
+
+int eventcrm_sha256(const uint8_t *const *parts, const size_t *sizes, size_t count, uint8_t *digest) {
+    EVP_MD_CTX *context = digest_context();
+    if (context == NULL || EVP_DigestInit_ex2(context, sha256, NULL) != 1) return 0;
+    for (size_t part = 0; part < count; part++) {
+        if (sizes[part] > 0 && EVP_DigestUpdate(context, parts[part], sizes[part]) != 1) return 0;
+    }
+    unsigned int length = 0;
+    return EVP_DigestFinal_ex(context, digest, &length) == 1 && length == 32;
+}
