@@ -8,7 +8,8 @@
 // EVP_aes_256_gcm() to every init, looks them up again each time (OpenSSL 3's "implicit fetch").
 static EVP_CIPHER *aes256gcm;
 static EVP_MD *sha256;
-static pthread_key_t cipher_key;
+static pthread_key_t sealing_key;
+static pthread_key_t opening_key;
 static pthread_key_t digest_key;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -18,18 +19,27 @@ static void free_digest_context(void *context) { EVP_MD_CTX_free(context); }
 static void set_up(void) {
     aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    pthread_key_create(&cipher_key, free_cipher_context);
+    pthread_key_create(&sealing_key, free_cipher_context);
+    pthread_key_create(&opening_key, free_cipher_context);
     pthread_key_create(&digest_key, free_digest_context);
 }
 
-static EVP_CIPHER_CTX *cipher_context(void) {
+/// The thread's context for sealing (`encrypting` 1) or opening (0), set up with the cipher once: each call then
+/// gives only the key and the nonce, which keeps the provider's context (given the cipher again, the context was
+/// reset, freed and made anew at every call: a fifth of an open).
+static EVP_CIPHER_CTX *cipher_context(int encrypting) {
     pthread_once(&once, set_up);
     if (aes256gcm == NULL) return NULL;
-    EVP_CIPHER_CTX *context = pthread_getspecific(cipher_key);
+    pthread_key_t key = encrypting ? sealing_key : opening_key;
+    EVP_CIPHER_CTX *context = pthread_getspecific(key);
     if (context == NULL) {
         context = EVP_CIPHER_CTX_new();
         if (context == NULL) return NULL;
-        pthread_setspecific(cipher_key, context);
+        if (EVP_CipherInit_ex2(context, aes256gcm, NULL, NULL, encrypting, NULL) != 1) {
+            EVP_CIPHER_CTX_free(context);
+            return NULL;
+        }
+        pthread_setspecific(key, context);
     }
     return context;
 }
@@ -48,12 +58,12 @@ static EVP_MD_CTX *digest_context(void) {
 
 int eventcrm_aes256gcm_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_count,
                             const uint8_t *plain, size_t count, uint8_t *sealed, uint8_t *tag) {
-    EVP_CIPHER_CTX *context = cipher_context();
+    EVP_CIPHER_CTX *context = cipher_context(1);
     if (context == NULL || aad_count > INT_MAX || count > INT_MAX) return 0;
     // `produced`: the bytes the data update wrote (the AAD's update reports its own count in `ignored`).
     int produced = 0, ignored = 0;
     // GCM's default nonce length is the 12 bytes asked for.
-    if (EVP_EncryptInit_ex2(context, aes256gcm, key, nonce, NULL) != 1) return 0;
+    if (EVP_EncryptInit_ex2(context, NULL, key, nonce, NULL) != 1) return 0;
     if (aad_count > 0 && EVP_EncryptUpdate(context, NULL, &ignored, aad, (int)aad_count) != 1) return 0;
     if (count > 0 && EVP_EncryptUpdate(context, sealed, &produced, plain, (int)count) != 1) return 0;
     if (EVP_EncryptFinal_ex(context, sealed + produced, &ignored) != 1) return 0;
@@ -62,10 +72,10 @@ int eventcrm_aes256gcm_seal(const uint8_t *key, const uint8_t *nonce, const uint
 
 int eventcrm_aes256gcm_open(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_count,
                             const uint8_t *sealed, size_t count, const uint8_t *tag, uint8_t *plain) {
-    EVP_CIPHER_CTX *context = cipher_context();
+    EVP_CIPHER_CTX *context = cipher_context(0);
     if (context == NULL || aad_count > INT_MAX || count > INT_MAX) return 0;
     int produced = 0, ignored = 0;
-    if (EVP_DecryptInit_ex2(context, aes256gcm, key, nonce, NULL) != 1) return 0;
+    if (EVP_DecryptInit_ex2(context, NULL, key, nonce, NULL) != 1) return 0;
     if (aad_count > 0 && EVP_DecryptUpdate(context, NULL, &ignored, aad, (int)aad_count) != 1) return 0;
     if (count > 0 && EVP_DecryptUpdate(context, plain, &produced, sealed, (int)count) != 1) return 0;
     if (EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) != 1) return 0;
