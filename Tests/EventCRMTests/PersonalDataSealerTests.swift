@@ -82,6 +82,24 @@ struct PersonalDataSealerTests {
         #expect(throws: PersonalDataSealer.Failure.self) { try PersonalDataSealer.unseal(altered, with: key) }
     }
 
+    @Test("A sealed part too short to hold a nonce and a tag is refused, and says how long it is")
+    func truncatedSealedPart() throws {
+        let key = CustomerKey.random()
+        let sealed = try PersonalDataSealer.seal(EventBinaryCodec.encode(Self.event), with: key)
+        let parts = try sealed.value.withUnsafeBytes { try ValueLayout($0) }
+        var cut = sealed
+        // The nonce and 15 bytes: one short of the tag alone.
+        cut.value = ValueLayout.assemble(
+            flags: ValueLayout.sealed,
+            personal: sealed.value[parts.personal].prefix(27),
+            public: sealed.value[parts.public]
+        )
+        let error = try #require(throws: PersonalDataSealer.Failure.self) {
+            try PersonalDataSealer.unseal(cut, with: key)
+        }
+        #expect(error.reason.contains("27 bytes"), "\(error.reason)")
+    }
+
     @Test("Events without personal data are stored as they are")
     func nothingToSeal() throws {
         let order = EventBinaryCodec.encode(
