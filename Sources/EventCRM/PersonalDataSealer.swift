@@ -33,12 +33,13 @@ public enum PersonalDataSealer {
     static let nonceCount = 12
     static let tagCount = 16
 
-    /// Calls `body` with what a sealed part authenticates besides itself: the customer id, a zero byte, the public
-    /// part (on the stack when small, as it nearly always is).
-    private static func withAuthenticated<Result>(
+    /// Calls `body` with the key's bytes and what a sealed part authenticates besides itself: the customer id, a zero
+    /// byte, the public part (on the stack when small, as it nearly always is).
+    private static func withCipherInputs<Result>(
+        key: CustomerKey,
         customer: String,
         public open: UnsafeRawBufferPointer,
-        _ body: (UnsafeRawBufferPointer) -> Result
+        _ body: (_ key: UnsafePointer<UInt8>, _ authenticated: UnsafeBufferPointer<UInt8>) -> Result
     ) -> Result {
         var customer = customer
         return customer.withUTF8 { id in
@@ -46,7 +47,12 @@ public enum PersonalDataSealer {
                 bytes.copyMemory(from: UnsafeRawBufferPointer(id))
                 bytes[id.count] = 0
                 UnsafeMutableRawBufferPointer(rebasing: bytes[(id.count + 1)...]).copyMemory(from: open)
-                return body(UnsafeRawBufferPointer(bytes))
+                return key.withUnsafeBytes { key in
+                    body(
+                        key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                        UnsafeBufferPointer(bytes.bindMemory(to: UInt8.self))
+                    )
+                }
             }
         }
     }
@@ -61,23 +67,19 @@ public enum PersonalDataSealer {
         let sealed = event.value.withUnsafeBytes { value in
             box.withUnsafeMutableBytes { box in
                 let out = box.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                return key.withUnsafeBytes { key in
-                    withAuthenticated(
-                        customer: event.key,
-                        public: UnsafeRawBufferPointer(rebasing: value[parts.public])
-                    ) {
-                        aad in
-                        eventcrm_aes256gcm_seal(
-                            key.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                            out,
-                            aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                            aad.count,
-                            value.baseAddress!.assumingMemoryBound(to: UInt8.self) + parts.personal.lowerBound,
-                            count,
-                            out + nonceCount,
-                            out + nonceCount + count
-                        )
-                    }
+                let plain = value.baseAddress!.assumingMemoryBound(to: UInt8.self) + parts.personal.lowerBound
+                let open = UnsafeRawBufferPointer(rebasing: value[parts.public])
+                return withCipherInputs(key: key, customer: event.key, public: open) { key, aad in
+                    eventcrm_aes256gcm_seal(
+                        key,
+                        out,
+                        aad.baseAddress,
+                        aad.count,
+                        plain,
+                        count,
+                        out + nonceCount,
+                        out + nonceCount + count
+                    )
                 }
             }
         }
@@ -139,20 +141,18 @@ public enum PersonalDataSealer {
         return try withUnsafeTemporaryAllocation(byteCount: max(count, 1), alignment: 1) {
             plain throws(Failure) -> Result in
             let sealed = box.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            let opened = key.withUnsafeBytes { key in
-                withAuthenticated(customer: customer, public: UnsafeRawBufferPointer(rebasing: value[layout.public])) {
-                    aad in
-                    eventcrm_aes256gcm_open(
-                        key.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                        sealed,
-                        aad.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                        aad.count,
-                        sealed + nonceCount,
-                        count,
-                        sealed + nonceCount + count,
-                        plain.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    )
-                }
+            let open = UnsafeRawBufferPointer(rebasing: value[layout.public])
+            let opened = withCipherInputs(key: key, customer: customer, public: open) { key, aad in
+                eventcrm_aes256gcm_open(
+                    key,
+                    sealed,
+                    aad.baseAddress,
+                    aad.count,
+                    sealed + nonceCount,
+                    count,
+                    sealed + nonceCount + count,
+                    plain.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                )
             }
             guard opened == 1 else {
                 throw Failure(
