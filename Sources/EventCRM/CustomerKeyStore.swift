@@ -27,8 +27,8 @@ public final class CustomerKeyStore: @unchecked Sendable {
     private var end: Int64
     /// The live keys, their bytes held inline (``CustomerKey``): a `SymmetricKey` per customer was a heap object to
     /// make at open and to free at close, which was most of opening an engine (0.9 of 1.3 s for 710,000 customers).
-    /// Built from `unread` the first time a key is needed: a query that reads no
-    /// personal field never builds it (0.24 s of opening an engine of 710,000 customers).
+    /// Built from `unread` the first time a key is needed: a query that reads no personal field never builds it
+    /// (0.24 s of opening an engine of 710,000 customers).
     private var table: [String: CustomerKey]?
     /// The file's bytes as read at open, until the table is built from them.
     private var unread: [UInt8]
