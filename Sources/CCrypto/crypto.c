@@ -57,24 +57,25 @@ static EVP_MD_CTX *digest_context(void) {
 }
 
 /// Gives `context` (set up for one direction) `key` and `nonce`, feeds it `aad`, then turns `count` bytes of `input`
-/// into `output`, setting `produced` to how many it wrote; the caller then gets or sets the tag and finishes.
+/// into `output`, setting `produced` to how many it wrote; the caller then gets or sets the tag and finishes. Returns
+/// 1, or -1 when the library could not do it (no context, no cipher, a size beyond `int`).
 static int run(EVP_CIPHER_CTX *context, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad,
                size_t aad_count, const uint8_t *input, size_t count, uint8_t *output, int *produced) {
     *produced = 0;
-    if (context == NULL || aad_count > INT_MAX || count > INT_MAX) return 0;
+    if (context == NULL || aad_count > INT_MAX || count > INT_MAX) return -1;
     int ignored = 0;
     // No cipher (kept from the set-up), and -1: the direction stays the context's. GCM's default nonce length is
     // the 12 bytes given.
-    if (EVP_CipherInit_ex2(context, NULL, key, nonce, -1, NULL) != 1) return 0;
-    if (aad_count > 0 && EVP_CipherUpdate(context, NULL, &ignored, aad, (int)aad_count) != 1) return 0;
-    return count == 0 || EVP_CipherUpdate(context, output, produced, input, (int)count) == 1;
+    if (EVP_CipherInit_ex2(context, NULL, key, nonce, -1, NULL) != 1) return -1;
+    if (aad_count > 0 && EVP_CipherUpdate(context, NULL, &ignored, aad, (int)aad_count) != 1) return -1;
+    return count == 0 || EVP_CipherUpdate(context, output, produced, input, (int)count) == 1 ? 1 : -1;
 }
 
 int eventcrm_aes256gcm_seal(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_count,
                             const uint8_t *plain, size_t count, uint8_t *sealed, uint8_t *tag) {
     EVP_CIPHER_CTX *context = cipher_context(1);
     int produced = 0, ignored = 0;
-    if (!run(context, key, nonce, aad, aad_count, plain, count, sealed, &produced)) return 0;
+    if (run(context, key, nonce, aad, aad_count, plain, count, sealed, &produced) != 1) return 0;
     if (EVP_CipherFinal_ex(context, sealed + produced, &ignored) != 1) return 0;
     return EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_GET_TAG, 16, tag) == 1;
 }
@@ -83,10 +84,10 @@ int eventcrm_aes256gcm_open(const uint8_t *key, const uint8_t *nonce, const uint
                             const uint8_t *sealed, size_t count, const uint8_t *tag, uint8_t *plain) {
     EVP_CIPHER_CTX *context = cipher_context(0);
     int produced = 0, ignored = 0;
-    if (!run(context, key, nonce, aad, aad_count, sealed, count, plain, &produced)) return 0;
-    if (EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) != 1) return 0;
-    // Checks the tag.
-    return EVP_CipherFinal_ex(context, plain + produced, &ignored) == 1;
+    if (run(context, key, nonce, aad, aad_count, sealed, count, plain, &produced) != 1) return -1;
+    if (EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_AEAD_SET_TAG, 16, (void *)tag) != 1) return -1;
+    // Checks the tag: 0 here is the only "does not open".
+    return EVP_CipherFinal_ex(context, plain + produced, &ignored) == 1 ? 1 : 0;
 }
 
 int eventcrm_sha256(const uint8_t *const *parts, const size_t *sizes, size_t count, uint8_t *digest) {

@@ -154,6 +154,10 @@ public enum PersonalDataSealer {
                     plain.baseAddress!.assumingMemoryBound(to: UInt8.self)
                 )
             }
+            // Told apart so that an audit never reads a broken library as altered data.
+            guard opened != -1 else {
+                throw Failure(reason: "the system's libcrypto could not run AES-256-GCM to open the personal part")
+            }
             guard opened == 1 else {
                 throw Failure(
                     reason: "the personal part does not open with this customer's key (altered, or another key)"

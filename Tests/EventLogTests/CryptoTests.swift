@@ -81,6 +81,27 @@ struct CryptoTests {
         #expect(Self.open(key: otherKey, nonce: Self.nonce, aad: Self.aad, sealed: sealed, tag: tag) == nil)
     }
 
+    @Test("Opening tells a tag that does not match (0) from the library not trying (-1: a size beyond its int)")
+    func failureKinds() {
+        let sealed = Self.bytes(Self.sealed)
+        // Room for the whole plaintext: the bytes are written before the tag is checked.
+        var plain = [UInt8](repeating: 0, count: sealed.count)
+        var tag = Self.bytes(Self.tag)
+        tag[0] ^= 1
+        #expect(
+            eventcrm_aes256gcm_open(Self.key, Self.nonce, Self.aad, Self.aad.count, sealed, sealed.count, tag, &plain)
+                == 0
+        )
+        // Refused before any byte is read: the count is checked first.
+        let tooLong = Int(Int32.max) + 1
+        #expect(
+            eventcrm_aes256gcm_open(Self.key, Self.nonce, Self.aad, Self.aad.count, sealed, tooLong, tag, &plain) == -1
+        )
+        #expect(
+            eventcrm_aes256gcm_open(Self.key, Self.nonce, Self.aad, tooLong, sealed, sealed.count, tag, &plain) == -1
+        )
+    }
+
     @Test("AES-256-GCM of nothing (test case 13: zero key and nonce) is the tag alone")
     func specificationCase13() throws {
         let zeroKey = [UInt8](repeating: 0, count: 32)
