@@ -26,7 +26,7 @@ enum StableHash {
     /// never skips a genuine event as a duplicate.
     static func eventID(_ bytes: UnsafeRawBufferPointer) -> EventIDHash {
         var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &digest) { SHA256.hash([bytes], into: $0.baseAddress!) }
+        withUnsafeMutableBytes(of: &digest) { SHA256.hash(bytes, into: $0.baseAddress!) }
         return withUnsafeBytes(of: digest) { raw in
             EventIDHash(
                 low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
