@@ -14,16 +14,10 @@ public struct CustomerKey: Sendable {
         withUnsafeMutableBytes(of: &words) { $0.copyBytes(from: bytes) }
     }
 
-    init(_ raw: UnsafeRawBufferPointer) {
-        self.init(bytes: raw)
-    }
-
     /// Calls `body` with the key's 32 bytes.
     public func withUnsafeBytes<Result, Failure: Error>(
         _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        var result: Swift.Result<Result, Failure>!
-        Swift.withUnsafeBytes(of: words) { bytes in result = Swift.Result { () throws(Failure) in try body(bytes) } }
-        return try result.get()
+        try Swift.withUnsafeBytes(of: words, body)
     }
 }

@@ -187,7 +187,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
     ) {
         _ = parse(records, from: start, verifying: false) { record in
             if record.kind == 1 {
-                keys[record.customer] = CustomerKey(record.key)
+                keys[record.customer] = CustomerKey(bytes: record.key)
             } else {
                 _ = keys.destroyValue(forKey: record.customer)
             }
@@ -259,7 +259,7 @@ public final class CustomerKeyStore: @unchecked Sendable {
     private static func encode(kind: UInt8, customer: String, key: CustomerKey?) -> [UInt8] {
         var bytes: [UInt8] = [kind, UInt8(customer.utf8.count & 0xFF), UInt8(customer.utf8.count >> 8)]
         bytes.append(contentsOf: customer.utf8)
-        if let key { withUnsafeBytes(of: key.words) { bytes.append(contentsOf: $0) } }
+        if let key { key.withUnsafeBytes { bytes.append(contentsOf: $0) } }
         let crc = CRC32C.checksum(bytes)
         withUnsafeBytes(of: crc.littleEndian) { bytes.append(contentsOf: $0) }
         return bytes

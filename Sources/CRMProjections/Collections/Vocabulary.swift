@@ -36,7 +36,7 @@ final class Vocabulary: Sendable {
         // Each thread remembers the numbers it has looked up: both cores of a rebuild or a restore look words up
         // millions of times, and taking the one lock for each was a tenth of a restore.
         let local = ThreadWords.current
-        if let number = local.pointee.lookUp(word) { return number }
+        if let number = local.pointee[word] { return number }
         let number = table.withLock { table in
             if let number = table.numbers[word] { return number }
             let number = Word(table.words.count)

@@ -17,16 +17,13 @@ struct WordNumbers {
     /// Words remembered.
     var count: Int { table.count }
 
-    /// The number remembered for `word`, or nil.
+    /// The number remembered for `word`, or nil. A `mutating get` only so that a caller reaching the table through
+    /// a pointer (``Vocabulary``) passes it where it lies: with a plain getter, reading through `pointee` retained and
+    /// released the table's two references at every look-up (half of `Vocabulary.number`'s samples in perf of a
+    /// one-core rebuild).
     subscript(word: String) -> Vocabulary.Word? {
-        table.place(of: word).map { table[place: $0].number }
+        mutating get { table.place(of: word).map { table[place: $0].number } }
     }
-
-    /// The number remembered for `word`, or nil, for a caller that reaches the table through a pointer
-    /// (``Vocabulary``): `mutating` only so that the table is passed where it lies. Read through `pointee` for the
-    /// subscript, the table's two references were retained and released at every look-up (half of
-    /// `Vocabulary.number`'s samples in perf of a one-core rebuild).
-    mutating func lookUp(_ word: String) -> Vocabulary.Word? { self[word] }
 
     /// Remembers `number` for `word` (not remembered yet).
     mutating func insert(_ word: String, number: Vocabulary.Word) {
