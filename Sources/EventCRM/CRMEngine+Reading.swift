@@ -120,11 +120,10 @@ extension CRMEngine {
         )
         do {
             let flags = value.first ?? ValueLayout.plain
+            let reveals = flags == ValueLayout.sealed && access.reveals(typeTag: typeTag)
             // Opened where the value lies: copying it, then unsealing the copy into a third array, cost two
             // allocations per sealed event.
-            if flags == ValueLayout.sealed, access.reveals(typeTag: typeTag),
-                let customerKey = keys.existingKey(for: key)
-            {
+            if reveals, let customerKey = keys.existingKey(for: key) {
                 let event = try PersonalDataSealer.withOpenedPersonalPart(
                     of: value,
                     customer: key,
@@ -136,7 +135,7 @@ extension CRMEngine {
             }
             let personalData: StoredEvent.PersonalData =
                 switch flags {
-                case ValueLayout.sealed: access.reveals(typeTag: typeTag) ? .erased : .withheld
+                case ValueLayout.sealed: reveals ? .erased : .withheld
                 case ValueLayout.redacted: .erased
                 default: .none
                 }

@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// Random bytes for AES-GCM nonces and customer keys from the kernel's CSPRNG (`/dev/urandom`), read 4 KiB at a
-/// time: one system call per 341 nonces or 128 keys, where the standard generator makes one per 8 bytes (those calls were a
-/// visible part of an ingest). Falls back to the standard generator if the device cannot be read.
+/// time: one system call per 341 nonces or 128 keys, where the standard generator makes one per 8 bytes (those calls
+/// were a visible part of an ingest). Falls back to the standard generator if the device cannot be read.
 final class RandomPool: Sendable {
     static let shared = RandomPool()
 
