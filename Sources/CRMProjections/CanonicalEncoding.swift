@@ -332,8 +332,9 @@ package func sortedOnTwoCores<Element: Sendable>(
 }
 
 extension BinaryReader {
-    /// A chunked map's entry count and its chunks' bytes, in place (valid while this reader's buffer is).
-    private mutating func chunkSlices() throws(EventDecodingError) -> (count: Int, chunks: [UnsafeRawBufferPointer]) {
+    /// A chunked map's entry count and its chunks' bytes, in place (valid while this reader's buffer is): for a map
+    /// read alongside another over the same keys, whose chunks hold the same keys.
+    package mutating func chunkSlices() throws(EventDecodingError) -> (count: Int, chunks: [UnsafeRawBufferPointer]) {
         let count = try count("map")
         let chunks = try self.count("map chunks")
         var slices = [UnsafeRawBufferPointer]()
@@ -466,6 +467,16 @@ extension BinaryReader {
     public mutating func int() throws(EventDecodingError) -> Int64 { try zigzag() }
 
     /// A time written by ``BinaryWriter/time(_:after:)``; `previous` becomes it.
+    /// Reads a string as ``string()`` does and returns whether it is `text`, without making a `String` of it; when
+    /// it is not, `other` is set to what was read.
+    mutating func string(matching text: String, other: inout String) throws(EventDecodingError) -> Bool {
+        let read = try rawBytes(try count("string"))
+        var text = text
+        let matches = text.withUTF8 { utf8 in bytesEqual(UnsafeRawBufferPointer(utf8), read) }
+        if !matches { other = String(decoding: read, as: UTF8.self) }
+        return matches
+    }
+
     mutating func time(after previous: inout Int64) throws(EventDecodingError) -> Int64 {
         previous = previous &+ (try int())
         return previous

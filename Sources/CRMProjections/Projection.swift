@@ -44,17 +44,16 @@ struct EventWords: Sendable {
     /// strings retained) beside the one the projected event keeps.
     @usableFromInline
     init(_ event: borrowing Event) {
-        let vocabulary = Vocabulary.shared
         switch event.payload {
         case .touchpoint(let channel, let campaign, _, _, _, _):
-            self.channel = vocabulary.number(of: channel)
-            self.campaign = campaign.map(vocabulary.number(of:)) ?? Vocabulary.none
+            self.channel = Vocabulary.number(of: channel)
+            self.campaign = campaign.map(Vocabulary.number(of:)) ?? Vocabulary.none
         // The kinds that are touches (journeys take sent, opened and clicked; profiles opened and clicked).
         case .message(let kind, let campaign, let channel) where kind == .sent || kind == .opened || kind == .clicked:
-            self.channel = vocabulary.number(of: channel)
-            self.campaign = vocabulary.number(of: campaign)
+            self.channel = Vocabulary.number(of: channel)
+            self.campaign = Vocabulary.number(of: campaign)
         case .orderPlaced(_, let money, _, _, _, _, _), .orderRefunded(_, let money):
-            currency = vocabulary.number(of: money.currency.code)
+            currency = Vocabulary.number(of: money.currency.code)
         default:
             break
         }

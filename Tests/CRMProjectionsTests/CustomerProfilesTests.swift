@@ -421,13 +421,21 @@ struct CustomerProfilesTests {
         #expect(throws: EventDecodingError.self) { try CustomerProfiles.State(serialized: Array(bytes.dropLast())) }
     }
 
-    @Test("A state that lists one profile twice is refused")
-    func profileListedTwice() throws {
+    @Test("A state that lists one profile twice, or memberships that are not its profiles, is refused")
+    func profilesAndMembershipsRefused() throws {
         let state = Self.fold([(0, "c-1", Self.order("o1", 100))])
         let profile = try #require(state.profile(of: "c-1"))
         let words = state.factWords.table()
-        // The state's bytes, written part by part as the state writes them, with `ids` for its one profile.
-        func bytes(listing ids: [String]) -> [UInt8] {
+        let standard: @Sendable (inout BinaryWriter) -> Void = { writer in
+            profile.standing.serializeMemberships(into: &writer, catalog: state.segments)
+        }
+        // The state's bytes, written part by part as the state writes them, with the ids given for its one profile
+        // in each section, and `membership` as every customer's memberships.
+        func bytes(
+            memberships memberIDs: [String],
+            profiles ids: [String],
+            membership: @escaping @Sendable (inout BinaryWriter) -> Void = standard
+        ) -> [UInt8] {
             var writer = BinaryWriter()
             writer.int(state.now)
             state.segments.serialize(into: &writer)
@@ -435,17 +443,36 @@ struct CustomerProfilesTests {
             words.write(into: &writer)
             let id: @Sendable (String) -> String = { $0 }
             var memberships = BinaryWriter()
-            memberships.chunkedMap(entries: ids, key: id) { writer, _ in
-                profile.standing.serializeMemberships(into: &writer, catalog: state.segments)
-            }
+            memberships.chunkedMap(entries: memberIDs, key: id) { writer, _ in membership(&writer) }
             writer.varint(UInt64(memberships.bytes.count))
             writer.bytes += memberships.bytes
             writer.chunkedMap(entries: ids, key: id) { writer, _ in profile.serialize(into: &writer, words: words) }
             return writer.bytes
         }
-        #expect(bytes(listing: ["c-1"]) == state.serialized, "written part by part as the state writes itself")
-        #expect(throws: EventDecodingError(reason: "the same profile id appears twice")) {
-            try CustomerProfiles.State(serialized: bytes(listing: ["c-1", "c-1"]))
+        #expect(
+            bytes(memberships: ["c-1"], profiles: ["c-1"]) == state.serialized,
+            "written part by part as the state writes itself"
+        )
+        let refusals: [(memberships: [String], profiles: [String], reason: String)] = [
+            (["c-1", "c-1"], ["c-1", "c-1"], "the same profile id appears twice"),
+            (["c-1", "c-2"], ["c-1"], "chunk 0 of the memberships holds more than its profiles"),
+            ([], ["c-1"], "profile c-1 has no memberships"),
+            (["c-0"], ["c-1"], "profile c-1 under c-1, memberships of c-0"),
+        ]
+        for refusal in refusals {
+            #expect(throws: EventDecodingError(reason: refusal.reason)) {
+                let refused = bytes(memberships: refusal.memberships, profiles: refusal.profiles)
+                try CustomerProfiles.State(serialized: refused)
+            }
+        }
+        // A membership of a segment the catalog does not hold (the state defines none).
+        let unknownSegment = bytes(memberships: ["c-1"], profiles: ["c-1"]) { writer in
+            writer.varint(1)
+            writer.string("big-spenders")
+            writer.varint(0)
+        }
+        #expect(throws: EventDecodingError(reason: "a customer is in segment big-spenders, which is not live")) {
+            try CustomerProfiles.State(serialized: unknownSegment)
         }
     }
 }

@@ -27,7 +27,7 @@ struct EncodedWordsTests {
     func factWordsTable() throws {
         var set = FactWords()
         // Numbered in an order that is not the words' own.
-        let numbers = Self.words.reversed().map(Vocabulary.shared.number(of:))
+        let numbers = Self.words.reversed().map(Vocabulary.number(of:))
         for number in numbers.shuffled() { set.insert(number) }
         let table = set.table()
         var writer = BinaryWriter()

@@ -32,7 +32,7 @@ struct TouchFilterTests {
         }
     }
 
-    static func word(_ text: String) -> Vocabulary.Word { Vocabulary.shared.number(of: text) }
+    static func word(_ text: String) -> Vocabulary.Word { Vocabulary.number(of: text) }
     static let touchpoint = UInt8(EventType.touchpoint.tag)
     static let opened = UInt8(EventType.messageOpened.tag)
     static let clicked = UInt8(EventType.messageClicked.tag)

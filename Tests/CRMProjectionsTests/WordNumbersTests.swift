@@ -58,14 +58,14 @@ struct WordNumbersTests {
     @Test("the vocabulary gives a word the same number on every thread")
     func vocabularyAgreesAcrossThreads() {
         let words = Self.words
-        let numbers = words.map { Vocabulary.shared.number(of: $0) }
+        let numbers = words.map { Vocabulary.number(of: $0) }
         // Distinct words, distinct numbers.
         #expect(Set(numbers).count == words.count)
         let others = concurrentMap(4, parallel: true) { thread in
             // Each thread looks the words up in another order, twice (the second time from its own table).
             let order = thread % 2 == 0 ? Array(words.indices) : Array(words.indices.reversed())
             var found = [UInt32](repeating: 0, count: words.count)
-            for _ in 0..<2 { for index in order { found[index] = Vocabulary.shared.number(of: words[index]) } }
+            for _ in 0..<2 { for index in order { found[index] = Vocabulary.number(of: words[index]) } }
             return found
         }
         for thread in 0..<4 { #expect(others[thread] == numbers, "thread \(thread)") }

@@ -122,8 +122,8 @@ struct JourneyTouch: Sendable, Equatable {
     init(at: Int64, type: EventType, channel: String, campaign: String) {
         self.at = at
         self.type = type
-        self.channel = Vocabulary.shared.number(of: channel)
-        self.campaign = Vocabulary.shared.number(of: campaign)
+        self.channel = Vocabulary.number(of: channel)
+        self.campaign = Vocabulary.number(of: campaign)
     }
 
     init(_ touch: JourneyEvents.Touch) {
@@ -157,8 +157,8 @@ struct PathCutter {
         self.options = options
         window = options.window.microseconds
         accepted = options.touchTypes.reduce(UInt64(0)) { $0 | 1 << UInt64($1.tag & 63) }
-        direct = Vocabulary.shared.number(of: "direct")
-        noCampaign = Vocabulary.shared.number(of: JourneyEvents.noCampaign)
+        direct = Vocabulary.number(of: "direct")
+        noCampaign = Vocabulary.number(of: JourneyEvents.noCampaign)
         words = Vocabulary.shared.words()
     }
 

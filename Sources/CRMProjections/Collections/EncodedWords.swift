@@ -42,4 +42,26 @@ final class EncodedWords: @unchecked Sendable {
         writer.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[starts[number]..<starts[number + 1]]))
     }
 
+    /// Reads a word as ``BinaryReader/string()`` would and returns its number, without making a `String` (a
+    /// restore reads a live segment's name for every membership of every customer); nil when it is none of these
+    /// words, with `unknown` set to the text read.
+    func number(reading reader: inout BinaryReader, unknown: inout String) throws(EventDecodingError) -> Int? {
+        let text = try reader.rawBytes(try reader.count("word"))
+        let encodedCount = Self.countLength(text.count) + text.count
+        for number in words.indices where starts[number + 1] - starts[number] == encodedCount {
+            // A word's bytes end its encoding, after their count.
+            let word = UnsafeRawBufferPointer(rebasing: bytes[starts[number + 1] - text.count..<starts[number + 1]])
+            if bytesEqual(word, text) { return number }
+        }
+        unknown = String(decoding: text, as: UTF8.self)
+        return nil
+    }
+
+    /// The bytes of `count` written as a varint.
+    private static func countLength(_ count: Int) -> Int {
+        var (value, length) = (count >> 7, 1)
+        while value > 0 { (value, length) = (value >> 7, length + 1) }
+        return length
+    }
+
 }

@@ -88,7 +88,7 @@ struct FactWords: Sendable, Equatable {
             for (index, word) in words.enumerated() where index > 0 && words[index - 1] >= word {
                 throw EventDecodingError(reason: "the fact words are not in order at \(word)")
             }
-            numbers = words.map(Vocabulary.shared.number(of:))
+            numbers = words.map(Vocabulary.number(of:))
         }
 
         /// The set whose table this was.

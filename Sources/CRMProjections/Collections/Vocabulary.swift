@@ -31,13 +31,15 @@ final class Vocabulary: Sendable {
 
     private init() {}
 
-    /// The number of `word`, giving it the next one if it has none yet.
-    func number(of word: String) -> Word {
+    /// The number of `word` in the ``shared`` vocabulary, giving it the next one if it has none yet. Static: a call
+    /// through `shared` retained and released it, whose count both cores of a rebuild or a restore then wrote to
+    /// (its cache line moving between them: the retain was as dear as the look-up).
+    static func number(of word: String) -> Word {
         // Each thread remembers the numbers it has looked up: both cores of a rebuild or a restore look words up
         // millions of times, and taking the one lock for each was a tenth of a restore.
         let local = ThreadWords.current
         if let number = local.pointee[word] { return number }
-        let number = table.withLock { table in
+        let number = shared.table.withLock { table in
             if let number = table.numbers[word] { return number }
             let number = Word(table.words.count)
             table.numbers[word] = number

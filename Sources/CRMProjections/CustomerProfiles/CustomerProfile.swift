@@ -388,7 +388,7 @@ extension CustomerProfile {
                 at: EventTime(microseconds: try reader.int())
             )
         }
-        standing = try SegmentStanding(deserializing: &reader, words: words, changes: changes)
+        standing = try SegmentStanding.deserialized(from: &reader, words: words, changes: changes)
     }
 }
 
@@ -404,7 +404,7 @@ public struct PackedWord: Sendable {
 
     public var wrappedValue: String? {
         get { number == .max ? nil : Vocabulary.shared.word(number) }
-        set { number = newValue.map(Vocabulary.shared.number(of:)) ?? .max }
+        set { number = newValue.map(Vocabulary.number(of:)) ?? .max }
     }
 
     /// `$name`: the wrapper, to read the word out of ``Vocabulary/words()`` taken once for many profiles.

@@ -88,32 +88,42 @@ public enum CustomerProfiles: ReadsAhead {
             let words = try readHead(&reader)
             let membershipBytes = try reader.count("membership bytes")
             let membershipsStart = reader.bytesRead
-            let (members, memberships) = try Self.readMemberships(&reader)
+            let (members, membershipChunks) = try reader.chunkSlices()
             guard reader.bytesRead - membershipsStart == membershipBytes else {
                 throw EventDecodingError(
                     reason: "the memberships take \(reader.bytesRead - membershipsStart) bytes, not \(membershipBytes)"
                 )
             }
-            let catalog = segments
-            // Chunk boundaries depend only on the ids, which are the same in both sections: a profile's memberships
-            // are at its own place in theirs, joined to it on the core that reads it.
+            // Chunk boundaries depend only on the ids, which are the same in both sections: each chunk of profiles is
+            // read alongside its chunk of memberships, entry by entry, on the core that reads it (a pass over the
+            // memberships first made a String of every id and segment name and an array of every customer's).
+            let membershipReaders = UnsafeMutableBufferPointer<BinaryReader>.allocate(capacity: membershipChunks.count)
+            _ = membershipReaders.initialize(from: membershipChunks.map { BinaryReader($0) })
+            defer { membershipReaders.deallocate() }
+            nonisolated(unsafe) let readers = membershipReaders
+            let liveNames = EncodedWords(segments.liveNames)
             let read = try reader.chunkedValues(as: ValueBlock.self) {
                 id,
                 chunk,
-                index,
+                _,
                 reader throws(EventDecodingError) in
-                guard chunk < memberships.count, index < memberships[chunk].count else {
+                guard chunk < readers.count, !readers[chunk].isAtEnd else {
                     throw EventDecodingError(reason: "profile \(id) has no memberships")
                 }
-                let (memberID, joined) = memberships[chunk][index]
-                var profile = try CustomerProfile.deserialized(from: &reader, words: words, changes: joined.changes)
-                guard id == profile.id, memberID == id else {
+                var memberID = id
+                let sameID = try readers[chunk].string(matching: id, other: &memberID)
+                let (live, changes) = try SegmentStanding.readMemberships(from: &readers[chunk], liveNames: liveNames)
+                var profile = try CustomerProfile.deserialized(from: &reader, words: words, changes: changes)
+                guard id == profile.id, sameID else {
                     throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
                 }
-                try profile.standing.takeLiveSegments(of: joined, catalog: catalog)
+                profile.standing.live = live
                 return profile
             }
-            // Every profile found its memberships at its place: equal counts leave none without a profile.
+            // Every profile found its memberships at its place, and no chunk of memberships has any left.
+            if let chunk = readers.firstIndex(where: { !$0.isAtEnd }) {
+                throw EventDecodingError(reason: "chunk \(chunk) of the memberships holds more than its profiles")
+            }
             guard members == read.count else {
                 throw EventDecodingError(reason: "\(members) memberships for \(read.count) profiles")
             }
@@ -189,9 +199,10 @@ public enum CustomerProfiles: ReadsAhead {
         package init(readingOnly customer: String, from bytes: some StateBytes) throws(EventDecodingError) {
             let (memberships, profilesStart, words) = try readHead(from: bytes)
             let id = identities.resolve(customer)
+            let liveNames = EncodedWords(segments.liveNames)
             let joined = try bytes.chunkedEntry(of: id, at: memberships.lowerBound) {
                 reader throws(EventDecodingError) in
-                try SegmentStanding.Memberships(deserializing: &reader)
+                try SegmentStanding.readMemberships(from: &reader, liveNames: liveNames)
             }
             guard let joined else { return }
             let found = try bytes.chunkedEntry(of: id, at: profilesStart) { reader throws(EventDecodingError) in
@@ -199,7 +210,7 @@ public enum CustomerProfiles: ReadsAhead {
             }
             guard var profile = found else { throw EventDecodingError(reason: "memberships of \(id), no profile") }
             guard profile.id == id else { throw EventDecodingError(reason: "profile \(profile.id) under \(id)") }
-            try profile.standing.takeLiveSegments(of: joined, catalog: segments)
+            profile.standing.live = joined.live
             let place = profiles.store(profile)
             if profile.standing.queued != .max { due.push(profile.standing.queued, place: place) }
         }

@@ -72,7 +72,6 @@ extension CompiledRule {
             tests.append(.all)  // replaced below, once the node's children are in place
             ends.append(0)
             triggers.append(SegmentCatalog.triggers(of: rule))
-            let vocabulary = Vocabulary.shared
             func string(_ text: String) -> Int {
                 strings.append(text)
                 return strings.count - 1
@@ -98,7 +97,7 @@ extension CompiledRule {
                 test = .sum(
                     metric: metric,
                     window: window.microseconds,
-                    currency: vocabulary.number(of: value.currency.code),
+                    currency: Vocabulary.number(of: value.currency.code),
                     comparison: comparison,
                     value: value.minorUnits
                 )
@@ -106,9 +105,9 @@ extension CompiledRule {
             case .country(let codes): test = .country(list(codes))
             case .city(let names): test = .city(list(names))
             case .touchedChannel(let channel, let window):
-                test = .touchedChannel(vocabulary.number(of: channel), window: window?.microseconds)
+                test = .touchedChannel(Vocabulary.number(of: channel), window: window?.microseconds)
             case .touchedCampaign(let campaign, let window):
-                test = .touchedCampaign(vocabulary.number(of: campaign), window: window?.microseconds)
+                test = .touchedCampaign(Vocabulary.number(of: campaign), window: window?.microseconds)
             case .subscribed(let target): test = .subscribed(string(target))
             case .rfm(let groups):
                 var bits: UInt16 = 0

@@ -267,8 +267,8 @@ public struct SegmentCatalog: Sendable {
         var filter = TouchFilter()
         switch rule {
         case .count(let type, _, _, _): filter.counted.insert(tag(type))
-        case .touchedChannel(let channel, _): filter.channels.append(Vocabulary.shared.number(of: channel))
-        case .touchedCampaign(let campaign, _): filter.campaigns.append(Vocabulary.shared.number(of: campaign))
+        case .touchedChannel(let channel, _): filter.channels.append(Vocabulary.number(of: channel))
+        case .touchedCampaign(let campaign, _): filter.campaigns.append(Vocabulary.number(of: campaign))
         default: break
         }
         return filter
@@ -278,11 +278,11 @@ public struct SegmentCatalog: Sendable {
         switch rule {
         case .count(let type, let window, _, _): WindowedFacts(source: .events(tag(type)), window: window)
         case .sum(_, let window, _, let value):
-            WindowedFacts(source: .amounts(Vocabulary.shared.number(of: value.currency.code)), window: window)
+            WindowedFacts(source: .amounts(Vocabulary.number(of: value.currency.code)), window: window)
         case .touchedChannel(let channel, let window?):
-            WindowedFacts(source: .channel(Vocabulary.shared.number(of: channel)), window: window)
+            WindowedFacts(source: .channel(Vocabulary.number(of: channel)), window: window)
         case .touchedCampaign(let campaign, let window?):
-            WindowedFacts(source: .campaign(Vocabulary.shared.number(of: campaign)), window: window)
+            WindowedFacts(source: .campaign(Vocabulary.number(of: campaign)), window: window)
         default: nil
         }
     }

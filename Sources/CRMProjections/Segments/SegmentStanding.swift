@@ -107,7 +107,7 @@ public struct SegmentStanding: Sendable {
         case .orderCancelled:
             // The currency is the order's, not in the event.
             recorded.amount = order.map {
-                amount(.cancelled, $0.total, currency: Vocabulary.shared.number(of: $0.total.currency.code))
+                amount(.cancelled, $0.total, currency: Vocabulary.number(of: $0.total.currency.code))
             }
         case .orderRefunded(_, let refunded):
             recorded.amount = amount(.refunded, refunded, currency: words.currency)
@@ -264,28 +264,37 @@ extension SegmentStanding {
         changes.write(into: &writer)
     }
 
-    /// Takes the live segments of memberships read out of a state with `catalog`, by slot (the changes were taken
-    /// with the facts, ``init(deserializing:words:changes:)``).
-    mutating func takeLiveSegments(of memberships: Memberships, catalog: SegmentCatalog) throws(EventDecodingError) {
-        live = LiveSegments()
-        for name in memberships.segments {
-            guard let slot = catalog.slots[name] else {
-                throw EventDecodingError(reason: "a customer is in segment \(name), which is not live")
+    /// Reads what ``writeMemberships(into:liveNames:)`` wrote, for a state to fold into: the live segments by slot
+    /// (named by `liveNames`, the state's catalog's) and the changes, which go into the buffer of the customer's
+    /// facts (``deserialized(from:words:changes:)``). ``Memberships`` reads the same bytes with the segments' names.
+    static func readMemberships(
+        from reader: inout BinaryReader,
+        liveNames: EncodedWords
+    ) throws(EventDecodingError) -> (live: LiveSegments, changes: MembershipHistory) {
+        var live = LiveSegments()
+        var unknown = ""
+        for _ in 0..<(try reader.count("live segments")) {
+            guard let slot = try liveNames.number(reading: &reader, unknown: &unknown) else {
+                throw EventDecodingError(reason: "a customer is in segment \(unknown), which is not live")
             }
             live.insert(slot)
         }
+        return (live, try MembershipHistory(reading: &reader))
     }
 
     /// `changes`: the customer's, from the memberships section, packed into the same buffer as the facts read here.
     /// `words`: the state's table, which the facts name their words by.
-    init(
-        deserializing reader: inout BinaryReader,
+    /// A function, not an initializer, so that `words` is borrowed: an initializer takes its arguments owned, and
+    /// retaining the one table both cores of a restore read was as dear as reading a customer's facts.
+    static func deserialized(
+        from reader: inout BinaryReader,
         words: FactWords.ReadTable,
         changes: MembershipHistory
-    ) throws(EventDecodingError) {
+    ) throws(EventDecodingError) -> SegmentStanding {
+        var standing = SegmentStanding()
         // Each list's times are written from the fact before (``serialize(into:words:)``).
         var previous: (events: Int64, amounts: Int64, touches: Int64) = (0, 0, 0)
-        facts = try TimedFacts(
+        standing.facts = try TimedFacts(
             changes: changes,
             reading: &reader,
             event: { reader throws(EventDecodingError) in
@@ -310,8 +319,9 @@ extension SegmentStanding {
                 )
             }
         )
-        rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
-        due = try reader.int()
-        queued = due
+        standing.rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
+        standing.due = try reader.int()
+        standing.queued = standing.due
+        return standing
     }
 }
