@@ -71,7 +71,7 @@ struct FactWords: Sendable, Equatable {
         }
 
         /// Writes word `number`'s place; it must be in the table.
-        func write(_ number: Vocabulary.Word, into writer: inout BinaryWriter) {
+        func write(_ number: Vocabulary.Word, into writer: inout some PackedBytes) {
             let place = places[Int(number)]
             precondition(place != .max, "a fact names a word its state has not noted")
             writer.varint(UInt64(place))

@@ -213,23 +213,24 @@ extension SegmentStanding {
     /// from the fact before it in its list (the first: from 0), its words as their places in `words`, the state's
     /// table.
     func serialize(into writer: inout BinaryWriter, words: FactWords.Table) {
+        // The most bytes of each fact: a time takes up to 10, a byte as a varint 2, an amount 10, a place 5.
         var previous: Int64 = 0
-        events.write(into: &writer) { writer, fact in
-            writer.time(fact.at, after: &previous)
-            writer.varint(UInt64(fact.type))
+        events.write(into: &writer, mostBytes: 12) { encoded, fact in
+            encoded.time(fact.at, after: &previous)
+            encoded.varint(UInt64(fact.type))
         }
         previous = 0
-        amounts.write(into: &writer) { writer, fact in
-            writer.time(fact.at, after: &previous)
-            writer.varint(UInt64(fact.kind.rawValue))
-            writer.int(fact.minorUnits)
-            words.write(fact.currency, into: &writer)
+        amounts.write(into: &writer, mostBytes: 27) { encoded, fact in
+            encoded.time(fact.at, after: &previous)
+            encoded.varint(UInt64(fact.kind.rawValue))
+            encoded.zigzag(fact.minorUnits)
+            words.write(fact.currency, into: &encoded)
         }
         previous = 0
-        touches.write(into: &writer) { writer, fact in
-            writer.time(fact.at, after: &previous)
-            words.write(fact.channel, into: &writer)
-            words.write(fact.campaign, into: &writer)
+        touches.write(into: &writer, mostBytes: 20) { encoded, fact in
+            encoded.time(fact.at, after: &previous)
+            words.write(fact.channel, into: &encoded)
+            words.write(fact.campaign, into: &encoded)
         }
         writer.varint(UInt64(rfmGroup))
         writer.int(due)
