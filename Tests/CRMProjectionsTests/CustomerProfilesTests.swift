@@ -462,7 +462,7 @@ struct CustomerProfilesTests {
         for refusal in refusals {
             #expect(throws: EventDecodingError(reason: refusal.reason)) {
                 let refused = bytes(memberships: refusal.memberships, profiles: refusal.profiles)
-                try CustomerProfiles.State(serialized: refused)
+                _ = try CustomerProfiles.State(serialized: refused)
             }
         }
         // A membership of a segment the catalog does not hold (the state defines none).
