@@ -85,14 +85,14 @@ public struct MembershipChange: Sendable, Equatable {
         }
     }
 
-    func serialize(into writer: inout BinaryWriter) {
-        writer.int(at.microseconds)
+    func serialize(into writer: inout some PackedBytes) {
+        writer.zigzag(at.microseconds)
         writer.varint(UInt64(generation))
-        writer.bool(entered)
+        writer.append(entered ? 1 : 0)
         writer.varint(UInt64(trigger.rawValue))
         writer.varint(UInt64(eventType))
         writer.varint(UInt64(node))
-        writer.bool(nodeHolds)
+        writer.append(nodeHolds ? 1 : 0)
         writer.optionalString(subject)
         writer.optionalString(other)
     }

@@ -47,10 +47,12 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     /// Writes the changes in canonical form: their count, then each change (``MembershipChange``). Read once,
     /// counted as written (``BinaryWriter/countedList(_:)``).
     func write(into writer: inout BinaryWriter) {
-        writer.countedList { writer in
+        // A change packs into at least 5 bytes, and its canonical form is at most 14 bytes longer than its packed
+        // one: a whole time (up to 10 bytes) for a difference (at least 1), four flags and markers for two.
+        writer.countedList(atMost: range.count + range.count / 5 * 14) { encoded in
             var count = 0
             for change in self {
-                change.serialize(into: &writer)
+                change.serialize(into: &encoded)
                 count += 1
             }
             return count

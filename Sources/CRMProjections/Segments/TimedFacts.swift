@@ -238,17 +238,14 @@ struct TimedFacts: Sendable {
         /// and appended to `writer` at once, after their count: a varint appended to the writer's array at a time
         /// was a sixth of writing a snapshot.
         func write(into writer: inout BinaryWriter, mostBytes: Int, _ element: (inout RawPackedBytes, Fact) -> Void) {
-            let most = range.count / Fact.leastPackedBytes
-            withUnsafeTemporaryAllocation(byteCount: Swift.max(1, most * mostBytes), alignment: 1) { scratch in
-                var encoded = RawPackedBytes(start: scratch.baseAddress)
+            writer.countedList(atMost: range.count / Fact.leastPackedBytes * mostBytes) { encoded in
                 var count = 0
                 read { fact in
                     element(&encoded, fact)
                     count += 1
                     return true
                 }
-                writer.varint(UInt64(count))
-                writer.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
+                return count
             }
         }
 
@@ -415,6 +412,21 @@ struct RawPackedBytes: PackedBytes {
     mutating func append(_ byte: UInt8) {
         start!.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
         count += 1
+    }
+}
+
+extension BinaryWriter {
+    /// A list's count, then the elements `body` writes (returning how many), in at most `most` bytes: written into
+    /// scratch memory and appended at once after their count (``countedList(_:)``'s bytes). A varint appended to
+    /// the writer's array at a time was a sixth of writing a snapshot.
+    mutating func countedList(atMost most: Int, _ body: (inout RawPackedBytes) -> Int) {
+        withUnsafeTemporaryAllocation(byteCount: Swift.max(1, most), alignment: 1) { scratch in
+            var encoded = RawPackedBytes(start: scratch.baseAddress)
+            let count = body(&encoded)
+            precondition(encoded.count <= most, "a list written into scratch memory ran past its room")
+            varint(UInt64(count))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
+        }
     }
 }
 
