@@ -158,8 +158,12 @@ extension BinaryWriter {
                     writer.bytes.append(contentsOf: repeatElement(0, count: Self.chunkLengthRoom))
                     let chunkEntries = (chunk * chunkSize)..<min(entries.count, (chunk + 1) * chunkSize)
                     let distance = Self.prefetchDistance
+                    // Unwrapped once: `if let` in the loop copied the closure for every entry, a retain of its
+                    // context that both cores wrote to (3 % of a 1M-customer save).
+                    let prefetching = prefetch != nil
+                    let prefetch = prefetch ?? { _, _ in }
                     for index in chunkEntries {
-                        if let prefetch {
+                        if prefetching {
                             if index + 2 * distance < chunkEntries.upperBound {
                                 prefetch(entries[index + 2 * distance], 0)
                             }
