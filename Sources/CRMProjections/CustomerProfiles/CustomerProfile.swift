@@ -316,12 +316,14 @@ extension CustomerProfile {
         }
         writer.optionalTime(firstOrderAt)
         writer.optionalTime(lastOrderAt)
-        writer.set(openTickets)
-        writer.set(resolvedTickets)
-        writer.int(satisfactionSum)
-        writer.int(satisfactionCount)
-        writer.set(subscriptions)
-        writer.strings(mergedIDs)
+        // Taken once: each of the six fields' getters made empty fields for the many profiles without a box.
+        let uncommon = uncommonFields
+        writer.set(uncommon.openTickets)
+        writer.set(uncommon.resolvedTickets)
+        writer.int(uncommon.satisfactionSum)
+        writer.int(uncommon.satisfactionCount)
+        writer.set(uncommon.subscriptions)
+        writer.strings(uncommon.mergedIDs)
         writer.bool(forgotten)
         writer.map(orders) { writer, order in
             writer.money(order.total)
