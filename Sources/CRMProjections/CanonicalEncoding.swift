@@ -470,7 +470,6 @@ extension BinaryReader {
 extension BinaryReader {
     public mutating func int() throws(EventDecodingError) -> Int64 { try zigzag() }
 
-    /// A time written by ``BinaryWriter/time(_:after:)``; `previous` becomes it.
     /// Reads a string as ``string()`` does and returns whether it is `text`, without making a `String` of it; when
     /// it is not, `other` is set to what was read.
     mutating func string(matching text: String, other: inout String) throws(EventDecodingError) -> Bool {
@@ -481,6 +480,7 @@ extension BinaryReader {
         return matches
     }
 
+    /// A time written by ``BinaryWriter/time(_:after:)``; `previous` becomes it.
     mutating func time(after previous: inout Int64) throws(EventDecodingError) -> Int64 {
         previous = previous &+ (try int())
         return previous

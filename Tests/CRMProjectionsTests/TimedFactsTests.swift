@@ -116,6 +116,10 @@ struct TimedFactsTests {
             try MembershipHistory(reading: &reader)
         }
         #expect(history == MembershipHistory(reference.changes) && Array(history) == reference.changes)
+        // And write back, through scratch memory, the bytes each change writes on its own.
+        var written = BinaryWriter()
+        history.write(into: &written)
+        #expect(written.bytes == canonical.bytes)
         #expect(Array(read.events) == reference.events)
         #expect(Array(read.amounts) == reference.amounts)
         #expect(Array(read.touches) == reference.touches)

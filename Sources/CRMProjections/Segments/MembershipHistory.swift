@@ -48,7 +48,8 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     /// counted as written (``BinaryWriter/countedList(_:)``).
     func write(into writer: inout BinaryWriter) {
         // A change packs into at least 5 bytes, and its canonical form is at most 14 bytes longer than its packed
-        // one: a whole time (up to 10 bytes) for a difference (at least 1), four flags and markers for two.
+        // one: a whole time (up to 10 bytes) where the packed form has a difference (at least 1), and 7 bytes at most
+        // of event type, flags, trigger and id markers where it has 2 (its ids, when a merge has them, are alike).
         writer.countedList(atMost: range.count + range.count / 5 * 14) { encoded in
             var count = 0
             for change in self {
