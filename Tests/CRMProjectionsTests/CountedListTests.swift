@@ -3,7 +3,7 @@ import Testing
 
 @testable import CRMProjections
 
-/// ``BinaryWriter/countedList(_:)``: the count written in front of elements counted as they were written gives the
+/// ``BinaryWriter/countedList(atMost:_:)``: the count written in front of elements counted as they were written gives the
 /// bytes of writing the count first, for counts that take one varint byte and for those that take more.
 @Suite("Counted lists")
 struct CountedListTests {
@@ -17,8 +17,9 @@ struct CountedListTests {
 
         var counted = BinaryWriter()
         counted.string("before")
-        counted.countedList { writer in
-            for number in 0..<count { writer.int(Int64(number * 37 - 500)) }
+        // A zigzag varint of these numbers takes at most 3 bytes.
+        counted.countedList(atMost: count * 3) { encoded in
+            for number in 0..<count { encoded.zigzag(Int64(number * 37 - 500)) }
             return count
         }
         counted.string("after")

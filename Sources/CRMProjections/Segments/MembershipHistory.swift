@@ -45,7 +45,7 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     }
 
     /// Writes the changes in canonical form: their count, then each change (``MembershipChange``). Read once,
-    /// counted as written (``BinaryWriter/countedList(_:)``).
+    /// counted as written (``BinaryWriter/countedList(atMost:_:)``).
     func write(into writer: inout BinaryWriter) {
         // A change packs into at least 5 bytes, and its canonical form is at most 14 bytes longer than its packed
         // one: a whole time (up to 10 bytes) where the packed form has a difference (at least 1), and 7 bytes at most

@@ -234,9 +234,8 @@ struct TimedFacts: Sendable {
         }
 
         /// Writes the list in canonical form: its count, then each fact as `element` encodes it, in at most
-        /// `mostBytes`. The facts are encoded into scratch memory (room for as many as the list's bytes can hold)
-        /// and appended to `writer` at once, after their count: a varint appended to the writer's array at a time
-        /// was a sixth of writing a snapshot.
+        /// `mostBytes`, counted as written (``BinaryWriter/countedList(atMost:_:)``, with room for as many facts as
+        /// the list's bytes can hold).
         func write(into writer: inout BinaryWriter, mostBytes: Int, _ element: (inout RawPackedBytes, Fact) -> Void) {
             writer.countedList(atMost: range.count / Fact.leastPackedBytes * mostBytes) { encoded in
                 var count = 0
@@ -412,21 +411,6 @@ struct RawPackedBytes: PackedBytes {
     mutating func append(_ byte: UInt8) {
         start!.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
         count += 1
-    }
-}
-
-extension BinaryWriter {
-    /// A list's count, then the elements `body` writes (returning how many), in at most `most` bytes: written into
-    /// scratch memory and appended at once after their count (``countedList(_:)``'s bytes). A varint appended to
-    /// the writer's array at a time was a sixth of writing a snapshot.
-    mutating func countedList(atMost most: Int, _ body: (inout RawPackedBytes) -> Int) {
-        withUnsafeTemporaryAllocation(byteCount: Swift.max(1, most), alignment: 1) { scratch in
-            var encoded = RawPackedBytes(start: scratch.baseAddress)
-            let count = body(&encoded)
-            precondition(encoded.count <= most, "a list written into scratch memory ran past its room")
-            varint(UInt64(count))
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
-        }
     }
 }
 
