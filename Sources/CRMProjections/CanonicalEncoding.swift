@@ -4,13 +4,6 @@ public import CRMModel
 extension BinaryWriter {
     public mutating func int(_ value: Int64) { zigzag(value) }
 
-    /// A time in a list kept in time order, as the time from the one before it (`previous`, 0 before the first),
-    /// a zigzag varint: one to four bytes where a whole time takes eight. Read by ``BinaryReader/time(after:)``.
-    mutating func time(_ at: Int64, after previous: inout Int64) {
-        int(at &- previous)
-        previous = at
-    }
-
     public mutating func optionalTime(_ time: EventTime?) {
         bool(time != nil)
         if let time { zigzag(time.microseconds) }
@@ -478,7 +471,7 @@ extension BinaryReader {
         return matches
     }
 
-    /// A time written by ``BinaryWriter/time(_:after:)``; `previous` becomes it.
+    /// A time written by ``PackedBytes/time(_:after:)``; `previous` becomes it.
     mutating func time(after previous: inout Int64) throws(EventDecodingError) -> Int64 {
         previous = previous &+ (try int())
         return previous

@@ -375,7 +375,9 @@ extension PackedBytes {
         varint(UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
-    /// As ``BinaryWriter/time(_:after:)`` writes it: the time from `previous`, which becomes `at`.
+    /// A time in a list kept in time order, as the time from the one before it (`previous`, 0 before the first;
+    /// it becomes `at`), a zigzag varint: one to four bytes where a whole time takes eight. The canonical encoding's
+    /// too (a ``BinaryWriter`` is packed bytes); read by ``BinaryReader/time(after:)``.
     mutating func time(_ at: Int64, after previous: inout Int64) {
         zigzag(at &- previous)
         previous = at
