@@ -47,21 +47,17 @@ final class EncodedWords: @unchecked Sendable {
     /// words, with `unknown` set to the text read.
     func number(reading reader: inout BinaryReader, unknown: inout String) throws(EventDecodingError) -> Int? {
         let text = try reader.rawBytes(try reader.count("word"))
-        let encodedCount = Self.countLength(text.count) + text.count
-        for number in words.indices where starts[number + 1] - starts[number] == encodedCount {
+        // The length of the word's encoding: its count as a varint, then its bytes.
+        var encoded = ByteCount()
+        encoded.varint(UInt64(text.count))
+        encoded.count += text.count
+        for number in words.indices where starts[number + 1] - starts[number] == encoded.count {
             // A word's bytes end its encoding, after their count.
             let word = UnsafeRawBufferPointer(rebasing: bytes[starts[number + 1] - text.count..<starts[number + 1]])
             if bytesEqual(word, text) { return number }
         }
         unknown = String(decoding: text, as: UTF8.self)
         return nil
-    }
-
-    /// The bytes of `count` written as a varint.
-    private static func countLength(_ count: Int) -> Int {
-        var (value, length) = (count >> 7, 1)
-        while value > 0 { (value, length) = (value >> 7, length + 1) }
-        return length
     }
 
 }
