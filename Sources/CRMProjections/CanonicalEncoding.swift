@@ -346,13 +346,10 @@ extension BinaryReader {
         let chunks = slices.count
         // The slices point into the buffer this reader reads, which outlives the call.
         nonisolated(unsafe) let parts = slices
-        // Bytes read once give each chunk's pages back as soon as it is read (as ``chunkedValues(as:_:)`` does).
-        let givesBackChunks = readsOnce
         let parsed = try concurrentMap(chunks) { chunk throws(EventDecodingError) -> [(key: String, value: Value)] in
             var reader = BinaryReader(parts[chunk])
             var entries = [(key: String, value: Value)]()
             while !reader.isAtEnd { entries.append((try reader.string(), try value(&reader))) }
-            if givesBackChunks { giveBackWholePages(of: parts[chunk]) }
             return entries
         }
         let entries = parsed.reduce(0) { $0 + $1.count }
@@ -363,11 +360,8 @@ extension BinaryReader {
     }
 
     /// The values of a map written by ``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``, in key
-    /// order, read on every core straight into their places in one array, or in the block a table takes (`as`): no
-    /// value is moved once read (joining the chunks that ``chunkedEntries(_:)`` returns moved each of 710,000
-    /// profiles on one core). The first chunk
-    /// is read first, and its entry count taken as the chunk size; every later chunk must hold as many, the last
-    /// one the rest, as the writer makes them. `value` is given each entry's key, chunk and index in the chunk.
+    /// order (``StateBytes/chunkedValues(of:alongside:as:_:afterChunk:)`` of the bytes this reader reads, from
+    /// where it is).
     package mutating func chunkedValues<Value: Sendable, Values: BuiltInPlace<Value>>(
         as _: Values.Type,
         _ value:
@@ -375,45 +369,84 @@ extension BinaryReader {
                 _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader
             ) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> Values {
-        let (count, slices) = try chunkSlices()
-        let chunks = slices.count
+        let bytes = BorrowedStateBytes(remainingBytes)
+        let map = try bytes.chunkedMap(at: 0)
+        let values = try bytes.chunkedValues(of: map, as: Values.self) {
+            key,
+            chunk,
+            index,
+            reader,
+            _ throws(EventDecodingError) in
+            try value(key, chunk, index, &reader)
+        }
+        _ = try rawBytes(map.end)
+        return values
+    }
+
+    /// ``chunkedValues(as:_:)`` into an array.
+    package mutating func chunkedValues<Value: Sendable>(
+        _ value:
+            @Sendable (
+                _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader
+            ) throws(EventDecodingError) -> Value
+    ) throws(EventDecodingError) -> [Value] {
+        try chunkedValues(as: [Value].self, value)
+    }
+}
+
+extension StateBytes {
+    /// The values of the chunked map `map` (``chunkedMap(at:)``), in key order, read on every core straight into
+    /// their places in one array, or in the block a table takes (`as`): no value is moved once read (joining chunks
+    /// moved each of 710,000 profiles on one core). Each chunk's bytes are asked for by the core that reads it (a
+    /// snapshot decompresses them there, into a buffer that core used for the chunk before). The first chunk is
+    /// read first, and its entry count taken as the chunk size; every later chunk must hold as many, the last one
+    /// the rest, as the writer makes them. `value` is given each entry's key, chunk and index in the chunk, and a
+    /// reader of the same chunk of `other` (a map over the same keys, read alongside: empty without one), which
+    /// `afterChunk` is given once the chunk is read.
+    package func chunkedValues<Value: Sendable, Values: BuiltInPlace<Value>>(
+        of map: ChunkedMapLayout,
+        alongside other: ChunkedMapLayout? = nil,
+        as _: Values.Type,
+        _ value:
+            @Sendable (
+                _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader, _ alongside: inout BinaryReader
+            ) throws(EventDecodingError) -> Value,
+        afterChunk: @Sendable (_ chunk: Int, _ alongside: BinaryReader) throws(EventDecodingError) -> Void = { _, _ in }
+    ) throws(EventDecodingError) -> Values {
+        let (count, chunks) = (map.count, map.chunks.count)
+        precondition(other == nil || other!.chunks.count == chunks, "a map read alongside has as many chunks")
         guard chunks > 0, count > 0 else {
-            guard count == 0, slices.allSatisfy(\.isEmpty) else {
+            guard count == 0, map.chunks.allSatisfy(\.isEmpty) else {
                 throw EventDecodingError(reason: "a chunked map of \(count) entries has \(chunks) chunks")
             }
             return Values(unsafeUninitializedCapacity: 0) { _, _ in }
         }
-        // The slices point into the buffer this reader reads, which outlives the call.
-        nonisolated(unsafe) let parts = slices
-        // A restore's profiles are most of its decompressed state: each chunk's pages given back once read are
-        // pages the profiles read next can take, instead of memory the process touches for the first time (at a
-        // million customers, a third less resident memory at the peak of a cold query).
-        let givesBackChunks = readsOnce
         var failure: EventDecodingError?
         let values = Values(unsafeUninitializedCapacity: count) { buffer, initialized in
             nonisolated(unsafe) let base = buffer.baseAddress!
             // Reads `chunk` into `limit` places from `start`; how many it read, and why it stopped early.
             @Sendable func read(_ chunk: Int, from start: Int, limit: Int) -> (read: Int, failure: EventDecodingError?)
             {
-                var reader = BinaryReader(parts[chunk])
                 var index = 0
                 do throws(EventDecodingError) {
-                    while !reader.isAtEnd {
-                        guard index < limit else {
-                            throw EventDecodingError(
-                                reason: "chunk \(chunk) of a chunked map holds more than \(limit) entries"
-                            )
+                    try withChunk(chunk, of: map, alongside: other) { reader, alongside throws(EventDecodingError) in
+                        while !reader.isAtEnd {
+                            guard index < limit else {
+                                throw EventDecodingError(
+                                    reason: "chunk \(chunk) of a chunked map holds more than \(limit) entries"
+                                )
+                            }
+                            let key = try reader.string()
+                            (base + start + index).initialize(to: try value(key, chunk, index, &reader, &alongside))
+                            index += 1
                         }
-                        let key = try reader.string()
-                        (base + start + index).initialize(to: try value(key, chunk, index, &reader))
-                        index += 1
+                        try afterChunk(chunk, alongside)
                     }
                     guard index == limit || chunk == 0 else {
                         throw EventDecodingError(
                             reason: "chunk \(chunk) of a chunked map holds \(index) entries, not \(limit)"
                         )
                     }
-                    if givesBackChunks { giveBackWholePages(of: parts[chunk]) }
                     return (index, nil)
                 } catch {
                     return (index, error)
@@ -447,14 +480,24 @@ extension BinaryReader {
         return values
     }
 
-    /// ``chunkedValues(as:_:)`` into an array.
-    package mutating func chunkedValues<Value: Sendable>(
-        _ value:
-            @Sendable (
-                _ key: String, _ chunk: Int, _ index: Int, inout BinaryReader
-            ) throws(EventDecodingError) -> Value
-    ) throws(EventDecodingError) -> [Value] {
-        try chunkedValues(as: [Value].self, value)
+    /// Calls `body` with a reader of `chunk` of `map` and one of the same chunk of `other` (empty without one).
+    private func withChunk(
+        _ chunk: Int,
+        of map: ChunkedMapLayout,
+        alongside other: ChunkedMapLayout?,
+        _ body: (inout BinaryReader, inout BinaryReader) throws(EventDecodingError) -> Void
+    ) throws(EventDecodingError) {
+        try withBytes(in: map.chunks[chunk]) { raw throws(EventDecodingError) in
+            var reader = BinaryReader(raw)
+            guard let other else {
+                var none = BinaryReader(UnsafeRawBufferPointer(start: nil, count: 0))
+                return try body(&reader, &none)
+            }
+            try withBytes(in: other.chunks[chunk]) { alongsideRaw throws(EventDecodingError) in
+                var alongside = BinaryReader(alongsideRaw)
+                try body(&reader, &alongside)
+            }
+        }
     }
 }
 

@@ -239,6 +239,10 @@ public protocol ProjectionState: Sendable {
     func serialize(into writer: inout BinaryWriter)
     /// Reads a state written by ``serialize(into:)``.
     init(deserializing reader: inout BinaryReader) throws(EventDecodingError)
+    /// Reads a state written by ``serialize(into:)`` out of `bytes` from byte `start`, and where it ends. A state
+    /// made of large parts reads them piece by piece (a snapshot decompresses each piece where it is read, on the
+    /// core that reads it). Default: the bytes from `start` on, at once, read by ``init(deserializing:)``.
+    static func read(from bytes: some StateBytes, at start: Int) throws(EventDecodingError) -> (state: Self, end: Int)
     /// Adds the state of another shard of a parallel rebuild. Shards hold disjoint customers; parts that do not
     /// belong to a customer are the same in every shard. The shard is handed over: a state may move its parts in
     /// instead of copying them.
@@ -252,6 +256,25 @@ public protocol ProjectionState: Sendable {
 
 extension ProjectionState {
     public var clock: EventTime? { nil }
+
+    public static func read(
+        from bytes: some StateBytes,
+        at start: Int
+    ) throws(EventDecodingError) -> (state: Self, end: Int) {
+        try bytes.withBytes(in: start..<bytes.count) { raw throws(EventDecodingError) in
+            var reader = BinaryReader(raw)
+            let state = try Self(deserializing: &reader)
+            return (state, start + reader.bytesRead)
+        }
+    }
+
+    /// ``init(deserializing:)`` for a state that reads its parts piece by piece (``read(from:at:)``): the same
+    /// reading of the bytes `reader` has left, in place.
+    package init(readingInPieces reader: inout BinaryReader) throws(EventDecodingError) {
+        let (state, end) = try Self.read(from: BorrowedStateBytes(reader.remainingBytes), at: 0)
+        _ = try reader.rawBytes(end)
+        self = state
+    }
 
     public mutating func absorb(_ shard: consuming Self, parallel: Bool) { absorb(consume shard) }
 }
@@ -279,11 +302,12 @@ extension ProjectionState {
         try self.init(reading: &reader)
     }
 
-    /// Reads a state from canonical bytes that nothing reads again (a restore's), giving their pages back to the
-    /// system as it goes (``BinaryReader/init(readingOnce:)``): they then read as zeros.
-    public init(serializedOnce raw: UnsafeMutableRawBufferPointer) throws(EventDecodingError) {
-        var reader = BinaryReader(readingOnce: raw)
-        try self.init(reading: &reader)
+    /// Reads a state from the whole of `bytes` (a snapshot's, decompressed as they are read), refusing trailing
+    /// bytes.
+    public init(restoring bytes: some StateBytes) throws(EventDecodingError) {
+        let (state, end) = try Self.read(from: bytes, at: 0)
+        guard end == bytes.count else { throw EventDecodingError(reason: "bytes follow the state") }
+        self = state
     }
 
     /// The state `reader` holds, refusing trailing bytes.

@@ -31,6 +31,15 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
             second = try Second.State(deserializing: &reader)
         }
 
+        public static func read(
+            from bytes: some StateBytes,
+            at start: Int
+        ) throws(EventDecodingError) -> (state: State, end: Int) {
+            let (first, middle) = try First.State.read(from: bytes, at: start)
+            let (second, end) = try Second.State.read(from: bytes, at: middle)
+            return (State(first: first, second: second), end)
+        }
+
         public mutating func absorb(_ shard: consuming State) {
             absorb(consume shard, parallel: false)
         }

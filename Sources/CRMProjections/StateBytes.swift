@@ -1,18 +1,43 @@
-package import CRMModel
+public import CRMModel
 
 /// A state's canonical bytes, read piece by piece: a snapshot checks and decompresses only the blocks a read
-/// touches, so that a query about one customer reads a few megabytes of a state of hundreds (docs/projections.md,
-/// section 4, "One customer out of a snapshot").
-package protocol StateBytes {
+/// touches, so that a restore decompresses each chunk of a large map where it is read, into memory used before, and
+/// a query about one customer reads a few megabytes of a state of hundreds (docs/projections.md, section 4).
+public protocol StateBytes: Sendable {
     /// The state's byte count.
     var count: Int { get }
 
     /// Calls `body` with the bytes of `range` (within `0..<count`), contiguous and valid during the call. Throws
-    /// when they cannot be read, naming what is wrong (a block that does not match its checksum).
+    /// when they cannot be read, naming what is wrong (a block that does not match its checksum). May be called
+    /// from several threads at once.
     func withBytes<Result>(
         in range: Range<Int>,
         _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
     ) throws(EventDecodingError) -> Result
+}
+
+/// Bytes already in memory, read where they are: valid for as long as whoever lends them keeps them, unchanged.
+package struct BorrowedStateBytes: StateBytes, @unchecked Sendable {
+    let bytes: UnsafeRawBufferPointer
+
+    package init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    package var count: Int { bytes.count }
+
+    package func withBytes<Result>(
+        in range: Range<Int>,
+        _ body: (UnsafeRawBufferPointer) throws(EventDecodingError) -> Result
+    ) throws(EventDecodingError) -> Result {
+        try body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+    }
+}
+
+/// Where a chunked map (``BinaryWriter/chunkedMap(entries:key:chunkSize:bytesPerEntry:_:)``) lies in a state's
+/// bytes: its entry count, each chunk's entries (after the chunk's byte count), and where the map ends.
+package struct ChunkedMapLayout: Sendable {
+    package var count: Int
+    package var chunks: [Range<Int>]
+    package var end: Int
 }
 
 extension StateBytes {
@@ -20,21 +45,45 @@ extension StateBytes {
     /// byte count of its own, so `parse` is given windows of the bytes that double from 1 MiB until it succeeds;
     /// the error of the last window, the whole state, is the one thrown.
     package func prefix<Value>(
+        from start: Int = 0,
         _ parse: (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> (value: Value, end: Int) {
-        var length = Swift.min(count, 1 << 20)
+        let rest = count - start
+        var length = Swift.min(rest, 1 << 20)
         while true {
             do {
-                return try withBytes(in: 0..<length) { raw throws(EventDecodingError) in
+                return try withBytes(in: start..<start + length) { raw throws(EventDecodingError) in
                     var reader = BinaryReader(raw)
                     let value = try parse(&reader)
-                    return (value, reader.bytesRead)
+                    return (value, start + reader.bytesRead)
                 }
             } catch {
-                guard length < count else { throw error }
-                length = Swift.min(count, length * 2)
+                guard length < rest else { throw error }
+                length = Swift.min(rest, length * 2)
             }
         }
+    }
+
+    /// The layout of the chunked map that starts at byte `start`: its counts, then each chunk's byte count in turn
+    /// (the first bytes of the block each chunk starts in, for a snapshot), checked to stay within the state.
+    package func chunkedMap(at start: Int) throws(EventDecodingError) -> ChunkedMapLayout {
+        let (entries, afterCount) = try count(at: start)
+        let (chunkCount, firstChunk) = try count(at: afterCount)
+        var chunks = [Range<Int>]()
+        chunks.reserveCapacity(chunkCount)
+        var position = firstChunk
+        for _ in 0..<chunkCount {
+            let chunk = try self.chunk(at: position)
+            chunks.append(chunk)
+            position = chunk.upperBound
+        }
+        return ChunkedMapLayout(count: entries, chunks: chunks, end: position)
+    }
+
+    /// The entries of the chunk of a chunked map whose byte count is at `position`.
+    private func chunk(at position: Int) throws(EventDecodingError) -> Range<Int> {
+        let (length, start) = try count(at: position)
+        return start..<start + length
     }
 
     /// The count at byte `position` (a varint), and where the bytes after it start; refused when that many bytes
@@ -63,14 +112,16 @@ extension StateBytes {
         at start: Int,
         _ value: (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> Value? {
+        // Chunk by chunk, not the whole layout (``chunkedMap(at:)``): a cold query reads from the disk every block
+        // it touches, and the walk stops at the first chunk after the key.
         let (_, afterCount) = try count(at: start)
         let (chunks, firstChunk) = try count(at: afterCount)
         var candidate: Range<Int>?
         var position = firstChunk
         for _ in 0..<chunks {
-            let (length, chunkStart) = try count(at: position)
-            let chunk = chunkStart..<chunkStart + length
-            let (keyLength, keyStart) = try count(at: chunkStart)
+            let chunk = try self.chunk(at: position)
+            position = chunk.upperBound
+            let (keyLength, keyStart) = try count(at: chunk.lowerBound)
             guard keyStart + keyLength <= chunk.upperBound else {
                 throw EventDecodingError(reason: "a key runs past its chunk at byte \(keyStart)")
             }
@@ -82,7 +133,6 @@ extension StateBytes {
             }
             if firstKey > key { break }
             candidate = chunk
-            position = chunk.upperBound
         }
         guard let candidate else { return nil }
         return try withBytes(in: candidate) { raw throws(EventDecodingError) -> Value? in

@@ -134,43 +134,4 @@ struct ChunkedValuesTests {
         }
         #expect(Tracked.alive.load(ordering: .relaxed) == before)
     }
-
-    /// 3,000 times one letter, picked by `number`.
-    static func longText(_ number: Int) -> String {
-        String(repeating: Character(UnicodeScalar(UInt8(97 + number % 26))), count: 3000)
-    }
-
-    @Test("Bytes read once: the same values and entries, every chunk's whole pages given back (reading as zeros)")
-    func readOnce() throws {
-        // Values of 3,000 bytes, 4 to a chunk: each chunk spans whole pages.
-        var writer = BinaryWriter()
-        writer.chunkedMap(entries: Array(0..<12), key: Self.key, chunkSize: 4) { writer, number in
-            writer.string(Self.longText(number))
-        }
-        let expected = (0..<12).map(Self.longText)
-        // Kept, untouched: an ordinary reader gives nothing back.
-        let kept = try reading(writer.bytes) { reader throws(EventDecodingError) in
-            try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.string() }
-        }
-        #expect(kept == expected)
-        var once = writer.bytes
-        let zeros = Self.zeroBytes(once)
-        let read = try readingOnce(&once) { reader throws(EventDecodingError) in
-            try reader.chunkedValues { _, _, _, reader throws(EventDecodingError) in try reader.string() }
-        }
-        #expect(read == expected)
-        // At least a page of each of the 3 chunks now reads as zeros, where the map had none of that length.
-        #expect(Self.zeroBytes(once) - zeros >= 3 * 4096)
-        #expect(once != writer.bytes)
-        // The same for a map read as entries (a profile snapshot's memberships, the journeys).
-        var entriesOnce = writer.bytes
-        let entries = try readingOnce(&entriesOnce) { reader throws(EventDecodingError) in
-            try reader.chunkedEntries { reader throws(EventDecodingError) in try reader.string() }.chunks
-                .flatMap { $0.map(\.value) }
-        }
-        #expect(entries == expected)
-        #expect(Self.zeroBytes(entriesOnce) - zeros >= 3 * 4096)
-    }
-
-    static func zeroBytes(_ bytes: [UInt8]) -> Int { bytes.count { $0 == 0 } }
 }

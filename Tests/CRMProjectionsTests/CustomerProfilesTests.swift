@@ -456,7 +456,7 @@ struct CustomerProfilesTests {
         let refusals: [(memberships: [String], profiles: [String], reason: String)] = [
             (["c-1", "c-1"], ["c-1", "c-1"], "the same profile id appears twice"),
             (["c-1", "c-2"], ["c-1"], "chunk 0 of the memberships holds more than its profiles"),
-            ([], ["c-1"], "profile c-1 has no memberships"),
+            ([], ["c-1"], "the memberships are in 0 chunks, the profiles in 1"),
             (["c-0"], ["c-1"], "profile c-1 under c-1, memberships of c-0"),
         ]
         for refusal in refusals {

@@ -15,20 +15,6 @@ func reading<Value>(
     return try result.get()
 }
 
-/// What `read` gets out of `bytes` read once (``BinaryReader/init(readingOnce:)``), which it may zero as it goes.
-func readingOnce<Value>(
-    _ bytes: inout [UInt8],
-    _ read: (inout BinaryReader) throws(EventDecodingError) -> Value
-) throws(EventDecodingError) -> Value {
-    let result = bytes.withUnsafeMutableBytes { raw in
-        Result { () throws(EventDecodingError) -> Value in
-            var reader = BinaryReader(readingOnce: raw)
-            return try read(&reader)
-        }
-    }
-    return try result.get()
-}
-
 /// Whether `read` refuses `bytes` with an error that says `reason`.
 func readingRefuses(
     _ bytes: [UInt8],

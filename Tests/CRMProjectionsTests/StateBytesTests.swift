@@ -25,8 +25,8 @@ struct ContiguousStateBytes: StateBytes {
     }
 }
 
-/// A state's bytes in memory that record which ranges were read.
-final class RecordingStateBytes: StateBytes {
+/// A state's bytes in memory that record which ranges were read (from one thread).
+final class RecordingStateBytes: StateBytes, @unchecked Sendable {
     let inner: ContiguousStateBytes
     var reads = [Range<Int>]()
 

@@ -2,6 +2,7 @@ import CRMModel
 import CRMProjections
 import EventLog
 import Foundation
+import Locking
 import Testing
 import _EventLogTestSupport
 
@@ -139,6 +140,31 @@ struct SnapshotTests {
         #expect(!FileManager.default.fileExists(atPath: file))
         let rebuilt = try ProjectionRunner<CustomerProfiles>.rebuild(engine: crm)
         #expect(restored.read { state, _ in state.serialized } == rebuilt.read { state, _ in state.serialized })
+        await crm.close()
+    }
+
+    @Test("A snapshot whose state does not read is deleted and reported, and the next older one is restored")
+    func olderSnapshotAfterRefusal() async throws {
+        let directory = TemporaryDirectory("snapshots")
+        let crm = try await syntheticEngine(in: directory, customers: 20, seed: 8)
+        let snapshots = directory.path("snapshots")
+        try FileManager.default.createDirectory(atPath: snapshots, withIntermediateDirectories: true)
+        // Whole files (their checksums check out): at 150, a count no fold of this log gives; at 200, a state that
+        // does not read (bytes follow the count).
+        var older = CountingV1.State()
+        older.count = 1_000_000
+        let files: [(offset: Int64, state: [UInt8])] = [(150, older.serialized), (200, older.serialized + [7])]
+        for (offset, state) in files {
+            let name = SnapshotStore.fileName(projection: CountingV1.name, version: CountingV1.version, offset: offset)
+            let file = SnapshotFile.encode(state: state, projection: CountingV1.name, version: 1, offset: offset)
+            try Data(file).write(to: URL(fileURLWithPath: snapshots + "/" + name))
+        }
+        var notices = [String]()
+        let restored = try ProjectionRunner<CountingV1>.restore(engine: crm, notices: &notices)
+        #expect(notices.count == 1 && notices[0].contains("does not read"), "\(notices)")
+        #expect(notices.first?.contains("deleted damaged snapshot counting-v1-") == true)
+        #expect(ProjectionRunner<CountingV1>.snapshotOffsets(engine: crm) == [150])
+        #expect(restored.read { state, _ in state.count } == 1_000_000 + crm.nextOffset - 150, "caught up from 150")
         await crm.close()
     }
 
@@ -344,19 +370,38 @@ struct SnapshotTests {
         #expect(blocks.count == state.count)
         let boundaries = [700_000, 700_000 + 1 << 20, 2 << 20]
         let across = boundaries.map { $0 - 7..<$0 + 9 } + [699_999..<(2 << 20) + 1]
-        for range in [0..<10, 2_100_000..<state.count, 5..<5, 0..<state.count] + across {
+        // The first bytes of each block (decompressed only that far) before the whole block, and after it.
+        let starts = [0, 700_000, 700_000 + 1 << 20, 2 << 20]
+        let firstBytes = starts.map { $0..<$0 + 10 } + starts.map { $0 + 3..<$0 + 4 }
+        for range in firstBytes + [0..<10, 2_100_000..<state.count, 5..<5, 0..<state.count] + across + firstBytes {
             #expect(try blocks.withBytes(in: range) { Array($0) } == Array(state[range]), "\(range)")
         }
+        // Reads on several threads at once, each into a buffer lent for it, of sizes that come and go.
+        let ranges = (0..<96).map { index -> Range<Int> in
+            let start = index * 27_361 % state.count
+            return start..<min(state.count, start + 1 + index % 7 * 180_001)
+        }
+        let fresh = try #require(store.blocks(projection: "lazy", version: 2, at: 9))
+        let read = Locked([Int: [UInt8]]())
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { index in
+            let bytes = try? fresh.withBytes(in: ranges[index]) { Array($0) }
+            read.withLock { $0[index] = bytes }
+        }
+        let readInParallel = read.withLock { $0 }
+        #expect(ranges.indices.allSatisfy { readInParallel[$0] == Array(state[ranges[$0]]) })
+        #expect(fresh.damage == nil)
 
         let file = directory.path(SnapshotStore.fileName(projection: "lazy", version: 2, offset: 9))
         try Self.damageLastBlock(file, distance: 1, flipping: 0x40)
         let damaged = try #require(store.blocks(projection: "lazy", version: 2, at: 9), "the header still checks out")
         #expect(try damaged.withBytes(in: 0..<100) { Array($0) } == Array(state[0..<100]))
+        #expect(damaged.damage == nil)
         #expect {
             try damaged.withBytes(in: state.count - 10..<state.count) { _ in () }
         } throws: { error in
             "\(error)".contains("block 3 at byte")
         }
+        #expect(damaged.damage?.contains("block 3 at byte") == true, "the damage is kept for whoever reads next")
         try Self.damage(file, at: { _ in 20 }, flipping: 0x01)
         #expect(store.blocks(projection: "lazy", version: 2, at: 9) == nil, "a damaged header")
     }

@@ -18,29 +18,19 @@ public struct BinaryReader {
     @usableFromInline var position = 0
     /// A reader of a personal part that was erased: every optional field reads as absent, every object as empty.
     @usableFromInline let redacted: Bool
-    /// Whether the bytes are read once, in memory the reader may give back to the system as it goes
-    /// (``init(readingOnce:)``).
-    public let readsOnce: Bool
 
     public init(_ bytes: UnsafeRawBufferPointer, redacted: Bool = false) {
         self.bytes = bytes
         self.redacted = redacted
-        self.readsOnce = false
-    }
-
-    /// A reader of bytes that nothing reads again (a restore's decompressed state): whole pages of what it has read
-    /// may be given back to the system (the projection states' chunked maps do, chunk by chunk), after which they
-    /// read as zeros. The memory is the caller's, mutable, and must stay allocated while the reader is used.
-    public init(readingOnce bytes: UnsafeMutableRawBufferPointer) {
-        self.bytes = UnsafeRawBufferPointer(bytes)
-        self.redacted = false
-        self.readsOnce = true
     }
 
     public var isAtEnd: Bool { position == bytes.count }
 
     /// How many bytes the reader has read (where the next value starts).
     public var bytesRead: Int { position }
+
+    /// The bytes not read yet, in place (valid while the reader's bytes are); reading them does not move the reader.
+    public var remainingBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: bytes[position...]) }
 
     static let maximumDepth = 64
 

@@ -134,11 +134,29 @@ public enum CustomerJourneys: ReadsAhead {
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-            identities = try IdentityMap(deserializing: &reader)
-            let words = try FactWords.ReadTable(deserializing: &reader)
-            touchWords = words.set
+            try self.init(readingInPieces: &reader)
+        }
+
+        /// The identities and words first, then the journeys chunk by chunk, each on the core that reads it (a
+        /// snapshot decompresses each chunk there).
+        public static func read(
+            from bytes: some StateBytes,
+            at start: Int
+        ) throws(EventDecodingError) -> (state: State, end: Int) {
+            var state = State()
+            let (words, mapStart) = try bytes.prefix(from: start) { reader throws(EventDecodingError) in
+                state.identities = try IdentityMap(deserializing: &reader)
+                return try FactWords.ReadTable(deserializing: &reader)
+            }
+            state.touchWords = words.set
+            let map = try bytes.chunkedMap(at: mapStart)
             // Read straight into their places in one block, which the table then takes as it is.
-            let list = try reader.chunkedValues(as: ValueBlock.self) { id, _, _, reader throws(EventDecodingError) in
+            let list = try bytes.chunkedValues(of: map, as: ValueBlock.self) {
+                id,
+                _,
+                _,
+                reader,
+                _ throws(EventDecodingError) in
                 var journey = Journey(id: id, firstOffset: try reader.int())
                 let touches = try reader.count("touches")
                 journey.touches.reserveCapacity(touches)
@@ -163,9 +181,10 @@ public enum CustomerJourneys: ReadsAhead {
                 }
                 return journey
             }
-            journeys = try IdentifiedTable(list) { id in
+            state.journeys = try IdentifiedTable(list) { id in
                 EventDecodingError(reason: "the journey of \(id) appears twice")
             }
+            return (state, map.end)
         }
 
         public mutating func absorb(_ shard: consuming State) {

@@ -85,48 +85,63 @@ public enum CustomerProfiles: ReadsAhead {
         }
 
         public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-            let words = try readHead(&reader)
-            let membershipBytes = try reader.count("membership bytes")
-            let membershipsStart = reader.bytesRead
-            let (members, membershipChunks) = try reader.chunkSlices()
-            guard reader.bytesRead - membershipsStart == membershipBytes else {
+            try self.init(readingInPieces: &reader)
+        }
+
+        /// The head first; then each chunk of profiles, on the core that reads it, alongside the same chunk of
+        /// memberships (chunk boundaries depend only on the ids, which are the same in both sections), entry by
+        /// entry: a pass over the memberships first made a String of every id and segment name and an array of
+        /// every customer's. A snapshot decompresses each pair of chunks there, into buffers used before.
+        public static func read(
+            from bytes: some StateBytes,
+            at start: Int
+        ) throws(EventDecodingError) -> (state: State, end: Int) {
+            var state = State()
+            let (memberships, profilesStart, words) = try state.readHead(from: bytes, at: start)
+            let membershipMap = try bytes.chunkedMap(at: memberships.lowerBound)
+            guard membershipMap.end == memberships.upperBound else {
+                let taken = membershipMap.end - memberships.lowerBound
+                throw EventDecodingError(reason: "the memberships take \(taken) bytes, not \(memberships.count)")
+            }
+            let profileMap = try bytes.chunkedMap(at: profilesStart)
+            guard membershipMap.chunks.count == profileMap.chunks.count else {
+                let (chunks, profileChunks) = (membershipMap.chunks.count, profileMap.chunks.count)
                 throw EventDecodingError(
-                    reason: "the memberships take \(reader.bytesRead - membershipsStart) bytes, not \(membershipBytes)"
+                    reason: "the memberships are in \(chunks) chunks, the profiles in \(profileChunks)"
                 )
             }
-            // Chunk boundaries depend only on the ids, which are the same in both sections: each chunk of profiles is
-            // read alongside its chunk of memberships, entry by entry, on the core that reads it (a pass over the
-            // memberships first made a String of every id and segment name and an array of every customer's).
-            let membershipReaders = UnsafeMutableBufferPointer<BinaryReader>.allocate(capacity: membershipChunks.count)
-            _ = membershipReaders.initialize(from: membershipChunks.map { BinaryReader($0) })
-            defer { membershipReaders.deallocate() }
-            nonisolated(unsafe) let readers = membershipReaders
-            let liveNames = EncodedWords(segments.liveNames)
-            let read = try reader.chunkedValues(as: ValueBlock.self) {
+            let liveNames = EncodedWords(state.segments.liveNames)
+            let read = try bytes.chunkedValues(of: profileMap, alongside: membershipMap, as: ValueBlock.self) {
                 id,
-                chunk,
                 _,
-                reader throws(EventDecodingError) in
-                guard chunk < readers.count, !readers[chunk].isAtEnd else {
-                    throw EventDecodingError(reason: "profile \(id) has no memberships")
-                }
+                _,
+                reader,
+                memberships throws(EventDecodingError) in
+                guard !memberships.isAtEnd else { throw EventDecodingError(reason: "profile \(id) has no memberships") }
                 var memberID = id
-                let sameID = try readers[chunk].string(matching: id, other: &memberID)
-                let (live, changes) = try SegmentStanding.readMemberships(from: &readers[chunk], liveNames: liveNames)
+                let sameID = try memberships.string(matching: id, other: &memberID)
+                let (live, changes) = try SegmentStanding.readMemberships(from: &memberships, liveNames: liveNames)
                 var profile = try CustomerProfile.deserialized(from: &reader, words: words, changes: changes)
                 guard id == profile.id, sameID else {
                     throw EventDecodingError(reason: "profile \(profile.id) under \(id), memberships of \(memberID)")
                 }
                 profile.standing.live = live
                 return profile
+            } afterChunk: { chunk, memberships throws(EventDecodingError) in
+                // Every profile found its memberships at its place, and no chunk of memberships has any left.
+                guard memberships.isAtEnd else {
+                    throw EventDecodingError(reason: "chunk \(chunk) of the memberships holds more than its profiles")
+                }
             }
-            // Every profile found its memberships at its place, and no chunk of memberships has any left.
-            if let chunk = readers.firstIndex(where: { !$0.isAtEnd }) {
-                throw EventDecodingError(reason: "chunk \(chunk) of the memberships holds more than its profiles")
+            guard membershipMap.count == read.count else {
+                throw EventDecodingError(reason: "\(membershipMap.count) memberships for \(read.count) profiles")
             }
-            guard members == read.count else {
-                throw EventDecodingError(reason: "\(members) memberships for \(read.count) profiles")
-            }
+            try state.index(read)
+            return (state, profileMap.end)
+        }
+
+        /// Takes the profiles read by ``read(from:at:)``, with their index by id and the due queue.
+        private mutating func index(_ read: ValueBlock<CustomerProfile>) throws(EventDecodingError) {
             // The id index and the due queue each read the profiles alone: built one on each core (about half a
             // second on one core for 710,000 profiles, hashing and comparing ids).
             let built = concurrentMap(2) { part -> Restored in
@@ -168,10 +183,11 @@ public enum CustomerProfiles: ReadsAhead {
         /// table the profiles' facts are read with. The byte count is read without checking it against the window
         /// `prefix` gives, which is smaller.
         mutating func readHead(
-            from bytes: some StateBytes
+            from bytes: some StateBytes,
+            at stateStart: Int = 0
         ) throws(EventDecodingError) -> (memberships: Range<Int>, profilesStart: Int, words: FactWords.ReadTable) {
             var head = State()
-            let ((length, words), start) = try bytes.prefix { reader throws(EventDecodingError) in
+            let ((length, words), start) = try bytes.prefix(from: stateStart) { reader throws(EventDecodingError) in
                 let words = try head.readHead(&reader)
                 return (try reader.varint(), words)
             }

@@ -170,22 +170,14 @@ public final class ProjectionRunner<P: Projection>: Sendable {
     ) throws(CRMError) -> ProjectionRunner<P> {
         let end = min(offset ?? engine.nextOffset, engine.nextOffset)
         var runner = ProjectionRunner(engine: engine)
-        if let loaded = engine.snapshots.newest(
+        if let (offset, state) = engine.snapshots.newest(
             projection: P.name,
             version: P.version,
             atOrBefore: end,
-            rejected: &notices
+            rejected: &notices,
+            read: { blocks throws(EventDecodingError) in try P.State(restoring: blocks) }
         ) {
-            let offset = loaded.offset
-            do {
-                // Its bytes are read once: the profiles' chunks give their pages back as they are read.
-                let state = try loaded.readStateOnce { raw throws(EventDecodingError) in
-                    try P.State(serializedOnce: raw)
-                }
-                runner = ProjectionRunner(engine: engine, state: state, offset: offset)
-            } catch {
-                notices.append("ignored snapshot at offset \(offset) of \(P.name): \(error)")
-            }
+            runner = ProjectionRunner(engine: engine, state: state, offset: offset)
         }
         try runner.catchUp(to: end)
         return runner

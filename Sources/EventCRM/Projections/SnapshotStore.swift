@@ -64,57 +64,47 @@ final class SnapshotStore: Sendable {
         }
     }
 
-    /// A snapshot read back: its offset and the state's canonical bytes.
-    struct Loaded {
-        var offset: Int64
-        var state: [UInt8]
-
-        /// Reads the state's bytes in place (a state can be hundreds of megabytes), once: `body` may give their
-        /// pages back to the system as it reads them (``BinaryReader/init(readingOnce:)``). The snapshot is used up.
-        consuming func readStateOnce<Result>(
-            _ body: (UnsafeMutableRawBufferPointer) throws(EventDecodingError) -> Result
-        )
-            throws(EventDecodingError) -> Result
-        {
-            // Moved out, so that the bytes are this call's alone: the mutable access below copies nothing then.
-            var bytes = state
-            state = []
-            return try bytes.withMutableBytes(body)
-        }
-    }
-
-    /// The newest valid snapshot of `projection` at `version` taken at or before `offset`. Damaged snapshots are
-    /// deleted (by a writer) and reported in `rejected`; snapshots of other versions (of the projection or of the file format)
-    /// are left alone (another build may use them) and never loaded.
-    func newest(
+    /// The newest snapshot of `projection` at `version` taken at or before `offset` that `read` reads (from its
+    /// blocks, decompressed as it reads them), and its offset. A snapshot whose header, block table or blocks do not
+    /// check out is deleted (by a writer) and reported in `rejected`, and so is one whose state `read` refuses (the
+    /// next older one is tried); snapshots of other versions (of the projection or of the file format) are left
+    /// alone (another build may use them) and never loaded.
+    func newest<Value>(
         projection: String,
         version: UInt32,
         atOrBefore offset: Int64,
-        rejected: inout [String]
-    ) -> Loaded? {
+        rejected: inout [String],
+        read: (SnapshotFile.Blocks) throws(EventDecodingError) -> Value
+    ) -> (offset: Int64, value: Value)? {
         let candidates = offsets(projection: projection, version: version).filter { $0 <= offset }.map {
             (name: Self.fileName(projection: projection, version: version, offset: $0), offset: $0)
         }
         for candidate in candidates {
             // Mapped rather than read: reading copied the whole file into fresh memory first.
             guard let file = mapped(candidate.name) else { continue }
-            file.adviseSequentialAccess()
-            let contents = SnapshotFile.decode(
-                UnsafeRawBufferPointer(file.bytes),
-                projection: projection,
-                version: version,
-                offset: candidate.offset
-            )
-            switch contents {
-            case .state(let state):
-                return Loaded(offset: candidate.offset, state: state)
-            case .otherFormat:
-                continue
-            case .damaged(let reason) where readOnly:
+            let reason: String
+            do {
+                let blocks = try SnapshotFile.Blocks(
+                    file: file,
+                    projection: projection,
+                    version: version,
+                    offset: candidate.offset,
+                    access: .whole
+                )
+                do {
+                    return (candidate.offset, try read(blocks))
+                } catch {
+                    reason = blocks.damage ?? "its state does not read: \(error)"
+                }
+            } catch {
+                guard case .damaged(let damage) = error else { continue }
+                reason = damage
+            }
+            if readOnly {
                 rejected.append(
                     "ignored damaged snapshot \(candidate.name) (read-only: left for the writer): \(reason)"
                 )
-            case .damaged(let reason):
+            } else {
                 rejected.append("deleted damaged snapshot \(candidate.name): \(reason)")
                 directory.remove(candidate.name)
             }
@@ -138,7 +128,13 @@ final class SnapshotStore: Sendable {
     func blocks(projection: String, version: UInt32, at offset: Int64) -> SnapshotFile.Blocks? {
         let name = Self.fileName(projection: projection, version: version, offset: offset)
         guard let file = mapped(name) else { return nil }
-        return try? SnapshotFile.Blocks(file: file, projection: projection, version: version, offset: offset)
+        return try? SnapshotFile.Blocks(
+            file: file,
+            projection: projection,
+            version: version,
+            offset: offset,
+            access: .pieces
+        )
     }
 
     /// The snapshot file `name`, mapped read-only; nil when it cannot be opened (gone since it was listed).

@@ -43,4 +43,26 @@ package enum LZ4 {
         )
         return Int(produced) == destination.count
     }
+
+    /// Decompresses the start of one block, at least `count` bytes of it, into `destination` (room for the whole
+    /// block or less; liblz4's `LZ4_decompress_safe_partial`): reading a chunk's byte count out of the block it
+    /// starts costs its first bytes, not the block. Returns false when those bytes do not decode.
+    package static func decompress(
+        _ source: UnsafeRawBufferPointer,
+        into destination: UnsafeMutableRawBufferPointer,
+        atLeast count: Int
+    ) -> Bool {
+        guard count < destination.count else { return decompress(source, into: destination) }
+        guard let src = source.baseAddress, let dst = destination.baseAddress, source.count > 0 else {
+            return count <= 0
+        }
+        let produced = LZ4_decompress_safe_partial(
+            src.assumingMemoryBound(to: CChar.self),
+            dst.assumingMemoryBound(to: CChar.self),
+            Int32(source.count),
+            Int32(clamping: count),
+            Int32(clamping: destination.count)
+        )
+        return Int(produced) >= count
+    }
 }

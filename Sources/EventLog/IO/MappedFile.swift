@@ -79,6 +79,18 @@ package final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Tells the kernel this mapping is done with the pages of `range` (`MADV_DONTNEED`; whole pages around it): they
+    /// leave the process's resident memory and stay in the page cache (the mapping is shared, so nothing is lost),
+    /// where a later read finds them. For a mapping read once from start to end (a restore's snapshot), whose pages
+    /// otherwise stay counted with the process until it is unmapped.
+    package func adviseDone(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress, !range.isEmpty else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / pageSize * pageSize
+        let end = min(bytes.count, (range.upperBound + pageSize - 1) / pageSize * pageSize)
+        madvise(base + start, end - start, MADV_DONTNEED)
+    }
+
     /// Tells the kernel the mapping is about to be read whole, from start to end (read ahead, in large steps).
     package func adviseSequentialAccess() {
         guard let base = bytes.baseAddress else { return }
