@@ -77,7 +77,7 @@ extension BinaryWriter {
     /// into scratch memory and are appended at once after their count: a varint appended to the writer's array at a
     /// time was a sixth of writing a snapshot.
     mutating func countedList(atMost most: Int, _ body: (inout RawPackedBytes) -> Int) {
-        withUnsafeTemporaryAllocation(byteCount: Swift.max(1, most), alignment: 1) { scratch in
+        withUnsafeTemporaryAllocation(byteCount: most + RawPackedBytes.slack, alignment: 1) { scratch in
             var encoded = RawPackedBytes(start: scratch.baseAddress)
             let count = body(&encoded)
             precondition(encoded.count <= most, "a list written into scratch memory ran past its room")

@@ -33,4 +33,32 @@ struct CountedListTests {
         #expect(read.0 == (0..<count).map { Int64($0 * 37 - 500) })
         #expect(read.1 == "after")
     }
+
+    @Test("Varints stored a word at a time into scratch memory are the varints a byte at a time, for every length")
+    func varintsAsWords() {
+        // Every bit length from 0 to 64, at both ends of its range and between, and the byte-length boundaries.
+        var values: [UInt64] = [0, 0x7F, 0x80, 0x3FFF, 0x4000, (1 << 56) - 1, 1 << 56, .max]
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for bits in 1...64 {
+            let top = bits == 64 ? UInt64.max : (1 << UInt64(bits)) - 1
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            values += [top, top >> 1 + 1, (seed & top) | (top >> 1 + 1)]
+        }
+        // Each value followed by a marker byte: a word stored past a varint's end must be overwritten, not kept.
+        var withMarkers = [UInt8]()
+        for value in values {
+            withMarkers.varint(value)
+            withMarkers.append(0xA5)
+        }
+        let room = values.count * 11
+        let written = withUnsafeTemporaryAllocation(byteCount: room + RawPackedBytes.slack, alignment: 1) { scratch in
+            var packed = RawPackedBytes(start: scratch.baseAddress)
+            for value in values {
+                packed.varint(value)
+                packed.append(0xA5)
+            }
+            return Array(scratch[..<packed.count])
+        }
+        #expect(written == withMarkers)
+    }
 }

@@ -116,6 +116,15 @@ struct TimedFactsTests {
             try MembershipHistory(reading: &reader)
         }
         #expect(history == MembershipHistory(reference.changes) && Array(history) == reference.changes)
+        // Enough changes that the scratch memory they are packed into while read fills up, more than once.
+        let many = Array(repeating: reference.changes, count: 6).flatMap { $0 }
+        var manyCanonical = BinaryWriter()
+        manyCanonical.varint(UInt64(many.count))
+        for change in many { change.serialize(into: &manyCanonical) }
+        let manyRead = try! reading(manyCanonical.bytes) { reader throws(EventDecodingError) in
+            try MembershipHistory(reading: &reader)
+        }
+        #expect(manyRead == MembershipHistory(many) && Array(manyRead) == many)
         // And write back, through scratch memory, the bytes each change writes on its own.
         var written = BinaryWriter()
         history.write(into: &written)

@@ -141,6 +141,10 @@ public struct MembershipChange: Sendable, Equatable {
     /// Whether the packed form fits a ``PackedRecord`` (it does unless it names the ids of a merge).
     var packsIntoRecord: Bool { mergeIDs == nil }
 
+    /// The most bytes a change packs into when it names no merged ids: a time difference of up to 10, a generation
+    /// of up to 5, a node of up to 3, the event type and the flags.
+    static let mostRecordBytes = 20
+
     /// Steps over one packed change and returns its time, without making the change (its merge ids are not read
     /// into strings): how the time the next change is packed after is found.
     static func time(steppingOver reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64

@@ -31,18 +31,38 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     /// restore copies them into the customer's facts buffer and drops these).
     init(reading reader: inout BinaryReader) throws(EventDecodingError) {
         let count = try reader.count("membership changes")
-        var packed = BinaryWriter()
-        // About a change's packed size each: one allocation for most customers, where growing made several.
-        packed.bytes.reserveCapacity(count * 12)
         var previous: Int64 = 0
-        for _ in 0..<count {
-            let change = try MembershipChange(deserializing: &reader)
-            change.pack(into: &packed, after: previous)
-            previous = change.at.microseconds
+        // Packed into scratch memory (a varint a word at a time, ``RawPackedBytes``), then into an array at once:
+        // packed into the array a byte at a time, they were most of reading the memberships. A change that names
+        // merged ids (of any length), or one that would not fit, goes after what the scratch memory held.
+        var spilled = [UInt8]()
+        let scratchCount = Self.scratchBytes + RawPackedBytes.slack
+        bytes = try withUnsafeTemporaryAllocation(byteCount: scratchCount, alignment: 1) {
+            scratch throws(EventDecodingError) -> [UInt8] in
+            var packed = RawPackedBytes(start: scratch.baseAddress)
+            for _ in 0..<count {
+                let change = try MembershipChange(deserializing: &reader)
+                if !change.packsIntoRecord || packed.count + MembershipChange.mostRecordBytes > Self.scratchBytes {
+                    spilled.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]))
+                    packed = RawPackedBytes(start: scratch.baseAddress)
+                }
+                if change.packsIntoRecord {
+                    change.pack(into: &packed, after: previous)
+                } else {
+                    change.pack(into: &spilled, after: previous)
+                }
+                previous = change.at.microseconds
+            }
+            let held = UnsafeRawBufferPointer(rebasing: scratch[..<packed.count])
+            guard !spilled.isEmpty else { return Array(held) }
+            spilled.append(contentsOf: held)
+            return spilled
         }
-        bytes = packed.bytes
         range = bytes.indices
     }
+
+    /// The scratch memory changes are packed into while read (most customers' changes take a few dozen bytes).
+    private static let scratchBytes = 1024
 
     /// Writes the changes in canonical form: their count, then each change (``MembershipChange``). Read once,
     /// counted as written (``BinaryWriter/countedList(atMost:_:)``).
