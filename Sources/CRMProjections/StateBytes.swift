@@ -70,7 +70,8 @@ extension StateBytes {
         let (entries, afterCount) = try count(at: start)
         let (chunkCount, firstChunk) = try count(at: afterCount)
         var chunks = [Range<Int>]()
-        chunks.reserveCapacity(chunkCount)
+        // Bounded: a count is checked against the bytes left, not against what a chunk takes in memory.
+        chunks.reserveCapacity(Swift.min(chunkCount, 1 << 12))
         var position = firstChunk
         for _ in 0..<chunkCount {
             let chunk = try self.chunk(at: position)
