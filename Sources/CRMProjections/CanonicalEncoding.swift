@@ -1,4 +1,5 @@
 public import CRMModel
+import Synchronization
 
 /// Canonical forms of the collections projection states are made of: maps and sets in key order.
 extension BinaryWriter {
@@ -284,46 +285,77 @@ package func sortedOnTwoCores<Element: Sendable>(
     _ elements: [Element],
     by key: @Sendable (Element) -> String
 ) -> [Element] {
-    let keys = elements.map(key)
-    var allASCII = true
-    let ranks = keys.map { key -> UInt64 in
-        var rank: UInt64 = 0
-        var shift: UInt64 = 56
-        for byte in key.utf8 {
-            if byte >= 0x80 { allASCII = false }
-            if shift <= 56 {
-                rank |= UInt64(byte) << shift
-                shift = shift == 0 ? 64 : shift - 8
+    let middle = elements.count / 2
+    let count = elements.count
+    // Each half's keys and ranks on its own core, into its part of one array: on one core they were a tenth of a
+    // second of a 1M-customer save, with the other core idle.
+    let nonASCII = Atomic<Bool>(false)
+    var ranks = [UInt64](repeating: 0, count: count)
+    let keys = [String](unsafeUninitializedCapacity: count) { keyBuffer, initialized in
+        ranks.withUnsafeMutableBufferPointer { rankBuffer in
+            nonisolated(unsafe) let (keyBuffer, rankBuffer) = (keyBuffer, rankBuffer)
+            concurrentForEach(2) { half in
+                for index in half == 0 ? 0..<middle : middle..<count {
+                    let key = key(elements[index])
+                    var rank: UInt64 = 0
+                    var shift: UInt64 = 56
+                    for byte in key.utf8 {
+                        if byte >= 0x80 { nonASCII.store(true, ordering: .relaxed) }
+                        if shift <= 56 {
+                            rank |= UInt64(byte) << shift
+                            shift = shift == 0 ? 64 : shift - 8
+                        }
+                    }
+                    (keyBuffer.baseAddress! + index).initialize(to: key)
+                    rankBuffer[index] = rank
+                }
             }
         }
-        return rank
+        initialized = count
     }
+    let allASCII = !nonASCII.load(ordering: .relaxed)
     let precedes: @Sendable (Int, Int) -> Bool
     if allASCII {
-        precedes = { [ranks] left, right in
+        precedes = { [ranks, keys] left, right in
             if ranks[left] != ranks[right] { return ranks[left] < ranks[right] }
             return keys[left].utf8.lexicographicallyPrecedes(keys[right].utf8)
         }
     } else {
-        precedes = { left, right in keys[left] < keys[right] }
+        precedes = { [keys] left, right in keys[left] < keys[right] }
     }
-    let middle = elements.count / 2
-    let halves = concurrentMap(2) { half in
+    let sortedHalves = concurrentMap(2) { half in
         (half == 0 ? 0..<middle : middle..<elements.count).sorted(by: precedes)
     }
-    var merged = [Element]()
-    merged.reserveCapacity(elements.count)
-    var (left, right) = (0, 0)
-    while left < halves[0].count || right < halves[1].count {
-        if right == halves[1].count || (left < halves[0].count && precedes(halves[0][left], halves[1][right])) {
-            merged.append(elements[halves[0][left]])
-            left += 1
-        } else {
-            merged.append(elements[halves[1][right]])
-            right += 1
+    let (first, second) = (sortedHalves[0], sortedHalves[1])
+    // Merged in two parts, one per core. The first half's middle element splits both halves: before it go the first
+    // half's elements before it and the second half's that it does not precede (a tie takes the second half's
+    // first, as one merge would), and everything else after it.
+    let firstSplit = first.count / 2
+    var secondSplit = 0
+    if firstSplit < first.count {
+        var high = second.count
+        while secondSplit < high {
+            let middle = (secondSplit + high) / 2
+            if precedes(first[firstSplit], second[middle]) { high = middle } else { secondSplit = middle + 1 }
         }
     }
-    return merged
+    let parts = [(first[..<firstSplit], second[..<secondSplit]), (first[firstSplit...], second[secondSplit...])]
+    let secondStart = firstSplit + secondSplit
+    return [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+        nonisolated(unsafe) let target = buffer.baseAddress!
+        concurrentForEach(2) { part in
+            let (left, right) = parts[part]
+            var next = target + (part == 0 ? 0 : secondStart)
+            var (l, r) = (left.startIndex, right.startIndex)
+            while l < left.endIndex || r < right.endIndex {
+                let fromLeft = r == right.endIndex || (l < left.endIndex && precedes(left[l], right[r]))
+                next.initialize(to: elements[fromLeft ? left[l] : right[r]])
+                if fromLeft { l += 1 } else { r += 1 }
+                next += 1
+            }
+        }
+        initialized = count
+    }
 }
 
 extension BinaryReader {

@@ -51,5 +51,13 @@ struct SortedCollectionsTests {
         let mixed = (ascii + ["café", "cafe\u{301}x", "cafd", "zoë", "Ω"]).shuffled()
         #expect(sortedOnTwoCores(mixed) { $0 } == mixed.sorted())
         #expect(sortedOnTwoCores([String]()) { $0 }.isEmpty && sortedOnTwoCores(["x"]) { $0 } == ["x"])
+        // Every count from 0 to 40, with keys that repeat: in key order, each element once (the two halves are
+        // merged in two parts, on two cores).
+        for count in 0...40 {
+            let elements = (0..<count).map { (key: "k\($0 % 7)", tag: $0) }.shuffled()
+            let sorted = sortedOnTwoCores(elements) { $0.key }
+            #expect(sorted.map(\.key) == elements.map(\.key).sorted(), "\(count)")
+            #expect(sorted.map(\.tag).sorted() == Array(0..<count), "\(count)")
+        }
     }
 }
