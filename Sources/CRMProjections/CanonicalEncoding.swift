@@ -359,9 +359,8 @@ package func sortedOnTwoCores<Element: Sendable>(
 }
 
 extension BinaryReader {
-    /// A chunked map's entry count and its chunks' bytes, in place (valid while this reader's buffer is): for a map
-    /// read alongside another over the same keys, whose chunks hold the same keys.
-    package mutating func chunkSlices() throws(EventDecodingError) -> (count: Int, chunks: [UnsafeRawBufferPointer]) {
+    /// A chunked map's entry count and its chunks' bytes, in place (valid while this reader's buffer is).
+    private mutating func chunkSlices() throws(EventDecodingError) -> (count: Int, chunks: [UnsafeRawBufferPointer]) {
         let count = try count("map")
         let chunks = try self.count("map chunks")
         var slices = [UnsafeRawBufferPointer]()
