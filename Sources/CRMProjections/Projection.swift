@@ -268,15 +268,20 @@ extension ProjectionState {
         }
     }
 
-    /// ``init(deserializing:)`` for a state that reads its parts piece by piece (``read(from:at:)``): the same
-    /// reading of the bytes `reader` has left, in place.
-    package init(readingInPieces reader: inout BinaryReader) throws(EventDecodingError) {
+    public mutating func absorb(_ shard: consuming Self, parallel: Bool) { absorb(consume shard) }
+}
+
+/// A state that reads its large parts piece by piece: reading it from a ``BinaryReader`` is its
+/// ``ProjectionState/read(from:at:)`` of the bytes the reader has left, in place. It implements that function itself
+/// (the default reads through ``ProjectionState/init(deserializing:)``, which here reads through it).
+public protocol StateReadInPieces: ProjectionState {}
+
+extension StateReadInPieces {
+    public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
         let (state, end) = try Self.read(from: BorrowedStateBytes(reader.remainingBytes), at: 0)
         _ = try reader.rawBytes(end)
         self = state
     }
-
-    public mutating func absorb(_ shard: consuming Self, parallel: Bool) { absorb(consume shard) }
 }
 
 extension ProjectionState {

@@ -82,7 +82,7 @@ public enum CustomerJourneys: ReadsAhead {
         }
     }
 
-    public struct State: ProjectionState {
+    public struct State: StateReadInPieces {
         /// By customer id.
         public internal(set) var journeys = IdentifiedTable<Journey>()
         public internal(set) var identities = IdentityMap()
@@ -131,10 +131,6 @@ public enum CustomerJourneys: ReadsAhead {
                     writer.bool(order.cancelled)
                 }
             }
-        }
-
-        public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-            try self.init(readingInPieces: &reader)
         }
 
         /// The identities and words first, then the journeys chunk by chunk, each on the core that reads it (a

@@ -12,7 +12,7 @@ public enum CustomerProfiles: ReadsAhead {
     public static let version: UInt32 = 6
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
-    public struct State: ProjectionState {
+    public struct State: StateReadInPieces {
         public internal(set) var profiles = ProfileTable()
         public var identities = IdentityMap()
         public internal(set) var segments = SegmentCatalog()
@@ -82,10 +82,6 @@ public enum CustomerProfiles: ReadsAhead {
                     CustomerProfile.serialize(first! + Int(entry.value), into: &writer, words: words)
                 }
             }
-        }
-
-        public init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-            try self.init(readingInPieces: &reader)
         }
 
         /// The head first; then each chunk of profiles, on the core that reads it, alongside the same chunk of
