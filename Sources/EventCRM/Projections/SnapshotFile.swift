@@ -447,13 +447,13 @@ enum SnapshotFile {
         let stored = UnsafeRawBufferPointer(rebasing: raw[layout.blockStarts[block]..<layout.blockStarts[block + 1]])
         let entry = layout.tableStart + block * tableEntryCount
         guard checked || CRC32C.checksum(stored) == raw.le(entry + 8, as: UInt32.self) else { return false }
+        let needed = min(needed ?? target.count, target.count)
         if raw.le(entry, as: UInt32.self) & storedUncompressed == 0 {
-            return LZ4.decompress(stored, into: target, atLeast: needed ?? target.count)
+            return LZ4.decompress(stored, into: target, atLeast: needed)
         }
         guard stored.count == target.count else { return false }
-        let copied = min(needed ?? target.count, target.count)
-        UnsafeMutableRawBufferPointer(rebasing: target[..<copied]).copyMemory(
-            from: UnsafeRawBufferPointer(rebasing: stored[..<copied])
+        UnsafeMutableRawBufferPointer(rebasing: target[..<needed]).copyMemory(
+            from: UnsafeRawBufferPointer(rebasing: stored[..<needed])
         )
         return true
     }
@@ -463,34 +463,27 @@ enum SnapshotFile {
         "block \(block) at byte \(layout.blockStarts[block]) does not match its checksum or size"
     }
 
-    /// Reads a snapshot file expected to hold `projection` at `version` after the events before `offset`,
-    /// checking and decompressing its blocks on every core.
+    /// Reads a whole snapshot file, in memory, expected to hold `projection` at `version` after the events before
+    /// `offset`: every block checked and decompressed, in order, into the state's bytes. What the format's tests read
+    /// a file with; restores and queries read one piece by piece (``Blocks``).
     static func decode(_ file: [UInt8], projection: String, version: UInt32, offset: Int64) -> Contents {
-        file.withUnsafeBytes { raw in decode(raw, projection: projection, version: version, offset: offset) }
-    }
-
-    /// ``decode(_:projection:version:offset:)`` of a file's bytes in place (mapped: a read would copy them all).
-    static func decode(_ raw: UnsafeRawBufferPointer, projection: String, version: UInt32, offset: Int64) -> Contents {
-        let layout: Layout
-        switch Self.layout(of: raw, projection: projection, version: version, offset: offset) {
-        case .success(let checked): layout = checked
-        case .failure(let rejection): return rejection.contents
-        }
-        let failedBlock = Atomic<Int>(-1)
-        nonisolated(unsafe) let input = raw
-        let state = [UInt8](unsafeUninitializedCapacity: layout.stateCount) { buffer, initialized in
-            nonisolated(unsafe) let output = UnsafeMutableRawBufferPointer(buffer)
-            concurrentForEach(layout.blockCount) { block in
-                let target = UnsafeMutableRawBufferPointer(rebasing: output[layout.range(of: block)])
-                if !unpack(block, of: input, layout: layout, into: target) {
-                    failedBlock.store(block, ordering: .relaxed)
-                }
+        file.withUnsafeBytes { raw in
+            let layout: Layout
+            switch Self.layout(of: raw, projection: projection, version: version, offset: offset) {
+            case .success(let checked): layout = checked
+            case .failure(let rejection): return rejection.contents
             }
-            initialized = layout.stateCount
+            var failed: Int?
+            let state = [UInt8](unsafeUninitializedCapacity: layout.stateCount) { buffer, initialized in
+                let output = UnsafeMutableRawBufferPointer(buffer)
+                failed = (0..<layout.blockCount).first { block in
+                    !unpack(block, of: raw, layout: layout, into: .init(rebasing: output[layout.range(of: block)]))
+                }
+                initialized = layout.stateCount
+            }
+            if let failed { return .damaged(blockDamage(failed, layout: layout)) }
+            return .state(state)
         }
-        let failed = failedBlock.load(ordering: .relaxed)
-        guard failed < 0 else { return .damaged(blockDamage(failed, layout: layout)) }
-        return .state(state)
     }
 
     /// A snapshot file read piece by piece (docs/projections.md, section 4): the file is mapped, its header and block
