@@ -32,6 +32,8 @@ struct TimedFactsTests {
         var reference = Reference()
         #expect(packed.isEmpty)
         // Times mostly ascending, some late, some repeated, and extremes (year 0000 and 9999 in microseconds).
+        // Words of the vocabulary, more than 128 of them, so that some numbers take two bytes.
+        let words = (0..<300).map { Vocabulary.number(of: "timed-facts-word-\($0)") }
         var clock: Int64 = Int64(random.next() % 1_000_000_000_000)
         for step in 0..<400 {
             let choice = random.next() % 10
@@ -43,7 +45,7 @@ struct TimedFactsTests {
                 default: clock + Int64(random.next() % 100_000_000_000)
                 }
             clock = max(clock, at)
-            let word = Vocabulary.Word(random.next() % 300_000)
+            let word = words[Int(random.next() % UInt64(words.count))]
             // Now and then a membership change, which goes before the facts in the buffer, in the order made (some
             // with the ids of a merge, some at the extreme times).
             if random.next() % 8 == 0 {
@@ -76,7 +78,7 @@ struct TimedFactsTests {
                 packed.insert(fact)
                 Reference.insert(fact, into: &reference.amounts)
             default:
-                let fact = TouchFact(at: at, channel: word, campaign: Vocabulary.Word(random.next() % 5))
+                let fact = TouchFact(at: at, channel: word, campaign: words[Int(random.next() % 5)])
                 packed.insert(fact)
                 Reference.insert(fact, into: &reference.touches)
             }
@@ -132,6 +134,39 @@ struct TimedFactsTests {
         #expect(Array(read.events) == reference.events)
         #expect(Array(read.amounts) == reference.amounts)
         #expect(Array(read.touches) == reference.touches)
+        // Written in canonical form, each list is its count, then its facts, each time from the one before it and
+        // each word by its place in the table: the event facts copied as they are packed, late ones inserted
+        // among them; the others copied but for their words.
+        let table = FactWords(words).table()
+        var lists = BinaryWriter()
+        lists.varint(UInt64(reference.events.count))
+        var previous: Int64 = 0
+        for fact in reference.events {
+            lists.time(fact.at, after: &previous)
+            lists.varint(UInt64(fact.type))
+        }
+        lists.varint(UInt64(reference.amounts.count))
+        previous = 0
+        for fact in reference.amounts {
+            lists.time(fact.at, after: &previous)
+            lists.varint(UInt64(fact.kind.rawValue))
+            lists.zigzag(fact.minorUnits)
+            table.write(fact.currency, into: &lists)
+        }
+        lists.varint(UInt64(reference.touches.count))
+        previous = 0
+        for fact in reference.touches {
+            lists.time(fact.at, after: &previous)
+            table.write(fact.channel, into: &lists)
+            table.write(fact.campaign, into: &lists)
+        }
+        for facts in [packed, rebuilt, read] {
+            var written = BinaryWriter()
+            facts.events.writeCanonical(into: &written, words: table)
+            facts.amounts.writeCanonical(into: &written, words: table)
+            facts.touches.writeCanonical(into: &written, words: table)
+            #expect(written.bytes == lists.bytes)
+        }
     }
 
     @Test("Read out of their lists, facts pack as from arrays, with some of the lists empty")
@@ -155,12 +190,14 @@ struct TimedFactsTests {
     }
 
     /// `reference`'s facts written as lists (each after its count) and read back with
-    /// ``TimedFacts/init(changes:reading:event:amount:touch:)``.
+    /// ``TimedFacts/init(changes:reading:amount:touch:)``.
     static func readBack(_ reference: Reference) -> TimedFacts {
         var writer = BinaryWriter()
+        // The event facts as the canonical encoding writes them (their packed bytes, copied).
         writer.varint(UInt64(reference.events.count))
+        var previous: Int64 = 0
         for fact in reference.events {
-            writer.int(fact.at)
+            writer.time(fact.at, after: &previous)
             writer.varint(UInt64(fact.type))
         }
         writer.varint(UInt64(reference.amounts.count))
@@ -180,9 +217,6 @@ struct TimedFactsTests {
             try TimedFacts(
                 changes: MembershipHistory(reference.changes),
                 reading: &reader,
-                event: { reader throws(EventDecodingError) in
-                    EventFact(at: try reader.int(), type: UInt8(try reader.varint()))
-                },
                 amount: { reader throws(EventDecodingError) in
                     let at = try reader.int()
                     let kind = AmountFact.Kind(rawValue: UInt8(try reader.varint()))!

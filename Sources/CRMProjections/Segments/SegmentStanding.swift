@@ -213,25 +213,10 @@ extension SegmentStanding {
     /// from the fact before it in its list (the first: from 0), its words as their places in `words`, the state's
     /// table.
     func serialize(into writer: inout BinaryWriter, words: FactWords.Table) {
-        // The most bytes of each fact: a time takes up to 10, a byte as a varint 2, an amount 10, a place 5.
-        var previous: Int64 = 0
-        events.write(into: &writer, mostBytes: 12) { encoded, fact in
-            encoded.time(fact.at, after: &previous)
-            encoded.varint(UInt64(fact.type))
-        }
-        previous = 0
-        amounts.write(into: &writer, mostBytes: 27) { encoded, fact in
-            encoded.time(fact.at, after: &previous)
-            encoded.varint(UInt64(fact.kind.rawValue))
-            encoded.zigzag(fact.minorUnits)
-            words.write(fact.currency, into: &encoded)
-        }
-        previous = 0
-        touches.write(into: &writer, mostBytes: 20) { encoded, fact in
-            encoded.time(fact.at, after: &previous)
-            words.write(fact.channel, into: &encoded)
-            words.write(fact.campaign, into: &encoded)
-        }
+        // The facts as packed, but for their words (``TimedFacts``).
+        events.writeCanonical(into: &writer, words: words)
+        amounts.writeCanonical(into: &writer, words: words)
+        touches.writeCanonical(into: &writer, words: words)
         writer.varint(UInt64(rfmGroup))
         writer.int(due)
     }
@@ -293,17 +278,12 @@ extension SegmentStanding {
         changes: MembershipHistory
     ) throws(EventDecodingError) -> SegmentStanding {
         var standing = SegmentStanding()
-        // Each list's times are written from the fact before (``serialize(into:words:)``).
-        var previous: (events: Int64, amounts: Int64, touches: Int64) = (0, 0, 0)
+        // Each list's times are written from the fact before (``serialize(into:words:)``); the event facts' are read
+        // as they are.
+        var previous: (amounts: Int64, touches: Int64) = (0, 0)
         standing.facts = try TimedFacts(
             changes: changes,
             reading: &reader,
-            event: { reader throws(EventDecodingError) in
-                EventFact(
-                    at: try reader.time(after: &previous.events),
-                    type: UInt8(truncatingIfNeeded: try reader.varint())
-                )
-            },
             amount: { reader throws(EventDecodingError) in
                 let at = try reader.time(after: &previous.amounts)
                 guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {

@@ -7,11 +7,14 @@ import CRMModel
 ///
 /// Three arrays of fixed-size facts took about 550 bytes per customer at 1M customers (16 to 24 bytes a fact, three
 /// allocation headers, and up to half of each array's capacity unused), more than a quarter of a profile's memory,
-/// and an event of the common kinds touched two of them. Here a fact takes 8 to 12 bytes: its time as a zigzag
-/// varint from `base` (the first time recorded), then its fields. The lists follow each other in the buffer,
-/// amounts, then touches, then events (appended to on every event, so last). Each list is in time order; a fact
-/// goes after every fact of its list at the same or an earlier time, as in the arrays before. This is memory only:
-/// the canonical encoding of the lists is unchanged (``SegmentStanding``).
+/// and an event of the common kinds touched two of them. Here a fact takes 6 to 12 bytes: its time as a zigzag
+/// varint from the fact before it in its list (the first: from 0), then its fields. The lists follow each other in
+/// the buffer, amounts, then touches, then events (appended to on every event, so last). Each list is in time order;
+/// a fact goes after every fact of its list at the same or an earlier time, as in the arrays before.
+///
+/// Times are written as the canonical encoding writes them (``SegmentStanding``), so that a snapshot copies what it
+/// can: the event facts, which name no words, are their canonical bytes, written and read as they are. The amounts
+/// and touches name words by ``Vocabulary`` number here and by their place in the state's table there.
 struct TimedFacts: Sendable {
     private var bytes: [UInt8] = []
 
@@ -19,10 +22,11 @@ struct TimedFacts: Sendable {
     static var bytesOffset: Int { MemoryLayout<Self>.offset(of: \Self.bytes)! }
     /// Where the bytes are in memory, found the usual way (tests check ``bytesOffset`` against it).
     var bytesAddress: UnsafeRawPointer? { bytes.withUnsafeBytes { $0.baseAddress } }
-    /// The time differences are taken from (the first fact's time; 0 while empty).
-    private var base: Int64 = 0
-    /// The latest time of any fact: a fact at or after it goes at the end of its list without a search.
-    private var latest = Int64.min
+    /// The time of each list's last fact, which a fact appended after it takes its time from (any value while the
+    /// list is empty): a fact at or after it goes at the end of its list without reading the list.
+    private var lastEvent: Int64 = 0
+    private var lastAmount: Int64 = 0
+    private var lastTouch: Int64 = 0
     /// Where the facts start, after the membership changes.
     private var amountsStart: UInt32 = 0
     private var touchesStart: UInt32 = 0
@@ -42,53 +46,57 @@ struct TimedFacts: Sendable {
         amounts: [SegmentStanding.AmountFact],
         touches: [SegmentStanding.TouchFact]
     ) {
-        base = events.first?.at ?? amounts.first?.at ?? touches.first?.at ?? 0
-        // Each list is in time order: its last fact is its latest.
-        latest = max(events.last?.at ?? .min, amounts.last?.at ?? .min, touches.last?.at ?? .min)
         // Sized exactly: a restored or merged customer gets no spare capacity.
         var size = ByteCount()
-        size.count = changes.packed.count
-        for fact in amounts { fact.pack(into: &size, base: base) }
-        for fact in touches { fact.pack(into: &size, base: base) }
-        for fact in events { fact.pack(into: &size, base: base) }
-        bytes.reserveCapacity(size.count)
+        Self.pack(amounts, into: &size)
+        Self.pack(touches, into: &size)
+        Self.pack(events, into: &size)
+        bytes.reserveCapacity(changes.packed.count + size.count)
         bytes += changes.packed
         amountsStart = UInt32(bytes.count)
-        for fact in amounts { fact.pack(into: &bytes, base: base) }
+        lastAmount = Self.pack(amounts, into: &bytes)
         touchesStart = UInt32(bytes.count)
-        for fact in touches { fact.pack(into: &bytes, base: base) }
+        lastTouch = Self.pack(touches, into: &bytes)
         eventsStart = UInt32(bytes.count)
-        for fact in events { fact.pack(into: &bytes, base: base) }
+        lastEvent = Self.pack(events, into: &bytes)
+    }
+
+    /// Packs `facts`, each with its time from the one before; returns the last one's time (0 for none).
+    @discardableResult
+    private static func pack<Fact: PackedFact>(_ facts: [Fact], into packed: inout some PackedBytes) -> Int64 {
+        var previous: Int64 = 0
+        for fact in facts { fact.pack(into: &packed, after: &previous) }
+        return previous
     }
 
     /// The facts read out of their canonical lists (events, then amounts, then touches, each after its count, as
-    /// ``SegmentStanding`` writes them; `event`, `amount` and `touch` read one fact each), packed after `changes`
-    /// into a buffer of their exact size, as ``init(changes:events:amounts:touches:)`` packs them. Each fact is
-    /// packed as it is read, into scratch memory: reading each list into an array first, then packing every fact
-    /// twice (once to size the buffer), allocated and freed three arrays per customer of a restore.
+    /// ``SegmentStanding`` writes them; `amount` and `touch` read one fact each), packed after `changes` into a
+    /// buffer of their exact size. The event facts' canonical bytes are their packed bytes: they are read through
+    /// once, to check them and find where they end, and copied as they are. The other facts are packed as they are
+    /// read, into scratch memory: reading each list into an array first, then packing every fact twice (once to
+    /// size the buffer), allocated and freed three arrays per customer of a restore.
     init(
         changes: MembershipHistory,
         reading reader: inout BinaryReader,
-        event: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.EventFact,
         amount: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.AmountFact,
         touch: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.TouchFact
     ) throws(EventDecodingError) {
         // Passed along as arguments, not captured: a local function that captured them, called from the closures
         // nested below, had every access to them checked at run time (a tenth of reading a customer's facts).
-        var unpacked = Unpacked()
+        var lasts = Lasts()
         let changeBytes = changes.packed
-        // Each list's scratch lives until the last one is read; the buffer is joined from all of them at once.
-        let (joined, amountsCount, touchesCount) = try Self.withPackedList("event facts", &reader, &unpacked, event) {
-            events,
-            reader,
-            unpacked throws(EventDecodingError) in
-            try Self.withPackedList("amount facts", &reader, &unpacked, amount) {
+        // Each list's bytes stay where they are until the last one is read; the buffer is joined from all of them.
+        let (joined, amountsCount, touchesCount) = try Self.withCanonicalList(
+            "event facts",
+            &reader,
+            &lasts.event,
+            of: SegmentStanding.EventFact.self
+        ) { events, reader throws(EventDecodingError) in
+            try Self.withPackedList("amount facts", &reader, &lasts.amount, amount) {
                 amounts,
-                reader,
-                unpacked throws(EventDecodingError) in
-                try Self.withPackedList("touch facts", &reader, &unpacked, touch) {
+                reader throws(EventDecodingError) in
+                try Self.withPackedList("touch facts", &reader, &lasts.touch, touch) {
                     touches,
-                    _,
                     _ throws(EventDecodingError) in
                     var joined = [UInt8]()
                     joined.reserveCapacity(changeBytes.count + amounts.count + touches.count + events.count)
@@ -101,28 +109,27 @@ struct TimedFacts: Sendable {
             }
         }
         bytes = joined
-        base = unpacked.base ?? 0
-        latest = unpacked.latest
+        (lastEvent, lastAmount, lastTouch) = (lasts.event, lasts.amount, lasts.touch)
         amountsStart = UInt32(changeBytes.count)
         touchesStart = amountsStart + UInt32(amountsCount)
         eventsStart = touchesStart + UInt32(touchesCount)
     }
 
-    /// What ``init(changes:reading:event:amount:touch:)`` has read so far: the time the packing starts from (the
-    /// first fact read: the first event, else amount, else touch, as in the initializer from arrays) and the latest.
-    private struct Unpacked {
-        var base: Int64?
-        var latest = Int64.min
+    /// The last time of each list read by ``init(changes:reading:amount:touch:)``.
+    private struct Lasts {
+        var event: Int64 = 0
+        var amount: Int64 = 0
+        var touch: Int64 = 0
     }
 
-    /// Packs the list next in `reader` into scratch memory and calls `body` with the packed bytes (and the reader
-    /// and what was read, for the lists after it).
+    /// Packs the list next in `reader` into scratch memory and calls `body` with the packed bytes (and the reader,
+    /// for the lists after it); `last` becomes the time of the list's last fact.
     private static func withPackedList<Fact: PackedFact, Result>(
         _ what: String,
         _ reader: inout BinaryReader,
-        _ unpacked: inout Unpacked,
+        _ last: inout Int64,
         _ read: (inout BinaryReader) throws(EventDecodingError) -> Fact,
-        _ body: (UnsafeRawBufferPointer, inout BinaryReader, inout Unpacked) throws(EventDecodingError) -> Result
+        _ body: (UnsafeRawBufferPointer, inout BinaryReader) throws(EventDecodingError) -> Result
     ) throws(EventDecodingError) -> Result {
         let count = try reader.count(what)
         return try withUnsafeTemporaryAllocation(
@@ -130,14 +137,29 @@ struct TimedFacts: Sendable {
             alignment: 1
         ) { scratch throws(EventDecodingError) -> Result in
             var packed = RawPackedBytes(start: scratch.baseAddress)
-            for _ in 0..<count {
-                let fact = try read(&reader)
-                if unpacked.base == nil { unpacked.base = fact.at }
-                unpacked.latest = max(unpacked.latest, fact.at)
-                fact.pack(into: &packed, base: unpacked.base!)
-            }
-            return try body(UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]), &reader, &unpacked)
+            var previous: Int64 = 0
+            for _ in 0..<count { try read(&reader).pack(into: &packed, after: &previous) }
+            last = previous
+            return try body(UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]), &reader)
         }
+    }
+
+    /// Calls `body` with the bytes of the list next in `reader`, in place, a list whose canonical bytes are its
+    /// packed bytes: each fact is unpacked once, which checks it and finds where the list ends. `last` becomes the
+    /// time of the list's last fact.
+    private static func withCanonicalList<Fact: PackedFact, Result>(
+        _ what: String,
+        _ reader: inout BinaryReader,
+        _ last: inout Int64,
+        of: Fact.Type,
+        _ body: (UnsafeRawBufferPointer, inout BinaryReader) throws(EventDecodingError) -> Result
+    ) throws(EventDecodingError) -> Result {
+        let count = try reader.count(what)
+        let (start, listStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
+        var previous: Int64 = 0
+        for _ in 0..<count { _ = try Fact.unpack(from: &reader, after: &previous) }
+        last = previous
+        return try body(UnsafeRawBufferPointer(start: start, count: reader.bytesRead - listStart), &reader)
     }
 
     /// No fact at all (every event of the customer leaves an event fact).
@@ -160,83 +182,74 @@ struct TimedFacts: Sendable {
         let at = Int(amountsStart)
         let grown =
             change.packsIntoRecord
-            ? insertPacked(packed(into: PackedRecord()), at: at) : insertPacked(packed(into: [UInt8]()), at: at)
-        amountsStart += grown
-        touchesStart += grown
-        eventsStart += grown
+            ? insertPacked(packed(into: PackedRecord()), replacing: at..<at)
+            : insertPacked(packed(into: [UInt8]()), replacing: at..<at)
+        amountsStart += UInt32(grown)
+        touchesStart += UInt32(grown)
+        eventsStart += UInt32(grown)
     }
 
-    var events: List<SegmentStanding.EventFact> {
-        List(bytes: bytes, range: Int(eventsStart)..<bytes.count, base: base)
-    }
+    var events: List<SegmentStanding.EventFact> { List(bytes: bytes, range: Int(eventsStart)..<bytes.count) }
     var amounts: List<SegmentStanding.AmountFact> {
-        List(bytes: bytes, range: Int(amountsStart)..<Int(touchesStart), base: base)
+        List(bytes: bytes, range: Int(amountsStart)..<Int(touchesStart))
     }
-    var touches: List<SegmentStanding.TouchFact> {
-        List(bytes: bytes, range: Int(touchesStart)..<Int(eventsStart), base: base)
-    }
+    var touches: List<SegmentStanding.TouchFact> { List(bytes: bytes, range: Int(touchesStart)..<Int(eventsStart)) }
 
     mutating func insert(_ fact: SegmentStanding.EventFact) {
-        insert(fact, into: Int(eventsStart)..<bytes.count, movingStarts: (false, false))
+        lastEvent = insert(fact, into: Int(eventsStart)..<bytes.count, last: lastEvent, movingStarts: (false, false))
     }
 
     mutating func insert(_ fact: SegmentStanding.AmountFact) {
-        insert(fact, into: Int(amountsStart)..<Int(touchesStart), movingStarts: (true, true))
+        lastAmount = insert(fact, into: Int(amountsStart)..<Int(touchesStart), last: lastAmount, movingStarts: (true, true))
     }
 
     mutating func insert(_ fact: SegmentStanding.TouchFact) {
-        insert(fact, into: Int(touchesStart)..<Int(eventsStart), movingStarts: (false, true))
+        lastTouch = insert(fact, into: Int(touchesStart)..<Int(eventsStart), last: lastTouch, movingStarts: (false, true))
     }
 
-    /// Puts `fact` into the list at `range`, after every fact at the same or an earlier time, and moves the starts
-    /// of the lists after it.
+    /// Puts `fact` into the list at `range`, whose last fact is at `last`, after every fact at the same or an
+    /// earlier time, and moves the starts of the lists after it; returns the list's new last time.
     private mutating func insert<Fact: PackedFact>(
         _ fact: Fact,
         into range: Range<Int>,
+        last: Int64,
         movingStarts moving: (touches: Bool, events: Bool)
-    ) {
+    ) -> Int64 {
         if isEmpty {
-            base = fact.at
             // The first fact reserves room for about a dozen: grown from the first fact's few bytes, the buffer was
             // reallocated and copied at each doubling on the way, on the folding core of a live catch-up.
             bytes.reserveCapacity(bytes.count + Self.firstCapacity)
         }
-        // The list read for a late fact is gone before the buffer changes: still referenced, the buffer would be
-        // copied.
-        let position =
-            fact.at < latest
-            ? Self.end(ofFactsUpTo: fact.at, in: List<Fact>(bytes: bytes, range: range, base: base))
-            : range.upperBound
-        latest = max(latest, fact.at)
         var record = PackedRecord()
-        fact.pack(into: &record, base: base)
-        let grown = insertPacked(record, at: position)
-        if moving.touches { touchesStart += grown }
-        if moving.events { eventsStart += grown }
-    }
-
-    /// Inserts packed bytes at `position` of the buffer; returns how many.
-    private mutating func insertPacked(_ packed: some PackedBuffer, at position: Int) -> UInt32 {
-        packed.withBytes { bytes.insert(contentsOf: $0, at: position) }
-        return UInt32(packed.count)
-    }
-
-    /// Where the facts of `list` at or before `time` end.
-    private static func end<Fact: PackedFact>(ofFactsUpTo time: Int64, in list: List<Fact>) -> Int {
-        var end = list.range.lowerBound
-        list.readWithNextStart { fact, next in
-            guard fact.at <= time else { return false }
-            end = next
-            return true
+        let grown: Int
+        if range.isEmpty || fact.at >= last {
+            var previous = range.isEmpty ? 0 : last
+            fact.pack(into: &record, after: &previous)
+            grown = insertPacked(record, replacing: range.upperBound..<range.upperBound)
+        } else {
+            // A late fact goes before the first fact later than it, whose time is then written from the late one.
+            // (The list read is gone before the buffer changes: still referenced, the buffer would be copied.)
+            let next = List<Fact>(bytes: bytes, range: range).firstFact(laterThan: fact.at)
+            var previous = next.previousTime
+            fact.pack(into: &record, after: &previous)
+            record.time(next.time, after: &previous)
+            grown = insertPacked(record, replacing: next.start..<next.start + next.timeBytes)
         }
-        return end
+        if moving.touches { touchesStart = UInt32(Int(touchesStart) + grown) }
+        if moving.events { eventsStart = UInt32(Int(eventsStart) + grown) }
+        return range.isEmpty ? fact.at : max(last, fact.at)
+    }
+
+    /// Puts packed bytes in place of the bytes at `replaced`; returns how many bytes the buffer grew by.
+    private mutating func insertPacked(_ packed: some PackedBuffer, replacing replaced: Range<Int>) -> Int {
+        packed.withBytes { bytes.replaceSubrange(replaced, with: $0) }
+        return packed.count - replaced.count
     }
 
     /// The facts of one list.
     struct List<Fact: PackedFact>: Sequence {
         fileprivate let bytes: [UInt8]
         fileprivate let range: Range<Int>
-        fileprivate let base: Int64
 
         var isEmpty: Bool { range.isEmpty }
 
@@ -253,25 +266,75 @@ struct TimedFacts: Sendable {
             return count
         }
 
-        /// Writes the list in canonical form: its count, then each fact as `element` encodes it, in at most
-        /// `mostBytes`, counted as written (``BinaryWriter/countedList(atMost:_:)``, with room for as many facts as
-        /// the list's bytes can hold).
-        func write(into writer: inout BinaryWriter, mostBytes: Int, _ element: (inout RawPackedBytes, Fact) -> Void) {
-            writer.countedList(atMost: range.count / Fact.leastPackedBytes * mostBytes) { encoded in
-                var count = 0
-                read { fact in
-                    element(&encoded, fact)
-                    count += 1
-                    return true
-                }
-                return count
+        /// Writes the list in canonical form: its count, then each fact's bytes as they are packed, but for its
+        /// words (its last varints, ``PackedFact/wordVarints``), written as their places in `words`, the state's
+        /// table. A list of facts without words, the event facts, is copied whole, counted by its varints' ends.
+        func writeCanonical(into writer: inout BinaryWriter, words: FactWords.Table) {
+            guard Fact.wordVarints > 0 else {
+                let ends = bytes.withUnsafeBytes { Self.varintEnds(in: UnsafeRawBufferPointer(rebasing: $0[range])) }
+                writer.varint(UInt64(ends / Fact.leadingVarints))
+                writer.append(encoded: bytes[range])
+                return
             }
+            // A word's place takes at most the 5 bytes its number may take: room for as many facts as the list's
+            // bytes can hold, each of the most bytes.
+            writer.countedList(atMost: range.count / Fact.leastPackedBytes * Fact.mostPackedBytes) { encoded in
+                bytes.withUnsafeBytes { buffer in
+                    let list = UnsafeRawBufferPointer(rebasing: buffer[range])
+                    var position = 0
+                    var count = 0
+                    while position < list.count {
+                        let start = position
+                        for _ in 0..<Fact.leadingVarints { position = Self.end(ofVarintAt: position, in: list) }
+                        encoded.append(contentsOf: UnsafeRawBufferPointer(rebasing: list[start..<position]))
+                        for _ in 0..<Fact.wordVarints {
+                            var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: list[position...]))
+                            // The buffer's own bytes, written by `pack`: they decode.
+                            words.write(Vocabulary.Word(truncatingIfNeeded: try! reader.varint()), into: &encoded)
+                            position += reader.bytesRead
+                        }
+                        count += 1
+                    }
+                    return count
+                }
+            }
+        }
+
+        /// Where the varint at `position` ends (the buffer's own bytes: it ends within them).
+        private static func end(ofVarintAt position: Int, in bytes: UnsafeRawBufferPointer) -> Int {
+            var end = position
+            while bytes[end] >= 0x80 { end += 1 }
+            return end + 1
+        }
+
+        /// How many bytes of `bytes` have their high bit clear (how many varints end there), a word at a time.
+        fileprivate static func varintEnds(in bytes: UnsafeRawBufferPointer) -> Int {
+            var ends = 0
+            var offset = 0
+            while offset + 8 <= bytes.count {
+                let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                ends += (~word & 0x8080_8080_8080_8080).nonzeroBitCount
+                offset += 8
+            }
+            while offset < bytes.count {
+                if bytes[offset] < 0x80 { ends += 1 }
+                offset += 1
+            }
+            return ends
         }
 
         /// Calls `body` with each fact in order until it returns false: how rules read the facts, in the buffer
         /// itself. (The iterator of `Sequence` copies the list into an array first: for tests and merges.)
         func read(while body: (Fact) -> Bool) {
-            readWithNextStart { fact, _ in body(fact) }
+            guard !range.isEmpty else { return }
+            bytes.withUnsafeBytes { buffer in
+                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
+                var previous: Int64 = 0
+                while !reader.isAtEnd {
+                    // The buffer's own bytes, written by `pack`: they decode.
+                    guard body(try! Fact.unpack(from: &reader, after: &previous)) else { return }
+                }
+            }
         }
 
         /// Whether a fact after `start` and at or before `end` satisfies `matches`.
@@ -285,16 +348,28 @@ struct TimedFacts: Sendable {
             return found
         }
 
-        /// ``read(while:)``, also giving where the next fact starts.
-        fileprivate func readWithNextStart(while body: (Fact, _ next: Int) -> Bool) {
-            guard !range.isEmpty else { return }
+        /// The first fact later than `time`, which the caller knows there is: where it starts in the buffer, its
+        /// time, how many bytes that time takes, and the time of the fact before it (0 for none).
+        fileprivate func firstFact(
+            laterThan time: Int64
+        ) -> (start: Int, time: Int64, timeBytes: Int, previousTime: Int64) {
             bytes.withUnsafeBytes { buffer in
-                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
+                let listBytes = UnsafeRawBufferPointer(rebasing: buffer[range])
+                var reader = BinaryReader(listBytes)
+                var previous: Int64 = 0
                 while !reader.isAtEnd {
+                    let start = reader.bytesRead
+                    var at = previous
                     // The buffer's own bytes, written by `pack`: they decode.
-                    let fact = try! Fact.unpack(from: &reader, base: base)
-                    guard body(fact, range.lowerBound + reader.bytesRead) else { return }
+                    let fact = try! Fact.unpack(from: &reader, after: &at)
+                    if fact.at > time {
+                        var timeReader = BinaryReader(UnsafeRawBufferPointer(rebasing: listBytes[start...]))
+                        _ = try! timeReader.varint()
+                        return (range.lowerBound + start, fact.at, timeReader.bytesRead, previous)
+                    }
+                    previous = at
                 }
+                preconditionFailure("no fact of the list is later than \(time)")
             }
         }
 
@@ -309,44 +384,61 @@ struct TimedFacts: Sendable {
     }
 }
 
-/// A fact that ``TimedFacts`` packs: its time from the base as a zigzag varint, then its fields.
+/// A fact that ``TimedFacts`` packs: its time as a zigzag varint from the fact before it in its list (the first:
+/// from 0), as the canonical encoding writes it, then its fields.
 protocol PackedFact: TimedFact {
     /// The fewest bytes one fact packs into (each varint, zigzag or not, takes at least one).
     static var leastPackedBytes: Int { get }
     /// The most bytes one fact packs into (a zigzag time takes up to 10, a word up to 5).
     static var mostPackedBytes: Int { get }
-    func pack(into record: inout some PackedBytes, base: Int64)
-    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self
+    /// How many of the fact's varints, its time first, are packed as the canonical encoding writes them.
+    static var leadingVarints: Int { get }
+    /// How many varints follow them, the fact's words: ``Vocabulary`` numbers when packed, places in the state's
+    /// ``FactWords`` table in the canonical encoding.
+    static var wordVarints: Int { get }
+    /// Packs the fact, its time from `previous` (the time of the fact before it in its list, 0 for the first),
+    /// which becomes the fact's.
+    func pack(into record: inout some PackedBytes, after previous: inout Int64)
+    /// Reads a fact packed after a fact at `previous`, which becomes the fact's time.
+    static func unpack(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Self
 }
 
 extension SegmentStanding.EventFact: PackedFact {
     static var leastPackedBytes: Int { 2 }
-    static var mostPackedBytes: Int { 11 }
+    static var mostPackedBytes: Int { 12 }
+    static var leadingVarints: Int { 2 }
+    static var wordVarints: Int { 0 }
 
-    func pack(into record: inout some PackedBytes, base: Int64) {
-        record.zigzag(at &- base)
-        record.append(type)
+    /// The canonical bytes of the fact (``SegmentStanding/serialize(into:words:)``): its type as a varint.
+    func pack(into record: inout some PackedBytes, after previous: inout Int64) {
+        record.time(at, after: &previous)
+        record.varint(UInt64(type))
     }
 
-    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self {
-        Self(at: base &+ (try reader.zigzag()), type: try reader.byte())
+    static func unpack(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Self
+    {
+        Self(at: try reader.time(after: &previous), type: UInt8(truncatingIfNeeded: try reader.varint()))
     }
 }
 
 extension SegmentStanding.AmountFact: PackedFact {
     static var leastPackedBytes: Int { 4 }
-    static var mostPackedBytes: Int { 26 }
+    static var mostPackedBytes: Int { 27 }
+    static var leadingVarints: Int { 3 }
+    static var wordVarints: Int { 1 }
 
-    func pack(into record: inout some PackedBytes, base: Int64) {
-        record.zigzag(at &- base)
-        record.append(kind.rawValue)
+    /// Its kind as a varint, as the canonical encoding writes it.
+    func pack(into record: inout some PackedBytes, after previous: inout Int64) {
+        record.time(at, after: &previous)
+        record.varint(UInt64(kind.rawValue))
         record.zigzag(minorUnits)
         record.varint(UInt64(currency))
     }
 
-    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self {
-        let at = base &+ (try reader.zigzag())
-        guard let kind = Kind(rawValue: try reader.byte()) else {
+    static func unpack(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Self
+    {
+        let at = try reader.time(after: &previous)
+        guard let kind = Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
             throw EventDecodingError(reason: "unknown amount kind")
         }
         let minorUnits = try reader.zigzag()
@@ -357,15 +449,18 @@ extension SegmentStanding.AmountFact: PackedFact {
 extension SegmentStanding.TouchFact: PackedFact {
     static var leastPackedBytes: Int { 3 }
     static var mostPackedBytes: Int { 20 }
+    static var leadingVarints: Int { 1 }
+    static var wordVarints: Int { 2 }
 
-    func pack(into record: inout some PackedBytes, base: Int64) {
-        record.zigzag(at &- base)
+    func pack(into record: inout some PackedBytes, after previous: inout Int64) {
+        record.time(at, after: &previous)
         record.varint(UInt64(channel))
         record.varint(UInt64(campaign))
     }
 
-    static func unpack(from reader: inout BinaryReader, base: Int64) throws(EventDecodingError) -> Self {
-        let at = base &+ (try reader.zigzag())
+    static func unpack(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Self
+    {
+        let at = try reader.time(after: &previous)
         let channel = Vocabulary.Word(try reader.varint())
         return Self(at: at, channel: channel, campaign: Vocabulary.Word(try reader.varint()))
     }
@@ -431,6 +526,12 @@ struct RawPackedBytes: PackedBytes {
     mutating func append(_ byte: UInt8) {
         start!.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
         count += 1
+    }
+
+    mutating func append(contentsOf bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
+        (start! + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
     }
 
     /// Stored a word at a time (``VarintWord``), into the ``slack`` past the room asked for at the end.
