@@ -200,11 +200,21 @@ struct TimedFacts: Sendable {
     }
 
     mutating func insert(_ fact: SegmentStanding.AmountFact) {
-        lastAmount = insert(fact, into: Int(amountsStart)..<Int(touchesStart), last: lastAmount, movingStarts: (true, true))
+        lastAmount = insert(
+            fact,
+            into: Int(amountsStart)..<Int(touchesStart),
+            last: lastAmount,
+            movingStarts: (true, true)
+        )
     }
 
     mutating func insert(_ fact: SegmentStanding.TouchFact) {
-        lastTouch = insert(fact, into: Int(touchesStart)..<Int(eventsStart), last: lastTouch, movingStarts: (false, true))
+        lastTouch = insert(
+            fact,
+            into: Int(touchesStart)..<Int(eventsStart),
+            last: lastTouch,
+            movingStarts: (false, true)
+        )
     }
 
     /// Puts `fact` into the list at `range`, whose last fact is at `last`, after every fact at the same or an
