@@ -138,41 +138,21 @@ struct TimedFactsTests {
         // each word by its place in the table: the event facts copied as they are packed, late ones inserted
         // among them; the others copied but for their words.
         let table = FactWords(words).table()
-        var lists = BinaryWriter()
-        lists.varint(UInt64(reference.events.count))
-        var previous: Int64 = 0
-        for fact in reference.events {
-            lists.time(fact.at, after: &previous)
-            lists.varint(UInt64(fact.type))
-        }
-        lists.varint(UInt64(reference.amounts.count))
-        previous = 0
-        for fact in reference.amounts {
-            lists.time(fact.at, after: &previous)
-            lists.varint(UInt64(fact.kind.rawValue))
-            lists.zigzag(fact.minorUnits)
-            table.write(fact.currency, into: &lists)
-        }
-        lists.varint(UInt64(reference.touches.count))
-        previous = 0
-        for fact in reference.touches {
-            lists.time(fact.at, after: &previous)
-            table.write(fact.channel, into: &lists)
-            table.write(fact.campaign, into: &lists)
-        }
+        let lists = Self.canonicalLists(reference, table: table)
         for facts in [packed, rebuilt, read] {
             var written = BinaryWriter()
             facts.events.writeCanonical(into: &written, words: table)
             facts.amounts.writeCanonical(into: &written, words: table)
             facts.touches.writeCanonical(into: &written, words: table)
-            #expect(written.bytes == lists.bytes)
+            #expect(written.bytes == lists)
         }
     }
 
     @Test("Read out of their lists, facts pack as from arrays, with some of the lists empty")
     func readWithEmptyLists() {
-        let touch = TouchFact(at: -5, channel: 70_000, campaign: 2)
-        let amount = AmountFact(at: 9, minorUnits: .min, currency: 3, kind: .refunded)
+        let words = (0..<200).map { Vocabulary.number(of: "timed-facts-word-\($0)") }
+        let touch = TouchFact(at: -5, channel: words[199], campaign: words[2])
+        let amount = AmountFact(at: 9, minorUnits: .min, currency: words[3], kind: .refunded)
         for reference in [
             Reference(touches: [touch]), Reference(amounts: [amount], touches: [touch]),
             Reference(events: [EventFact(at: .max, type: 255)]), Reference(),
@@ -189,11 +169,11 @@ struct TimedFactsTests {
         }
     }
 
-    /// `reference`'s facts written as lists (each after its count) and read back with
-    /// ``TimedFacts/init(changes:reading:amount:touch:)``.
-    static func readBack(_ reference: Reference) -> TimedFacts {
+    /// `reference`'s facts as the canonical encoding writes them (``SegmentStanding/serialize(into:words:)``):
+    /// each list after its count, each fact's time from the one before it in its list, its words by their places in
+    /// `table`.
+    static func canonicalLists(_ reference: Reference, table: FactWords.Table) -> [UInt8] {
         var writer = BinaryWriter()
-        // The event facts as the canonical encoding writes them (their packed bytes, copied).
         writer.varint(UInt64(reference.events.count))
         var previous: Int64 = 0
         for fact in reference.events {
@@ -201,41 +181,67 @@ struct TimedFactsTests {
             writer.varint(UInt64(fact.type))
         }
         writer.varint(UInt64(reference.amounts.count))
+        previous = 0
         for fact in reference.amounts {
-            writer.int(fact.at)
+            writer.time(fact.at, after: &previous)
             writer.varint(UInt64(fact.kind.rawValue))
-            writer.int(fact.minorUnits)
-            writer.varint(UInt64(fact.currency))
+            writer.zigzag(fact.minorUnits)
+            table.write(fact.currency, into: &writer)
         }
         writer.varint(UInt64(reference.touches.count))
+        previous = 0
         for fact in reference.touches {
-            writer.int(fact.at)
-            writer.varint(UInt64(fact.channel))
-            writer.varint(UInt64(fact.campaign))
+            writer.time(fact.at, after: &previous)
+            table.write(fact.channel, into: &writer)
+            table.write(fact.campaign, into: &writer)
         }
-        return try! reading(writer.bytes) { reader throws(EventDecodingError) in
-            try TimedFacts(
-                changes: MembershipHistory(reference.changes),
-                reading: &reader,
-                amount: { reader throws(EventDecodingError) in
-                    let at = try reader.int()
-                    let kind = AmountFact.Kind(rawValue: UInt8(try reader.varint()))!
-                    return AmountFact(
-                        at: at,
-                        minorUnits: try reader.int(),
-                        currency: Vocabulary.Word(try reader.varint()),
-                        kind: kind
-                    )
-                },
-                touch: { reader throws(EventDecodingError) in
-                    TouchFact(
-                        at: try reader.int(),
-                        channel: Vocabulary.Word(try reader.varint()),
-                        campaign: Vocabulary.Word(try reader.varint())
-                    )
-                }
-            )
+        return writer.bytes
+    }
+
+    /// `reference`'s facts written as canonical lists and read back with ``TimedFacts/read(changes:from:words:)``,
+    /// through the table of their words as a snapshot holds it.
+    static func readBack(_ reference: Reference) -> TimedFacts {
+        let words = reference.amounts.map(\.currency) + reference.touches.flatMap { [$0.channel, $0.campaign] }
+        let table = FactWords(words).table()
+        var tableBytes = BinaryWriter()
+        table.write(into: &tableBytes)
+        return try! reading(tableBytes.bytes + canonicalLists(reference, table: table)) {
+            reader throws(EventDecodingError) in
+            let readTable = try FactWords.ReadTable(deserializing: &reader)
+            return try TimedFacts.read(changes: MembershipHistory(reference.changes), from: &reader, words: readTable)
         }
+    }
+
+    @Test("Canonical lists that do not read are refused, with what was wrong: a kind, a word, a varint, the end")
+    func badListsRefused() {
+        let table = FactWords([Vocabulary.number(of: "timed-facts-word-0")]).table()
+        var tableBytes = BinaryWriter()
+        table.write(into: &tableBytes)
+        func refuses(_ lists: [UInt8], saying reason: String) -> Bool {
+            readingRefuses(tableBytes.bytes + lists, saying: reason) { reader throws(EventDecodingError) in
+                let words = try FactWords.ReadTable(deserializing: &reader)
+                _ = try TimedFacts.read(changes: MembershipHistory([]), from: &reader, words: words)
+            }
+        }
+        // No events; one amount: time 2, kind 3 (there are three kinds, 0 to 2), 5 units, the first word.
+        #expect(refuses([0, 1, 4, 3, 10, 0, 0], saying: "unknown amount kind 3"))
+        // Kind 1 as a two-byte varint: a kind is one byte.
+        #expect(refuses([0, 1, 4, 0x81, 0, 10, 0, 0], saying: "unknown amount kind 129"))
+        // A touch naming the second word of a table of one.
+        #expect(refuses([0, 0, 1, 4, 0, 1], saying: "a fact names word 1 of 1"))
+        // An event fact whose time is a varint of eleven bytes.
+        #expect(refuses([1] + [UInt8](repeating: 0x80, count: 10) + [0, 0, 0, 0], saying: "varint too long"))
+        // Two event facts announced, one there.
+        #expect(refuses([2, 4, 1], saying: "end"))
+        // The same lists, well formed, read.
+        let read = try? reading(tableBytes.bytes + [1, 4, 1, 1, 4, 1, 10, 0, 1, 4, 0, 0]) {
+            reader throws(EventDecodingError) in
+            let words = try FactWords.ReadTable(deserializing: &reader)
+            return try TimedFacts.read(changes: MembershipHistory([]), from: &reader, words: words)
+        }
+        #expect(read.map { Array($0.events) } == [EventFact(at: 2, type: 1)])
+        #expect(read.map { Array($0.amounts).map(\.minorUnits) } == [5])
+        #expect(read.map { Array($0.touches).map(\.at) } == [2])
     }
 
     @Test("Room for a list's facts, reckoned from its bytes, is never less than the count of facts packed smallest")

@@ -96,6 +96,16 @@ struct FactWords: Sendable, Equatable {
 
         /// The vocabulary number of the word whose place is next in `reader`.
         func word(from reader: inout BinaryReader) throws(EventDecodingError) -> Vocabulary.Word {
+            try numbers.withUnsafeBufferPointer { numbers throws(EventDecodingError) in
+                try Self.word(from: &reader, numbers: numbers)
+            }
+        }
+
+        /// ``word(from:)`` of a table whose numbers are `numbers`.
+        static func word(
+            from reader: inout BinaryReader,
+            numbers: UnsafeBufferPointer<Vocabulary.Word>
+        ) throws(EventDecodingError) -> Vocabulary.Word {
             let place = try reader.varint()
             guard place < UInt64(numbers.count) else {
                 throw EventDecodingError(reason: "a fact names word \(place) of \(numbers.count)")

@@ -94,6 +94,15 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     /// The packed bytes (for a buffer that takes them in).
     var packed: ArraySlice<UInt8> { bytes[range] }
 
+    /// Calls `body` with the packed bytes in place.
+    func withPackedBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try bytes.withUnsafeBufferPointer { buffer throws(Failure) in
+            try body(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[range])))
+        }
+    }
+
     /// The time the next change is packed after: the last change's (0 for none).
     var lastTime: Int64 {
         bytes.withUnsafeBytes { buffer in

@@ -278,28 +278,7 @@ extension SegmentStanding {
         changes: MembershipHistory
     ) throws(EventDecodingError) -> SegmentStanding {
         var standing = SegmentStanding()
-        // Each list's times are written from the fact before (``serialize(into:words:)``); the event facts' are read
-        // as they are.
-        var previous: (amounts: Int64, touches: Int64) = (0, 0)
-        standing.facts = try TimedFacts(
-            changes: changes,
-            reading: &reader,
-            amount: { reader throws(EventDecodingError) in
-                let at = try reader.time(after: &previous.amounts)
-                guard let kind = AmountFact.Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
-                    throw EventDecodingError(reason: "unknown amount kind")
-                }
-                let minorUnits = try reader.int()
-                return AmountFact(at: at, minorUnits: minorUnits, currency: try words.word(from: &reader), kind: kind)
-            },
-            touch: { reader throws(EventDecodingError) in
-                TouchFact(
-                    at: try reader.time(after: &previous.touches),
-                    channel: try words.word(from: &reader),
-                    campaign: try words.word(from: &reader)
-                )
-            }
-        )
+        standing.facts = try TimedFacts.read(changes: changes, from: &reader, words: words)
         standing.rfmGroup = UInt8(truncatingIfNeeded: try reader.varint())
         standing.due = try reader.int()
         standing.queued = standing.due

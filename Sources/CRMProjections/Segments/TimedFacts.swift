@@ -70,96 +70,121 @@ struct TimedFacts: Sendable {
     }
 
     /// The facts read out of their canonical lists (events, then amounts, then touches, each after its count, as
-    /// ``SegmentStanding`` writes them; `amount` and `touch` read one fact each), packed after `changes` into a
-    /// buffer of their exact size. The event facts' canonical bytes are their packed bytes: they are read through
-    /// once, to check them and find where they end, and copied as they are. The other facts are packed as they are
-    /// read, into scratch memory: reading each list into an array first, then packing every fact twice (once to
-    /// size the buffer), allocated and freed three arrays per customer of a restore.
-    init(
+    /// ``SegmentStanding`` writes them, naming words by their places in `words`), packed after `changes` into a
+    /// buffer of their exact size. Each fact is read once, to check it and find where it ends, and copied as it is
+    /// but for its words. The event facts, which name none, are copied from where they are read. The others are
+    /// copied into scratch memory as they are read: reading each list into an array first, then packing every fact
+    /// twice (once to size the buffer), allocated and freed three arrays per customer of a restore.
+    /// A function, not an initializer, so that `words` is borrowed: an initializer takes its arguments owned, and
+    /// both cores of a restore retaining and releasing the one table, for every customer, took a fifth of reading
+    /// the facts.
+    static func read(
         changes: MembershipHistory,
-        reading reader: inout BinaryReader,
-        amount: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.AmountFact,
-        touch: (inout BinaryReader) throws(EventDecodingError) -> SegmentStanding.TouchFact
-    ) throws(EventDecodingError) {
-        // Passed along as arguments, not captured: a local function that captured them, called from the closures
-        // nested below, had every access to them checked at run time (a tenth of reading a customer's facts).
-        var lasts = Lasts()
-        let changeBytes = changes.packed
-        // Each list's bytes stay where they are until the last one is read; the buffer is joined from all of them.
-        let (joined, amountsCount, touchesCount) = try Self.withCanonicalList(
-            "event facts",
-            &reader,
-            &lasts.event,
-            of: SegmentStanding.EventFact.self
-        ) { events, reader throws(EventDecodingError) in
-            try Self.withPackedList("amount facts", &reader, &lasts.amount, amount) {
-                amounts,
-                reader throws(EventDecodingError) in
-                try Self.withPackedList("touch facts", &reader, &lasts.touch, touch) {
-                    touches,
-                    _ throws(EventDecodingError) in
-                    var joined = [UInt8]()
-                    joined.reserveCapacity(changeBytes.count + amounts.count + touches.count + events.count)
-                    joined += changeBytes
-                    joined += amounts
-                    joined += touches
-                    joined += events
-                    return (joined, amounts.count, touches.count)
-                }
-            }
+        from reader: inout BinaryReader,
+        words: FactWords.ReadTable
+    ) throws(EventDecodingError) -> TimedFacts {
+        // The table's numbers are passed along as a pointer: the closures below capturing the table retained and
+        // released it, which both cores of a restore do to the same object for every customer.
+        try words.numbers.withUnsafeBufferPointer { numbers throws(EventDecodingError) in
+            try read(changes: changes, from: &reader, numbers: numbers)
         }
-        bytes = joined
-        (lastEvent, lastAmount, lastTouch) = (lasts.event, lasts.amount, lasts.touch)
-        amountsStart = UInt32(changeBytes.count)
-        touchesStart = amountsStart + UInt32(amountsCount)
-        eventsStart = touchesStart + UInt32(touchesCount)
     }
 
-    /// The last time of each list read by ``init(changes:reading:amount:touch:)``.
+    /// ``read(changes:from:words:)`` with the table's numbers in memory that outlives the call.
+    private static func read(
+        changes: MembershipHistory,
+        from reader: inout BinaryReader,
+        numbers words: UnsafeBufferPointer<Vocabulary.Word>
+    ) throws(EventDecodingError) -> TimedFacts {
+        var lasts = Lasts()
+        // The changes' bytes as a pointer too: captured as an array, they were retained and released.
+        return try changes.withPackedBytes { changeBytes throws(EventDecodingError) in
+            // Each list's bytes stay where they are until the last one is read; the buffer is joined from all of
+            // them, copied into it at once.
+            let (joined, amountsCount, touchesCount) = try Self.withList(
+                "event facts",
+                of: SegmentStanding.EventFact.self,
+                &reader,
+                words,
+                &lasts.event
+            ) { events, reader throws(EventDecodingError) in
+                try Self.withList("amount facts", of: SegmentStanding.AmountFact.self, &reader, words, &lasts.amount) {
+                    amounts,
+                    reader throws(EventDecodingError) in
+                    try Self.withList("touch facts", of: SegmentStanding.TouchFact.self, &reader, words, &lasts.touch) {
+                        touches,
+                        _ throws(EventDecodingError) in
+                        let joined = [UInt8](
+                            unsafeUninitializedCapacity: changeBytes.count + amounts.count + touches.count
+                                + events.count
+                        ) { buffer, count in
+                            func append(_ part: UnsafeRawBufferPointer) {
+                                guard let source = part.baseAddress, let start = buffer.baseAddress else { return }
+                                UnsafeMutableRawPointer(start + count).copyMemory(from: source, byteCount: part.count)
+                                count += part.count
+                            }
+                            append(changeBytes)
+                            append(amounts)
+                            append(touches)
+                            append(events)
+                        }
+                        return (joined, amounts.count, touches.count)
+                    }
+                }
+            }
+            var facts = TimedFacts()
+            facts.bytes = joined
+            (facts.lastEvent, facts.lastAmount, facts.lastTouch) = (lasts.event, lasts.amount, lasts.touch)
+            facts.amountsStart = UInt32(changeBytes.count)
+            facts.touchesStart = facts.amountsStart + UInt32(amountsCount)
+            facts.eventsStart = facts.touchesStart + UInt32(touchesCount)
+            return facts
+        }
+    }
+
+    /// The last time of each list read by ``read(changes:from:words:)``.
     private struct Lasts {
         var event: Int64 = 0
         var amount: Int64 = 0
         var touch: Int64 = 0
     }
 
-    /// Packs the list next in `reader` into scratch memory and calls `body` with the packed bytes (and the reader,
-    /// for the lists after it); `last` becomes the time of the list's last fact.
-    private static func withPackedList<Fact: PackedFact, Result>(
+    /// Reads the canonical list next in `reader` and calls `body` with its packed bytes (and the reader, for the
+    /// lists after it): the list's own bytes, in place, for facts without words; else copied into scratch memory
+    /// but for the words, each written as its vocabulary number. `last` becomes the time of the list's last fact.
+    private static func withList<Fact: PackedFact, Result>(
         _ what: String,
+        of: Fact.Type,
         _ reader: inout BinaryReader,
+        _ words: UnsafeBufferPointer<Vocabulary.Word>,
         _ last: inout Int64,
-        _ read: (inout BinaryReader) throws(EventDecodingError) -> Fact,
         _ body: (UnsafeRawBufferPointer, inout BinaryReader) throws(EventDecodingError) -> Result
     ) throws(EventDecodingError) -> Result {
         let count = try reader.count(what)
+        var previous: Int64 = 0
+        guard Fact.wordVarints > 0 else {
+            let (start, listStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
+            for _ in 0..<count { try Fact.readLeading(from: &reader, after: &previous) }
+            last = previous
+            return try body(UnsafeRawBufferPointer(start: start, count: reader.bytesRead - listStart), &reader)
+        }
         return try withUnsafeTemporaryAllocation(
             byteCount: count * Fact.mostPackedBytes + RawPackedBytes.slack,
             alignment: 1
         ) { scratch throws(EventDecodingError) -> Result in
             var packed = RawPackedBytes(start: scratch.baseAddress)
-            var previous: Int64 = 0
-            for _ in 0..<count { try read(&reader).pack(into: &packed, after: &previous) }
+            for _ in 0..<count {
+                let (start, factStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
+                try Fact.readLeading(from: &reader, after: &previous)
+                // At most as many bytes as packing the fact writes there (``PackedFact/readLeading(from:after:)``).
+                packed.append(contentsOf: UnsafeRawBufferPointer(start: start, count: reader.bytesRead - factStart))
+                for _ in 0..<Fact.wordVarints {
+                    packed.varint(UInt64(try FactWords.ReadTable.word(from: &reader, numbers: words)))
+                }
+            }
             last = previous
             return try body(UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]), &reader)
         }
-    }
-
-    /// Calls `body` with the bytes of the list next in `reader`, in place, a list whose canonical bytes are its
-    /// packed bytes: each fact is unpacked once, which checks it and finds where the list ends. `last` becomes the
-    /// time of the list's last fact.
-    private static func withCanonicalList<Fact: PackedFact, Result>(
-        _ what: String,
-        _ reader: inout BinaryReader,
-        _ last: inout Int64,
-        of: Fact.Type,
-        _ body: (UnsafeRawBufferPointer, inout BinaryReader) throws(EventDecodingError) -> Result
-    ) throws(EventDecodingError) -> Result {
-        let count = try reader.count(what)
-        let (start, listStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
-        var previous: Int64 = 0
-        for _ in 0..<count { _ = try Fact.unpack(from: &reader, after: &previous) }
-        last = previous
-        return try body(UnsafeRawBufferPointer(start: start, count: reader.bytesRead - listStart), &reader)
     }
 
     /// No fact at all (every event of the customer leaves an event fact).
@@ -411,6 +436,10 @@ protocol PackedFact: TimedFact {
     func pack(into record: inout some PackedBytes, after previous: inout Int64)
     /// Reads a fact packed after a fact at `previous`, which becomes the fact's time.
     static func unpack(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Self
+    /// Reads the varints before the fact's words, packed or canonical, checking them as ``unpack(from:after:)``
+    /// does; `previous` becomes the fact's time. What it reads takes at most the bytes `pack` writes for them,
+    /// which is what a restore copies.
+    static func readLeading(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError)
 }
 
 extension SegmentStanding.EventFact: PackedFact {
@@ -429,18 +458,24 @@ extension SegmentStanding.EventFact: PackedFact {
     {
         Self(at: try reader.time(after: &previous), type: UInt8(truncatingIfNeeded: try reader.varint()))
     }
+
+    /// The whole fact (it names no words). Its type may take more bytes than packing writes: the event facts are
+    /// read in place, not copied into room reckoned from ``mostPackedBytes``.
+    static func readLeading(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) {
+        _ = try unpack(from: &reader, after: &previous)
+    }
 }
 
 extension SegmentStanding.AmountFact: PackedFact {
     static var leastPackedBytes: Int { 4 }
-    static var mostPackedBytes: Int { 27 }
+    static var mostPackedBytes: Int { 26 }
     static var leadingVarints: Int { 3 }
     static var wordVarints: Int { 1 }
 
-    /// Its kind as a varint, as the canonical encoding writes it.
+    /// Its kind as a byte: the varint the canonical encoding writes (every kind is below 128).
     func pack(into record: inout some PackedBytes, after previous: inout Int64) {
         record.time(at, after: &previous)
-        record.varint(UInt64(kind.rawValue))
+        record.append(kind.rawValue)
         record.zigzag(minorUnits)
         record.varint(UInt64(currency))
     }
@@ -448,11 +483,22 @@ extension SegmentStanding.AmountFact: PackedFact {
     static func unpack(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) -> Self
     {
         let at = try reader.time(after: &previous)
-        guard let kind = Kind(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
-            throw EventDecodingError(reason: "unknown amount kind")
-        }
+        let kind = try readKind(from: &reader)
         let minorUnits = try reader.zigzag()
         return Self(at: at, minorUnits: minorUnits, currency: Vocabulary.Word(try reader.varint()), kind: kind)
+    }
+
+    static func readLeading(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) {
+        _ = try reader.time(after: &previous)
+        _ = try readKind(from: &reader)
+        _ = try reader.zigzag()
+    }
+
+    /// One byte: a longer varint is no kind either.
+    private static func readKind(from reader: inout BinaryReader) throws(EventDecodingError) -> Kind {
+        let byte = try reader.byte()
+        guard let kind = Kind(rawValue: byte) else { throw EventDecodingError(reason: "unknown amount kind \(byte)") }
+        return kind
     }
 }
 
@@ -473,6 +519,10 @@ extension SegmentStanding.TouchFact: PackedFact {
         let at = try reader.time(after: &previous)
         let channel = Vocabulary.Word(try reader.varint())
         return Self(at: at, channel: channel, campaign: Vocabulary.Word(try reader.varint()))
+    }
+
+    static func readLeading(from reader: inout BinaryReader, after previous: inout Int64) throws(EventDecodingError) {
+        _ = try reader.time(after: &previous)
     }
 }
 
