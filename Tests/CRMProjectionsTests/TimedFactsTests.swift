@@ -110,27 +110,17 @@ struct TimedFactsTests {
         #expect(Array(rebuilt.touches) == reference.touches)
         let read = Self.readBack(reference)
         #expect(Array(read.changes) == reference.changes)
-        // The changes read out of their canonical list pack as from an array.
-        var canonical = BinaryWriter()
-        canonical.varint(UInt64(reference.changes.count))
-        for change in reference.changes { change.serialize(into: &canonical) }
-        let history = try! reading(canonical.bytes) { reader throws(EventDecodingError) in
+        // The changes in canonical form are their byte count, then each change as docs/projections.md lays it out:
+        // its time from the change before, generation, node, event type, flags, and the ids of a merge.
+        let canonical = Self.canonicalChanges(reference.changes)
+        let history = try! reading(canonical) { reader throws(EventDecodingError) in
             try MembershipHistory(reading: &reader)
         }
         #expect(history == MembershipHistory(reference.changes) && Array(history) == reference.changes)
-        // Enough changes that the scratch memory they are packed into while read fills up, more than once.
-        let many = Array(repeating: reference.changes, count: 6).flatMap { $0 }
-        var manyCanonical = BinaryWriter()
-        manyCanonical.varint(UInt64(many.count))
-        for change in many { change.serialize(into: &manyCanonical) }
-        let manyRead = try! reading(manyCanonical.bytes) { reader throws(EventDecodingError) in
-            try MembershipHistory(reading: &reader)
-        }
-        #expect(manyRead == MembershipHistory(many) && Array(manyRead) == many)
-        // And write back, through scratch memory, the bytes each change writes on its own.
+        // And are written back as they were read.
         var written = BinaryWriter()
         history.write(into: &written)
-        #expect(written.bytes == canonical.bytes)
+        #expect(written.bytes == canonical)
         #expect(Array(read.events) == reference.events)
         #expect(Array(read.amounts) == reference.amounts)
         #expect(Array(read.touches) == reference.touches)
@@ -167,6 +157,51 @@ struct TimedFactsTests {
             #expect(Array(grown.touches) == reference.touches + [TouchFact(at: 10, channel: 1, campaign: 1)])
             #expect(Array(grown.events) == reference.events && Array(grown.amounts) == reference.amounts)
         }
+    }
+
+    /// `changes` as the canonical encoding writes them, laid out by hand from docs/projections.md.
+    static func canonicalChanges(_ changes: [MembershipChange]) -> [UInt8] {
+        var packed = BinaryWriter()
+        var previous: Int64 = 0
+        for change in changes {
+            packed.time(change.at.microseconds, after: &previous)
+            packed.varint(UInt64(change.generation))
+            packed.varint(UInt64(change.node))
+            packed.bytes.append(change.eventType)
+            let ids = change.subject != nil || change.other != nil
+            let flags = (change.entered ? 1 : 0) | (change.nodeHolds ? 2 : 0) | change.trigger.rawValue << 2
+            packed.bytes.append(flags | (ids ? 0x80 : 0))
+            if ids {
+                packed.optionalString(change.subject)
+                packed.optionalString(change.other)
+            }
+        }
+        var writer = BinaryWriter()
+        writer.varint(UInt64(packed.bytes.count))
+        return writer.bytes + packed.bytes
+    }
+
+    @Test("Membership changes that do not read are refused, with what was wrong")
+    func badChangesRefused() {
+        func refuses(_ bytes: [UInt8], saying reason: String) -> Bool {
+            readingRefuses([UInt8(bytes.count)] + bytes, saying: reason) { reader throws(EventDecodingError) in
+                _ = try MembershipHistory(reading: &reader)
+            }
+        }
+        // Time 1, generation 0, node 0, event type 3, then the flags.
+        #expect(refuses([2, 0, 0, 3, 6 << 2], saying: "unknown membership trigger 6"))
+        #expect(refuses([2, 0, 0, 3, 0x40], saying: "unknown membership trigger 16"))
+        #expect(refuses([2, 0x80, 0x80, 0x80, 0x80, 0x10, 0, 3, 0], saying: "generation 4294967296"))
+        #expect(refuses([2, 0, 0x80, 0x80, 0x04, 3, 0], saying: "node 65536"))
+        // Merge ids, the first of invalid UTF-8.
+        #expect(refuses([2, 0, 0, 3, 0x80 | 4 << 2, 2, 0xFF, 0], saying: "UTF-8"))
+        // A change cut short by the byte count.
+        #expect(refuses([2, 0, 0, 3], saying: "end"))
+        let read = try? reading([10, 2, 0, 0, 3, 4 << 2, 2, 0, 0, 3, 1]) { reader throws(EventDecodingError) in
+            try MembershipHistory(reading: &reader)
+        }
+        #expect(read.map { Array($0).map(\.trigger) } == [.mergedInto, .event])
+        #expect(read.map { Array($0).map(\.at.microseconds) } == [1, 2])
     }
 
     /// `reference`'s facts as the canonical encoding writes them (``SegmentStanding/serialize(into:words:)``):

@@ -85,43 +85,6 @@ public struct MembershipChange: Sendable, Equatable {
         }
     }
 
-    func serialize(into writer: inout some PackedBytes) {
-        writer.zigzag(at.microseconds)
-        writer.varint(UInt64(generation))
-        writer.append(entered ? 1 : 0)
-        writer.varint(UInt64(trigger.rawValue))
-        writer.varint(UInt64(eventType))
-        writer.varint(UInt64(node))
-        writer.append(nodeHolds ? 1 : 0)
-        writer.optionalString(subject)
-        writer.optionalString(other)
-    }
-
-    init(deserializing reader: inout BinaryReader) throws(EventDecodingError) {
-        let at = EventTime(microseconds: try reader.int())
-        let generation = Int(try reader.varint())
-        let entered = try reader.bool()
-        guard let trigger = Trigger(rawValue: UInt8(truncatingIfNeeded: try reader.varint())) else {
-            throw EventDecodingError(reason: "unknown membership trigger")
-        }
-        let eventType = UInt8(truncatingIfNeeded: try reader.varint())
-        let node = Int(try reader.varint())
-        guard generation <= UInt32.max, node <= UInt16.max else {
-            throw EventDecodingError(reason: "membership change of generation \(generation), node \(node): too large")
-        }
-        self.init(
-            at: at,
-            generation: generation,
-            entered: entered,
-            trigger: trigger,
-            eventType: eventType,
-            node: node,
-            nodeHolds: try reader.bool(),
-            subject: try reader.optionalString(),
-            other: try reader.optionalString()
-        )
-    }
-
     /// Set in a packed change's flags when the ids of a merge follow.
     private static let packedIDsFlag: UInt8 = 0x80
 
@@ -172,6 +135,30 @@ public struct MembershipChange: Sendable, Equatable {
         mergeIDs =
             packedFlags & Self.packedIDsFlag == 0
             ? nil : MergeIDs(subject: try reader.optionalString(), other: try reader.optionalString())
+    }
+
+    /// Reads one packed change out of bytes that are not the buffer's own (a snapshot's, where the changes are
+    /// written as they are packed), checking what unpacking takes on trust: a known trigger and no unknown flag, a
+    /// generation and a node that fit their fields, ids of valid UTF-8. Returns the change's time; no change is
+    /// made (its ids are checked in place).
+    static func check(reading reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64 {
+        let time = previous &+ (try reader.zigzag())
+        let generation = try reader.varint()
+        let node = try reader.varint()
+        guard generation <= UInt32.max, node <= UInt16.max else {
+            throw EventDecodingError(reason: "membership change of generation \(generation), node \(node): too large")
+        }
+        _ = try reader.byte()
+        let packedFlags = try reader.byte()
+        let trigger = (packedFlags & ~packedIDsFlag) >> triggerShift
+        guard Trigger(rawValue: trigger) != nil else {
+            throw EventDecodingError(reason: "unknown membership trigger \(trigger)")
+        }
+        if packedFlags & packedIDsFlag != 0 {
+            try reader.checkOptionalString()
+            try reader.checkOptionalString()
+        }
+        return time
     }
 
     /// `generation` and `node` fit in 32 and 16 bits: a catalog holds far fewer definitions, and a rule far fewer

@@ -7,8 +7,8 @@ import CRMModel
 /// Every customer keeps a few changes for as long as the state lives. As an array they took 24 bytes each plus
 /// unused capacity and a header, about 190 bytes per customer at 1M customers. Packed, a change takes about 10 bytes:
 /// its time as a zigzag varint from the change before it (the first from 0), its generation and node as varints, its
-/// event type and its flags as bytes, then, when the flags say so, the two ids of a merge as optional strings. This
-/// is memory only: the canonical encoding of the changes is unchanged (``MembershipChange``).
+/// event type and its flags as bytes, then, when the flags say so, the two ids of a merge as optional strings. The
+/// canonical encoding writes these bytes as they are (since `customer-profiles` version 7), after their byte count.
 public struct MembershipHistory: Sendable, Sequence, Equatable {
     private let bytes: [UInt8]
     private let range: Range<Int>
@@ -26,58 +26,21 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
         range = bytes.indices
     }
 
-    /// The changes listed in `reader` as ``write(into:)`` writes them, packed as they are read: no array of
-    /// changes in between, which a restore made and freed for every customer. Not trimmed to their exact size (a
-    /// restore copies them into the customer's facts buffer and drops these).
+    /// The changes in `reader` as ``write(into:)`` writes them: their byte count, then their packed bytes, each
+    /// change checked (``MembershipChange/check(reading:after:)``) and the bytes copied as they are.
     init(reading reader: inout BinaryReader) throws(EventDecodingError) {
-        let count = try reader.count("membership changes")
+        let packed = try reader.rawBytes(try reader.count("bytes of membership changes"))
+        var changes = BinaryReader(packed)
         var previous: Int64 = 0
-        // Packed into scratch memory (a varint a word at a time, ``RawPackedBytes``), then into an array at once:
-        // packed into the array a byte at a time, they were most of reading the memberships. A change that names
-        // merged ids (of any length), or one that would not fit, goes after what the scratch memory held.
-        var spilled = [UInt8]()
-        let scratchCount = Self.scratchBytes + RawPackedBytes.slack
-        bytes = try withUnsafeTemporaryAllocation(byteCount: scratchCount, alignment: 1) {
-            scratch throws(EventDecodingError) -> [UInt8] in
-            var packed = RawPackedBytes(start: scratch.baseAddress)
-            for _ in 0..<count {
-                let change = try MembershipChange(deserializing: &reader)
-                if !change.packsIntoRecord || packed.count + MembershipChange.mostRecordBytes > Self.scratchBytes {
-                    spilled.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]))
-                    packed = RawPackedBytes(start: scratch.baseAddress)
-                }
-                if change.packsIntoRecord {
-                    change.pack(into: &packed, after: previous)
-                } else {
-                    change.pack(into: &spilled, after: previous)
-                }
-                previous = change.at.microseconds
-            }
-            let held = UnsafeRawBufferPointer(rebasing: scratch[..<packed.count])
-            guard !spilled.isEmpty else { return Array(held) }
-            spilled.append(contentsOf: held)
-            return spilled
-        }
+        while !changes.isAtEnd { previous = try MembershipChange.check(reading: &changes, after: previous) }
+        bytes = Array(packed)
         range = bytes.indices
     }
 
-    /// The scratch memory changes are packed into while read (most customers' changes take a few dozen bytes).
-    private static let scratchBytes = 1024
-
-    /// Writes the changes in canonical form: their count, then each change (``MembershipChange``). Read once,
-    /// counted as written (``BinaryWriter/countedList(atMost:_:)``).
+    /// Writes the changes in canonical form: their byte count, then their packed bytes, as they are.
     func write(into writer: inout BinaryWriter) {
-        // A change packs into at least 5 bytes, and its canonical form is at most 14 bytes longer than its packed
-        // one: a whole time (up to 10 bytes) where the packed form has a difference (at least 1), and 7 bytes at most
-        // of event type, flags, trigger and id markers where it has 2 (its ids, when a merge has them, are alike).
-        writer.countedList(atMost: range.count + range.count / 5 * 14) { encoded in
-            var count = 0
-            for change in self {
-                change.serialize(into: &encoded)
-                count += 1
-            }
-            return count
-        }
+        writer.varint(UInt64(range.count))
+        writer.bytes += bytes[range]
     }
 
     /// The changes packed at `range` in `bytes`.
