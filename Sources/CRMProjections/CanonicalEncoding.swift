@@ -72,17 +72,15 @@ extension BinaryWriter {
         for element in strings { string(element) }
     }
 
-    /// A list written as ``varint(_:)`` of its count, then its elements, when the count is known only once they are
-    /// written: `body` writes them, in at most `most` bytes, and returns how many. Packed lists (facts, membership
-    /// changes) are counted only by reading them, which made a snapshot decode each of them twice. The elements go
-    /// into scratch memory and are appended at once after their count: a varint appended to the writer's array at a
-    /// time was a sixth of writing a snapshot.
-    mutating func countedList(atMost most: Int, _ body: (inout RawPackedBytes) -> Int) {
+    /// A list in canonical form after its byte count, known once the list is written: `body` writes it into scratch
+    /// memory with room for `most` bytes (and ``RawPackedBytes/slack`` more), and it is appended at once after the
+    /// count (a varint appended to the writer's array at a time was a sixth of writing a snapshot).
+    mutating func byteCountedList(atMost most: Int, _ body: (inout RawPackedBytes) -> Void) {
         withUnsafeTemporaryAllocation(byteCount: most + RawPackedBytes.slack, alignment: 1) { scratch in
             var encoded = RawPackedBytes(start: scratch.baseAddress)
-            let count = body(&encoded)
+            body(&encoded)
             precondition(encoded.count <= most, "a list written into scratch memory ran past its room")
-            varint(UInt64(count))
+            varint(UInt64(encoded.count))
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
         }
     }

@@ -3,31 +3,35 @@ import Testing
 
 @testable import CRMProjections
 
-/// ``BinaryWriter/countedList(atMost:_:)``: the count written in front of elements counted as they were written gives the
-/// bytes of writing the count first, for counts that take one varint byte and for those that take more.
+/// ``BinaryWriter/byteCountedList(atMost:_:)``: the byte count written in front of elements written into scratch memory
+/// gives the bytes of writing the elements apart and their count first, for counts that take one varint byte and
+/// for those that take more.
 @Suite("Counted lists")
 struct CountedListTests {
-    @Test("The same bytes as a count written first", arguments: [0, 1, 127, 128, 300, 20_000])
+    @Test("The same bytes as a byte count written first", arguments: [0, 1, 127, 128, 300, 20_000])
     func sameBytes(count: Int) throws {
+        var elements = BinaryWriter()
+        for number in 0..<count { elements.int(Int64(number * 37 - 500)) }
         var expected = BinaryWriter()
         expected.string("before")
-        expected.varint(UInt64(count))
-        for number in 0..<count { expected.int(Int64(number * 37 - 500)) }
+        expected.varint(UInt64(elements.bytes.count))
+        expected.bytes += elements.bytes
         expected.string("after")
 
         var counted = BinaryWriter()
         counted.string("before")
         // A zigzag varint of these numbers takes at most 3 bytes.
-        counted.countedList(atMost: count * 3) { encoded in
+        counted.byteCountedList(atMost: count * 3) { encoded in
             for number in 0..<count { encoded.zigzag(Int64(number * 37 - 500)) }
-            return count
         }
         counted.string("after")
         #expect(counted.bytes == expected.bytes)
 
         let read = try reading(counted.bytes) { reader throws(EventDecodingError) in
             _ = try reader.string()
-            let numbers = try reader.list("numbers") { reader throws(EventDecodingError) in try reader.int() }
+            var list = BinaryReader(try reader.rawBytes(try reader.count("bytes of numbers")))
+            var numbers = [Int64]()
+            while !list.isAtEnd { numbers.append(try list.int()) }
             return (numbers, try reader.string())
         }
         #expect(read.0 == (0..<count).map { Int64($0 * 37 - 500) })

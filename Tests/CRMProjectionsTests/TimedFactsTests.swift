@@ -205,30 +205,34 @@ struct TimedFactsTests {
     }
 
     /// `reference`'s facts as the canonical encoding writes them (``SegmentStanding/serialize(into:words:)``):
-    /// each list after its count, each fact's time from the one before it in its list, its words by their places in
+    /// each list after its byte count, each fact's time from the one before it in its list, its words by their places in
     /// `table`.
     static func canonicalLists(_ reference: Reference, table: FactWords.Table) -> [UInt8] {
-        var writer = BinaryWriter()
-        writer.varint(UInt64(reference.events.count))
+        var events = BinaryWriter()
         var previous: Int64 = 0
         for fact in reference.events {
-            writer.time(fact.at, after: &previous)
-            writer.varint(UInt64(fact.type))
+            events.time(fact.at, after: &previous)
+            events.varint(UInt64(fact.type))
         }
-        writer.varint(UInt64(reference.amounts.count))
+        var amounts = BinaryWriter()
         previous = 0
         for fact in reference.amounts {
-            writer.time(fact.at, after: &previous)
-            writer.varint(UInt64(fact.kind.rawValue))
-            writer.zigzag(fact.minorUnits)
-            table.write(fact.currency, into: &writer)
+            amounts.time(fact.at, after: &previous)
+            amounts.varint(UInt64(fact.kind.rawValue))
+            amounts.zigzag(fact.minorUnits)
+            table.write(fact.currency, into: &amounts)
         }
-        writer.varint(UInt64(reference.touches.count))
+        var touches = BinaryWriter()
         previous = 0
         for fact in reference.touches {
-            writer.time(fact.at, after: &previous)
-            table.write(fact.channel, into: &writer)
-            table.write(fact.campaign, into: &writer)
+            touches.time(fact.at, after: &previous)
+            table.write(fact.channel, into: &touches)
+            table.write(fact.campaign, into: &touches)
+        }
+        var writer = BinaryWriter()
+        for list in [events, amounts, touches] {
+            writer.varint(UInt64(list.bytes.count))
+            writer.bytes += list.bytes
         }
         return writer.bytes
     }
@@ -258,18 +262,20 @@ struct TimedFactsTests {
                 _ = try TimedFacts.read(changes: MembershipHistory([]), from: &reader, words: words)
             }
         }
-        // No events; one amount: time 2, kind 3 (there are three kinds, 0 to 2), 5 units, the first word.
-        #expect(refuses([0, 1, 4, 3, 10, 0, 0], saying: "unknown amount kind 3"))
+        // Each list after its byte count. No events; one amount: time 2, kind 3 (there are three kinds, 0 to 2), 5
+        // units, the first word.
+        #expect(refuses([0, 4, 4, 3, 10, 0, 0], saying: "unknown amount kind 3"))
         // Kind 1 as a two-byte varint: a kind is one byte.
-        #expect(refuses([0, 1, 4, 0x81, 0, 10, 0, 0], saying: "unknown amount kind 129"))
+        #expect(refuses([0, 5, 4, 0x81, 0, 10, 0, 0], saying: "unknown amount kind 129"))
         // A touch naming the second word of a table of one.
-        #expect(refuses([0, 0, 1, 4, 0, 1], saying: "a fact names word 1 of 1"))
+        #expect(refuses([0, 0, 3, 4, 0, 1], saying: "a fact names word 1 of 1"))
         // An event fact whose time is a varint of eleven bytes.
-        #expect(refuses([1] + [UInt8](repeating: 0x80, count: 10) + [0, 0, 0, 0], saying: "varint too long"))
-        // Two event facts announced, one there.
-        #expect(refuses([2, 4, 1], saying: "end"))
+        #expect(refuses([12] + [UInt8](repeating: 0x80, count: 10) + [0, 0, 0, 0], saying: "varint too long"))
+        // A list of event facts whose byte count ends within a fact, and one that runs past the end.
+        #expect(refuses([3, 4, 1, 4, 1, 0, 0], saying: "end"))
+        #expect(refuses([9, 4, 1], saying: "bytes of event facts count 9 is too large"))
         // The same lists, well formed, read.
-        let read = try? reading(tableBytes.bytes + [1, 4, 1, 1, 4, 1, 10, 0, 1, 4, 0, 0]) {
+        let read = try? reading(tableBytes.bytes + [2, 4, 1, 4, 4, 1, 10, 0, 3, 4, 0, 0]) {
             reader throws(EventDecodingError) in
             let words = try FactWords.ReadTable(deserializing: &reader)
             return try TimedFacts.read(changes: MembershipHistory([]), from: &reader, words: words)

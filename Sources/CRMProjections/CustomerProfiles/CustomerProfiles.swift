@@ -9,7 +9,8 @@ public enum CustomerProfiles: ReadsAhead {
     /// 3: segments, memberships and RFM groups. 4: profiles written in chunks (read and written on every core).
     /// 5: memberships in a section of their own, before the profiles. 6: the words of facts in a table in the head,
     /// named by their place; each fact's time from the one before; no touch counts (they are counted from the facts).
-    /// 7: membership changes written as they are packed in memory, after their byte count.
+    /// 7: membership changes and timed facts written as they are packed in memory (but for the facts' words), each
+    /// list after its byte count.
     public static let version: UInt32 = 7
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.

@@ -69,7 +69,7 @@ struct TimedFacts: Sendable {
         return previous
     }
 
-    /// The facts read out of their canonical lists (events, then amounts, then touches, each after its count, as
+    /// The facts read out of their canonical lists (events, then amounts, then touches, each after its byte count, as
     /// ``SegmentStanding`` writes them, naming words by their places in `words`), packed after `changes` into a
     /// buffer of their exact size. Each fact is read once, to check it and find where it ends, and copied as it is
     /// but for its words. The event facts, which name none, are copied from where they are read. The others are
@@ -102,16 +102,28 @@ struct TimedFacts: Sendable {
             // Each list's bytes stay where they are until the last one is read; the buffer is joined from all of
             // them, copied into it at once.
             let (joined, amountsCount, touchesCount) = try Self.withList(
-                "event facts",
+                "bytes of event facts",
                 of: SegmentStanding.EventFact.self,
                 &reader,
                 words,
                 &lasts.event
             ) { events, reader throws(EventDecodingError) in
-                try Self.withList("amount facts", of: SegmentStanding.AmountFact.self, &reader, words, &lasts.amount) {
+                try Self.withList(
+                    "bytes of amount facts",
+                    of: SegmentStanding.AmountFact.self,
+                    &reader,
+                    words,
+                    &lasts.amount
+                ) {
                     amounts,
                     reader throws(EventDecodingError) in
-                    try Self.withList("touch facts", of: SegmentStanding.TouchFact.self, &reader, words, &lasts.touch) {
+                    try Self.withList(
+                        "bytes of touch facts",
+                        of: SegmentStanding.TouchFact.self,
+                        &reader,
+                        words,
+                        &lasts.touch
+                    ) {
                         touches,
                         _ throws(EventDecodingError) in
                         let joined = [UInt8](
@@ -149,9 +161,10 @@ struct TimedFacts: Sendable {
         var touch: Int64 = 0
     }
 
-    /// Reads the canonical list next in `reader` and calls `body` with its packed bytes (and the reader, for the
-    /// lists after it): the list's own bytes, in place, for facts without words; else copied into scratch memory
-    /// but for the words, each written as its vocabulary number. `last` becomes the time of the list's last fact.
+    /// Reads the canonical list next in `reader` (its byte count, then its facts) and calls `body` with its packed
+    /// bytes (and the reader, for the lists after it): the list's own bytes, in place, for facts without words; else
+    /// copied into scratch memory but for the words, each written as its vocabulary number. Each fact is read once,
+    /// to check it; `last` becomes the time of the list's last fact.
     private static func withList<Fact: PackedFact, Result>(
         _ what: String,
         of: Fact.Type,
@@ -160,26 +173,25 @@ struct TimedFacts: Sendable {
         _ last: inout Int64,
         _ body: (UnsafeRawBufferPointer, inout BinaryReader) throws(EventDecodingError) -> Result
     ) throws(EventDecodingError) -> Result {
-        let count = try reader.count(what)
+        let listBytes = try reader.rawBytes(try reader.count(what))
+        var list = BinaryReader(listBytes)
         var previous: Int64 = 0
         guard Fact.wordVarints > 0 else {
-            let (start, listStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
-            for _ in 0..<count { try Fact.readLeading(from: &reader, after: &previous) }
+            while !list.isAtEnd { try Fact.readLeading(from: &list, after: &previous) }
             last = previous
-            return try body(UnsafeRawBufferPointer(start: start, count: reader.bytesRead - listStart), &reader)
+            return try body(listBytes, &reader)
         }
-        return try withUnsafeTemporaryAllocation(
-            byteCount: count * Fact.mostPackedBytes + RawPackedBytes.slack,
-            alignment: 1
-        ) { scratch throws(EventDecodingError) -> Result in
+        // A fact's words take at least a byte each here and at most 5 packed; the rest is copied.
+        let most = listBytes.count + listBytes.count / Fact.leastPackedBytes * Fact.wordVarints * 4
+        return try withUnsafeTemporaryAllocation(byteCount: most + RawPackedBytes.slack, alignment: 1) {
+            scratch throws(EventDecodingError) -> Result in
             var packed = RawPackedBytes(start: scratch.baseAddress)
-            for _ in 0..<count {
-                let (start, factStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
-                try Fact.readLeading(from: &reader, after: &previous)
-                // At most as many bytes as packing the fact writes there (``PackedFact/readLeading(from:after:)``).
-                packed.append(contentsOf: UnsafeRawBufferPointer(start: start, count: reader.bytesRead - factStart))
+            while !list.isAtEnd {
+                let (start, factStart) = (list.remainingBytes.baseAddress, list.bytesRead)
+                try Fact.readLeading(from: &list, after: &previous)
+                packed.append(contentsOf: UnsafeRawBufferPointer(start: start, count: list.bytesRead - factStart))
                 for _ in 0..<Fact.wordVarints {
-                    packed.varint(UInt64(try FactWords.ReadTable.word(from: &reader, numbers: words)))
+                    packed.varint(UInt64(try FactWords.ReadTable.word(from: &list, numbers: words)))
                 }
             }
             last = previous
@@ -291,7 +303,7 @@ struct TimedFacts: Sendable {
         /// At least the count, without reading the list: every fact takes at least `Fact.leastPackedBytes`.
         var mostFacts: Int { range.count / Fact.leastPackedBytes }
 
-        /// Counted by reading the list (it is written after its count in the canonical encoding, once).
+        /// Counted by reading the list.
         var count: Int {
             var count = 0
             read { _ in
@@ -301,23 +313,21 @@ struct TimedFacts: Sendable {
             return count
         }
 
-        /// Writes the list in canonical form: its count, then each fact's bytes as they are packed, but for its
-        /// words (its last varints, ``PackedFact/wordVarints``), written as their places in `words`, the state's
-        /// table. A list of facts without words, the event facts, is copied whole, counted by its varints' ends.
+        /// Writes the list in canonical form: its byte count, then each fact's bytes as they are packed, but for
+        /// its words (its last varints, ``PackedFact/wordVarints``), written as their places in `words`, the
+        /// state's table. A list of facts without words, the event facts, is copied whole.
         func writeCanonical(into writer: inout BinaryWriter, words: FactWords.Table) {
             guard Fact.wordVarints > 0 else {
-                let ends = bytes.withUnsafeBytes { Self.varintEnds(in: UnsafeRawBufferPointer(rebasing: $0[range])) }
-                writer.varint(UInt64(ends / Fact.leadingVarints))
-                writer.append(encoded: bytes[range])
+                writer.varint(UInt64(range.count))
+                writer.bytes += bytes[range]
                 return
             }
             // A word's place takes at most the 5 bytes its number may take: room for as many facts as the list's
             // bytes can hold, each of the most bytes.
-            writer.countedList(atMost: range.count / Fact.leastPackedBytes * Fact.mostPackedBytes) { encoded in
+            writer.byteCountedList(atMost: range.count / Fact.leastPackedBytes * Fact.mostPackedBytes) { encoded in
                 bytes.withUnsafeBytes { buffer in
                     let list = UnsafeRawBufferPointer(rebasing: buffer[range])
                     var position = 0
-                    var count = 0
                     while position < list.count {
                         let start = position
                         for _ in 0..<Fact.leadingVarints { position = Self.end(ofVarintAt: position, in: list) }
@@ -328,9 +338,7 @@ struct TimedFacts: Sendable {
                             words.write(Vocabulary.Word(truncatingIfNeeded: try! reader.varint()), into: &encoded)
                             position += reader.bytesRead
                         }
-                        count += 1
                     }
-                    return count
                 }
             }
         }
@@ -340,22 +348,6 @@ struct TimedFacts: Sendable {
             var end = position
             while bytes[end] >= 0x80 { end += 1 }
             return end + 1
-        }
-
-        /// How many bytes of `bytes` have their high bit clear (how many varints end there), a word at a time.
-        fileprivate static func varintEnds(in bytes: UnsafeRawBufferPointer) -> Int {
-            var ends = 0
-            var offset = 0
-            while offset + 8 <= bytes.count {
-                let word = bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                ends += (~word & 0x8080_8080_8080_8080).nonzeroBitCount
-                offset += 8
-            }
-            while offset < bytes.count {
-                if bytes[offset] < 0x80 { ends += 1 }
-                offset += 1
-            }
-            return ends
         }
 
         /// Calls `body` with each fact in order until it returns false: how rules read the facts, in the buffer
