@@ -283,6 +283,8 @@ package func sortedOnTwoCores<Element: Sendable>(
     _ elements: [Element],
     by key: @Sendable (Element) -> String
 ) -> [Element] {
+    // Nothing to sort, and no array made with a capacity of 0 (`joinedOnEveryCore` says why).
+    guard !elements.isEmpty else { return [] }
     let middle = elements.count / 2
     let count = elements.count
     // Each half's keys and ranks on its own core, into its part of one array: on one core they were a tenth of a

@@ -126,10 +126,10 @@ struct TimedFacts: Sendable {
                     ) {
                         touches,
                         _ throws(EventDecodingError) in
-                        let joined = [UInt8](
-                            unsafeUninitializedCapacity: changeBytes.count + amounts.count + touches.count
-                                + events.count
-                        ) { buffer, count in
+                        let total = changeBytes.count + amounts.count + touches.count + events.count
+                        // Not made with a capacity of 0 (`joinedOnEveryCore` says why).
+                        guard total > 0 else { return ([UInt8](), 0, 0) }
+                        let joined = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
                             func append(_ part: UnsafeRawBufferPointer) {
                                 guard let source = part.baseAddress, let start = buffer.baseAddress else { return }
                                 UnsafeMutableRawPointer(start + count).copyMemory(from: source, byteCount: part.count)
