@@ -283,7 +283,6 @@ package func sortedOnTwoCores<Element: Sendable>(
     _ elements: [Element],
     by key: @Sendable (Element) -> String
 ) -> [Element] {
-    // Nothing to sort, and no array made with a capacity of 0 (`joinedOnEveryCore` says why).
     guard !elements.isEmpty else { return [] }
     let middle = elements.count / 2
     let count = elements.count

@@ -1,4 +1,5 @@
 import Dispatch
+import Locking
 
 /// Runs `body` for each of `0..<count`, on every core or (`parallel: false`) on this thread, and returns when all
 /// are done.
@@ -71,10 +72,7 @@ package func joinedOnEveryCore(_ pieces: [ArraySlice<UInt8>]) -> [UInt8] {
         defer { total += piece.count }
         return total
     }
-    // Not made with a capacity of 0: the standard library then writes the count of the one empty array all empty
-    // arrays share, which ThreadSanitizer reports as a race with any thread reading an empty array.
-    guard total > 0 else { return [] }
-    return [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+    return [UInt8](filledInPlace: total) { buffer, initialized in
         nonisolated(unsafe) let target = buffer
         concurrentForEach(pieces.count) { index in
             pieces[index].withUnsafeBufferPointer { piece in

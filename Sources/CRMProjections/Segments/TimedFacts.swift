@@ -1,4 +1,5 @@
 import CRMModel
+import Locking
 
 /// A customer's timed facts (``SegmentStanding/EventFact``, ``SegmentStanding/AmountFact``,
 /// ``SegmentStanding/TouchFact``), packed as varints in one buffer: what windowed segment rules read. The customer's
@@ -127,9 +128,7 @@ struct TimedFacts: Sendable {
                         touches,
                         _ throws(EventDecodingError) in
                         let total = changeBytes.count + amounts.count + touches.count + events.count
-                        // Not made with a capacity of 0 (`joinedOnEveryCore` says why).
-                        guard total > 0 else { return ([UInt8](), 0, 0) }
-                        let joined = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+                        let joined = [UInt8](filledInPlace: total) { buffer, count in
                             func append(_ part: UnsafeRawBufferPointer) {
                                 guard let source = part.baseAddress, let start = buffer.baseAddress else { return }
                                 UnsafeMutableRawPointer(start + count).copyMemory(from: source, byteCount: part.count)

@@ -474,22 +474,13 @@ enum SnapshotFile {
             case .failure(let rejection): return rejection.contents
             }
             var failed: Int?
-            func unpackEvery(into output: UnsafeMutableRawBufferPointer) {
+            // A state of 0 bytes has no blocks (each holds at least one byte).
+            let state = [UInt8](filledInPlace: layout.stateCount) { buffer, initialized in
+                let output = UnsafeMutableRawBufferPointer(buffer)
                 failed = (0..<layout.blockCount).first { block in
                     !unpack(block, of: raw, layout: layout, into: .init(rebasing: output[layout.range(of: block)]))
                 }
-            }
-            // Not made with a capacity of 0: the standard library then writes the count of the one empty array all
-            // empty arrays share, which ThreadSanitizer reports as a race with any thread reading an empty array.
-            let state: [UInt8]
-            if layout.stateCount == 0 {
-                unpackEvery(into: UnsafeMutableRawBufferPointer(start: nil, count: 0))
-                state = []
-            } else {
-                state = [UInt8](unsafeUninitializedCapacity: layout.stateCount) { buffer, initialized in
-                    unpackEvery(into: UnsafeMutableRawBufferPointer(buffer))
-                    initialized = layout.stateCount
-                }
+                initialized = layout.stateCount
             }
             if let failed { return .damaged(blockDamage(failed, layout: layout)) }
             return .state(state)

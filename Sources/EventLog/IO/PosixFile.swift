@@ -1,3 +1,5 @@
+import Locking
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -57,11 +59,8 @@ package struct PosixFile: Sendable {
 
     /// Reads `count` bytes at `position`, fewer when the file ends first.
     package func read(count: Int, at position: Int64) throws(EventLogError) -> [UInt8] {
-        // Not made with a capacity of 0: the standard library then writes the count of the one empty array all empty
-        // arrays share, which ThreadSanitizer reports as a race with any thread reading an empty array.
-        guard count > 0 else { return [] }
         var failure: EventLogError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let bytes = [UInt8](filledInPlace: count) { buffer, initialized in
             do throws(EventLogError) {
                 initialized = try read(into: UnsafeMutableRawBufferPointer(buffer), at: position)
             } catch {
