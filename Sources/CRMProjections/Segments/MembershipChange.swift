@@ -104,27 +104,6 @@ public struct MembershipChange: Sendable, Equatable {
     /// Whether the packed form fits a ``PackedRecord`` (it does unless it names the ids of a merge).
     var packsIntoRecord: Bool { mergeIDs == nil }
 
-    /// The most bytes a change packs into when it names no merged ids: a time difference of up to 10, a generation
-    /// of up to 5, a node of up to 3, the event type and the flags.
-    static let mostRecordBytes = 20
-
-    /// Steps over one packed change and returns its time, without making the change (its merge ids are not read
-    /// into strings): how the time the next change is packed after is found.
-    static func time(steppingOver reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64
-    {
-        let time = previous &+ (try reader.zigzag())
-        _ = try reader.varint()
-        _ = try reader.varint()
-        _ = try reader.byte()
-        if try reader.byte() & packedIDsFlag != 0 {
-            for _ in 0..<2 {
-                let marker = try reader.varint()
-                if marker > 0 { _ = try reader.rawBytes(Int(marker - 1)) }
-            }
-        }
-        return time
-    }
-
     init(unpacking reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) {
         microseconds = previous &+ (try reader.zigzag())
         generationNumber = UInt32(truncatingIfNeeded: try reader.varint())
@@ -137,10 +116,10 @@ public struct MembershipChange: Sendable, Equatable {
             ? nil : MergeIDs(subject: try reader.optionalString(), other: try reader.optionalString())
     }
 
-    /// Reads one packed change out of bytes that are not the buffer's own (a snapshot's, where the changes are
-    /// written as they are packed), checking what unpacking takes on trust: a known trigger and no unknown flag, a
-    /// generation and a node that fit their fields, ids of valid UTF-8. Returns the change's time; no change is
-    /// made (its ids are checked in place).
+    /// Steps over one packed change and returns its time, without making the change (its merge ids are checked in
+    /// place, not read into strings), checking what unpacking takes on trust: a known trigger and no unknown flag,
+    /// a generation and a node that fit their fields, ids of valid UTF-8. How a snapshot's changes (written as they
+    /// are packed) are checked, and how the time the next change is packed after is found.
     static func check(reading reader: inout BinaryReader, after previous: Int64) throws(EventDecodingError) -> Int64 {
         let time = previous &+ (try reader.zigzag())
         let generation = try reader.varint()

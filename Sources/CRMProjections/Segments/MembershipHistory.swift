@@ -72,7 +72,7 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
             var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
             var time: Int64 = 0
             // The buffer's own bytes, written by `pack`: they decode.
-            while !reader.isAtEnd { time = try! MembershipChange.time(steppingOver: &reader, after: time) }
+            while !reader.isAtEnd { time = try! MembershipChange.check(reading: &reader, after: time) }
             return time
         }
     }
