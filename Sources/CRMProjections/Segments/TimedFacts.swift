@@ -73,129 +73,93 @@ struct TimedFacts: Sendable {
     /// The facts read out of their canonical lists (events, then amounts, then touches, each after its byte count, as
     /// ``SegmentStanding`` writes them, naming words by their places in `words`), packed after `changes` into a
     /// buffer of their exact size. Each fact is read once, to check it and find where it ends, and copied as it is
-    /// but for its words. The event facts, which name none, are copied from where they are read. The others are
-    /// copied into scratch memory as they are read: reading each list into an array first, then packing every fact
-    /// twice (once to size the buffer), allocated and freed three arrays per customer of a restore.
+    /// but for its words. The event facts, which name none, are copied from where they are read; the amounts and
+    /// touches into scratch memory first, their words written as vocabulary numbers. (Reading each list into an
+    /// array first, then packing every fact twice, once to size the buffer, allocated and freed three arrays per
+    /// customer of a restore.)
+    ///
     /// A function, not an initializer, so that `words` is borrowed: an initializer takes its arguments owned, and
     /// both cores of a restore retaining and releasing the one table, for every customer, took a fifth of reading
-    /// the facts.
+    /// the facts. For the same reason the table's numbers and the changes' bytes are reached through pointers.
     static func read(
         changes: MembershipHistory,
         from reader: inout BinaryReader,
         words: FactWords.ReadTable
     ) throws(EventDecodingError) -> TimedFacts {
-        // The table's numbers are passed along as a pointer: the closures below capturing the table retained and
-        // released it, which both cores of a restore do to the same object for every customer.
-        try words.numbers.withUnsafeBufferPointer { numbers throws(EventDecodingError) in
-            try read(changes: changes, from: &reader, numbers: numbers)
-        }
-    }
-
-    /// ``read(changes:from:words:)`` with the table's numbers in memory that outlives the call.
-    private static func read(
-        changes: MembershipHistory,
-        from reader: inout BinaryReader,
-        numbers words: UnsafeBufferPointer<Vocabulary.Word>
-    ) throws(EventDecodingError) -> TimedFacts {
-        var lasts = Lasts()
-        // The changes' bytes as a pointer too: captured as an array, they were retained and released.
-        return try changes.withPackedBytes { changeBytes throws(EventDecodingError) in
-            // Each list's bytes stay where they are until the last one is read; the buffer is joined from all of
-            // them, copied into it at once.
-            let (joined, amountsCount, touchesCount) = try Self.withList(
-                "bytes of event facts",
-                of: SegmentStanding.EventFact.self,
-                &reader,
-                words,
-                &lasts.event
-            ) { events, reader throws(EventDecodingError) in
-                try Self.withList(
-                    "bytes of amount facts",
-                    of: SegmentStanding.AmountFact.self,
-                    &reader,
-                    words,
-                    &lasts.amount
-                ) {
-                    amounts,
-                    reader throws(EventDecodingError) in
-                    try Self.withList(
-                        "bytes of touch facts",
-                        of: SegmentStanding.TouchFact.self,
-                        &reader,
-                        words,
-                        &lasts.touch
-                    ) {
-                        touches,
-                        _ throws(EventDecodingError) in
-                        let total = changeBytes.count + amounts.count + touches.count + events.count
-                        let joined = [UInt8](filledInPlace: total) { buffer, count in
-                            func append(_ part: UnsafeRawBufferPointer) {
-                                guard let source = part.baseAddress, let start = buffer.baseAddress else { return }
-                                UnsafeMutableRawPointer(start + count).copyMemory(from: source, byteCount: part.count)
-                                count += part.count
-                            }
-                            append(changeBytes)
-                            append(amounts)
-                            append(touches)
-                            append(events)
+        let events = try reader.rawBytes(try reader.count("bytes of event facts"))
+        let amounts = try reader.rawBytes(try reader.count("bytes of amount facts"))
+        let touches = try reader.rawBytes(try reader.count("bytes of touch facts"))
+        var facts = TimedFacts()
+        facts.lastEvent = try lastTime(checking: events, of: SegmentStanding.EventFact.self)
+        let room =
+            roomTranslated(amounts, of: SegmentStanding.AmountFact.self)
+            + roomTranslated(touches, of: SegmentStanding.TouchFact.self)
+        try words.numbers.withUnsafeBufferPointer { words throws(EventDecodingError) in
+            try changes.withPackedBytes { changes throws(EventDecodingError) in
+                try withUnsafeTemporaryAllocation(byteCount: room + RawPackedBytes.slack, alignment: 1) {
+                    scratch throws(EventDecodingError) in
+                    var packed = RawPackedBytes(start: scratch.baseAddress)
+                    facts.lastAmount = try translate(amounts, of: SegmentStanding.AmountFact.self, words, &packed)
+                    let amountsCount = packed.count
+                    facts.lastTouch = try translate(touches, of: SegmentStanding.TouchFact.self, words, &packed)
+                    let translated = UnsafeRawBufferPointer(rebasing: scratch[..<packed.count])
+                    facts.bytes = [UInt8](filledInPlace: changes.count + translated.count + events.count) {
+                        buffer,
+                        count in
+                        func append(_ part: UnsafeRawBufferPointer) {
+                            guard let source = part.baseAddress, let start = buffer.baseAddress else { return }
+                            UnsafeMutableRawPointer(start + count).copyMemory(from: source, byteCount: part.count)
+                            count += part.count
                         }
-                        return (joined, amounts.count, touches.count)
+                        append(changes)
+                        append(translated)
+                        append(events)
                     }
+                    facts.amountsStart = UInt32(changes.count)
+                    facts.touchesStart = facts.amountsStart + UInt32(amountsCount)
+                    facts.eventsStart = facts.touchesStart + UInt32(packed.count - amountsCount)
                 }
             }
-            var facts = TimedFacts()
-            facts.bytes = joined
-            (facts.lastEvent, facts.lastAmount, facts.lastTouch) = (lasts.event, lasts.amount, lasts.touch)
-            facts.amountsStart = UInt32(changeBytes.count)
-            facts.touchesStart = facts.amountsStart + UInt32(amountsCount)
-            facts.eventsStart = facts.touchesStart + UInt32(touchesCount)
-            return facts
         }
+        return facts
     }
 
-    /// The last time of each list read by ``read(changes:from:words:)``.
-    private struct Lasts {
-        var event: Int64 = 0
-        var amount: Int64 = 0
-        var touch: Int64 = 0
-    }
-
-    /// Reads the canonical list next in `reader` (its byte count, then its facts) and calls `body` with its packed
-    /// bytes (and the reader, for the lists after it): the list's own bytes, in place, for facts without words; else
-    /// copied into scratch memory but for the words, each written as its vocabulary number. Each fact is read once,
-    /// to check it; `last` becomes the time of the list's last fact.
-    private static func withList<Fact: PackedFact, Result>(
-        _ what: String,
-        of: Fact.Type,
-        _ reader: inout BinaryReader,
-        _ words: UnsafeBufferPointer<Vocabulary.Word>,
-        _ last: inout Int64,
-        _ body: (UnsafeRawBufferPointer, inout BinaryReader) throws(EventDecodingError) -> Result
-    ) throws(EventDecodingError) -> Result {
-        let listBytes = try reader.rawBytes(try reader.count(what))
-        var list = BinaryReader(listBytes)
+    /// Checks a canonical list of facts without words (its bytes are their packed bytes), fact by fact; returns its
+    /// last fact's time.
+    private static func lastTime<Fact: PackedFact>(
+        checking list: UnsafeRawBufferPointer,
+        of: Fact.Type
+    ) throws(EventDecodingError) -> Int64 {
+        var reader = BinaryReader(list)
         var previous: Int64 = 0
-        guard Fact.wordVarints > 0 else {
-            while !list.isAtEnd { try Fact.readLeading(from: &list, after: &previous) }
-            last = previous
-            return try body(listBytes, &reader)
-        }
-        // A fact's words take at least a byte each here and at most 5 packed; the rest is copied.
-        let most = listBytes.count + listBytes.count / Fact.leastPackedBytes * Fact.wordVarints * 4
-        return try withUnsafeTemporaryAllocation(byteCount: most + RawPackedBytes.slack, alignment: 1) {
-            scratch throws(EventDecodingError) -> Result in
-            var packed = RawPackedBytes(start: scratch.baseAddress)
-            while !list.isAtEnd {
-                let (start, factStart) = (list.remainingBytes.baseAddress, list.bytesRead)
-                try Fact.readLeading(from: &list, after: &previous)
-                packed.append(contentsOf: UnsafeRawBufferPointer(start: start, count: list.bytesRead - factStart))
-                for _ in 0..<Fact.wordVarints {
-                    packed.varint(UInt64(try FactWords.ReadTable.word(from: &list, numbers: words)))
-                }
+        while !reader.isAtEnd { try Fact.readLeading(from: &reader, after: &previous) }
+        return previous
+    }
+
+    /// The most bytes `list`, canonical, takes packed: a word takes at least a byte there and at most 5 here.
+    private static func roomTranslated<Fact: PackedFact>(_ list: UnsafeRawBufferPointer, of: Fact.Type) -> Int {
+        list.count + list.count / Fact.leastPackedBytes * Fact.wordVarints * 4
+    }
+
+    /// Packs a canonical list of facts with words: each fact checked and copied up to its words, which are written
+    /// as vocabulary numbers. Returns its last fact's time.
+    private static func translate<Fact: PackedFact>(
+        _ list: UnsafeRawBufferPointer,
+        of: Fact.Type,
+        _ words: UnsafeBufferPointer<Vocabulary.Word>,
+        _ packed: inout RawPackedBytes
+    ) throws(EventDecodingError) -> Int64 {
+        var reader = BinaryReader(list)
+        var previous: Int64 = 0
+        while !reader.isAtEnd {
+            let (start, factStart) = (reader.remainingBytes.baseAddress, reader.bytesRead)
+            try Fact.readLeading(from: &reader, after: &previous)
+            packed.append(contentsOf: UnsafeRawBufferPointer(start: start, count: reader.bytesRead - factStart))
+            for _ in 0..<Fact.wordVarints {
+                packed.varint(UInt64(try FactWords.ReadTable.word(from: &reader, numbers: words)))
             }
-            last = previous
-            return try body(UnsafeRawBufferPointer(rebasing: scratch[..<packed.count]), &reader)
         }
+        return previous
     }
 
     /// No fact at all (every event of the customer leaves an event fact).
