@@ -124,7 +124,7 @@ struct TimedFactsTests {
         #expect(Array(read.events) == reference.events)
         #expect(Array(read.amounts) == reference.amounts)
         #expect(Array(read.touches) == reference.touches)
-        // Written in canonical form, each list is its count, then its facts, each time from the one before it and
+        // Written in canonical form, each list is its byte count, then its facts, each time from the one before it and
         // each word by its place in the table: the event facts copied as they are packed, late ones inserted
         // among them; the others copied but for their words.
         let table = FactWords(words).table()
