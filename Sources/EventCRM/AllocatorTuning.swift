@@ -10,6 +10,9 @@ import Glibc
 /// restore. The memory is only reserved, not touched, so resident memory does not grow; call this once at start-up
 /// (`crm` does). The same is reached without code through `GLIBC_TUNABLES=glibc.malloc.top_pad=67108864`.
 /// Does nothing on other C libraries.
+///
+/// Huge pages for the heap (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`) can only be asked for when the process starts;
+/// whether they help depends on the machine (docs/projections.md, section 3, "Huge pages left to the operator").
 public func growAllocatorHeapsInLargeSteps() {
     #if canImport(Glibc)
     // `mallopt` is declared in <malloc.h>, which the Glibc module does not export: look it up instead.
