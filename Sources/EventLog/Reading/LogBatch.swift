@@ -94,11 +94,8 @@ public struct LogBatch: Sendable, Sequence {
         let payload = UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size...])
         let length = Int(header.uncompressedLength)
         var decompressed = true
-        // Room for at least one byte: made with a capacity of 0, the array would be the one empty storage every empty
-        // array shares, whose count the standard library writes (a race ThreadSanitizer reports), and the closure
-        // must still run to refuse a payload that does not decompress to nothing.
-        let storage = [UInt8](unsafeUninitializedCapacity: Swift.max(length, 1)) { buffer, initialized in
-            let out = UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[..<length])
+        let storage = [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in
+            let out = UnsafeMutableRawBufferPointer(buffer)
             switch header.compression {
             case .none: out.copyMemory(from: payload)
             case .lz4: decompressed = LZ4.decompress(payload, into: out)
