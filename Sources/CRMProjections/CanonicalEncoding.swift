@@ -593,11 +593,7 @@ extension BinaryReader {
         _ value: (inout BinaryReader) throws(EventDecodingError) -> Value
     ) throws(EventDecodingError) -> SortedMap<Value> {
         let count = try count("map")
-        // Most of a profile's maps, sets and lists are empty: an empty array's `reserveCapacity` takes the slow path
-        // that makes a new buffer (four to five times per customer of a restore).
-        guard count > 0 else { return SortedMap() }
-        var entries = [(key: String, value: Value)]()
-        entries.reserveCapacity(count)
+        var entries = [(key: String, value: Value)](reservingCapacity: count)
         for _ in 0..<count {
             let key = try string()
             if let last = entries.last, last.key >= key { throw EventDecodingError(reason: "map keys out of order") }
@@ -609,9 +605,7 @@ extension BinaryReader {
     /// A set written by `set(_:)` (elements in increasing order; anything else is refused).
     public mutating func sortedSet() throws(EventDecodingError) -> SortedSet {
         let count = try count("set")
-        guard count > 0 else { return SortedSet() }
-        var elements = [String]()
-        elements.reserveCapacity(count)
+        var elements = [String](reservingCapacity: count)
         for _ in 0..<count {
             let element = try string()
             if let last = elements.last, last >= element { throw EventDecodingError(reason: "set out of order") }
@@ -631,9 +625,7 @@ extension BinaryReader {
         _ element: (inout BinaryReader) throws(EventDecodingError) -> Element
     ) throws(EventDecodingError) -> [Element] {
         let count = try count(what)
-        guard count > 0 else { return [] }
-        var elements = [Element]()
-        elements.reserveCapacity(count)
+        var elements = [Element](reservingCapacity: count)
         for _ in 0..<count { elements.append(try element(&self)) }
         return elements
     }

@@ -199,11 +199,7 @@ public struct BinaryReader {
     public mutating func object(depth: Int = 0) throws(EventDecodingError) -> JSONObject {
         if redacted { return JSONObject() }
         let count = try count("object member")
-        // Most objects read are an event's custom members, which most events have none of: an empty array's
-        // `reserveCapacity` takes the slow path that makes a new buffer.
-        guard count > 0 else { return JSONObject() }
-        var members = [(key: String, value: JSONValue)]()
-        members.reserveCapacity(count)
+        var members = [(key: String, value: JSONValue)](reservingCapacity: count)
         for _ in 0..<count {
             members.append((try string(), try json(depth: depth + 1)))
         }
@@ -220,8 +216,7 @@ public struct BinaryReader {
         case 4: return .string(try string())
         case 5:
             let count = try count("array element")
-            var values = [JSONValue]()
-            values.reserveCapacity(count)
+            var values = [JSONValue](reservingCapacity: count)
             for _ in 0..<count { values.append(try json(depth: depth + 1)) }
             return .array(values)
         case 6: return .object(try object(depth: depth + 1).members)
