@@ -84,6 +84,13 @@ extension BinaryWriter {
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
         }
     }
+
+    /// A list kept in memory as its canonical bytes, written after its byte count as ``byteCountedList(atMost:_:)``
+    /// writes one.
+    mutating func byteCounted(_ list: ArraySlice<UInt8>) {
+        varint(UInt64(list.count))
+        bytes += list
+    }
 }
 
 extension BinaryWriter {
@@ -542,6 +549,12 @@ extension BinaryReader {
         let matches = text.withUTF8 { utf8 in bytesEqual(UnsafeRawBufferPointer(utf8), read) }
         if !matches { other = String(decoding: read, as: UTF8.self) }
         return matches
+    }
+
+    /// The bytes of a list written after its byte count (``BinaryWriter/byteCounted(_:)``), in place; `what` names
+    /// them in an error.
+    mutating func byteCountedBytes(_ what: String) throws(EventDecodingError) -> UnsafeRawBufferPointer {
+        try rawBytes(try count(what))
     }
 
     /// A time written by ``PackedBytes/time(_:after:)``; `previous` becomes it.

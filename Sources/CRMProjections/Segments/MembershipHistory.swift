@@ -29,18 +29,15 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
     /// The changes in `reader` as ``write(into:)`` writes them: their byte count, then their packed bytes, each
     /// change checked (``MembershipChange/check(reading:after:)``) and the bytes copied as they are.
     init(reading reader: inout BinaryReader) throws(EventDecodingError) {
-        let packed = try reader.rawBytes(try reader.count("bytes of membership changes"))
-        var changes = BinaryReader(packed)
-        var previous: Int64 = 0
-        while !changes.isAtEnd { previous = try MembershipChange.check(reading: &changes, after: previous) }
+        let packed = try reader.byteCountedBytes("bytes of membership changes")
+        _ = try Self.lastTime(checking: packed)
         bytes = Array(packed)
         range = bytes.indices
     }
 
     /// Writes the changes in canonical form: their byte count, then their packed bytes, as they are.
     func write(into writer: inout BinaryWriter) {
-        writer.varint(UInt64(range.count))
-        writer.bytes += bytes[range]
+        writer.byteCounted(bytes[range])
     }
 
     /// The changes packed at `range` in `bytes`.
@@ -68,13 +65,17 @@ public struct MembershipHistory: Sendable, Sequence, Equatable {
 
     /// The time the next change is packed after: the last change's (0 for none).
     var lastTime: Int64 {
-        bytes.withUnsafeBytes { buffer in
-            var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
-            var time: Int64 = 0
-            // The buffer's own bytes, written by `pack`: they decode.
-            while !reader.isAtEnd { time = try! MembershipChange.check(reading: &reader, after: time) }
-            return time
-        }
+        // The buffer's own bytes, written by `pack`: they decode.
+        withPackedBytes { packed in try! Self.lastTime(checking: packed) }
+    }
+
+    /// Checks packed changes one by one (``MembershipChange/check(reading:after:)``); returns the last one's time (0
+    /// for none).
+    private static func lastTime(checking packed: UnsafeRawBufferPointer) throws(EventDecodingError) -> Int64 {
+        var reader = BinaryReader(packed)
+        var time: Int64 = 0
+        while !reader.isAtEnd { time = try MembershipChange.check(reading: &reader, after: time) }
+        return time
     }
 
     public static func == (a: Self, b: Self) -> Bool { a.packed.elementsEqual(b.packed) }

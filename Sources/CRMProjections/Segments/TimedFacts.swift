@@ -86,9 +86,9 @@ struct TimedFacts: Sendable {
         from reader: inout BinaryReader,
         words: FactWords.ReadTable
     ) throws(EventDecodingError) -> TimedFacts {
-        let events = try reader.rawBytes(try reader.count("bytes of event facts"))
-        let amounts = try reader.rawBytes(try reader.count("bytes of amount facts"))
-        let touches = try reader.rawBytes(try reader.count("bytes of touch facts"))
+        let events = try reader.byteCountedBytes("bytes of event facts")
+        let amounts = try reader.byteCountedBytes("bytes of amount facts")
+        let touches = try reader.byteCountedBytes("bytes of touch facts")
         var facts = TimedFacts()
         facts.lastEvent = try lastTime(checking: events, of: SegmentStanding.EventFact.self)
         let room =
@@ -106,14 +106,11 @@ struct TimedFacts: Sendable {
                     facts.bytes = [UInt8](filledInPlace: changes.count + translated.count + events.count) {
                         buffer,
                         count in
-                        func append(_ part: UnsafeRawBufferPointer) {
-                            guard let source = part.baseAddress, let start = buffer.baseAddress else { return }
-                            UnsafeMutableRawPointer(start + count).copyMemory(from: source, byteCount: part.count)
-                            count += part.count
-                        }
-                        append(changes)
-                        append(translated)
-                        append(events)
+                        var joined = RawPackedBytes(start: buffer.baseAddress)
+                        joined.append(contentsOf: changes)
+                        joined.append(contentsOf: translated)
+                        joined.append(contentsOf: events)
+                        count = joined.count
                     }
                     facts.amountsStart = UInt32(changes.count)
                     facts.touchesStart = facts.amountsStart + UInt32(amountsCount)
@@ -280,11 +277,7 @@ struct TimedFacts: Sendable {
         /// its words (its last varints, ``PackedFact/wordVarints``), written as their places in `words`, the
         /// state's table. A list of facts without words, the event facts, is copied whole.
         func writeCanonical(into writer: inout BinaryWriter, words: FactWords.Table) {
-            guard Fact.wordVarints > 0 else {
-                writer.varint(UInt64(range.count))
-                writer.bytes += bytes[range]
-                return
-            }
+            guard Fact.wordVarints > 0 else { return writer.byteCounted(bytes[range]) }
             // A word's place takes at most the 5 bytes its number may take: room for as many facts as the list's
             // bytes can hold, each of the most bytes.
             writer.byteCountedList(atMost: range.count / Fact.leastPackedBytes * Fact.mostPackedBytes) { encoded in
@@ -353,9 +346,8 @@ struct TimedFacts: Sendable {
                     // The buffer's own bytes, written by `pack`: they decode.
                     let fact = try! Fact.unpack(from: &reader, after: &at)
                     if fact.at > time {
-                        var timeReader = BinaryReader(UnsafeRawBufferPointer(rebasing: listBytes[start...]))
-                        _ = try! timeReader.varint()
-                        return (range.lowerBound + start, fact.at, timeReader.bytesRead, previous)
+                        let timeBytes = Self.end(ofVarintAt: start, in: listBytes) - start
+                        return (range.lowerBound + start, fact.at, timeBytes, previous)
                     }
                     previous = at
                 }
