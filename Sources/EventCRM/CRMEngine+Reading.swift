@@ -124,12 +124,21 @@ extension CRMEngine {
             // Opened where the value lies: copying it, then unsealing the copy into a third array, cost two
             // allocations per sealed event.
             if reveals, let customerKey = keys.existingKey(for: key) {
-                let event = try PersonalDataSealer.withOpenedPersonalPart(
-                    of: value,
-                    customer: key,
-                    with: customerKey
-                ) { plain throws(EventDecodingError) in
-                    try EventBinaryCodec.decode(header, value: value, personalPart: .opened(plain), detail: detail)
+                // The header reached through a pointer: captured by the closure, it was copied into the closure's
+                // context (a retain of each of its strings and of its array) for every sealed event.
+                let event = try withUnsafePointer(to: header) { header throws(PersonalDataSealer.Failure) in
+                    try PersonalDataSealer.withOpenedPersonalPart(
+                        of: value,
+                        customer: key,
+                        with: customerKey
+                    ) { plain throws(EventDecodingError) in
+                        try EventBinaryCodec.decode(
+                            header.pointee,
+                            value: value,
+                            personalPart: .opened(plain),
+                            detail: detail
+                        )
+                    }
                 }
                 return StoredEvent(offset: offset, event: event, personalData: .revealed)
             }

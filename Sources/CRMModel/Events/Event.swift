@@ -1,9 +1,11 @@
 /// One event of the catalog (docs/events.md): the envelope, the type's own fields, and custom properties.
 public struct Event: Sendable, Hashable {
-    /// The producer's id for idempotent ingest (1–128 bytes), if it gave one.
-    public var id: String?
+    // The time is declared first so that the initializer Swift writes for the type, `init(at:id:…)`, differs from
+    // the public one below, which calls it (see there).
     /// When the fact happened.
     public var at: EventTime
+    /// The producer's id for idempotent ingest (1–128 bytes), if it gave one.
+    public var id: String?
     /// The customer, for customer events (1–256 bytes).
     public var customer: String?
     /// The type and its fields.
@@ -11,6 +13,14 @@ public struct Event: Sendable, Hashable {
     /// Top-level members the type does not define, in their order, unchanged.
     public var custom: JSONObject
 
+    public var type: EventType { payload.type }
+}
+
+extension Event {
+    // Declared in an extension and calling the initializer Swift writes, which builds the value whole: one that
+    // assigns the fields one by one, inlined into a function that returns the event (the codec's decoding), left
+    // a copy of the whole event and the destruction of the original there, a retain and a release of each of its
+    // strings (docs/benchmark-history.md, twenty-third session).
     public init(
         id: String? = nil,
         at: EventTime,
@@ -18,14 +28,8 @@ public struct Event: Sendable, Hashable {
         payload: EventPayload,
         custom: JSONObject = .init()
     ) {
-        self.id = id
-        self.at = at
-        self.customer = customer
-        self.payload = payload
-        self.custom = custom
+        self.init(at: at, id: id, customer: customer, payload: payload, custom: custom)
     }
-
-    public var type: EventType { payload.type }
 }
 
 /// What `message.*` events say happened to a message.

@@ -1,8 +1,10 @@
 /// An event as the log stores it: the record's fields (docs/event-codec.md).
 public struct EncodedEvent: Sendable, Hashable {
+    // The type tag is declared first so that the initializer Swift writes, `init(typeTag:key:…)`, differs from the
+    // public one below, which calls it (see ``Event``'s).
+    public var typeTag: UInt16
     /// The customer id, or empty.
     public var key: String
-    public var typeTag: UInt16
     public var schemaVersion: UInt16
     /// `at`, in microseconds since 1970.
     public var eventTime: Int64
@@ -10,7 +12,11 @@ public struct EncodedEvent: Sendable, Hashable {
     public var producerID: String?
     /// flags, the personal part, the public part.
     public var value: [UInt8]
+}
 
+extension EncodedEvent {
+    // Calls the initializer Swift writes, as ``Event``'s does: assigning the fields one by one left a copy and a
+    // destruction of the whole value where the engine decodes each record.
     public init(
         key: String,
         typeTag: UInt16,
@@ -19,12 +25,14 @@ public struct EncodedEvent: Sendable, Hashable {
         producerID: String?,
         value: [UInt8]
     ) {
-        self.key = key
-        self.typeTag = typeTag
-        self.schemaVersion = schemaVersion
-        self.eventTime = eventTime
-        self.producerID = producerID
-        self.value = value
+        self.init(
+            typeTag: typeTag,
+            key: key,
+            schemaVersion: schemaVersion,
+            eventTime: eventTime,
+            producerID: producerID,
+            value: value
+        )
     }
 }
 
