@@ -313,10 +313,8 @@ extension CustomerProfiles {
                     continue
                 }
             }
-            // Borrowed where the catalog keeps it: taken out of the array, the rule was retained and released for
-            // every rule decided (about 2 % of the live folding core).
-            let rule = catalog.borrowedRules[position]
-            let holds = rule._withUnsafeGuaranteedRef { profile.holds($0, at: now, members: members) }
+            let rule = catalog.compiled[position]
+            let holds = profile.holds(rule, at: now, members: members)
             let slot = catalog.evaluationSlots[position]
             guard holds != members.contains(slot) else { continue }
             changed = true
@@ -331,9 +329,7 @@ extension CustomerProfiles {
                 case .event: .event(eventType)
                 default: .other
                 }
-            let decided = rule._withUnsafeGuaranteedRef {
-                profile.decidingNode($0, outcome: holds, at: now, members: members, cause: cause)
-            }
+            let decided = profile.decidingNode(rule, outcome: holds, at: now, members: members, cause: cause)
             profile.standing.record(
                 MembershipChange(
                     at: EventTime(microseconds: now),

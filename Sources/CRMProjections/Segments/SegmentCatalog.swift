@@ -75,9 +75,6 @@ public struct SegmentCatalog: Sendable {
     private(set) var evaluationSlots: [Int] = []
     /// Per live generation (same order as `evaluationOrder`): its rule, compiled for evaluation.
     private(set) var compiled: [CompiledRule] = []
-    /// `compiled`, unretained: the fold reads each rule through these while `compiled` keeps them alive (set with
-    /// it).
-    private(set) var borrowedRules: [Unmanaged<CompiledRule>] = []
     /// Per live generation (same order as `evaluationOrder`): the event type tags that can change it.
     private(set) var triggers: [TypeTagSet] = []
     /// Per live generation (same order): whether time passing can change it (a windowed rule, or `in_segment` of
@@ -188,7 +185,6 @@ public struct SegmentCatalog: Sendable {
         evaluationOrder = order
         evaluationSlots = order.map { slots[generations[$0].name]! }
         compiled = order.map { CompiledRule(generations[$0].rule, slots: slots) }
-        borrowedRules = compiled.map(Unmanaged.passUnretained)
         // A segment's triggers and touch filter take in those of the segments it reads (a removed one is empty:
         // nothing changes it).
         var byName = [String: (types: TypeTagSet, touches: TouchFilter)]()
