@@ -80,16 +80,15 @@ extension BinaryWriter {
             var encoded = RawPackedBytes(start: scratch.baseAddress)
             body(&encoded)
             precondition(encoded.count <= most, "a list written into scratch memory ran past its room")
-            varint(UInt64(encoded.count))
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
+            byteCounted(UnsafeRawBufferPointer(rebasing: scratch[..<encoded.count]))
         }
     }
 
-    /// A list kept in memory as its canonical bytes, written after its byte count as ``byteCountedList(atMost:_:)``
-    /// writes one.
-    mutating func byteCounted(_ list: ArraySlice<UInt8>) {
-        varint(UInt64(list.count))
-        bytes += list
+    /// Bytes already in their canonical form (a list kept in memory as its canonical bytes, a part written
+    /// elsewhere), after their byte count: what ``BinaryReader/byteCountedBytes(_:)`` reads.
+    mutating func byteCounted(_ encoded: some Collection<UInt8>) {
+        varint(UInt64(encoded.count))
+        bytes += encoded
     }
 }
 
@@ -226,8 +225,7 @@ extension BinaryWriter {
         guard let sink else {
             var part = BinaryWriter()
             body(&part)
-            varint(UInt64(part.bytes.count))
-            append(encoded: part.bytes)
+            byteCounted(part.bytes)
             return
         }
         let held = HeldStream(preparingFor: sink)
@@ -370,7 +368,7 @@ extension BinaryReader {
         let count = try count("map")
         let chunks = try self.count("map chunks")
         var slices = [UnsafeRawBufferPointer]()
-        for _ in 0..<chunks { slices.append(try rawBytes(try self.count("map chunk bytes"))) }
+        for _ in 0..<chunks { slices.append(try byteCountedBytes("map chunk bytes")) }
         return (count, slices)
     }
 
@@ -551,8 +549,9 @@ extension BinaryReader {
         return matches
     }
 
-    /// The bytes of a list written after its byte count (``BinaryWriter/byteCounted(_:)``), in place; `what` names
-    /// them in an error.
+    /// Bytes written after their byte count (``BinaryWriter/byteCounted(_:)``,
+    /// ``BinaryWriter/byteCountedList(atMost:_:)``, ``BinaryWriter/withByteCount(_:)``), in place; `what` names them in
+    /// an error.
     mutating func byteCountedBytes(_ what: String) throws(EventDecodingError) -> UnsafeRawBufferPointer {
         try rawBytes(try count(what))
     }
