@@ -127,6 +127,16 @@ struct TimedFactsTests {
         // Written in canonical form, each list is its byte count, then its facts, each time from the one before it and
         // each word by its place in the table: the event facts copied as they are packed, late ones inserted
         // among them; the others copied but for their words.
+        // Read newest first, and only after a start (newest first unless every fact is after it), each list gives
+        // the same facts, in whichever state it was made.
+        let starts =
+            [Int64.min, -62_167_219_200_000_001, 0, clock / 2, clock - 50_000_000_000, clock, Int64.max]
+            + (0..<20).map { _ in Int64(random.next() % UInt64(clock)) }
+        for facts in [packed, rebuilt, read] {
+            Self.expectReadsAgree(facts.events, reference.events, starts: starts)
+            Self.expectReadsAgree(facts.amounts, reference.amounts, starts: starts)
+            Self.expectReadsAgree(facts.touches, reference.touches, starts: starts)
+        }
         let table = FactWords(words).table()
         let lists = Self.canonicalLists(reference, table: table)
         for facts in [packed, rebuilt, read] {
@@ -202,6 +212,46 @@ struct TimedFactsTests {
         }
         #expect(read.map { Array($0).map(\.trigger) } == [.mergedInto, .event])
         #expect(read.map { Array($0).map(\.at.microseconds) } == [1, 2])
+    }
+
+    /// Reading `list` newest first gives `reference` reversed, stopping where the body says; reading it after each
+    /// of `starts` gives the facts later than the start (in either order), and stops where the body says.
+    static func expectReadsAgree<Fact: PackedFact & Equatable>(
+        _ list: TimedFacts.List<Fact>,
+        _ reference: [Fact],
+        starts: [Int64]
+    ) {
+        var newestFirst = [Fact]()
+        list.readNewestFirst { fact in
+            newestFirst.append(fact)
+            return true
+        }
+        #expect(newestFirst == reference.reversed())
+        var firstTwo = [Fact]()
+        list.readNewestFirst { fact in
+            firstTwo.append(fact)
+            return firstTwo.count < 2
+        }
+        #expect(firstTwo == Array(reference.reversed().prefix(2)))
+        for start in starts {
+            var after = [Fact]()
+            list.read(after: start) { fact in
+                after.append(fact)
+                return true
+            }
+            let expected = reference.filter { $0.at > start }
+            // Oldest first unless the list is long and the start leaves less than half of its time span after it.
+            let spanLooked = list.range.count > TimedFacts.List<Fact>.longList
+            let inOrder =
+                !spanLooked || reference.first.map { start <= $0.at + (reference.last!.at - $0.at) / 2 } ?? true
+            #expect(after == (inOrder ? expected : expected.reversed()), "after \(start)")
+            var one = 0
+            list.read(after: start) { _ in
+                one += 1
+                return false
+            }
+            #expect(one == min(1, expected.count), "stops after \(start)")
+        }
     }
 
     /// `reference`'s facts as the canonical encoding writes them (``SegmentStanding/serialize(into:words:)``):
@@ -281,6 +331,21 @@ struct TimedFactsTests {
             return try TimedFacts.read(changes: MembershipHistory([]), from: &reader, words: words)
         }
         #expect(read.map { Array($0.events) } == [EventFact(at: 2, type: 1)])
+        // A type written in more bytes than it needs (1 as 0x81 0x00), which a restore copies as it is: read newest
+        // first, the facts' starts are still found.
+        let wide = try? reading(tableBytes.bytes + [7, 4, 0x81, 0x00, 4, 2, 6, 3, 0, 0]) {
+            reader throws(EventDecodingError) in
+            let words = try FactWords.ReadTable(deserializing: &reader)
+            return try TimedFacts.read(changes: MembershipHistory([]), from: &reader, words: words)
+        }
+        let facts = [EventFact(at: 2, type: 1), EventFact(at: 4, type: 2), EventFact(at: 7, type: 3)]
+        #expect(wide.map { Array($0.events) } == facts)
+        var newestFirst = [EventFact]()
+        wide?.events.readNewestFirst { fact in
+            newestFirst.append(fact)
+            return true
+        }
+        #expect(newestFirst == facts.reversed())
         #expect(read.map { Array($0.amounts).map(\.minorUnits) } == [5])
         #expect(read.map { Array($0.touches).map(\.at) } == [2])
     }

@@ -414,6 +414,9 @@ public struct PackedWord: Sendable {
     public var projectedValue: PackedWord { self }
 
     func word(in words: [String]) -> String? { number == .max ? nil : words[Int(number)] }
+
+    /// The word's number in ``Vocabulary``, read without the vocabulary's lock.
+    var vocabularyNumber: Vocabulary.Word? { number == .max ? nil : number }
 }
 
 extension CustomerProfile: Identified {}

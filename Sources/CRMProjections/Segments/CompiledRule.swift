@@ -7,8 +7,8 @@ import CRMModel
 /// node, every time a customer was evaluated. A class, immutable once built: taking a rule out of the catalog
 /// retains one reference, where a struct of five arrays retained five.
 final class CompiledRule: Sendable {
-    /// One node. Strings and lists that a test compares with are kept beside the nodes (`strings`, `lists`), so
-    /// that a node holds no reference and reading one retains nothing.
+    /// One node. Strings and lists that a test compares with are kept beside the nodes (`strings`, `lists`,
+    /// `wordLists`), so that a node holds no reference and reading one retains nothing.
     enum Test: Sendable {
         case all
         case any
@@ -23,8 +23,10 @@ final class CompiledRule: Sendable {
         )
         /// Index into `strings`: the channel.
         case consent(Int)
-        /// Index into `lists`.
+        /// Index into `wordLists`: the country codes as words of ``Vocabulary``, compared with the profile's
+        /// (``PackedWord``) without reading the word out of the vocabulary, which takes its lock.
         case country(Int)
+        /// Index into `lists`.
         case city(Int)
         /// `window`: nil for ever.
         case touchedChannel(Vocabulary.Word, window: Int64?)
@@ -44,6 +46,7 @@ final class CompiledRule: Sendable {
     let triggers: [TypeTagSet]
     let strings: [String]
     let lists: [[String]]
+    let wordLists: [[Vocabulary.Word]]
 
     /// `slots`: the live segments' slots, which `in_segment` reads.
     init(_ rule: SegmentRule, slots: [String: Int]) {
@@ -54,6 +57,7 @@ final class CompiledRule: Sendable {
         triggers = builder.triggers
         strings = builder.strings
         lists = builder.lists
+        wordLists = builder.wordLists
     }
 }
 
@@ -66,6 +70,7 @@ extension CompiledRule {
         var triggers: [TypeTagSet] = []
         var strings: [String] = []
         var lists: [[String]] = []
+        var wordLists: [[Vocabulary.Word]] = []
 
         mutating func add(_ rule: SegmentRule) {
             let node = tests.count
@@ -79,6 +84,10 @@ extension CompiledRule {
             func list(_ texts: [String]) -> Int {
                 lists.append(texts)
                 return lists.count - 1
+            }
+            func wordList(_ texts: [String]) -> Int {
+                wordLists.append(texts.map(Vocabulary.number(of:)))
+                return wordLists.count - 1
             }
             let test: Test
             switch rule {
@@ -102,7 +111,7 @@ extension CompiledRule {
                     value: value.minorUnits
                 )
             case .consent(let channel): test = .consent(string(channel))
-            case .country(let codes): test = .country(list(codes))
+            case .country(let codes): test = .country(wordList(codes))
             case .city(let names): test = .city(list(names))
             case .touchedChannel(let channel, let window):
                 test = .touchedChannel(Vocabulary.number(of: channel), window: window?.microseconds)

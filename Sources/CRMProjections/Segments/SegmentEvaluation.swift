@@ -25,24 +25,23 @@ extension CustomerProfile {
         case .count(let tag, let window, let comparison, let value):
             let start = now - window
             var count: Int64 = 0
-            // In time order: reading stops at the first fact after `now`.
-            standing.events.read { fact in
-                guard fact.at <= now else { return false }
-                if fact.type == tag && fact.at > start { count += 1 }
-                return true
+            // Reading stops once more facts cannot change the outcome.
+            standing.events.read(after: start) { fact in
+                guard fact.type == tag && fact.at <= now else { return true }
+                count += 1
+                return !comparison.isSettled(counting: count, against: value)
             }
             return comparison.holds(count, value)
         case .sum(let metric, let window, let currency, let comparison, let value):
             let start = now - window
             var total: Int64 = 0
-            standing.amounts.read { fact in
-                guard fact.at <= now else { return false }
-                if fact.at > start && fact.currency == currency { total += fact.contribution(to: metric) }
+            standing.amounts.read(after: start) { fact in
+                if fact.at <= now && fact.currency == currency { total += fact.contribution(to: metric) }
                 return true
             }
             return comparison.holds(total, value)
         case .consent(let channel): return consent[rule.strings[channel]]?.granted == true
-        case .country(let codes): return country.map(rule.lists[codes].contains) ?? false
+        case .country(let codes): return $country.vocabularyNumber.map(rule.wordLists[codes].contains) ?? false
         case .city(let names): return city.map(rule.lists[names].contains) ?? false
         case .touchedChannel(let channel, let window):
             let start = window.map { now - $0 } ?? .min
@@ -153,31 +152,81 @@ private struct ExitScan {
 
     /// Facts are in time order: a window's first matching fact still inside it leaves it first. Each list is read
     /// once for the windows over it (a reading decodes every fact's varints; a reading per window was 4 % of a
-    /// rebuild), and only until each of them has found its fact. A window is a bit of `open`; beyond 64 windows
-    /// over one list, each further 64 take another reading.
+    /// rebuild), oldest first until each of them has found its fact, or newest first back to the start of the
+    /// longest of them when the list is long and that start is recent (``TimedFacts/List/readsNewestFirst(after:)``):
+    /// read from the first fact, a customer with years of history took most of a rebuild. A window is a bit of
+    /// `open`; beyond 64 windows over one list, each further 64 take another reading.
     mutating func readEarliestExits<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, of windowsOverIt: Range<Int>) {
-        let (now, windows) = (now, windows)
-        var (due, leaving) = (due, leaving)
+        guard !facts.isEmpty, !windowsOverIt.isEmpty else { return }
+        let longest = windows[windowsOverIt].lazy.map(\.window.microseconds).max()!
+        let newestFirst = facts.readsNewestFirst(after: now - longest)
         for first in stride(from: windowsOverIt.lowerBound, to: windowsOverIt.upperBound, by: 64) {
             let count = min(64, windowsOverIt.upperBound - first)
-            var open = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
-            facts.read { fact in
-                var bits = open
-                while bits != 0 {
-                    let bit = bits.trailingZeroBitCount
-                    bits &= bits - 1
-                    let window = windows[first + bit]
-                    let exit = fact.at + window.window.microseconds
-                    guard exit >= now, fact.isCounted(by: window.source) else { continue }
-                    if exit > now {
-                        due = min(due, exit)
-                        open &= ~(UInt64(1) << UInt64(bit))
-                    } else if first + bit < 64 {
-                        leaving |= 1 << UInt64(first + bit)
-                    }
-                }
-                return open != 0
+            let all = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
+            if newestFirst {
+                readExitsNewestFirst(facts, windows: first, open: all)
+            } else {
+                readExitsOldestFirst(facts, windows: first, open: all)
             }
+        }
+    }
+
+    /// Oldest first: a window closes at its first matching fact still inside it.
+    private mutating func readExitsOldestFirst<Fact: WindowedFact>(
+        _ facts: TimedFacts.List<Fact>,
+        windows first: Int,
+        open: UInt64
+    ) {
+        let (now, windows) = (now, windows)
+        var (due, leaving, open) = (due, leaving, open)
+        facts.read { fact in
+            var bits = open
+            while bits != 0 {
+                let bit = bits.trailingZeroBitCount
+                bits &= bits - 1
+                let window = windows[first + bit]
+                let exit = fact.at + window.window.microseconds
+                guard exit >= now, fact.isCounted(by: window.source) else { continue }
+                if exit > now {
+                    due = min(due, exit)
+                    open &= ~(UInt64(1) << UInt64(bit))
+                } else if first + bit < 64 {
+                    leaving |= 1 << UInt64(first + bit)
+                }
+            }
+            return open != 0
+        }
+        (self.due, self.leaving) = (due, leaving)
+    }
+
+    /// Newest first: every matching fact inside a window is a candidate (the earliest of them leaves first), and a
+    /// window closes at the first fact that left it before `now`, since every fact before that one did too.
+    private mutating func readExitsNewestFirst<Fact: WindowedFact>(
+        _ facts: TimedFacts.List<Fact>,
+        windows first: Int,
+        open: UInt64
+    ) {
+        let (now, windows) = (now, windows)
+        var (due, leaving, open) = (due, leaving, open)
+        facts.readNewestFirst { fact in
+            var bits = open
+            while bits != 0 {
+                let bit = bits.trailingZeroBitCount
+                bits &= bits - 1
+                let window = windows[first + bit]
+                let exit = fact.at + window.window.microseconds
+                if exit < now {
+                    open &= ~(UInt64(1) << UInt64(bit))
+                    continue
+                }
+                guard fact.isCounted(by: window.source) else { continue }
+                if exit > now {
+                    due = min(due, exit)
+                } else if first + bit < 64 {
+                    leaving |= 1 << UInt64(first + bit)
+                }
+            }
+            return open != 0
         }
         (self.due, self.leaving) = (due, leaving)
     }
@@ -228,6 +277,17 @@ extension SegmentStanding.TouchFact: WindowedFact {
         case .channel(let channel): self.channel == channel
         case .campaign(let campaign): self.campaign == campaign
         default: false
+        }
+    }
+}
+
+extension SegmentRule.Comparison {
+    /// Whether the comparison of a count with `value` comes out the same for this count and for any larger one:
+    /// a count read in time order can stop there.
+    func isSettled(counting count: Int64, against value: Int64) -> Bool {
+        switch self {
+        case .greaterOrEqual, .less: count >= value
+        case .greater, .lessOrEqual, .equal, .notEqual: count > value
         }
     }
 }

@@ -199,7 +199,7 @@ public struct SegmentStanding: Sendable {
 }
 
 protocol TimedFact {
-    var at: Int64 { get }
+    var at: Int64 { get set }
 }
 
 extension SegmentStanding.EventFact: TimedFact {}

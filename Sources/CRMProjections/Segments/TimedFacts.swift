@@ -186,11 +186,15 @@ struct TimedFacts: Sendable {
         eventsStart += UInt32(grown)
     }
 
-    var events: List<SegmentStanding.EventFact> { List(bytes: bytes, range: Int(eventsStart)..<bytes.count) }
-    var amounts: List<SegmentStanding.AmountFact> {
-        List(bytes: bytes, range: Int(amountsStart)..<Int(touchesStart))
+    var events: List<SegmentStanding.EventFact> {
+        List(bytes: bytes, range: Int(eventsStart)..<bytes.count, last: lastEvent)
     }
-    var touches: List<SegmentStanding.TouchFact> { List(bytes: bytes, range: Int(touchesStart)..<Int(eventsStart)) }
+    var amounts: List<SegmentStanding.AmountFact> {
+        List(bytes: bytes, range: Int(amountsStart)..<Int(touchesStart), last: lastAmount)
+    }
+    var touches: List<SegmentStanding.TouchFact> {
+        List(bytes: bytes, range: Int(touchesStart)..<Int(eventsStart), last: lastTouch)
+    }
 
     mutating func insert(_ fact: SegmentStanding.EventFact) {
         lastEvent = insert(fact, into: Int(eventsStart)..<bytes.count, last: lastEvent, movingStarts: (false, false))
@@ -236,7 +240,7 @@ struct TimedFacts: Sendable {
         } else {
             // A late fact goes before the first fact later than it, whose time is then written from the late one.
             // (The list read is gone before the buffer changes: still referenced, the buffer would be copied.)
-            let next = List<Fact>(bytes: bytes, range: range).firstFact(laterThan: fact.at)
+            let next = List<Fact>(bytes: bytes, range: range, last: last).firstFact(laterThan: fact.at)
             var previous = next.previousTime
             fact.pack(into: &record, after: &previous)
             record.time(next.time, after: &previous)
@@ -256,7 +260,9 @@ struct TimedFacts: Sendable {
     /// The facts of one list.
     struct List<Fact: PackedFact>: Sequence {
         fileprivate let bytes: [UInt8]
-        fileprivate let range: Range<Int>
+        let range: Range<Int>
+        /// The time of the list's last fact (any value while it is empty).
+        fileprivate let last: Int64
 
         var isEmpty: Bool { range.isEmpty }
 
@@ -323,12 +329,75 @@ struct TimedFacts: Sendable {
         /// Whether a fact after `start` and at or before `end` satisfies `matches`.
         func contains(within start: Int64, _ end: Int64, where matches: (Fact) -> Bool) -> Bool {
             var found = false
-            read { fact in
-                guard fact.at <= end else { return false }
-                found = fact.at > start && matches(fact)
+            read(after: start) { fact in
+                found = fact.at <= end && matches(fact)
                 return !found
             }
             return found
+        }
+
+        /// Calls `body` with each fact later than `start`, until it returns false: what a rule over a window reads.
+        /// Newest first where ``readsNewestFirst(after:)`` says so, oldest first otherwise.
+        func read(after start: Int64, while body: (Fact) -> Bool) {
+            if readsNewestFirst(after: start) {
+                readNewestFirst { fact in fact.at > start && body(fact) }
+            } else {
+                read { fact in fact.at <= start || body(fact) }
+            }
+        }
+
+        /// Whether the facts later than `start` are best read newest first: when the list is long and `start` is
+        /// past the middle of its time span, so that a window over a long history costs the window's facts, not the
+        /// history's. A fact read newest first costs more (its start is found by stepping back over its bytes),
+        /// and a short list is read oldest first without looking at its span: on the benchmark log, whose customers
+        /// have about 14 events within a year, looking cost about what it saved.
+        func readsNewestFirst(after start: Int64) -> Bool {
+            guard range.count > Self.longList, let first = firstTime else { return false }
+            // Event times (years 0000 to 9999) keep the sum from overflowing.
+            return start > first + (last - first) / 2
+        }
+
+        /// The bytes above which a list's span is looked at (about 20 event facts).
+        static var longList: Int { 128 }
+
+        /// The time of the first fact (packed from 0), nil for an empty list.
+        private var firstTime: Int64? {
+            guard !range.isEmpty else { return nil }
+            return bytes.withUnsafeBytes { buffer in
+                var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: buffer[range]))
+                var previous: Int64 = 0
+                // The buffer's own bytes, written by `pack`: they decode.
+                return try! reader.time(after: &previous)
+            }
+        }
+
+        /// Calls `body` with each fact from the last back until it returns false. Each fact's time is packed from
+        /// the one before it, so the times are worked out back from the list's last (kept beside the buffer), and
+        /// each fact's start is found by stepping back over its varints: a varint's last byte is the only one below
+        /// 0x80, so the bytes at 0x80 and above before a varint's last byte are that varint's.
+        func readNewestFirst(while body: (Fact) -> Bool) {
+            guard !range.isEmpty else { return }
+            bytes.withUnsafeBytes { buffer in
+                let list = UnsafeRawBufferPointer(rebasing: buffer[range])
+                var end = list.count
+                var time = last
+                while end > 0 {
+                    var start = end
+                    for _ in 0..<Fact.leadingVarints + Fact.wordVarints {
+                        start -= 1
+                        while start > 0 && list[start - 1] >= 0x80 { start -= 1 }
+                    }
+                    var reader = BinaryReader(UnsafeRawBufferPointer(rebasing: list[start..<end]))
+                    // Read after 0, the fact's time is its distance from the one before.
+                    var distance: Int64 = 0
+                    // The buffer's own bytes, written by `pack`: they decode.
+                    var fact = try! Fact.unpack(from: &reader, after: &distance)
+                    fact.at = time
+                    guard body(fact) else { return }
+                    time -= distance
+                    end = start
+                }
+            }
         }
 
         /// The first fact later than `time`, which the caller knows there is: where it starts in the buffer, its

@@ -1,0 +1,186 @@
+import CRMModel
+import Testing
+import _EventLogTestSupport
+
+@testable import CRMProjections
+
+/// Customers with years of history: windowed rules and due instants read a long list of facts newest first, back
+/// to the start of their windows (``TimedFacts/List/readsNewestFirst(after:)``). What they find must be what every
+/// fact of the history, looked at one by one, says.
+@Suite("Rules and due instants over long histories")
+struct LongHistoryTests {
+    static let day = CustomerProfilesTests.day
+    typealias Windowed = SegmentCatalog.WindowedFacts
+
+    /// A customer acting every day or so for four years (some events late, some at equal times): orders, tickets,
+    /// touches by email and social for two campaigns.
+    static func longHistory(seed: UInt64) -> CustomerProfile {
+        var random = SplitMix64(seed: seed)
+        var profile = CustomerProfile(id: "c-long")
+        var clock: Int64 = 0
+        for number in 0..<1_500 {
+            clock += Int64(random.next() % UInt64(2 * day))
+            let at = random.next() % 20 == 0 ? clock - Int64(random.next() % UInt64(3 * day)) : clock
+            let payload: EventPayload =
+                switch random.next() % 6 {
+                case 0: CustomerProfilesTests.order("o\(number)", Int64(random.next() % 30_000))
+                case 1: .ticketOpened(ticket: "t\(number)", subject: nil, channel: nil, priority: nil)
+                case 2:
+                    .orderRefunded(
+                        order: "o\(number - 1)",
+                        amount: Money(minorUnits: 500, currency: CustomerProfilesTests.brl)
+                    )
+                default:
+                    .touchpoint(
+                        channel: random.next() % 2 == 0 ? "email" : "social",
+                        campaign: random.next() % 3 == 0 ? "long-spring" : "long-fall",
+                        source: nil,
+                        medium: nil,
+                        kind: nil,
+                        url: nil
+                    )
+                }
+            let time = EventTime(microseconds: CustomerProfilesTests.at(0).microseconds + at)
+            let event = Event(at: time, customer: "c-long", payload: payload)
+            let projected = ProjectedEvent(offset: Int64(number), event: event)
+            profile.standing.record(projected.event, words: projected.words, order: nil)
+        }
+        return profile
+    }
+
+    /// Windows over each list, grouped by list as the catalog keeps them.
+    static let windows: [Windowed] = {
+        func days(_ count: Int64) -> SegmentWindow { SegmentWindow("\(count)d")! }
+        return [
+            Windowed(source: .events(UInt8(EventType.orderPlaced.tag)), window: days(90)),
+            Windowed(source: .events(UInt8(EventType.ticketOpened.tag)), window: days(30)),
+            Windowed(source: .events(UInt8(EventType.orderPlaced.tag)), window: days(365)),
+            Windowed(source: .amounts(Vocabulary.number(of: "BRL")), window: days(60)),
+            Windowed(source: .channel(Vocabulary.number(of: "email")), window: days(7)),
+            Windowed(source: .campaign(Vocabulary.number(of: "long-spring")), window: days(45)),
+        ]
+    }()
+
+    /// The due instant and the windows left at `now`, from every fact of every list.
+    static func expectedDue(_ profile: CustomerProfile, after now: Int64) -> (due: Int64, leaving: UInt64) {
+        var due = Int64.max
+        var leaving: UInt64 = 0
+        func look<Fact: WindowedFact>(_ facts: [Fact]) {
+            for (bit, window) in windows.enumerated() {
+                for fact in facts where fact.isCounted(by: window.source) {
+                    let exit = fact.at + window.window.microseconds
+                    if exit > now { due = min(due, exit) }
+                    if exit == now { leaving |= 1 << UInt64(bit) }
+                }
+            }
+        }
+        look(Array(profile.standing.events))
+        look(Array(profile.standing.amounts))
+        look(Array(profile.standing.touches))
+        return (due, leaving)
+    }
+
+    @Test(
+        "Due instants and the windows left now equal those of every fact, newest first or not",
+        arguments: [UInt64(1), 2, 3]
+    )
+    func dueInstantsOverLongHistories(seed: UInt64) {
+        let profile = Self.longHistory(seed: seed)
+        var random = SplitMix64(seed: seed + 100)
+        let facts = Array(profile.standing.events)
+        let last = facts.last!.at
+        var newestFirst = 0
+        // Instants through the history and past its end, some exactly when a fact leaves a window.
+        var instants = (0..<200).map { _ in
+            facts.first!.at + Int64(random.next() % UInt64(last - facts.first!.at + 400 * Self.day))
+        }
+        instants += facts.suffix(40).map { $0.at + 90 * Self.day }
+        instants += facts.suffix(40).map { $0.at + 7 * Self.day }
+        for now in instants {
+            var leaving: UInt64 = 0
+            let due = profile.nextDue(after: now, windows: Self.windows, leavingNow: &leaving)
+            let expected = Self.expectedDue(profile, after: now)
+            #expect(due == expected.due && leaving == expected.leaving, "at \(now)")
+            if profile.standing.events.readsNewestFirst(after: now - 365 * Self.day) { newestFirst += 1 }
+        }
+        // The instants late in the history read newest first: the test covers both ways.
+        #expect(newestFirst > 50 && newestFirst < instants.count)
+    }
+
+    @Test("Count, sum and touch rules decide as every fact of the history says", arguments: [UInt64(4), 5])
+    func rulesOverLongHistories(seed: UInt64) {
+        let profile = Self.longHistory(seed: seed)
+        let brl = CustomerProfilesTests.brl
+        func days(_ count: Int64) -> SegmentWindow { SegmentWindow("\(count)d")! }
+        let events = Array(profile.standing.events)
+        let amounts = Array(profile.standing.amounts)
+        let touches = Array(profile.standing.touches)
+        let ordersTag = UInt8(EventType.orderPlaced.tag)
+        let email = Vocabulary.number(of: "email")
+        let spring = Vocabulary.number(of: "long-spring")
+        // Each rule with what it says from every fact: the facts in its window, at or before `now`.
+        typealias Check = (rule: SegmentRule, expected: (Int64) -> Bool)
+        func inWindow(_ at: Int64, _ window: SegmentWindow, _ now: Int64) -> Bool {
+            at > now - window.microseconds && at <= now
+        }
+        var checks: [Check] = []
+        for comparison in SegmentRule.Comparison.allCases {
+            for value in Int64(0)...3 {
+                checks.append(
+                    (
+                        .count(.orderPlaced, window: days(30), comparison: comparison, value: value),
+                        { now in
+                            comparison.holds(
+                                Int64(events.filter { $0.type == ordersTag && inWindow($0.at, days(30), now) }.count),
+                                value
+                            )
+                        }
+                    )
+                )
+            }
+        }
+        checks.append(
+            (
+                .sum(
+                    .netRevenue,
+                    window: days(60),
+                    comparison: .greater,
+                    value: Money(minorUnits: 40_000, currency: brl)
+                ),
+                { now in
+                    amounts.filter { inWindow($0.at, days(60), now) }.reduce(0) {
+                        $0 + $1.contribution(to: .netRevenue)
+                    } > 40_000
+                }
+            )
+        )
+        checks.append(
+            (
+                .touchedChannel("email", window: days(3)),
+                { now in
+                    touches.contains { $0.channel == email && inWindow($0.at, days(3), now) }
+                }
+            )
+        )
+        checks.append(
+            (
+                .touchedCampaign("long-spring", window: nil),
+                { now in
+                    touches.contains { $0.campaign == spring && $0.at <= now }
+                }
+            )
+        )
+        var random = SplitMix64(seed: seed + 200)
+        let span = UInt64(events.last!.at - events.first!.at)
+        for check in checks {
+            let compiled = CompiledRule(check.rule, slots: [:])
+            for _ in 0..<60 {
+                let now = events.first!.at + Int64(random.next() % span)
+                #expect(
+                    profile.holds(compiled, at: now, members: LiveSegments()) == check.expected(now),
+                    "\(check.rule) at \(now)"
+                )
+            }
+        }
+    }
+}
