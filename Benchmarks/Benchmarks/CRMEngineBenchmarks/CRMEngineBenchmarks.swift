@@ -150,6 +150,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     projectionBenchmarks()
+    longHistoryBenchmarks()
     attributionBenchmarks()
 
     // The peer: the same NDJSON, validated by the same codec, into SQLite through GRDB (WAL,
