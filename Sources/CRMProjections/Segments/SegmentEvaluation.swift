@@ -163,52 +163,29 @@ private struct ExitScan {
         for first in stride(from: windowsOverIt.lowerBound, to: windowsOverIt.upperBound, by: 64) {
             let count = min(64, windowsOverIt.upperBound - first)
             let all = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
+            // Each way its own inlined copy, the direction a constant in the loop over windows.
             if newestFirst {
-                readExitsNewestFirst(facts, windows: first, open: all)
+                readExits(facts, windows: first, open: all, newestFirst: true)
             } else {
-                readExitsOldestFirst(facts, windows: first, open: all)
+                readExits(facts, windows: first, open: all, newestFirst: false)
             }
         }
     }
 
-    /// Oldest first: a window closes at its first matching fact still inside it.
-    private mutating func readExitsOldestFirst<Fact: WindowedFact>(
+    /// One reading for up to 64 windows, the bits of `open`. Oldest first, a window closes at its first matching
+    /// fact still inside it, which leaves it first; newest first, every matching fact inside it is a candidate
+    /// (the earliest of them leaves first), and the window closes at the first fact that left it before `now`,
+    /// since every fact before that one did too.
+    @inline(__always)
+    private mutating func readExits<Fact: WindowedFact>(
         _ facts: TimedFacts.List<Fact>,
         windows first: Int,
-        open: UInt64
+        open: UInt64,
+        newestFirst: Bool
     ) {
         let (now, windows) = (now, windows)
         var (due, leaving, open) = (due, leaving, open)
-        facts.read { fact in
-            var bits = open
-            while bits != 0 {
-                let bit = bits.trailingZeroBitCount
-                bits &= bits - 1
-                let window = windows[first + bit]
-                let exit = fact.at + window.window.microseconds
-                guard exit >= now, fact.isCounted(by: window.source) else { continue }
-                if exit > now {
-                    due = min(due, exit)
-                    open &= ~(UInt64(1) << UInt64(bit))
-                } else if first + bit < 64 {
-                    leaving |= 1 << UInt64(first + bit)
-                }
-            }
-            return open != 0
-        }
-        (self.due, self.leaving) = (due, leaving)
-    }
-
-    /// Newest first: every matching fact inside a window is a candidate (the earliest of them leaves first), and a
-    /// window closes at the first fact that left it before `now`, since every fact before that one did too.
-    private mutating func readExitsNewestFirst<Fact: WindowedFact>(
-        _ facts: TimedFacts.List<Fact>,
-        windows first: Int,
-        open: UInt64
-    ) {
-        let (now, windows) = (now, windows)
-        var (due, leaving, open) = (due, leaving, open)
-        facts.readNewestFirst { fact in
+        facts.read(newestFirst: newestFirst) { fact in
             var bits = open
             while bits != 0 {
                 let bit = bits.trailingZeroBitCount
@@ -216,12 +193,13 @@ private struct ExitScan {
                 let window = windows[first + bit]
                 let exit = fact.at + window.window.microseconds
                 if exit < now {
-                    open &= ~(UInt64(1) << UInt64(bit))
+                    if newestFirst { open &= ~(UInt64(1) << UInt64(bit)) }
                     continue
                 }
                 guard fact.isCounted(by: window.source) else { continue }
                 if exit > now {
                     due = min(due, exit)
+                    if !newestFirst { open &= ~(UInt64(1) << UInt64(bit)) }
                 } else if first + bit < 64 {
                     leaving |= 1 << UInt64(first + bit)
                 }

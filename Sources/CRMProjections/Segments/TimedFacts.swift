@@ -346,6 +346,11 @@ struct TimedFacts: Sendable {
             }
         }
 
+        /// ``readNewestFirst(while:)`` or ``read(while:)``.
+        func read(newestFirst: Bool, while body: (Fact) -> Bool) {
+            if newestFirst { readNewestFirst(while: body) } else { read(while: body) }
+        }
+
         /// Whether the facts later than `start` are best read newest first: when the list is long and `start` is
         /// past the middle of its time span, so that a window over a long history costs the window's facts, not the
         /// history's. A fact read newest first costs more (its start is found by stepping back over its bytes),
