@@ -261,7 +261,7 @@ extension SegmentStanding.TouchFact: WindowedFact {
 
 extension SegmentRule.Comparison {
     /// Whether the comparison of a count with `value` comes out the same for this count and for any larger one:
-    /// a count read in time order can stop there.
+    /// counting, which only adds, can stop there whichever way the facts are read.
     func isSettled(counting count: Int64, against value: Int64) -> Bool {
         switch self {
         case .greaterOrEqual, .less: count >= value
