@@ -413,7 +413,7 @@ public struct PackedWord: Sendable {
     /// `$name`: the wrapper, to read the word out of ``Vocabulary/words()`` taken once for many profiles.
     public var projectedValue: PackedWord { self }
 
-    func word(in words: [String]) -> String? { number == .max ? nil : words[Int(number)] }
+    func word(in words: [String]) -> String? { vocabularyNumber.map { words[Int($0)] } }
 
     /// The word's number in ``Vocabulary``, read without the vocabulary's lock.
     var vocabularyNumber: Vocabulary.Word? { number == .max ? nil : number }

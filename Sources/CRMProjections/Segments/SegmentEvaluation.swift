@@ -157,18 +157,15 @@ private struct ExitScan {
     /// read from the first fact, a customer with years of history took most of a rebuild. A window is a bit of
     /// `open`; beyond 64 windows over one list, each further 64 take another reading.
     mutating func readEarliestExits<Fact: WindowedFact>(_ facts: TimedFacts.List<Fact>, of windowsOverIt: Range<Int>) {
-        guard !facts.isEmpty, !windowsOverIt.isEmpty else { return }
-        let longest = windows[windowsOverIt].lazy.map(\.window.microseconds).max()!
-        let newestFirst = facts.readsNewestFirst(after: now - longest)
+        guard !windowsOverIt.isEmpty else { return }
+        // The longest window is looked for only when the list is long enough for its span to be looked at.
+        let newestFirst = facts.readsNewestFirst(
+            after: now - windows[windowsOverIt].lazy.map(\.window.microseconds).max()!
+        )
         for first in stride(from: windowsOverIt.lowerBound, to: windowsOverIt.upperBound, by: 64) {
             let count = min(64, windowsOverIt.upperBound - first)
             let all = count == 64 ? UInt64.max : (UInt64(1) << UInt64(count)) - 1
-            // Each way its own inlined copy, the direction a constant in the loop over windows.
-            if newestFirst {
-                readExits(facts, windows: first, open: all, newestFirst: true)
-            } else {
-                readExits(facts, windows: first, open: all, newestFirst: false)
-            }
+            readExits(facts, windows: first, open: all, newestFirst: newestFirst)
         }
     }
 
@@ -176,7 +173,6 @@ private struct ExitScan {
     /// fact still inside it, which leaves it first; newest first, every matching fact inside it is a candidate
     /// (the earliest of them leaves first), and the window closes at the first fact that left it before `now`,
     /// since every fact before that one did too.
-    @inline(__always)
     private mutating func readExits<Fact: WindowedFact>(
         _ facts: TimedFacts.List<Fact>,
         windows first: Int,

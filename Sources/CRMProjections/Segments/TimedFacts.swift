@@ -339,11 +339,10 @@ struct TimedFacts: Sendable {
         /// Calls `body` with each fact later than `start`, until it returns false: what a rule over a window reads.
         /// Newest first where ``readsNewestFirst(after:)`` says so, oldest first otherwise.
         func read(after start: Int64, while body: (Fact) -> Bool) {
-            if readsNewestFirst(after: start) {
-                readNewestFirst { fact in fact.at > start && body(fact) }
-            } else {
-                read { fact in fact.at <= start || body(fact) }
-            }
+            let newestFirst = readsNewestFirst(after: start)
+            // Newest first, the first fact at or before `start` ends the reading; oldest first, such facts are
+            // stepped over.
+            read(newestFirst: newestFirst) { fact in fact.at > start ? body(fact) : !newestFirst }
         }
 
         /// ``readNewestFirst(while:)`` or ``read(while:)``.
@@ -356,10 +355,10 @@ struct TimedFacts: Sendable {
         /// history's. A fact read newest first costs more (its start is found by stepping back over its bytes),
         /// and a short list is read oldest first without looking at its span: on the benchmark log, whose customers
         /// have about 14 events within a year, looking cost about what it saved.
-        func readsNewestFirst(after start: Int64) -> Bool {
+        func readsNewestFirst(after start: @autoclosure () -> Int64) -> Bool {
             guard range.count > Self.longList, let first = firstTime else { return false }
             // Event times (years 0000 to 9999) keep the sum from overflowing.
-            return start > first + (last - first) / 2
+            return start() > first + (last - first) / 2
         }
 
         /// The bytes above which a list's span is looked at (about 20 event facts).
