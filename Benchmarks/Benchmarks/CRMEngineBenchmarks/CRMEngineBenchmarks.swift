@@ -20,6 +20,13 @@ enum GeneratedData {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
             return (path, size, lines)
         }
+        let (bytes, lines) = try write(SyntheticData(.init(customers: customers, seed: 42)), to: path)
+        try String(lines).write(toFile: marker, atomically: true, encoding: .utf8)
+        return (path, bytes, lines)
+    }
+
+    /// Writes `events` to `path` as NDJSON, 4 MiB at a time; returns the bytes and lines written.
+    static func write(_ events: some Sequence<Event>, to path: String) throws -> (bytes: Int, lines: Int) {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let codec = EventJSONCodec()
@@ -27,7 +34,7 @@ enum GeneratedData {
         buffer.reserveCapacity(4 << 20)
         var lines = 0
         var bytes = 0
-        for event in SyntheticData(.init(customers: customers, seed: 42)) {
+        for event in events {
             buffer += codec.encodeLine(event).utf8
             buffer.append(0x0A)
             lines += 1
@@ -40,32 +47,46 @@ enum GeneratedData {
         handle.write(Data(buffer))
         bytes += buffer.count
         try handle.close()
-        try String(lines).write(toFile: marker, atomically: true, encoding: .utf8)
-        return (path, bytes, lines)
+        return (bytes, lines)
     }
 
     /// An engine holding the segments of the demo (scripts/segments.json, defined at the start of the year, six
     /// besides the generator's five) and then the generated events of `customers` customers, built once and kept
     /// between runs.
     static func engine(customers: Int) async throws -> String {
-        let path = benchmarkRoot + "/engine-\(customers)-with-segments"
+        try await builtOnce(at: benchmarkRoot + "/engine-\(customers)-with-segments") {
+            try ndjson(customers: customers).path
+        }
+    }
+
+    /// The engine at `path`, built the first time and kept between runs (a marker file beside it says it is
+    /// complete): the demo's segment definitions (scripts/segments.json) and then `more`, each a JSON list,
+    /// defined at the start of 2024, then the NDJSON at the path `input` gives ingested.
+    static func builtOnce(
+        at path: String,
+        defining more: [String] = [],
+        ingesting input: () throws -> String
+    ) async throws -> String {
         let marker = path + ".complete"
         if FileManager.default.fileExists(atPath: marker) { return path }
         try? FileManager.default.removeItem(atPath: path)
-        let input = try ndjson(customers: customers)
+        let inputPath = try input()
         var options = CRMEngine.Options()
         options.durability = .none
         let engine = try CRMEngine.open(at: path, options: options)
-        let definitions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/segments.json")
-        try await ProjectionRunner<CustomerProfiles>(engine: engine).defineSegments(
-            try SegmentDefinition.list(
-                fromJSON: String(contentsOf: definitions, encoding: .utf8),
-                source: "segments.json"
-            ),
-            at: try EventTime(rfc3339: "2024-01-01T00:00:00Z")
-        )
-        _ = try await engine.ingest(.file(input.path))
+        let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
+        for (index, json) in ([try String(contentsOf: demo, encoding: .utf8)] + more).enumerated() {
+            try await runner.defineSegments(
+                try SegmentDefinition.list(
+                    fromJSON: json,
+                    source: index == 0 ? "segments.json" : "definitions \(index)"
+                ),
+                at: try EventTime(rfc3339: "2024-01-01T00:00:00Z")
+            )
+        }
+        _ = try await engine.ingest(.file(inputPath))
         await engine.close()
         _ = FileManager.default.createFile(atPath: marker, contents: nil)
         return path

@@ -105,37 +105,18 @@ enum LongHistories {
         return events
     }
 
-    /// An engine holding the definitions and the events, built once and kept between runs.
+    /// An engine holding the definitions and the events, built once and kept between runs (the NDJSON it is
+    /// ingested from is removed once it is).
     static func engine() async throws -> String {
-        let path = benchmarkRoot + "/engine-long-histories"
-        let marker = path + ".complete"
-        if FileManager.default.fileExists(atPath: marker) { return path }
-        try? FileManager.default.removeItem(atPath: path)
         let input = benchmarkRoot + "/long-histories.ndjson"
-        let codec = EventJSONCodec()
-        var text = [UInt8]()
-        for event in events() {
-            text += codec.encodeLine(event).utf8
-            text.append(0x0A)
+        let path = try await GeneratedData.builtOnce(
+            at: benchmarkRoot + "/engine-long-histories",
+            defining: [definitions]
+        ) {
+            _ = try GeneratedData.write(events(), to: input)
+            return input
         }
-        try Data(text).write(to: URL(fileURLWithPath: input))
-        var options = CRMEngine.Options()
-        options.durability = .none
-        let engine = try CRMEngine.open(at: path, options: options)
-        let demo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/segments.json")
-        let runner = ProjectionRunner<CustomerProfiles>(engine: engine)
-        for (json, source) in [(try String(contentsOf: demo, encoding: .utf8), "segments.json"), (definitions, "long")]
-        {
-            try await runner.defineSegments(
-                try SegmentDefinition.list(fromJSON: json, source: source),
-                at: try EventTime(rfc3339: "2024-01-01T00:00:00Z")
-            )
-        }
-        _ = try await engine.ingest(.file(input))
-        await engine.close()
         try? FileManager.default.removeItem(atPath: input)
-        _ = FileManager.default.createFile(atPath: marker, contents: nil)
         return path
     }
 }
