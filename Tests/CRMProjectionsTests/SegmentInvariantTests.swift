@@ -69,7 +69,8 @@ struct SegmentInvariantTests {
     }
 
     /// Every profile's live segments are its rules decided at the clock, in evaluation order; its due instant is
-    /// the next exit of a fact from a live window after the clock.
+    /// no later than the one worked out from scratch after the clock (an event moves it by the new facts alone,
+    /// which can leave it earlier: a long list read newest first is due only where a rule can change).
     static func checkInvariant(_ state: CustomerProfiles.State, after step: Int) {
         let catalog = state.segments
         for profile in state.profiles {
@@ -80,7 +81,7 @@ struct SegmentInvariantTests {
             }
             #expect(profile.standing.live == members, "step \(step), \(profile.id): memberships")
             let due = catalog.windowed.isEmpty ? .max : profile.nextDue(after: state.now, windows: catalog.windowed)
-            #expect(profile.standing.due == due, "step \(step), \(profile.id): due instant")
+            #expect(profile.standing.due <= due, "step \(step), \(profile.id): due instant")
         }
         // The queue names customers by place, and merges move profiles: each queued profile has an entry at its
         // queued instant and its place now, and is queued no later than it is due.

@@ -352,7 +352,8 @@ extension CustomerProfiles {
             // No fact was added, and none left a window since the due instant was worked out (it is later): it
             // stands.
         } else if let recorded, profile.standing.due > now {
-            // The facts before the event leave their windows when they did; only the new ones can come first.
+            // The facts before the event leave their windows when they did; only the new ones can come first (a new
+            // fact can make a window's due instant later, never earlier than its own exit: `ExitScan`).
             profile.standing.due = min(
                 profile.standing.due,
                 recorded.earliestExit(after: now, windows: catalog.windowed)

@@ -10,8 +10,10 @@ public enum CustomerProfiles: ReadsAhead {
     /// 5: memberships in a section of their own, before the profiles. 6: the words of facts in a table in the head,
     /// named by their place; each fact's time from the one before; no touch counts (they are counted from the facts).
     /// 7: membership changes and timed facts written as they are packed in memory (but for the facts' words), each
-    /// list after its byte count.
-    public static let version: UInt32 = 7
+    /// list after its byte count. 8: a customer's due instant is when a windowed rule can change, no longer each
+    /// time a fact leaves a window (a state of version 7 would go on with its earlier instants, and so differ from
+    /// a rebuild's).
+    public static let version: UInt32 = 8
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
     public struct State: StateReadInPieces {

@@ -49,6 +49,11 @@ public struct SegmentCatalog: Sendable {
 
         var source: Source
         var window: SegmentWindow
+        /// How many of the newest counted facts inside the window a rule over it needs to read to be decided: a
+        /// count compared with a value settles there (``SegmentRule/Comparison/settlingCount(against:)``; a
+        /// `touched_*` rule at 1), and while that fact is inside the window no rule over it changes. By default
+        /// every fact: a `sum`, whose amounts may be negative, can change as any of its facts leaves.
+        var depth: Int64 = .max
 
         /// Where the windows over each list are in `windows`, which are grouped by list (``windowed``).
         static func lists(
@@ -276,13 +281,18 @@ public struct SegmentCatalog: Sendable {
 
     private static func windowedFacts(of rule: SegmentRule) -> WindowedFacts? {
         switch rule {
-        case .count(let type, let window, _, _): WindowedFacts(source: .events(tag(type)), window: window)
+        case .count(let type, let window, let comparison, let value):
+            WindowedFacts(
+                source: .events(tag(type)),
+                window: window,
+                depth: comparison.settlingCount(against: value)
+            )
         case .sum(_, let window, _, let value):
             WindowedFacts(source: .amounts(Vocabulary.number(of: value.currency.code)), window: window)
         case .touchedChannel(let channel, let window?):
-            WindowedFacts(source: .channel(Vocabulary.number(of: channel)), window: window)
+            WindowedFacts(source: .channel(Vocabulary.number(of: channel)), window: window, depth: 1)
         case .touchedCampaign(let campaign, let window?):
-            WindowedFacts(source: .campaign(Vocabulary.number(of: campaign)), window: window)
+            WindowedFacts(source: .campaign(Vocabulary.number(of: campaign)), window: window, depth: 1)
         default: nil
         }
     }

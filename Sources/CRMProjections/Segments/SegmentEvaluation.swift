@@ -170,9 +170,14 @@ private struct ExitScan {
     }
 
     /// One reading for up to 64 windows, the bits of `open`. Oldest first, a window closes at its first matching
-    /// fact still inside it, which leaves it first; newest first, every matching fact inside it is a candidate
-    /// (the earliest of them leaves first), and the window closes at the first fact that left it before `now`,
-    /// since every fact before that one did too.
+    /// fact still inside it, which leaves it first. Newest first, every matching fact inside it is a candidate (the
+    /// earliest of them leaves first); the window closes at the first fact that left it before `now`, since every
+    /// fact before that one did too, or at its `depth`-th matching fact inside it: the facts before that one leave
+    /// earlier, but while that one is inside, the count stays at or above `depth`, where no rule over the window
+    /// changes. So a customer with a long history is due when a rule over it can change, not each time one of its
+    /// facts leaves a window. A new fact never makes that instant earlier than its own exit (it makes the fact
+    /// `depth` from the newest a later one, or adds a candidate), so an event can still move a due instant by its
+    /// own facts alone (``SegmentStanding/RecordedFacts/earliestExit(after:windows:)``).
     private mutating func readExits<Fact: WindowedFact>(
         _ facts: TimedFacts.List<Fact>,
         windows first: Int,
@@ -181,26 +186,35 @@ private struct ExitScan {
     ) {
         let (now, windows) = (now, windows)
         var (due, leaving, open) = (due, leaving, open)
-        facts.read(newestFirst: newestFirst) { fact in
-            var bits = open
-            while bits != 0 {
-                let bit = bits.trailingZeroBitCount
-                bits &= bits - 1
-                let window = windows[first + bit]
-                let exit = fact.at + window.window.microseconds
-                if exit < now {
-                    if newestFirst { open &= ~(UInt64(1) << UInt64(bit)) }
-                    continue
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 64 - open.leadingZeroBitCount) { inside in
+            inside.initialize(repeating: 0)
+            facts.read(newestFirst: newestFirst) { fact in
+                var bits = open
+                while bits != 0 {
+                    let bit = bits.trailingZeroBitCount
+                    bits &= bits - 1
+                    let window = windows[first + bit]
+                    let exit = fact.at + window.window.microseconds
+                    if exit < now {
+                        if newestFirst { open &= ~(UInt64(1) << UInt64(bit)) }
+                        continue
+                    }
+                    guard fact.isCounted(by: window.source) else { continue }
+                    if exit > now {
+                        due = min(due, exit)
+                        if !newestFirst {
+                            open &= ~(UInt64(1) << UInt64(bit))
+                        } else if fact.at <= now {
+                            // Only facts inside the window now count toward its depth.
+                            inside[bit] += 1
+                            if inside[bit] >= window.depth { open &= ~(UInt64(1) << UInt64(bit)) }
+                        }
+                    } else if first + bit < 64 {
+                        leaving |= 1 << UInt64(first + bit)
+                    }
                 }
-                guard fact.isCounted(by: window.source) else { continue }
-                if exit > now {
-                    due = min(due, exit)
-                    if !newestFirst { open &= ~(UInt64(1) << UInt64(bit)) }
-                } else if first + bit < 64 {
-                    leaving |= 1 << UInt64(first + bit)
-                }
+                return open != 0
             }
-            return open != 0
         }
         (self.due, self.leaving) = (due, leaving)
     }
@@ -259,9 +273,17 @@ extension SegmentRule.Comparison {
     /// Whether the comparison of a count with `value` comes out the same for this count and for any larger one:
     /// counting, which only adds, can stop there whichever way the facts are read.
     func isSettled(counting count: Int64, against value: Int64) -> Bool {
+        count >= settlingCount(against: value)
+    }
+
+    /// The smallest count from which the comparison with `value` comes out the same for every larger count. As
+    /// time passes a window's count only falls, so its outcome can first change when it falls below this: when
+    /// the fact this many from the newest in the window leaves it (``SegmentCatalog/WindowedFacts/depth``).
+    func settlingCount(against value: Int64) -> Int64 {
         switch self {
-        case .greaterOrEqual, .less: count >= value
-        case .greater, .lessOrEqual, .equal, .notEqual: count > value
+        case .greaterOrEqual, .less: max(0, value)
+        // Saturating: a value of Int64.max never settles, and the window is read to its start.
+        case .greater, .lessOrEqual, .equal, .notEqual: max(0, value == .max ? value : value + 1)
         }
     }
 }
