@@ -380,6 +380,12 @@ struct TimedFacts: Sendable {
         /// each fact's start is found by stepping back over its varints: a varint's last byte is the only one below
         /// 0x80, so the bytes at 0x80 and above before a varint's last byte are that varint's.
         func readNewestFirst(while body: (Fact) -> Bool) {
+            stepBack { fact, _, _ in body(fact) }
+        }
+
+        /// ``readNewestFirst(while:)``, also giving `body` where each fact starts in the list and its distance from
+        /// the fact before it (its whole time for the first).
+        private func stepBack(while body: (_ fact: Fact, _ start: Int, _ distance: Int64) -> Bool) {
             guard !range.isEmpty else { return }
             bytes.withUnsafeBytes { buffer in
                 let list = UnsafeRawBufferPointer(rebasing: buffer[range])
@@ -397,7 +403,7 @@ struct TimedFacts: Sendable {
                     // The buffer's own bytes, written by `pack`: they decode.
                     var fact = try! Fact.unpack(from: &reader, after: &distance)
                     fact.at = time
-                    guard body(fact) else { return }
+                    guard body(fact, start, distance) else { return }
                     time -= distance
                     end = start
                 }
@@ -405,11 +411,28 @@ struct TimedFacts: Sendable {
         }
 
         /// The first fact later than `time`, which the caller knows there is: where it starts in the buffer, its
-        /// time, how many bytes that time takes, and the time of the fact before it (0 for none).
+        /// time, how many bytes that time takes, and the time of the fact before it (0 for none). A late fact is
+        /// most often late by little: a long list is looked through from its last fact when `time` is past the
+        /// middle of its span (``readsNewestFirst(after:)``), as a window is.
         fileprivate func firstFact(
             laterThan time: Int64
         ) -> (start: Int, time: Int64, timeBytes: Int, previousTime: Int64) {
-            bytes.withUnsafeBytes { buffer in
+            if readsNewestFirst(after: time) {
+                var found: (start: Int, time: Int64, timeBytes: Int, previousTime: Int64)?
+                stepBack { fact, start, distance in
+                    guard fact.at > time else { return false }
+                    found = (start, fact.at, 0, fact.at - distance)
+                    return true
+                }
+                // The caller knows a fact is later than `time`.
+                let first = found!
+                return bytes.withUnsafeBytes { buffer in
+                    let list = UnsafeRawBufferPointer(rebasing: buffer[range])
+                    let timeBytes = Self.end(ofVarintAt: first.start, in: list) - first.start
+                    return (range.lowerBound + first.start, first.time, timeBytes, first.previousTime)
+                }
+            }
+            return bytes.withUnsafeBytes { buffer in
                 let listBytes = UnsafeRawBufferPointer(rebasing: buffer[range])
                 var reader = BinaryReader(listBytes)
                 var previous: Int64 = 0
