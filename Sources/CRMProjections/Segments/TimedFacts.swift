@@ -418,19 +418,18 @@ struct TimedFacts: Sendable {
             laterThan time: Int64
         ) -> (start: Int, time: Int64, timeBytes: Int, previousTime: Int64) {
             if readsNewestFirst(after: time) {
-                var found: (start: Int, time: Int64, timeBytes: Int, previousTime: Int64)?
+                var found: (start: Int, time: Int64, previousTime: Int64)?
                 stepBack { fact, start, distance in
                     guard fact.at > time else { return false }
-                    found = (start, fact.at, 0, fact.at - distance)
+                    found = (start, fact.at, fact.at - distance)
                     return true
                 }
                 // The caller knows a fact is later than `time`.
-                let first = found!
-                return bytes.withUnsafeBytes { buffer in
-                    let list = UnsafeRawBufferPointer(rebasing: buffer[range])
-                    let timeBytes = Self.end(ofVarintAt: first.start, in: list) - first.start
-                    return (range.lowerBound + first.start, first.time, timeBytes, first.previousTime)
+                let (start, later, previousTime) = found!
+                let end = bytes.withUnsafeBytes {
+                    Self.end(ofVarintAt: start, in: UnsafeRawBufferPointer(rebasing: $0[range]))
                 }
+                return (range.lowerBound + start, later, end - start, previousTime)
             }
             return bytes.withUnsafeBytes { buffer in
                 let listBytes = UnsafeRawBufferPointer(rebasing: buffer[range])
