@@ -19,6 +19,8 @@ struct SegmentInvariantTests {
         ("support", #"{"count":"ticket.opened","window":"10d","op":">=","value":1}"#),
         ("emailed", #"{"all":[{"consent":"email"},{"touched_channel":"email","window":"15d"}]}"#),
         ("spring", #"{"touched_campaign":"spring","window":"20d"}"#),
+        // Counted from the touch facts (touchpoints have no event facts), beside messages opened, which are not.
+        ("browsing", #"{"count":"touchpoint","window":"12d","op":">=","value":2}"#),
         (
             "keen",
             #"{"any":[{"in_segment":"spring"},"#

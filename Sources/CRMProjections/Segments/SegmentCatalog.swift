@@ -32,13 +32,15 @@ public struct SegmentCatalog: Sendable {
             case amounts(Vocabulary.Word)
             case channel(Vocabulary.Word)
             case campaign(Vocabulary.Word)
+            /// Touchpoints, counted from their touch facts (they have no event facts).
+            case touchpoints
 
             /// The list of a customer's timed facts it reads.
             var list: FactList {
                 switch self {
                 case .events: .events
                 case .amounts: .amounts
-                case .channel, .campaign: .touches
+                case .channel, .campaign, .touchpoints: .touches
                 }
             }
         }
@@ -283,7 +285,7 @@ public struct SegmentCatalog: Sendable {
         switch rule {
         case .count(let type, let window, let comparison, let value):
             WindowedFacts(
-                source: .events(tag(type)),
+                source: type == .touchpoint ? .touchpoints : .events(tag(type)),
                 window: window,
                 depth: comparison.settlingCount(against: value)
             )

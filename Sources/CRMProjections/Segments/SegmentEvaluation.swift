@@ -24,13 +24,10 @@ extension CustomerProfile {
         case .not: return !holds(rule, node: node + 1, at: now, members: members)
         case .count(let tag, let window, let comparison, let value):
             let start = now - window
-            var count: Int64 = 0
-            // Reading stops once more facts cannot change the outcome.
-            standing.events.read(after: start) { fact in
-                guard fact.type == tag && fact.at <= now else { return true }
-                count += 1
-                return !comparison.isSettled(counting: count, against: value)
-            }
+            let count =
+                tag == SegmentStanding.touchpointTag
+                ? Self.count(standing.touches, after: start, upTo: now, comparison, value) { $0.isTouchpoint }
+                : Self.count(standing.events, after: start, upTo: now, comparison, value) { $0.type == tag }
             return comparison.holds(count, value)
         case .sum(let metric, let window, let currency, let comparison, let value):
             let start = now - window
@@ -53,6 +50,25 @@ extension CustomerProfile {
         case .rfm(let groups): return standing.rfmGroup != 0 && groups & (1 << standing.rfmGroup) != 0
         case .inSegment(let slot): return members.contains(slot)
         }
+    }
+
+    /// The facts of `list` after `start` and at or before `now` that are `counted`, read only until more cannot
+    /// change how the count compares with `value`.
+    private static func count<Fact: PackedFact>(
+        _ list: TimedFacts.List<Fact>,
+        after start: Int64,
+        upTo now: Int64,
+        _ comparison: SegmentRule.Comparison,
+        _ value: Int64,
+        where counted: (Fact) -> Bool
+    ) -> Int64 {
+        var count: Int64 = 0
+        list.read(after: start) { fact in
+            guard fact.at <= now && counted(fact) else { return true }
+            count += 1
+            return !comparison.isSettled(counting: count, against: value)
+        }
+        return count
     }
 
     /// What made the projection look at the customer, for choosing which rule to name in a reason.
@@ -264,6 +280,7 @@ extension SegmentStanding.TouchFact: WindowedFact {
         switch source {
         case .channel(let channel): self.channel == channel
         case .campaign(let campaign): self.campaign == campaign
+        case .touchpoints: isTouchpoint
         default: false
         }
     }
