@@ -12,7 +12,7 @@ public enum CustomerProfiles: ReadsAhead {
     /// 7: membership changes and timed facts written as they are packed in memory (but for the facts' words), each
     /// list after its byte count. 8: a customer's due instant is when a windowed rule can change, no longer each
     /// time a fact leaves a window (a state of version 7 would go on with its earlier instants, and so differ from
-    /// a rebuild's).
+    /// a rebuild's); a touchpoint has a touch fact only, no event fact.
     public static let version: UInt32 = 8
 
     /// Profiles by customer id, the ids merged away, the segment definitions and the projection's clock.
