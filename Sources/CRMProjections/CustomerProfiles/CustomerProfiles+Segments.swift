@@ -351,15 +351,10 @@ extension CustomerProfiles {
         } else if trigger == .rescored, profile.standing.due > now {
             // No fact was added, and none left a window since the due instant was worked out (it is later): it
             // stands.
-        } else if let recorded, profile.standing.due > now,
-            recorded.amount == nil || !catalog.windowsSum
-                || !profile.readsAmountsNewestFirst(at: now, windows: catalog.windowed)
-        {
+        } else if let recorded, profile.standing.due > now, recorded.amount == nil || !catalog.windowsSum {
             // The facts before the event leave their windows when they did; only the new ones can come first (a new
             // fact can make a window's due instant later, never earlier than its own exit: `ExitScan`). A new
-            // amount can, in a list of amounts read newest first: it changes the total of every `sum` window over
-            // it, so the instant is worked out again. (A list read oldest first now was read so before: a list
-            // only grows, and its windows' starts move on faster than the middle of its span.)
+            // amount can: it changes the total of every window over it, so the instant is worked out again.
             profile.standing.due = min(
                 profile.standing.due,
                 recorded.earliestExit(after: now, windows: catalog.windowed)

@@ -154,18 +154,6 @@ extension CustomerProfile {
     }
 }
 
-extension CustomerProfile {
-    /// Whether the due instant's reading of the customer's amounts goes newest first at `now`
-    /// (``TimedFacts/List/readsNewestFirst(after:)``, from the start of the longest window over them).
-    func readsAmountsNewestFirst(at now: Int64, windows: [SegmentCatalog.WindowedFacts]) -> Bool {
-        let amounts = SegmentCatalog.WindowedFacts.lists(of: windows).amounts
-        guard !amounts.isEmpty else { return false }
-        return standing.amounts.readsNewestFirst(
-            after: now - windows[amounts].lazy.map(\.window.microseconds).max()!
-        )
-    }
-}
-
 /// The earliest exits of a customer's facts from the windows over them
 /// (``CustomerProfile/nextDue(after:windows:leavingNow:)``). A struct with a method rather than a local function:
 /// a local function's captured variables, written by the closure that reads the facts, were checked for exclusive
