@@ -351,10 +351,9 @@ extension CustomerProfiles {
         } else if trigger == .rescored, profile.standing.due > now {
             // No fact was added, and none left a window since the due instant was worked out (it is later): it
             // stands.
-        } else if let recorded, profile.standing.due > now, recorded.amount == nil || !catalog.windowsSum {
+        } else if let recorded, profile.standing.due > now {
             // The facts before the event leave their windows when they did; only the new ones can come first (a new
-            // fact can make a window's due instant later, never earlier than its own exit: `ExitScan`). A new
-            // amount can: it changes the total of every window over it, so the instant is worked out again.
+            // fact can make a window's due instant later, never earlier than its own exit: `ExitScan`).
             profile.standing.due = min(
                 profile.standing.due,
                 recorded.earliestExit(after: now, windows: catalog.windowed)
