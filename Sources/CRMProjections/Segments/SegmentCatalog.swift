@@ -56,6 +56,18 @@ public struct SegmentCatalog: Sendable {
         /// `touched_*` rule at 1), and while that fact is inside the window no rule over it changes. By default
         /// every fact: a `sum`, whose amounts may be negative, can change as any of its facts leaves.
         var depth: Int64 = .max
+        /// A `sum` rule's test, over a window whose amounts it adds up: read newest first, the window's due instant
+        /// is the exit of the amount whose leaving changes the test's outcome, not of every amount.
+        var total: SumTest?
+
+        /// What a `sum` rule compares: a metric's total, in minor units, with a value.
+        struct SumTest: Hashable, Sendable {
+            var metric: SegmentRule.SumMetric
+            var comparison: SegmentRule.Comparison
+            var value: Int64
+
+            func holds(_ total: Int64) -> Bool { comparison.holds(total, value) }
+        }
 
         /// Where the windows over each list are in `windows`, which are grouped by list (``windowed``).
         static func lists(
@@ -96,6 +108,8 @@ public struct SegmentCatalog: Sendable {
     private(set) var anyTouchFilter = TouchFilter()
     /// The windowed facts of the live rules (the due instants come from these).
     private(set) var windowed: [WindowedFacts] = []
+    /// Whether a window of `windowed` is a `sum` rule's, whose due instant a new amount can bring forward.
+    private(set) var windowsSum = false
     /// Per live generation (same order): the windows of `windowed` its rule reads itself, a bit each by their
     /// place; empty when there are more than 64 windows (then a window passing decides every timed rule again).
     private(set) var windowBits: [UInt64] = []
@@ -221,6 +235,7 @@ public struct SegmentCatalog: Sendable {
         // Grouped by the list they read, which `nextDue` reads once for each group; within a group, only the
         // earliest exit over them matters, so their order does not.
         windowed = windows.sorted { $0.source.list.rawValue < $1.source.list.rawValue }
+        windowsSum = windowed.contains { $0.total != nil }
         readsSegments = order.map { !generations[$0].rule.referencedSegments.isEmpty }
         windowBits =
             windowed.count > 64
@@ -289,8 +304,12 @@ public struct SegmentCatalog: Sendable {
                 window: window,
                 depth: comparison.settlingCount(against: value)
             )
-        case .sum(_, let window, _, let value):
-            WindowedFacts(source: .amounts(Vocabulary.number(of: value.currency.code)), window: window)
+        case .sum(let metric, let window, let comparison, let value):
+            WindowedFacts(
+                source: .amounts(Vocabulary.number(of: value.currency.code)),
+                window: window,
+                total: WindowedFacts.SumTest(metric: metric, comparison: comparison, value: value.minorUnits)
+            )
         case .touchedChannel(let channel, let window?):
             WindowedFacts(source: .channel(Vocabulary.number(of: channel)), window: window, depth: 1)
         case .touchedCampaign(let campaign, let window?):

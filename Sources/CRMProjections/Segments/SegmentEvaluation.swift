@@ -193,7 +193,10 @@ private struct ExitScan {
     /// changes. So a customer with a long history is due when a rule over it can change, not each time one of its
     /// facts leaves a window. A new fact never makes that instant earlier than its own exit (it makes the fact
     /// `depth` from the newest a later one, or adds a candidate), so an event can still move a due instant by its
-    /// own facts alone (``SegmentStanding/RecordedFacts/earliestExit(after:windows:)``).
+    /// own facts alone (``SegmentStanding/RecordedFacts/earliestExit(after:windows:)``). A `sum`'s window reads to
+    /// its start: an amount is a candidate when the totals with it and without it (of it and the newer amounts)
+    /// come out differently, since the sum's outcome changes as it leaves. A new amount changes every total, so an
+    /// event that adds one works the due instant out again.
     private mutating func readExits<Fact: WindowedFact>(
         _ facts: TimedFacts.List<Fact>,
         windows first: Int,
@@ -217,11 +220,20 @@ private struct ExitScan {
                     }
                     guard fact.isCounted(by: window.source) else { continue }
                     if exit > now {
-                        due = min(due, exit)
                         if !newestFirst {
+                            due = min(due, exit)
                             open &= ~(UInt64(1) << UInt64(bit))
-                        } else if fact.at <= now {
-                            // Only facts inside the window now count toward its depth.
+                        } else if fact.at > now {
+                            // Not inside the window yet: only facts inside it count toward its depth or total.
+                            due = min(due, exit)
+                        } else if let test = window.total {
+                            // `inside` holds the total of the newer facts: this one's leaving changes the sum's
+                            // outcome when the totals with it and without it compare differently.
+                            let newer = inside[bit]
+                            inside[bit] += fact.amount(for: test.metric)
+                            if test.holds(newer) != test.holds(inside[bit]) { due = min(due, exit) }
+                        } else {
+                            due = min(due, exit)
                             inside[bit] += 1
                             if inside[bit] >= window.depth { open &= ~(UInt64(1) << UInt64(bit)) }
                         }
@@ -258,9 +270,14 @@ extension SegmentStanding.RecordedFacts {
     }
 }
 
-/// A fact that windowed rules read: whether a window's source counts it.
+/// A fact that windowed rules read: whether a window's source counts it, and what it adds to a `sum`.
 protocol WindowedFact: PackedFact {
     func isCounted(by source: SegmentCatalog.WindowedFacts.Source) -> Bool
+    func amount(for metric: SegmentRule.SumMetric) -> Int64
+}
+
+extension WindowedFact {
+    func amount(for metric: SegmentRule.SumMetric) -> Int64 { 0 }
 }
 
 extension SegmentStanding.EventFact: WindowedFact {
@@ -273,6 +290,8 @@ extension SegmentStanding.AmountFact: WindowedFact {
     func isCounted(by source: SegmentCatalog.WindowedFacts.Source) -> Bool {
         if case .amounts(let currency) = source { self.currency == currency } else { false }
     }
+
+    func amount(for metric: SegmentRule.SumMetric) -> Int64 { contribution(to: metric) }
 }
 
 extension SegmentStanding.TouchFact: WindowedFact {

@@ -356,10 +356,14 @@ struct TimedFacts: Sendable {
         /// and a short list is read oldest first without looking at its span: on the benchmark log, whose customers
         /// have about 14 events within a year, looking cost about what it saved.
         func readsNewestFirst(after start: @autoclosure () -> Int64) -> Bool {
-            guard range.count > Self.longList, let first = firstTime else { return false }
+            guard mayReadNewestFirst, let first = firstTime else { return false }
             // Event times (years 0000 to 9999) keep the sum from overflowing.
             return start() > first + (last - first) / 2
         }
+
+        /// Whether the list is long enough to be read newest first at some instant: a list only grows, so one that
+        /// is not never was.
+        var mayReadNewestFirst: Bool { range.count > Self.longList }
 
         /// The bytes above which a list's span is looked at (about 20 event facts).
         static var longList: Int { 128 }
