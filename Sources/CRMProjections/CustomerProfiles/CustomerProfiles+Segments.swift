@@ -352,17 +352,14 @@ extension CustomerProfiles {
             // No fact was added, and none left a window since the due instant was worked out (it is later): it
             // stands.
         } else if let recorded, profile.standing.due > now,
-            recorded.amount == nil || !catalog.windowsSum || !profile.standing.amounts.mayReadNewestFirst
-        {
-            // The facts before the event leave their windows when they did; only the new ones can come first (a new
-            // fact can make a window's due instant later, never earlier than its own exit: `ExitScan`). A new
-            // amount can, where the amounts may have been read newest first: it changes the total of every `sum`
-            // window over it, so the instant is worked out again. (A short list never was: lists only grow. Whether
-            // a long one was cannot be told now: the middle of its span moves with the new fact's time.)
-            profile.standing.due = min(
-                profile.standing.due,
-                recorded.earliestExit(after: now, windows: catalog.windowed)
+            let exit = recorded.earliestExit(
+                after: now,
+                windows: catalog.windowed,
+                amountsMayReadNewestFirst: profile.standing.amounts.mayReadNewestFirst
             )
+        {
+            // The facts before the event leave their windows when they did; only the new ones can come first.
+            profile.standing.due = min(profile.standing.due, exit)
         } else {
             profile.standing.due = profile.nextDue(after: now, windows: catalog.windowed)
         }

@@ -108,8 +108,6 @@ public struct SegmentCatalog: Sendable {
     private(set) var anyTouchFilter = TouchFilter()
     /// The windowed facts of the live rules (the due instants come from these).
     private(set) var windowed: [WindowedFacts] = []
-    /// Whether a window of `windowed` is a `sum` rule's, whose due instant a new amount can bring forward.
-    private(set) var windowsSum = false
     /// Per live generation (same order): the windows of `windowed` its rule reads itself, a bit each by their
     /// place; empty when there are more than 64 windows (then a window passing decides every timed rule again).
     private(set) var windowBits: [UInt64] = []
@@ -235,7 +233,6 @@ public struct SegmentCatalog: Sendable {
         // Grouped by the list they read, which `nextDue` reads once for each group; within a group, only the
         // earliest exit over them matters, so their order does not.
         windowed = windows.sorted { $0.source.list.rawValue < $1.source.list.rawValue }
-        windowsSum = windowed.contains { $0.total != nil }
         readsSegments = order.map { !generations[$0].rule.referencedSegments.isEmpty }
         windowBits =
             windowed.count > 64

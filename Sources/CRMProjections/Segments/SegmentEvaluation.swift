@@ -193,7 +193,7 @@ private struct ExitScan {
     /// changes. So a customer with a long history is due when a rule over it can change, not each time one of its
     /// facts leaves a window. A new fact never makes that instant earlier than its own exit (it makes the fact
     /// `depth` from the newest a later one, or adds a candidate), so an event can still move a due instant by its
-    /// own facts alone (``SegmentStanding/RecordedFacts/earliestExit(after:windows:)``). A `sum`'s window reads to
+    /// own facts alone (``SegmentStanding/RecordedFacts/earliestExit(after:windows:amountsMayReadNewestFirst:)``). A `sum`'s window reads to
     /// its start: an amount is a candidate when the totals with it and without it (of it and the newer amounts)
     /// come out differently, since the sum's outcome changes as it leaves. A new amount changes every total, so an
     /// event that adds one works the due instant out again.
@@ -205,7 +205,9 @@ private struct ExitScan {
     ) {
         let (now, windows) = (now, windows)
         var (due, leaving, open) = (due, leaving, open)
-        withUnsafeTemporaryAllocation(of: Int64.self, capacity: 64 - open.leadingZeroBitCount) { inside in
+        // A count or total per window, kept only newest first.
+        let kept = newestFirst ? 64 - open.leadingZeroBitCount : 0
+        withUnsafeTemporaryAllocation(of: Int64.self, capacity: kept) { inside in
             inside.initialize(repeating: 0)
             facts.read(newestFirst: newestFirst) { fact in
                 var bits = open
@@ -251,8 +253,18 @@ private struct ExitScan {
 extension SegmentStanding.RecordedFacts {
     /// The earliest instant after `now` at which one of these facts leaves a window of `windows`, or `Int64.max`.
     /// A customer's due instant after an event is the earlier of this and its due instant before it, while that is
-    /// still after `now`: the facts before are the same, and so are their exits.
-    func earliestExit(after now: Int64, windows: [SegmentCatalog.WindowedFacts]) -> Int64 {
+    /// still after `now`: the facts before are the same, and so are their exits. A new fact never brings a window's
+    /// instant earlier than its own exit (``ExitScan``), but for an amount where a `sum` is over the windows and the
+    /// customer's amounts may have been read newest first (`amountsMayReadNewestFirst`): it changes every total
+    /// there. Then nil: the instant is worked out again from all the facts. (A short list never was read newest
+    /// first: lists only grow. Whether a long one was cannot be told now: the middle of its span moves with the new
+    /// fact's time.)
+    func earliestExit(
+        after now: Int64,
+        windows: [SegmentCatalog.WindowedFacts],
+        amountsMayReadNewestFirst: Bool
+    ) -> Int64? {
+        if amount != nil, amountsMayReadNewestFirst, windows.contains(where: { $0.total != nil }) { return nil }
         var exit = Int64.max
         for window in windows {
             // The facts of one event share its time.
