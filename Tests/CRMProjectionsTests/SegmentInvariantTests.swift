@@ -145,6 +145,69 @@ struct SegmentInvariantTests {
         #expect(overlapping.due.entries.allSatisfy { Int($0.place) < overlapping.profiles.count })
     }
 
+    /// Customers whose whole history is a burst of small orders over about seven weeks (enough amounts to make a
+    /// long list), a quiet spell of four to nine weeks, then a few more orders. During the spell, the due passes
+    /// read the amounts newest first (the window starts past the middle of their span) and step over leavings that
+    /// change no total's outcome. The next order moves the span's end, and with it the middle: the amounts then read
+    /// oldest first, yet the new amount can make one of the stepped-over leavings matter. A fold that worked the due
+    /// instant out again only when the amounts read newest first at the new order missed exactly that (the end-to-end
+    /// comparison on the long-history log caught it, 2025-12-31 on; the random streams above did not).
+    @Test(
+        "After a quiet spell, a new amount may make an older amount's leaving matter",
+        arguments: [UInt64(11), 12, 13]
+    )
+    func amountsAfterQuietSpells(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        var state = CustomerProfiles.makeState()
+        var number = 0
+        var step = 0
+        func apply(_ customer: String?, _ payload: EventPayload, at time: Int64) {
+            let at = EventTime(microseconds: CustomerProfilesTests.at(0).microseconds + time)
+            CustomerProfiles.applyInSequence(
+                offset: Int64(number),
+                event: Event(id: "e\(number)", at: at, customer: customer, payload: payload),
+                to: &state
+            )
+            number += 1
+            Self.checkInvariant(state, after: step)
+            step += 1
+        }
+        /// Time passing: an event of no customer moves the clock, and with it the due passes.
+        func pass(_ days: Int64, every: Int64, from clock: inout Int64) throws {
+            for _ in 0..<(days / every) {
+                clock += every * Self.day
+                apply(nil, try LiveSegmentsTests.defined("unrelated-\(number)", #"{"consent":"sms"}"#), at: clock)
+            }
+        }
+        func order(_ customer: String, at clock: Int64) {
+            // 5 to 35 BRL: a window's total hovers around the rule's 150.
+            apply(customer, CustomerProfilesTests.order("o\(number)", Int64(500 + random.next() % 3_000)), at: clock)
+        }
+        // The `sum` over 60 days above 150 BRL, beside a count over the same orders.
+        for (name, definition) in Self.definitions where ["spenders", "buyers"].contains(name) {
+            apply(nil, try LiveSegmentsTests.defined(name, definition), at: 0)
+        }
+        var clock: Int64 = 0
+        for customer in (0..<12).map({ "c-\($0)" }) {
+            let burstEnd = clock + Int64(40 + random.next() % 15) * Self.day
+            while clock < burstEnd {
+                clock += Int64(1 + random.next() % UInt64(3 * Self.day))
+                order(customer, at: clock)
+            }
+            try pass(Int64(28 + random.next() % 35), every: 4, from: &clock)
+            for _ in 0..<(1 + random.next() % 3) {
+                clock += Int64(random.next() % UInt64(2 * Self.day))
+                order(customer, at: clock)
+            }
+            try pass(70, every: 3, from: &clock)
+        }
+        // The stream must have made long lists of amounts and moved the sum's membership both ways.
+        #expect(state.profiles.allSatisfy { $0.standing.amounts.mayReadNewestFirst })
+        let changes = state.profiles.flatMap { Array($0.standing.changes) }
+        #expect(changes.contains { $0.trigger == .window && $0.entered == false })
+        #expect(changes.contains { $0.trigger == .event && $0.entered == true })
+    }
+
     @Test("Random streams with late events, gaps and merges", arguments: [UInt64(1), 2, 3, 4, 5, 6])
     func incrementalEqualsFromScratch(seed: UInt64) throws {
         var random = SplitMix64(seed: seed)
