@@ -56,19 +56,23 @@ struct LongHistoryTests {
     }
 
     /// Windows over each list, grouped by list as the catalog keeps them; some read to their start (a `sum`, or a
-    /// count that settles late), some only to the few newest facts inside them (``Windowed/depth``).
+    /// count that settles late), some only to the few newest facts inside them (``Windowed/Settling/count(depth:)``).
     static let windows: [Windowed] = {
         func days(_ count: Int64) -> SegmentWindow { SegmentWindow("\(count)d")! }
         let orders = UInt8(EventType.orderPlaced.tag)
         return [
-            Windowed(source: .events(orders), window: days(90), depth: 2),
-            Windowed(source: .events(UInt8(EventType.ticketOpened.tag)), window: days(30), depth: 1),
-            Windowed(source: .events(orders), window: days(365)),
-            Windowed(source: .events(orders), window: days(180), depth: 3),
-            Windowed(source: .amounts(Vocabulary.number(of: "BRL")), window: days(60)),
-            Windowed(source: .channel(Vocabulary.number(of: "email")), window: days(7), depth: 1),
-            Windowed(source: .campaign(Vocabulary.number(of: "long-spring")), window: days(45)),
-            Windowed(source: .touchpoints, window: days(10), depth: 4),
+            Windowed(source: .events(orders), window: days(90), settling: .count(depth: 2)),
+            Windowed(source: .events(UInt8(EventType.ticketOpened.tag)), window: days(30), settling: .count(depth: 1)),
+            Windowed(source: .events(orders), window: days(365), settling: .count(depth: .max)),
+            Windowed(source: .events(orders), window: days(180), settling: .count(depth: 3)),
+            Windowed(source: .amounts(Vocabulary.number(of: "BRL")), window: days(60), settling: .count(depth: .max)),
+            Windowed(source: .channel(Vocabulary.number(of: "email")), window: days(7), settling: .count(depth: 1)),
+            Windowed(
+                source: .campaign(Vocabulary.number(of: "long-spring")),
+                window: days(45),
+                settling: .count(depth: .max)
+            ),
+            Windowed(source: .touchpoints, window: days(10), settling: .count(depth: 4)),
         ]
     }()
 
@@ -86,15 +90,17 @@ struct LongHistoryTests {
             let newestFirst = list.readsNewestFirst(after: now - longest)
             for bit in over {
                 let window = windows[bit]
+                // A `sum` reads to the start (these windows have none).
+                let depth: Int64 = if case .count(let depth) = window.settling { depth } else { .max }
                 let counted = facts.filter { $0.isCounted(by: window.source) }
                 let exits = counted.map { $0.at + window.window.microseconds }
                 let later = counted.filter { $0.at > now }.map { $0.at + window.window.microseconds }
                 // Newest first, latest exit first.
                 let inside = counted.filter { $0.at <= now }.map { $0.at + window.window.microseconds }
                     .filter { $0 > now }.sorted(by: >)
-                let readsToStart = !newestFirst || Int64(inside.count) < window.depth
+                let readsToStart = !newestFirst || Int64(inside.count) < depth
                 let candidates =
-                    newestFirst ? later + inside.prefix(Int(min(window.depth, Int64(inside.count)))) : exits
+                    newestFirst ? later + inside.prefix(Int(min(depth, Int64(inside.count)))) : exits
                 due = min(due, candidates.filter { $0 > now }.min() ?? .max)
                 if readsToStart && exits.contains(now) { leaving |= 1 << UInt64(bit) }
             }

@@ -51,14 +51,26 @@ public struct SegmentCatalog: Sendable {
 
         var source: Source
         var window: SegmentWindow
-        /// How many of the newest counted facts inside the window a rule over it needs to read to be decided: a
-        /// count compared with a value settles there (``SegmentRule/Comparison/settlingCount(against:)``; a
-        /// `touched_*` rule at 1), and while that fact is inside the window no rule over it changes. By default
-        /// every fact: a `sum`, whose amounts may be negative, can change as any of its facts leaves.
-        var depth: Int64 = .max
-        /// A `sum` rule's test, over a window whose amounts it adds up: read newest first, the window's due instant
-        /// is the exit of the amount whose leaving changes the test's outcome, not of every amount.
-        var total: SumTest?
+        /// Which of the window's facts can change a rule over it as they leave: where a reading newest first stops.
+        var settling: Settling
+
+        /// Where a rule over a window can change as its facts leave it, read newest first.
+        enum Settling: Hashable, Sendable {
+            /// A count compared with a value settles at its `depth`-th newest counted fact inside the window
+            /// (``SegmentRule/Comparison/settlingCount(against:)``; a `touched_*` rule at 1): while that fact is
+            /// inside, no rule over the window changes, so the reading stops there. `.max`: it never settles, and
+            /// every fact is a candidate.
+            case count(depth: Int64)
+            /// A `sum` rule's test: its amounts may be negative, so the reading goes to the window's start, keeping
+            /// the total of the newer amounts; an amount is a candidate where its leaving changes the test's outcome.
+            case sum(SumTest)
+        }
+
+        /// Whether a `sum` rule reads the window (a new amount then changes every total over it).
+        var isSum: Bool {
+            if case .sum = settling { return true }
+            return false
+        }
 
         /// What a `sum` rule compares: a metric's total, in minor units, with a value.
         struct SumTest: Hashable, Sendable {
@@ -299,18 +311,22 @@ public struct SegmentCatalog: Sendable {
             WindowedFacts(
                 source: type == .touchpoint ? .touchpoints : .events(tag(type)),
                 window: window,
-                depth: comparison.settlingCount(against: value)
+                settling: .count(depth: comparison.settlingCount(against: value))
             )
         case .sum(let metric, let window, let comparison, let value):
             WindowedFacts(
                 source: .amounts(Vocabulary.number(of: value.currency.code)),
                 window: window,
-                total: WindowedFacts.SumTest(metric: metric, comparison: comparison, value: value.minorUnits)
+                settling: .sum(WindowedFacts.SumTest(metric: metric, comparison: comparison, value: value.minorUnits))
             )
         case .touchedChannel(let channel, let window?):
-            WindowedFacts(source: .channel(Vocabulary.number(of: channel)), window: window, depth: 1)
+            WindowedFacts(source: .channel(Vocabulary.number(of: channel)), window: window, settling: .count(depth: 1))
         case .touchedCampaign(let campaign, let window?):
-            WindowedFacts(source: .campaign(Vocabulary.number(of: campaign)), window: window, depth: 1)
+            WindowedFacts(
+                source: .campaign(Vocabulary.number(of: campaign)),
+                window: window,
+                settling: .count(depth: 1)
+            )
         default: nil
         }
     }

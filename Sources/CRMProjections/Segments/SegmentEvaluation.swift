@@ -188,15 +188,16 @@ private struct ExitScan {
     /// One reading for up to 64 windows, the bits of `open`. Oldest first, a window closes at its first matching
     /// fact still inside it, which leaves it first. Newest first, every matching fact inside it is a candidate (the
     /// earliest of them leaves first); the window closes at the first fact that left it before `now`, since every
-    /// fact before that one did too, or at its `depth`-th matching fact inside it: the facts before that one leave
-    /// earlier, but while that one is inside, the count stays at or above `depth`, where no rule over the window
-    /// changes. So a customer with a long history is due when a rule over it can change, not each time one of its
-    /// facts leaves a window. A new fact never makes that instant earlier than its own exit (it makes the fact
-    /// `depth` from the newest a later one, or adds a candidate), so an event can still move a due instant by its
-    /// own facts alone (``SegmentStanding/RecordedFacts/earliestExit(after:windows:amountsMayReadNewestFirst:)``). A `sum`'s window reads to
-    /// its start: an amount is a candidate when the totals with it and without it (of it and the newer amounts)
-    /// come out differently, since the sum's outcome changes as it leaves. A new amount changes every total, so an
-    /// event that adds one works the due instant out again.
+    /// fact before that one did too, or, for a count, at its `depth`-th matching fact inside it
+    /// (``SegmentCatalog/WindowedFacts/Settling/count(depth:)``): the facts before that one leave earlier, but while
+    /// that one is inside, the count stays at or above `depth`, where no rule over the window changes. So a customer
+    /// with a long history is due when a rule over it can change, not each time one of its facts leaves a window. A
+    /// new fact never makes that instant earlier than its own exit (it makes the fact `depth` from the newest a later
+    /// one, or adds a candidate), so an event can still move a due instant by its own facts alone
+    /// (``SegmentStanding/RecordedFacts/earliestExit(after:windows:amountsMayReadNewestFirst:)``). A `sum`'s window
+    /// reads to its start: an amount is a candidate when the totals with it and without it (of it and the newer
+    /// amounts) come out differently, since the sum's outcome changes as it leaves. A new amount changes every total,
+    /// so an event that adds one works the due instant out again.
     private mutating func readExits<Fact: WindowedFact>(
         _ facts: TimedFacts.List<Fact>,
         windows first: Int,
@@ -228,16 +229,19 @@ private struct ExitScan {
                         } else if fact.at > now {
                             // Not inside the window yet: only facts inside it count toward its depth or total.
                             due = min(due, exit)
-                        } else if let test = window.total {
-                            // `inside` holds the total of the newer facts: this one's leaving changes the sum's
-                            // outcome when the totals with it and without it compare differently.
-                            let newer = inside[bit]
-                            inside[bit] += fact.amount(for: test.metric)
-                            if test.holds(newer) != test.holds(inside[bit]) { due = min(due, exit) }
                         } else {
-                            due = min(due, exit)
-                            inside[bit] += 1
-                            if inside[bit] >= window.depth { open &= ~(UInt64(1) << UInt64(bit)) }
+                            switch window.settling {
+                            case .sum(let test):
+                                // `inside` holds the total of the newer facts: this one's leaving changes the sum's
+                                // outcome when the totals with it and without it compare differently.
+                                let newer = inside[bit]
+                                inside[bit] += fact.amount(for: test.metric)
+                                if test.holds(newer) != test.holds(inside[bit]) { due = min(due, exit) }
+                            case .count(let depth):
+                                due = min(due, exit)
+                                inside[bit] += 1
+                                if inside[bit] >= depth { open &= ~(UInt64(1) << UInt64(bit)) }
+                            }
                         }
                     } else if first + bit < 64 {
                         leaving |= 1 << UInt64(first + bit)
@@ -264,7 +268,7 @@ extension SegmentStanding.RecordedFacts {
         windows: [SegmentCatalog.WindowedFacts],
         amountsMayReadNewestFirst: Bool
     ) -> Int64? {
-        if amount != nil, amountsMayReadNewestFirst, windows.contains(where: { $0.total != nil }) { return nil }
+        if amount != nil, amountsMayReadNewestFirst, windows.contains(where: \.isSum) { return nil }
         var exit = Int64.max
         for window in windows {
             // The facts of one event share its time.
@@ -326,7 +330,7 @@ extension SegmentRule.Comparison {
 
     /// The smallest count from which the comparison with `value` comes out the same for every larger count. As
     /// time passes a window's count only falls, so its outcome can first change when it falls below this: when
-    /// the fact this many from the newest in the window leaves it (``SegmentCatalog/WindowedFacts/depth``).
+    /// the fact this many from the newest in the window leaves it (``SegmentCatalog/WindowedFacts/Settling/count(depth:)``).
     func settlingCount(against value: Int64) -> Int64 {
         switch self {
         case .greaterOrEqual, .less: max(0, value)
