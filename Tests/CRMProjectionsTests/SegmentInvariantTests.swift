@@ -93,6 +93,21 @@ struct SegmentInvariantTests {
         }
     }
 
+    /// Applies `payload` (of `customer`) at `time`, microseconds after a stream's start, as event number `number`
+    /// of `state`, and counts it.
+    static func apply(
+        _ customer: String?,
+        _ payload: EventPayload,
+        at time: Int64,
+        number: inout Int,
+        to state: inout CustomerProfiles.State
+    ) {
+        let at = EventTime(microseconds: CustomerProfilesTests.at(0).microseconds + time)
+        let event = Event(id: "e\(number)", at: at, customer: customer, payload: payload)
+        CustomerProfiles.applyInSequence(offset: Int64(number), event: event, to: &state)
+        number += 1
+    }
+
     /// Whether every queued profile of `state` has an entry at its queued instant and its place.
     static func everyQueuedProfileHasItsEntry(_ state: CustomerProfiles.State) -> Bool {
         let entries = Set(state.due.entries.map { "\($0.at)@\($0.place)" })
@@ -162,13 +177,7 @@ struct SegmentInvariantTests {
         var number = 0
         var step = 0
         func apply(_ customer: String?, _ payload: EventPayload, at time: Int64) {
-            let at = EventTime(microseconds: CustomerProfilesTests.at(0).microseconds + time)
-            CustomerProfiles.applyInSequence(
-                offset: Int64(number),
-                event: Event(id: "e\(number)", at: at, customer: customer, payload: payload),
-                to: &state
-            )
-            number += 1
+            Self.apply(customer, payload, at: time, number: &number, to: &state)
             Self.checkInvariant(state, after: step)
             step += 1
         }
@@ -214,12 +223,8 @@ struct SegmentInvariantTests {
         var state = CustomerProfiles.makeState()
         var clock: Int64 = 0
         var number = 0
-        /// `time`: microseconds after the stream's start.
         func apply(_ customer: String?, _ payload: EventPayload, at time: Int64) {
-            let at = EventTime(microseconds: CustomerProfilesTests.at(0).microseconds + time)
-            let event = Event(id: "e\(number)", at: at, customer: customer, payload: payload)
-            CustomerProfiles.applyInSequence(offset: Int64(number), event: event, to: &state)
-            number += 1
+            Self.apply(customer, payload, at: time, number: &number, to: &state)
         }
         for (name, definition) in Self.definitions {
             apply(nil, try LiveSegmentsTests.defined(name, definition), at: clock)
