@@ -136,6 +136,7 @@ extension Projection {
         // strings), also for the events of other shards, which are skipped.
         guard let first = events.baseAddress.map(UnsafeMutablePointer.init(mutating:)) else { return }
         for index in events.indices {
+            ReadAhead.event(at: index, of: UnsafePointer(first), count: events.count)
             readAhead(index, &state)
             let routed = first + index
             if routed.pointee.shard == shard {
@@ -173,6 +174,7 @@ extension Projection {
     ) {
         guard let first = events.baseAddress else { return }
         for index in events.indices {
+            ReadAhead.event(at: index, of: UnsafePointer(first), count: events.count)
             readAhead(index, &state)
             applyInSequence(first + index, to: &state)
         }
