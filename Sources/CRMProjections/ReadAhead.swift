@@ -25,8 +25,8 @@ enum ReadAhead {
     /// whatever the projection. The events were decoded on the other core: the fold's first read of each one (its
     /// copy to the stack before `apply`) missed the cache a line at a time, about 200 bytes an event (perf of a live
     /// catch-up: that copy was 2.7 % of the folding core's samples, and left the top of the list with this). Live
-    /// apply, this binary against the one before, twelve alternating pairs over an hour: faster in nine, by 7 % on
-    /// average (the machine's own swings are larger: 556K to 893K events/s for the binary before); the folding
+    /// apply, this binary against the one before, seventeen alternating pairs over an hour: faster in thirteen, by
+    /// 7 % on average (the machine's own swings are larger: 553K to 1,027K events/s for the binary before); the folding
     /// core's samples over the decoding core's in the same run (a ratio that leaves out part of how fast the machine
     /// was that minute), seven pairs: 1.56 -> 1.52 on average. A small gain, within noise in a fast hour. Distances
     /// of 8, 32 and 64 did no better.
