@@ -137,6 +137,25 @@ struct ValueBlockTests {
         for (number, object) in objects.enumerated() { #expect(table["w\(number)"]?.object === object, "w\(number)") }
     }
 
+    @Test("Values start on a 64-byte line after every growth, small blocks and mapped ones, and keep their contents")
+    func lineAligned() {
+        func first<Element>(_ table: IdentifiedTable<Element>) -> Int { Int(bitPattern: table.address(ofPlace: 0)) }
+        var named = IdentifiedTable<Named>()
+        var watching = IdentifiedTable<Watching>()
+        let object = Object()
+        var misaligned = [Int]()
+        // Past 128 KiB a block is a mapping of its own, which `realloc` moves: 20,000 values of about 40 bytes.
+        for number in 0..<20_000 {
+            named.store(Self.named(number))
+            watching.store(Watching(id: "w\(number)", object: object))
+            if first(named) % 64 != 0 || first(watching) % 64 != 0 { misaligned.append(number) }
+        }
+        let (misalignedCount, firstMisaligned) = (misaligned.count, misaligned.first ?? -1)
+        #expect(misalignedCount == 0, "first misaligned after value \(firstMisaligned)")
+        #expect((0..<20_000).allSatisfy { named[Self.named($0).id] == Self.named($0) })
+        #expect((0..<20_000).allSatisfy { watching["w\($0)"]?.object === object })
+    }
+
     @Test("Built in place: a block read straight from a chunked map becomes a table, and a repeated id is refused")
     func builtInPlace() throws {
         let block = ValueBlock<Named>(copying: (0..<10).map(Self.named))
