@@ -94,8 +94,9 @@ final class ValueBlock<Element> {
 
     /// Values start on a cache line's boundary. A large block is its own mapping, whose first 16 bytes are
     /// `malloc`'s: values of 192 bytes (a profile) started 16 bytes into a line and each took four lines, not three,
-    /// for every read and every hint that asks for one ahead of time. Measured against the binary before, in
-    /// alternating pairs: live apply 883K / 880K -> 895K / 891K events/s, rebuilds and snapshots within noise.
+    /// for every read and every hint that asks for one ahead of time. Against the binary before, in alternating
+    /// pairs, within this machine's noise: live apply 883K / 880K / 985K / 947K / 906K -> 895K / 891K / 988K / 810K /
+    /// 900K events/s; rebuilds and snapshots the same.
     private static var lineBytes: Int { 64 }
 
     /// Moves the values into a block of `newCapacity` places (at least `count`).
