@@ -101,21 +101,21 @@ final class ValueBlock<Element> {
 
     /// Moves the values into a block of `newCapacity` places (at least `count`).
     private func resize(to newCapacity: Int) {
-        precondition(MemoryLayout<Element>.alignment <= 16, "malloc aligns to 16 bytes")
+        let mallocAlignment = 16
+        precondition(MemoryLayout<Element>.alignment <= mallocAlignment, "malloc aligns to 16 bytes")
         guard newCapacity > 0 else { return }
         let stride = max(1, MemoryLayout<Element>.stride)
-        let bytes = newCapacity * stride + Self.lineBytes - 16
+        // Room to move the first value up to the next line.
+        let bytes = newCapacity * stride + Self.lineBytes - mallocAlignment
+        let movesBitwise = _isBitwiseTakable(Element.self)
+        // Where the values were within the allocation, which `realloc` keeps.
         let offset = base.map { UnsafeMutableRawPointer($0) - allocation! } ?? 0
-        let moved: UnsafeMutableRawPointer?
-        if _isBitwiseTakable(Element.self) {
-            moved = realloc(allocation, bytes)
-        } else {
-            moved = malloc(bytes)
+        guard let moved = movesBitwise ? realloc(allocation, bytes) : malloc(bytes) else {
+            fatalError("out of memory: a table of \(newCapacity) values")
         }
-        guard let moved else { fatalError("out of memory: a table of \(newCapacity) values") }
         let first = moved.alignedUp(toMultipleOf: Self.lineBytes)
-        if _isBitwiseTakable(Element.self) {
-            // `realloc` kept the bytes at their distance from the allocation's start, which may now be off the line.
+        if movesBitwise {
+            // That distance may now be off the line.
             if count > 0, first != moved + offset { memmove(first, moved + offset, count * stride) }
         } else if let base {
             first.bindMemory(to: Element.self, capacity: newCapacity).moveInitialize(from: base, count: count)
