@@ -23,9 +23,15 @@ public struct IdentityMap: Sendable, Equatable {
 
     /// The id that stands for `id` now, with its hash; `hash` is `id`'s (``ProjectedEvent/customerHash``).
     public func resolve(_ id: String, hash: Int) -> (id: String, hash: Int) {
-        guard aliasedHashes.mayContain(hash) else { return (id, hash) }
+        survivor(of: id, hash: hash) ?? (id, hash)
+    }
+
+    /// The id that `id` was merged into (at the end of the chain), with its hash; nil when `id` was never merged
+    /// away. `hash` is `id`'s.
+    func survivor(of id: String, hash: Int) -> (id: String, hash: Int)? {
+        guard aliasedHashes.mayContain(hash), aliases[id] != nil else { return nil }
         let resolved = resolve(id)
-        return resolved == id ? (id, hash) : (resolved, IDHash.of(resolved))
+        return (resolved, IDHash.of(resolved))
     }
 
     /// Records that `merged` now resolves to `survivor`; returns the two resolved ids, or nil when they already

@@ -8,7 +8,8 @@ public struct ProjectedEvent: Sendable {
     public let event: Event
     /// The hash of the event's customer id (``IDHash``, seeded per process: never saved), worked out where the event
     /// is decoded, on another core in a rebuild or a catch-up, so that the fold finds the customer without hashing
-    /// its id again (``IdentityMap/resolve(_:hash:)``); 0 for an event without a customer.
+    /// its id again (``IdentifiedTable/update(customer:hash:identities:default:passing:applying:)``); 0 for an event
+    /// without a customer.
     public let customerHash: Int
     /// The projection's clock when the event is applied: the latest event time of the log up to and including
     /// this event (a late event does not move it back). Time-window rules are evaluated at the clock.

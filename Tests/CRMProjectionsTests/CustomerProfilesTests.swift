@@ -563,6 +563,39 @@ struct ProfileTableTests {
         #expect(read.resolve("a", hash: IDHash.of("a")).id == "c" && read.resolve("p", hash: IDHash.of("p")).id == "q")
     }
 
+    @Test("An event's customer finds its own value, or its survivor's when merged away, or a new one under its id")
+    func updateByCustomer() {
+        var identities = IdentityMap()
+        _ = identities.merge("a", into: "b")
+        _ = identities.merge("b", into: "c")
+        var table = ProfileTable()
+        table.store(Self.profile("c", gross: 5))
+        table.store(Self.profile("d", gross: 7))
+        func gross(of customer: String) -> (gross: Int64, id: String, place: Int) {
+            let (result, place) = table.update(
+                customer: customer,
+                hash: IDHash.of(customer),
+                identities: identities,
+                default: { Self.profile($0, gross: 0) },
+                passing: (),
+                applying: { profile, _ in
+                    profile.amounts["BRL", default: .init()].gross += 1
+                    return (profile.amounts["BRL"]!.gross, profile.id)
+                }
+            )
+            return (result.0, result.1, place)
+        }
+        // Merged away, at the end of a chain and one step before it: the survivor's value.
+        #expect(gross(of: "a") == (6, "c", 0) && gross(of: "b") == (7, "c", 0))
+        #expect(gross(of: "c") == (8, "c", 0) && gross(of: "d") == (8, "d", 1), "held: their own values")
+        #expect(gross(of: "e") == (1, "e", 2), "new: a value under its own id")
+        // A survivor with no value yet gets one, under the survivor's id.
+        _ = identities.merge("f", into: "g")
+        #expect(gross(of: "f") == (1, "g", 3) && table.count == 4 && !table.contains("f"))
+        for number in 0..<1_000 { _ = gross(of: "n\(number)") }
+        #expect(gross(of: "a") == (9, "c", 0) && table.count == 1_004, "through the table's growth")
+    }
+
     @Test("Made from a list of profiles: sorted or not, every id finds its profile; a repeated id is refused")
     func tableFromList() throws {
         let sorted = (0..<5).map { Self.profile("c\($0)", gross: Int64($0)) }

@@ -135,10 +135,16 @@ public enum ShopAnalytics: Projection {
             case .bounced: state.campaigns[campaign, default: Campaign()].bounced += 1
             case .unsubscribed: state.campaigns[campaign, default: Campaign()].unsubscribed += 1
             case .opened, .clicked:
-                let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
-                state.engagement.update(id, hash: hash, default: Engagement(id: id)) {
-                    $0.campaigns[campaign, default: 0] |= kind == .opened ? opened : clicked
-                }
+                state.engagement.update(
+                    customer: customer,
+                    hash: projected.customerHash,
+                    identities: state.identities,
+                    default: { Engagement(id: $0) },
+                    passing: (),
+                    applying: { engagement, _ in
+                        engagement.campaigns[campaign, default: 0] |= kind == .opened ? opened : clicked
+                    }
+                )
             }
         case .orderPlaced(let order, let total, let items, let channel, let country, _, let city):
             state.orders.update(order, default: Order(id: order, customer: customer)) { record in

@@ -279,8 +279,14 @@ public enum CustomerJourneys: ReadsAhead {
         // The journey of the id that stands for the customer now (read after a merge event has been recorded),
         // begun at this event when there is none.
         func withJourney(_ body: (inout Journey) -> Void) {
-            let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
-            state.journeys.update(id, hash: hash, default: Journey(id: id, firstOffset: offset), body)
+            state.journeys.update(
+                customer: customer,
+                hash: projected.customerHash,
+                identities: state.identities,
+                default: { Journey(id: $0, firstOffset: offset) },
+                passing: (),
+                applying: { journey, _ in body(&journey) }
+            )
         }
         switch event.payload {
         case .customerMerged(let from):

@@ -220,22 +220,25 @@ extension CustomerProfiles {
 
     // MARK: One customer
 
-    /// Runs `body` on the profile of `id` (created if new) in place, with the catalog and the clock; also gives
-    /// the profile's place. `hash` is `id`'s, when the caller has it.
+    /// Runs `body` on the profile of the customer an event names (created if new) in place, with the catalog and
+    /// the clock; also gives the profile's place. The profile is that of the id `customer` resolves to, when it was
+    /// merged away (``IdentifiedTable/update(customer:hash:identities:default:passing:applying:)``); `hash` is
+    /// `customer`'s.
+    @inline(__always)
     static func withProfile<Result>(
-        _ id: String,
-        hash: Int? = nil,
+        ofCustomer customer: String,
+        hash: Int,
         in state: inout State,
         _ body: (inout CustomerProfile, SegmentCatalog, Int64) -> Result
     ) -> (result: Result, place: Int) {
         state.profiles.update(
-            id,
+            customer: customer,
             hash: hash,
-            default: CustomerProfile(id: id),
-            passing: (state.segments, state.now)
-        ) {
-            body(&$0, $1.0, $1.1)
-        }
+            identities: state.identities,
+            default: { CustomerProfile(id: $0) },
+            passing: (state.segments, state.now),
+            applying: { body(&$0, $1.0, $1.1) }
+        )
     }
 
     /// Queues the profile at `place` again, at the instant it is queued at (if it is): a merge moved it there, and

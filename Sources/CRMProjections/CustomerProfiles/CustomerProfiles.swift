@@ -347,12 +347,13 @@ public enum CustomerProfiles: ReadsAhead {
             requeue(at: state.profiles.store(target), in: &state)
             mergedID = merged
         }
-        let (id, hash) = state.identities.resolve(customer, hash: projected.customerHash)
-        // Modified in place in the dictionary: a profile is large, and moving it out and back was a third of a
-        // rebuild.
+        // Modified in place in the table: a profile is large, and moving it out and back was a third of a rebuild.
         let tag = UInt8(event.type.tag)
         var noted: (Vocabulary.Word, Vocabulary.Word)?
-        let (scheduled, place) = withProfile(id, hash: hash, in: &state) { profile, catalog, now -> Int64? in
+        let (scheduled, place) = withProfile(ofCustomer: customer, hash: projected.customerHash, in: &state) {
+            profile,
+            catalog,
+            now -> Int64? in
             // A new customer is decided on every segment (`no order for 180 days` holds from its first event);
             // a known one only on the segments this type of event can change.
             let isNew = profile.standing.facts.isEmpty
