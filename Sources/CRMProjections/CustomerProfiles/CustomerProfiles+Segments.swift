@@ -223,7 +223,8 @@ extension CustomerProfiles {
     /// Runs `body` on the profile of the customer an event names (created if new) in place, with the catalog and
     /// the clock; also gives the profile's place. The profile is that of the id `customer` resolves to, when it was
     /// merged away (``IdentifiedTable/update(customer:hash:identities:default:passing:applying:)``); `hash` is
-    /// `customer`'s.
+    /// `customer`'s. Inlined: called, its closure held the event, which the fold then copied for every event
+    /// (`scripts/outlined-copies.sh`).
     @inline(__always)
     static func withProfile<Result>(
         ofCustomer customer: String,
