@@ -29,8 +29,8 @@ public struct IdentityMap: Sendable, Equatable {
     /// The id that `id` was merged into (at the end of the chain), with its hash; nil when `id` was never merged
     /// away. `hash` is `id`'s.
     func survivor(of id: String, hash: Int) -> (id: String, hash: Int)? {
-        guard aliasedHashes.mayContain(hash), aliases[id] != nil else { return nil }
-        let resolved = resolve(id)
+        guard aliasedHashes.mayContain(hash), let next = aliases[id] else { return nil }
+        let resolved = resolve(next)
         return (resolved, IDHash.of(resolved))
     }
 

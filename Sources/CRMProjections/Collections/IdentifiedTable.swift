@@ -133,19 +133,16 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         applying body: (inout Element, Context) -> Result
     ) -> (result: Result, place: Int) {
         makeBlockUnique()
-        if (block.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: block.count + 1) }
         let bits = Self.hashBits(hash)
         let place: Int
-        switch withValues({ find(id, bits: bits, in: $0) }) {
+        switch findMakingRoom(id, bits: bits) {
         case .found(_, let found):
             place = found
         case .absent(let slot):
             if let (survivor, survivorHash) = identities.survivor(of: id, hash: hash) {
                 place = placeAdding(survivor, bits: Self.hashBits(survivorHash)) { make(survivor) }.place
             } else {
-                slots[slot] = Self.slot(bits: bits, place: block.count)
-                block.append(make(id))
-                place = block.count - 1
+                place = append(make(id), inEmptySlot: slot, bits: bits)
             }
         }
         return (body(&block.base![place], context), place)
@@ -336,16 +333,28 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         bits: UInt32,
         _ make: () -> Element
     ) -> (place: Int, added: Bool) {
-        // Kept at most three quarters full, so that a probe ends within a few slots.
-        if (block.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: block.count + 1) }
-        switch withValues({ find(id, bits: bits, in: $0) }) {
-        case .found(_, let place):
-            return (place, false)
-        case .absent(let slot):
-            slots[slot] = Self.slot(bits: bits, place: block.count)
-            block.append(make())
-            return (block.count - 1, true)
+        switch findMakingRoom(id, bits: bits) {
+        case .found(_, let place): (place, false)
+        case .absent(let slot): (append(make(), inEmptySlot: slot, bits: bits), true)
         }
+    }
+
+    /// Where `id` is, or the empty slot where it would go, with the slots grown first if one more value would fill
+    /// them past three quarters (so that a probe ends within a few slots). This and `append` are forced inline: left
+    /// to the optimizer, the journeys' fold copied each event's payload (`scripts/outlined-copies.sh`).
+    @inline(__always)
+    private mutating func findMakingRoom(_ id: String, bits: UInt32) -> Probe {
+        if (block.count + 1) * 4 > slots.count * 3 { resizeSlots(forCount: block.count + 1) }
+        return withValues { find(id, bits: bits, in: $0) }
+    }
+
+    /// Appends `value` to the block and records its place in `slot`, the empty slot a probe for its id ended at;
+    /// returns the place. The block must be this table's alone.
+    @inline(__always)
+    private mutating func append(_ value: consuming Element, inEmptySlot slot: Int, bits: UInt32) -> Int {
+        slots[slot] = Self.slot(bits: bits, place: block.count)
+        block.append(consume value)
+        return block.count - 1
     }
 
     /// Gives this table a block of its own before it writes to it, when another table shares it.
