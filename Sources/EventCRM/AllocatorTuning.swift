@@ -12,7 +12,8 @@ import Glibc
 /// Does nothing on other C libraries.
 ///
 /// Huge pages for the heap (`GLIBC_TUNABLES=glibc.malloc.hugetlb=1`) can only be asked for when the process starts;
-/// whether they help depends on the machine (docs/projections.md, section 3, "Huge pages left to the operator").
+/// whether they help depends on the machine (docs/projections.md, section 3, "Huge pages for the tables"). The
+/// projections' large tables ask for them on their own.
 public func growAllocatorHeapsInLargeSteps() {
     #if canImport(Glibc)
     // `mallopt` is declared in <malloc.h>, which the Glibc module does not export: look it up instead.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import CRMProjections
@@ -164,6 +165,49 @@ struct ValueBlockTests {
         let repeated = ValueBlock<Named>(copying: [Self.named(1), Self.named(2), Self.named(1)])
         #expect(throws: DuplicateID(id: Self.named(1).id)) { try IdentifiedTable(repeated) { DuplicateID(id: $0) } }
     }
+
+    #if os(Linux)
+    @Test(
+        "A table's large block and slots ask for huge pages, and stay one mapping each as they grow",
+        .enabled(if: FileManager.default.fileExists(atPath: "/sys/kernel/mm/transparent_hugepage/enabled"))
+    )
+    func hugePagesAdvised() throws {
+        var table = IdentifiedTable<Named>()
+        // 200,000 values of 24 bytes and 524,288 slots of 8: each past the 4 MiB where advice starts, after growths.
+        for number in 0..<200_000 { table.store(Self.named(number)) }
+        let values = try #require(table.address(ofPlace: 0))
+        let slots = try #require(table.slotsAddress)
+        let valuesEnd = values + table.count * MemoryLayout<Named>.stride
+        for (name, start, end) in [("values", values, valuesEnd), ("slots", slots, slots + (1 << 19) * 8)] {
+            let mapping = try #require(try Self.mapping(holding: start), "no mapping holds the \(name)")
+            // One mapping from the first byte to the last: `mremap` can grow it without copying.
+            #expect(mapping.end >= Int(bitPattern: end), "the \(name) span more than one mapping")
+            #expect(mapping.flags.contains("hg"), "the \(name)' mapping has flags \(mapping.flags)")
+        }
+        let small = IdentifiedTable([Self.named(1)])!
+        let smallValues = try #require(small.address(ofPlace: 0))
+        let smallMapping = try #require(try Self.mapping(holding: smallValues))
+        #expect(!smallMapping.flags.contains("hg") || smallMapping.end - smallMapping.start >= 4 << 20)
+    }
+
+    /// The mapping of this process holding `address` (its range and `VmFlags`), read from `/proc/self/smaps`.
+    static func mapping(holding address: UnsafeRawPointer) throws -> (start: Int, end: Int, flags: [String])? {
+        let target = Int(bitPattern: address)
+        var current: (start: Int, end: Int)?
+        // Read to its end: the file's size is given as 0, which a read of the whole file at once may trust.
+        let smaps = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/self/smaps")).readToEnd() ?? Data()
+        for line in String(decoding: smaps, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
+                let bounds = range.split(separator: "-").compactMap { Int($0, radix: 16) }
+                current = bounds.count == 2 && bounds[0] <= target && target < bounds[1] ? (bounds[0], bounds[1]) : nil
+            } else if let found = current, fields.first == "VmFlags:" {
+                return (found.start, found.end, fields.dropFirst().map(String.init))
+            }
+        }
+        return nil
+    }
+    #endif
 
     struct DuplicateID: Error, Equatable { var id: String }
 }

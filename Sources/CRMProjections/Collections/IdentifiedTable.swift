@@ -28,7 +28,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     /// is (copying it would copy each value and retain each of its references, with both copies resident at once).
     init?(_ block: ValueBlock<Element>) {
         self.block = block
-        slots = [UInt64](repeating: 0, count: Self.slotCount(for: block.count))
+        slots = Self.emptySlots(count: Self.slotCount(for: block.count))
         let stored = UnsafeBufferPointer(block.buffer)
         let unique = stored.indices.allSatisfy { place in
             // Through the pointer: a subscript that returns the value would copy it to read its id.
@@ -274,6 +274,9 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         return UnsafeRawPointer(base + place)
     }
 
+    /// Where the slots lie in memory (tests check the advice given for it), nil while there are none.
+    var slotsAddress: UnsafeRawPointer? { slots.withUnsafeBytes { $0.baseAddress } }
+
     // MARK: Slots
 
     private enum Probe {
@@ -387,12 +390,21 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         return length
     }
 
+    /// `count` empty slots, given huge pages before they are first written where there are enough of them.
+    private static func emptySlots(count: Int) -> [UInt64] {
+        [UInt64](unsafeUninitializedCapacity: count) { buffer, initialized in
+            adviseHugePages(UnsafeMutableRawPointer(buffer.baseAddress!), bytes: count * 8)
+            buffer.initialize(repeating: 0)
+            initialized = count
+        }
+    }
+
     /// Slots for at least `count` values at most three quarters full, every value placed again.
     private mutating func resizeSlots(forCount count: Int) {
         let length = Self.slotCount(for: count)
         guard length > slots.count else { return }
         let old = slots
-        slots = [UInt64](repeating: 0, count: length)
+        slots = Self.emptySlots(count: length)
         let mask = length - 1
         // Placed by the hash bits their old slots keep: no value is read and no id hashed again (growing read every
         // profile, scattered over hundreds of megabytes, to hash its id).

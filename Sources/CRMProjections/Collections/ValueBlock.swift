@@ -16,6 +16,9 @@ import Darwin
 /// values must be movable bit for bit (Swift structs are, unless they hold weak references); other types are moved
 /// one by one into a new block, as an `Array` does.
 ///
+/// A block of 4 MiB or more asks for huge pages (``adviseHugePages(_:bytes:)``), for the whole mapping, so that
+/// `realloc` can still move it as one.
+///
 /// A reference type: the table copies it before writing to it while another table shares it (copy on write).
 ///
 /// Its fields are read on every event: they are exempt from the runtime's exclusivity checks, which a class's
@@ -113,6 +116,7 @@ final class ValueBlock<Element> {
         guard let moved = movesBitwise ? realloc(allocation, bytes) : malloc(bytes) else {
             fatalError("out of memory: a table of \(newCapacity) values")
         }
+        adviseHugePages(moved, bytes: bytes)
         let first = moved.alignedUp(toMultipleOf: Self.lineBytes)
         if movesBitwise {
             // That distance may now be off the line.
