@@ -76,7 +76,10 @@ func attributionBenchmarks() {
     // `crm rebuild` does), then one after the other (each decoding the log itself), for comparison.
     Benchmark(
         "projections-rebuild-every-projection-10M-events-2-cores",
-        configuration: slowConfiguration([.eventsPerSecond, .separateEventsPerSecond], iterations: 2)
+        configuration: slowConfiguration(
+            [.eventsPerSecond, .separateEventsPerSecond, .referenceEventsPerSecond, .againstReference],
+            iterations: 2
+        )
     ) { benchmark in
         let path = try await GeneratedData.engine(customers: historyCustomers)
         let engine = try CRMEngine.open(at: path)
@@ -92,6 +95,7 @@ func attributionBenchmarks() {
         precondition(Set(offsets) == [engine.nextOffset])
         benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(together)))
         benchmark.measurement(.separateEventsPerSecond, Int(Double(engine.nextOffset) / seconds(separately)))
+        try DecodingReference<EveryProjection>.report(against: together, engine: engine, workers: 2, to: benchmark)
         await engine.close()
     }
 }

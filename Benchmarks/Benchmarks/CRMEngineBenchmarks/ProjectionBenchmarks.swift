@@ -41,7 +41,10 @@ func projectionBenchmarks() {
     for (label, customers, workers, iterations) in rebuilds {
         Benchmark(
             "projections-rebuild-profiles-segments-rfm-\(label)",
-            configuration: slowConfiguration([.eventsPerSecond, .bytesPerCustomer], iterations: iterations)
+            configuration: slowConfiguration(
+                [.eventsPerSecond, .bytesPerCustomer, .referenceEventsPerSecond, .againstReference],
+                iterations: iterations
+            )
         ) { benchmark in
             let path = try await GeneratedData.engine(customers: customers)
             let engine = try CRMEngine.open(at: path)
@@ -55,6 +58,15 @@ func projectionBenchmarks() {
             benchmark.measurement(.eventsPerSecond, Int(Double(engine.nextOffset) / seconds(elapsed)))
             // Only the first iteration's figure counts: a second one reuses the memory the first one freed.
             benchmark.measurement(.bytesPerCustomer, max(0, residentBytes() - before) / max(1, customers))
+            // After the memory is measured, the profiles freed first: the reference's memory, freed, would otherwise
+            // be reused by the rebuild.
+            runner = nil
+            try DecodingReference<CustomerProfiles>.report(
+                against: elapsed,
+                engine: engine,
+                workers: workers,
+                to: benchmark
+            )
             await engine.close()
         }
     }
