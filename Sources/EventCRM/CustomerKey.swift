@@ -7,6 +7,11 @@ public struct CustomerKey: Sendable {
     /// The key's bytes, in order.
     var words: (UInt64, UInt64, UInt64, UInt64)
 
+    /// 32 zero bytes: what a destroyed key's bytes are overwritten with.
+    static let zero = CustomerKey(words: (0, 0, 0, 0))
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+
     /// The key made of these 32 bytes.
     public init(bytes: some Collection<UInt8>) {
         precondition(bytes.count == 32, "a customer key is 32 bytes")

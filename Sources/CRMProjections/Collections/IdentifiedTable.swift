@@ -149,7 +149,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// ``update(_:hash:default:passing:_:)`` without a context.
-    mutating func update<Result>(
+    package mutating func update<Result>(
         _ id: String,
         hash: Int? = nil,
         default make: @autoclosure () -> Element,
@@ -171,7 +171,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     /// Adds `value` or replaces the one with its id; returns its place.
     @discardableResult
-    mutating func store(_ value: Element) -> Int {
+    package mutating func store(_ value: Element) -> Int {
         makeBlockUnique()
         let (place, added) = placeAdding(value.id, bits: Self.hashBits(value.id)) { value }
         if !added { block.base![place] = value }
@@ -179,7 +179,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// Removes and returns the value of `id`.
-    mutating func remove(_ id: String) -> Element? {
+    package mutating func remove(_ id: String) -> Element? {
         removeValue(of: id)?.value
     }
 
