@@ -172,6 +172,8 @@ public final class CustomerKeyStore: @unchecked Sendable {
     private func buildTable() {
         guard table == nil else { return }
         var keys = CustomerKeyTable()
+        // A key record takes about 45 bytes: room reserved once, rather than growing the table as it doubles.
+        keys.reserveCapacity(unread.count / 45)
         Self.replay(unread, into: &keys)
         table = keys
         unread = []

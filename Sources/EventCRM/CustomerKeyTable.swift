@@ -19,6 +19,9 @@ struct CustomerKeyTable {
 
     subscript(customer: String) -> CustomerKey? { entries[customer]?.key }
 
+    /// Room for `count` keys without growing the table again.
+    mutating func reserveCapacity(_ count: Int) { entries.reserveCapacity(count) }
+
     /// Sets the key of `customer`, replacing any it had.
     mutating func set(_ key: CustomerKey, for customer: String) {
         entries.store(Entry(id: customer, key: key))

@@ -157,6 +157,20 @@ struct ValueBlockTests {
         #expect((0..<20_000).allSatisfy { watching["w\($0)"]?.object === object })
     }
 
+    @Test("Room reserved: values added up to it never move, and all are found; reserving in an empty table is harmless")
+    func reservedRoom() throws {
+        var table = IdentifiedTable<Named>()
+        table.reserveCapacity(0)
+        #expect(table.isEmpty && table[Self.named(1).id] == nil)
+        table.reserveCapacity(30_000)
+        table.store(Self.named(0))
+        let first = try #require(table.address(ofPlace: 0))
+        let slots = table.slotsAddress
+        for number in 1..<30_000 { table.store(Self.named(number)) }
+        #expect(table.address(ofPlace: 0) == first && table.slotsAddress == slots, "the block or the slots grew")
+        #expect((0..<30_000).allSatisfy { table[Self.named($0).id] == Self.named($0) })
+    }
+
     @Test("Built in place: a block read straight from a chunked map becomes a table, and a repeated id is refused")
     func builtInPlace() throws {
         let block = ValueBlock<Named>(copying: (0..<10).map(Self.named))

@@ -178,6 +178,13 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         return place
     }
 
+    /// Room for `count` values without growing the values' block or the slots again.
+    package mutating func reserveCapacity(_ count: Int) {
+        makeBlockUnique()
+        block.reserveCapacity(count)
+        resizeSlots(forCount: count)
+    }
+
     /// Removes and returns the value of `id`.
     package mutating func remove(_ id: String) -> Element? {
         removeValue(of: id)?.value
