@@ -244,6 +244,34 @@ extension CRMEngine {
         if let failure { throw failure }
         return transformed
     }
+
+    /// ``decode(_:access:detail:_:)`` for a transform that initializes its value where the array keeps it (and
+    /// returns true), or leaves that place uninitialized (false): a value returned as an optional was moved into a
+    /// temporary, then into the array.
+    func decode<Transformed>(
+        _ batch: LogBatch,
+        access: PersonalDataAccess,
+        detail: EventDetail = .complete,
+        initializing transform: (consuming StoredEvent, UnsafeMutablePointer<Transformed>) -> Bool
+    ) throws(CRMError) -> [Transformed] {
+        var failure: CRMError?
+        let capacity = batch.count
+        let transformed = [Transformed](unsafeUninitializedCapacity: capacity) { buffer, count in
+            batch.forEachRecord { record in
+                guard failure == nil else { return }
+                precondition(count < capacity, "a batch holds no more records than its count")
+                do throws(CRMError) {
+                    if transform(try decode(record, access: access, detail: detail), buffer.baseAddress! + count) {
+                        count += 1
+                    }
+                } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { throw failure }
+        return transformed
+    }
 }
 
 /// A cursor over stored events in log order. Iterate it with `for … in` and check ``error`` after the loop, or

@@ -399,19 +399,28 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                 guard number < chunk.count else { return [] }
                 var clock: EventTime?
                 let access = PersonalDataAccess.revealOnly(P.personalFieldsRead)
-                return try engine.decode(try batch(of: chunk[number]), access: access, detail: P.eventDetail) {
-                    stored in
+                return try engine.decode(
+                    try batch(of: chunk[number]),
+                    access: access,
+                    detail: P.eventDetail
+                ) { stored, place in
                     let offset = stored.offset
-                    guard offset < end else { return nil }
+                    guard offset < end else { return false }
                     clock = max(clock ?? stored.event.at, stored.event.at)
-                    // Moved out, as in `decode(_:engine:access:)`.
-                    let event = ProjectedEvent(offset: offset, event: (consume stored).event, clock: clock)
                     // One shard takes every event: no id is hashed to route it (hashing each event's customer id
                     // for its identity group was 3 % of a one-core rebuild's decoding).
                     let shard =
                         shards == 1
-                        ? 0 : event.event.customer.map { groups.shard(of: $0, count: shards) } ?? RoutedEvent.everyShard
-                    return RoutedEvent(event: event, shard: shard)
+                        ? 0
+                        : stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? RoutedEvent.everyShard
+                    // Moved out, as in `decode(_:engine:access:)`, and made where the array keeps it.
+                    place.initialize(
+                        to: RoutedEvent(
+                            event: ProjectedEvent(offset: offset, event: (consume stored).event, clock: clock),
+                            shard: shard
+                        )
+                    )
+                    return true
                 }
             }
             return Array(decoded.dropFirst(foldTasks).prefix(chunk.count))
