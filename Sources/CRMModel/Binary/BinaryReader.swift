@@ -294,15 +294,12 @@ extension UnsafeRawBufferPointer {
 }
 
 extension String {
-    /// The text of `raw` if it is valid UTF-8. ASCII, which nearly every id and word is, needs no validation; the
-    /// general one is a generic, unspecialized library call.
+    /// The text of `raw` if it is valid UTF-8, checked once. (Checking for ASCII first and then making the string
+    /// with `String(decoding:as:)` checked ASCII twice, since that initializer validates too; `String(validating:as:)`
+    /// is a generic, unspecialized library call. The standard library's `_tryFromUTF8`, which Foundation uses for the
+    /// same job, validates once with its ASCII fast path: 33 to 34 ns against 39 to 41 ns for a 9-byte id.)
     @inlinable public init?(validatingUTF8Bytes raw: UnsafeRawBufferPointer) {
-        if raw.isASCII {
-            self = String(decoding: raw, as: UTF8.self)
-        } else if let text = String(validating: raw, as: UTF8.self) {
-            self = text
-        } else {
-            return nil
-        }
+        guard let text = String._tryFromUTF8(raw.assumingMemoryBound(to: UInt8.self)) else { return nil }
+        self = text
     }
 }
