@@ -219,35 +219,26 @@ extension CRMEngine {
         try decode(batch, access: access) { $0 }
     }
 
-    /// What `transform` makes of each event of one log batch (nil: nothing), in order. Each event goes from the
-    /// decoder straight into `transform`: decoding the batch into stored events first and mapping them after built,
-    /// and then freed, an array of them per batch, and moved every event once more (a projection rebuild's decoding).
+    /// What `transform` makes of each event of one log batch (nil: nothing), in order:
+    /// ``decode(_:access:detail:initializing:)`` with the value moved into its place.
     func decode<Transformed>(
         _ batch: LogBatch,
         access: PersonalDataAccess,
         detail: EventDetail = .complete,
         _ transform: (consuming StoredEvent) -> Transformed?
     ) throws(CRMError) -> [Transformed] {
-        var transformed = [Transformed]()
-        transformed.reserveCapacity(batch.count)
-        var failure: CRMError?
-        batch.forEachRecord { record in
-            guard failure == nil else { return }
-            do throws(CRMError) {
-                if let element = transform(try decode(record, access: access, detail: detail)) {
-                    transformed.append(element)
-                }
-            } catch {
-                failure = error
-            }
+        try decode(batch, access: access, detail: detail) { stored, place in
+            guard let value = transform(stored) else { return false }
+            place.initialize(to: value)
+            return true
         }
-        if let failure { throw failure }
-        return transformed
     }
 
-    /// ``decode(_:access:detail:_:)`` for a transform that initializes its value where the array keeps it (and
-    /// returns true), or leaves that place uninitialized (false): a value returned as an optional was moved into a
-    /// temporary, then into the array.
+    /// Each event of one log batch, in order, given to `transform` with the place where the array keeps what it
+    /// makes of it: `transform` initializes that place (and returns true) or leaves it uninitialized (false). Each
+    /// event goes from the decoder straight into `transform`: decoding the batch into stored events first and mapping
+    /// them after built, and then freed, an array of them per batch, and moved every event once more (a projection
+    /// rebuild's decoding); a value returned as an optional was moved into a temporary, then into the array.
     func decode<Transformed>(
         _ batch: LogBatch,
         access: PersonalDataAccess,

@@ -30,8 +30,8 @@ struct CustomerKeyTable {
     /// Removes the key of `customer`, its bytes overwritten first where the table holds them (the last entry takes
     /// its place). Returns whether there was one.
     mutating func destroyKey(of customer: String) -> Bool {
-        guard entries.contains(customer) else { return false }
-        entries.update(customer, default: Entry(id: customer, key: CustomerKey.zero)) { $0.key = .zero }
+        guard let place = entries.place(of: customer) else { return false }
+        entries.updateIfPresent(atPlace: place, passing: ()) { entry, _ in entry.key = .zero }
         return entries.remove(customer) != nil
     }
 

@@ -149,7 +149,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// ``update(_:hash:default:passing:_:)`` without a context.
-    package mutating func update<Result>(
+    mutating func update<Result>(
         _ id: String,
         hash: Int? = nil,
         default make: @autoclosure () -> Element,
@@ -159,7 +159,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// Runs `body` on the value at `place` where it lies, passing `context` through, if the table has one there.
-    mutating func updateIfPresent<Context, Result>(
+    package mutating func updateIfPresent<Context, Result>(
         atPlace place: Int,
         passing context: Context,
         _ body: (inout Element, Context) -> Result
@@ -329,7 +329,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// The place of `id`'s value, if the table holds it.
-    func place(of id: String) -> Int? {
+    package func place(of id: String) -> Int? {
         guard !slots.isEmpty else { return nil }
         let found = withValues { find(id, bits: Self.hashBits(id), in: $0) }
         if case .found(_, let place) = found { return place }

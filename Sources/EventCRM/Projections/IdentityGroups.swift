@@ -34,8 +34,11 @@ struct IdentityGroups: Sendable {
     }
 
     /// The shard of `customer`'s group among `count`: its root's customer hash, which for an id never merged is its
-    /// own. Any function of the group's root will do, as long as it is the same throughout a rebuild.
+    /// own. Any function of the group's root will do, as long as it is the same throughout a rebuild. With one
+    /// shard, every group's is 0, and no id is hashed (hashing each event's customer id was 3 % of a one-core
+    /// rebuild's decoding).
     func shard(of customer: String, count: Int) -> Int {
+        guard count > 1 else { return 0 }
         let hash = StableHash.customer(customer)
         let root = joined.mayContain(Int(truncatingIfNeeded: hash)) ? groups.root(of: hash) : hash
         return Int(root % UInt64(count))

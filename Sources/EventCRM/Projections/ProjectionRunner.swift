@@ -407,12 +407,8 @@ public final class ProjectionRunner<P: Projection>: Sendable {
                     let offset = stored.offset
                     guard offset < end else { return false }
                     clock = max(clock ?? stored.event.at, stored.event.at)
-                    // One shard takes every event: no id is hashed to route it (hashing each event's customer id
-                    // for its identity group was 3 % of a one-core rebuild's decoding).
                     let shard =
-                        shards == 1
-                        ? 0
-                        : stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? RoutedEvent.everyShard
+                        stored.event.customer.map { groups.shard(of: $0, count: shards) } ?? RoutedEvent.everyShard
                     // Moved out, as in `decode(_:engine:access:)`, and made where the array keeps it.
                     place.initialize(
                         to: RoutedEvent(
