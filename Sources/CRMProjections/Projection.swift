@@ -104,8 +104,9 @@ public protocol Projection: Sendable {
     /// only these; the others reach `apply` with their personal fields absent, which must not change the state.
     /// Default: every type.
     static var personalFieldsRead: Set<EventType> { get }
-    /// Whether the fold reads the fields that only describe an event (docs/event-codec.md, "Decoding for
-    /// analytics"): `.counted` when it reads none of them, and the runner steps over them. Default: `.complete`.
+    /// The optional parts of an event the fold reads (docs/event-codec.md, "Decoding for analytics"): the runner
+    /// steps over the others, which reach `apply` absent and must not change the state. `.counted` when the fold
+    /// reads none of the fields that only describe an event. Default: `.complete`.
     static var eventDetail: EventDetail { get }
 
     /// Moves the state's clock forward to `time` without an event (rules over time windows change as time

@@ -8,9 +8,7 @@ public enum ProjectionPair<First: Projection, Second: Projection>: Projection {
     public static var name: String { First.name + "+" + Second.name }
     public static var version: UInt32 { First.version &* 65_599 &+ Second.version }
     public static var personalFieldsRead: Set<EventType> { First.personalFieldsRead.union(Second.personalFieldsRead) }
-    public static var eventDetail: EventDetail {
-        First.eventDetail == .counted && Second.eventDetail == .counted ? .counted : .complete
-    }
+    public static var eventDetail: EventDetail { First.eventDetail.union(Second.eventDetail) }
 
     public struct State: ProjectionState {
         public var first: First.State

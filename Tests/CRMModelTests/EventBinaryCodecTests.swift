@@ -97,54 +97,60 @@ struct EventBinaryCodecTests {
         }
     }
 
-    /// The event as a counted decode should give it: the fields that only describe it absent (written here from
+    /// The event as a decode of `detail` should give it: the parts it leaves out absent (written here from
     /// docs/event-codec.md, not from the codec). The producer id is a record field the engine leaves out.
-    static func withoutDescriptions(_ event: Event) -> Event {
+    static func decoded(_ event: Event, detail: EventDetail) -> Event {
         var event = event
+        let described = detail.contains(.descriptions)
+        func kept(_ field: String?) -> String? { described ? field : nil }
         switch event.payload {
-        case .touchpoint(let channel, let campaign, _, _, _, _):
+        case .touchpoint(let channel, let campaign, let source, let medium, let kind, let url):
             event.payload = .touchpoint(
                 channel: channel,
                 campaign: campaign,
-                source: nil,
-                medium: nil,
-                kind: nil,
-                url: nil
+                source: kept(source),
+                medium: kept(medium),
+                kind: kept(kind),
+                url: kept(url)
             )
-        case .orderPlaced(let order, let total, let items, let channel, let country, _, let city):
+        case .orderPlaced(let order, let total, let items, let channel, let country, let region, let city):
             event.payload = .orderPlaced(
                 order: order,
                 total: total,
-                items: items,
+                items: detail.contains(.orderItems) ? items : nil,
                 channel: channel,
                 country: country,
-                region: nil,
+                region: kept(region),
                 city: city
             )
-        case .orderShipped(let order, _, _): event.payload = .orderShipped(order: order, carrier: nil, tracking: nil)
-        case .orderCancelled(let order, _): event.payload = .orderCancelled(order: order, reason: nil)
+        case .orderShipped(let order, let carrier, let tracking):
+            event.payload = .orderShipped(order: order, carrier: kept(carrier), tracking: kept(tracking))
+        case .orderCancelled(let order, let reason): event.payload = .orderCancelled(order: order, reason: kept(reason))
         default: break
         }
         return event
     }
 
-    @Test("A counted decode steps over the fields that only describe an event and reads every other one")
-    func countedDecode() throws {
+    @Test(
+        "A decode of less detail steps over the parts it leaves out and reads every other field",
+        arguments: [EventDetail.counted, .counted.subtracting(.orderItems), [.descriptions], []]
+    )
+    func decodeOfLessDetail(detail: EventDetail) throws {
         var random = SplitMix64(seed: 41)
-        var described = 0
+        var changed = 0
         for _ in 0..<3000 {
             let event = RandomEvents.event(&random)
             let encoded = EventBinaryCodec.encode(event)
-            let counted = try encoded.value.withUnsafeBytes { raw in
-                try EventBinaryCodec.decode(encoded, value: raw, personalPart: .asStored, detail: .counted)
+            let decoded = try encoded.value.withUnsafeBytes { raw in
+                try EventBinaryCodec.decode(encoded, value: raw, personalPart: .asStored, detail: detail)
             }
-            let expected = Self.withoutDescriptions(event)
-            if expected != event { described += 1 }
-            #expect(counted == expected)
+            let expected = Self.decoded(event, detail: detail)
+            if expected != event { changed += 1 }
+            #expect(decoded == expected)
             // The header's producer id is the caller's to leave out; the codec passes it on.
-            #expect(counted.id == event.id)
+            #expect(decoded.id == event.id)
         }
-        #expect(described > 100)
+        #expect(changed > 30, "too few events with a part left out to tell")
     }
 
     @Test("A described field cut short is an error in a counted decode too")
@@ -169,5 +175,57 @@ struct EventBinaryCodecTests {
                 try EventBinaryCodec.decode(encoded, value: raw, personalPart: .asStored, detail: .counted)
             }
         }
+    }
+
+    @Test("An order's items stepped over are checked as a decode that reads them checks them")
+    func itemsSteppedOverAreChecked() throws {
+        func order(sku: String, quantity: Int) -> EncodedEvent {
+            let item = OrderItem(sku: sku, quantity: quantity, price: Money(minorUnits: 500, currency: .usd))
+            return EventBinaryCodec.encode(
+                Event(
+                    at: EventTime(microseconds: 1),
+                    customer: "c-1",
+                    payload: .orderPlaced(
+                        order: "o-1",
+                        total: Money(minorUnits: 500, currency: .usd),
+                        items: [item],
+                        channel: nil,
+                        country: nil,
+                        region: nil,
+                        city: nil
+                    )
+                )
+            )
+        }
+        func decode(_ encoded: EncodedEvent) throws(EventDecodingError) -> Event {
+            var result: Result<Event, EventDecodingError>!
+            encoded.value.withUnsafeBytes { raw in
+                result = Result { () throws(EventDecodingError) in
+                    try EventBinaryCodec.decode(encoded, value: raw, personalPart: .asStored, detail: [])
+                }
+            }
+            return try result.get()
+        }
+        // Well formed: the items read as absent.
+        guard case .orderPlaced(_, _, let items, _, _, _, _) = try decode(order(sku: "sku-zz", quantity: 2)).payload
+        else {
+            Issue.record("not an order")
+            return
+        }
+        #expect(items == nil)
+        // A quantity out of range (the encoder writes what it is given).
+        #expect(throws: EventDecodingError(reason: "item quantity out of range")) {
+            try decode(order(sku: "sku-zz", quantity: 0))
+        }
+        // A sku that is not UTF-8.
+        var broken = order(sku: "sku-zz", quantity: 2)
+        let at = try #require(broken.value.indices.first { broken.value[$0...].starts(with: Array("zz".utf8)) })
+        broken.value[at] = 0xFF
+        #expect(throws: EventDecodingError.self) { try decode(broken) }
+        #expect(throws: EventDecodingError.self) { try EventBinaryCodec.decode(broken) }
+        // Cut inside the items.
+        var cut = order(sku: "sku-zz", quantity: 2)
+        cut.value.removeLast(9)
+        #expect(throws: EventDecodingError.self) { try decode(cut) }
     }
 }

@@ -154,6 +154,18 @@ struct ProjectionRunnerTests {
     @Test("Every projection, decoded without the fields that only describe events, equals a fold of every field")
     func countedDecodingChangesNoState() async throws {
         #expect(EveryProjection.eventDetail == .counted)
+        try await decodingWithLessDetailChangesNoState(EveryProjection.self)
+    }
+
+    @Test("The customer projection, decoded without descriptions and items, equals a fold of every field")
+    func profilesDecodedWithoutItemsChangeNoState() async throws {
+        #expect(CustomerProfiles.eventDetail == [])
+        try await decodingWithLessDetailChangesNoState(CustomerProfiles.self)
+    }
+
+    /// Rebuilt on one and two workers and followed live, `P` (decoded with its own `eventDetail`) folds the state
+    /// that a fold of every event decoded whole gives.
+    private func decodingWithLessDetailChangesNoState<P: Projection>(_: P.Type) async throws {
         let directory = TemporaryDirectory("projections")
         let crm = try CRMEngine.open(at: directory.path)
         // The described fields filled with values that differ from event to event: a projection reading any of
@@ -190,22 +202,25 @@ struct ProjectionRunnerTests {
             }
         }
         try await crm.append(contentsOf: events)
-        var expected = EveryProjection.makeState()
+        var expected = P.makeState()
         var described = 0
-        for stored in try crm.events(personalData: .revealOnly(EveryProjection.personalFieldsRead)) {
+        var withItems = 0
+        for stored in try crm.events(personalData: .revealOnly(P.personalFieldsRead)) {
             if case .touchpoint(_, _, .some, _, _, _) = stored.event.payload { described += 1 }
-            EveryProjection.applyInSequence(offset: stored.offset, event: stored.event, to: &expected)
+            if case .orderPlaced(_, _, .some, _, _, _, _) = stored.event.payload { withItems += 1 }
+            P.applyInSequence(offset: stored.offset, event: stored.event, to: &expected)
         }
         #expect(described > 100)
+        #expect(withItems > 10)
         for workers in [1, 2] {
-            let rebuilt = try ProjectionRunner<EveryProjection>.rebuild(engine: crm, workers: workers)
+            let rebuilt = try ProjectionRunner<P>.rebuild(engine: crm, workers: workers)
             let same = rebuilt.read { state, _ in state.serialized } == expected.serialized
-            #expect(same, "rebuilt on \(workers) workers without the described fields")
+            #expect(same, "rebuilt on \(workers) workers with less detail")
         }
-        let live = ProjectionRunner<EveryProjection>(engine: crm)
+        let live = ProjectionRunner<P>(engine: crm)
         try live.catchUp()
         let liveSame = live.read { state, _ in state.serialized } == expected.serialized
-        #expect(liveSame, "followed live without the described fields")
+        #expect(liveSame, "followed live with less detail")
         await crm.close()
     }
 

@@ -237,6 +237,11 @@ extension BinaryReader {
         }
     }
 
+    /// Steps over a string, checking it as ``string()`` would read it.
+    @inlinable public mutating func checkString() throws(EventDecodingError) {
+        try checkUTF8(try count("string"))
+    }
+
     /// Steps over an optional string, checking it as ``optionalString()`` would read it.
     @inlinable public mutating func checkOptionalString() throws(EventDecodingError) {
         if redacted { return }
@@ -251,7 +256,7 @@ extension BinaryReader {
     public mutating func checkObject(depth: Int = 0) throws(EventDecodingError) {
         if redacted { return }
         for _ in 0..<(try count("object member")) {
-            try checkUTF8(try count("string"))
+            try checkString()
             try checkJSON(depth: depth + 1)
         }
     }

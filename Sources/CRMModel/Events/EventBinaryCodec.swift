@@ -183,9 +183,9 @@ public enum EventBinaryCodec {
         case opened(UnsafeRawBufferPointer)
     }
 
-    /// ``decode(_:value:)`` with the personal fields taken from `personalPart`, and the fields that only describe
-    /// the event stepped over unless `detail` is complete (the header's producer id is the caller's); the value's
-    /// layout is checked in every case.
+    /// ``decode(_:value:)`` with the personal fields taken from `personalPart`, and the parts `detail` leaves out
+    /// stepped over (the header's producer id is the caller's); the value's layout and every field's bounds are
+    /// checked in every case.
     public static func decode(
         _ header: EncodedEvent,
         value raw: UnsafeRawBufferPointer,
@@ -221,7 +221,7 @@ public enum EventBinaryCodec {
             encoded: header,
             personal: personal,
             open: open,
-            descriptions: detail.readsDescriptions
+            detail: detail
         )
     }
 
@@ -231,8 +231,9 @@ public enum EventBinaryCodec {
         encoded: EncodedEvent,
         personal: consuming BinaryReader,
         open: consuming BinaryReader,
-        descriptions: Bool
+        detail: EventDetail
     ) throws(EventDecodingError) -> Event {
+        let descriptions = detail.readsDescriptions
         let payload: EventPayload
         switch type {
         case .customerRegistered:
@@ -295,7 +296,7 @@ public enum EventBinaryCodec {
             let order = try open.string()
             let total = try open.money()
             // Version 1 had no items: upcast by leaving them absent.
-            let items = version >= 2 ? try orderItems(&open) : nil
+            let items = version >= 2 ? try orderItems(&open, reading: detail.readsOrderItems) : nil
             payload = .orderPlaced(
                 order: order,
                 total: total,
@@ -364,30 +365,48 @@ public enum EventBinaryCodec {
         )
     }
 
-    private static func orderItems(_ reader: inout BinaryReader) throws(EventDecodingError) -> [OrderItem]? {
+    /// An order's items, or, unless `reading`, nil with the items stepped over and checked as they would be read
+    /// (no array, no strings made).
+    private static func orderItems(
+        _ reader: inout BinaryReader,
+        reading: Bool
+    ) throws(EventDecodingError) -> [OrderItem]? {
         let marker = try reader.varint()
         guard marker > 0 else { return nil }
         guard marker - 1 <= UInt64(reader.bytes.count - reader.position) else {
             throw EventDecodingError(reason: "item count \(marker - 1) is too large")
         }
+        let count = Int(marker - 1)
         var items = [OrderItem]()
-        for _ in 0..<Int(marker - 1) {
-            let sku = try reader.string()
-            let quantity = try reader.varint()
-            guard quantity >= 1, quantity <= 1_000_000 else {
-                throw EventDecodingError(reason: "item quantity out of range")
+        if reading { items.reserveCapacity(count) }
+        for _ in 0..<count {
+            guard reading else {
+                try reader.checkString()
+                _ = try itemQuantity(&reader)
+                _ = try reader.money()
+                try reader.checkOptionalString()
+                try reader.checkObject()
+                continue
             }
             items.append(
                 OrderItem(
-                    sku: sku,
-                    quantity: Int(quantity),
+                    sku: try reader.string(),
+                    quantity: try itemQuantity(&reader),
                     price: try reader.money(),
                     category: try reader.optionalString(),
                     extra: try reader.object()
                 )
             )
         }
-        return items
+        return reading ? items : nil
+    }
+
+    private static func itemQuantity(_ reader: inout BinaryReader) throws(EventDecodingError) -> Int {
+        let quantity = try reader.varint()
+        guard quantity >= 1, quantity <= 1_000_000 else {
+            throw EventDecodingError(reason: "item quantity out of range")
+        }
+        return Int(quantity)
     }
 }
 

@@ -12,7 +12,8 @@ public enum CustomerJourneys: ReadsAhead {
     public static let version: UInt32 = 4
     /// No personal field is read.
     public static let personalFieldsRead: Set<EventType> = []
-    public static let eventDetail = EventDetail.counted
+    /// An order is a conversion by its total: its items are not read.
+    public static let eventDetail = EventDetail.counted.subtracting(.orderItems)
 
     /// An order as a conversion needs it.
     struct Order: Sendable, Equatable {

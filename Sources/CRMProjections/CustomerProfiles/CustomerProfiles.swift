@@ -276,7 +276,8 @@ public enum CustomerProfiles: ReadsAhead {
 
     /// Contact fields and traits come from these; the personal fields of interactions and tickets are not read.
     public static let personalFieldsRead: Set<EventType> = [.customerRegistered, .customerUpdated]
-    public static let eventDetail = EventDetail.counted
+    /// An order's items are not read either (the profile counts orders and amounts, not products).
+    public static let eventDetail = EventDetail.counted.subtracting(.orderItems)
 
     /// Each event looks its customer's profile up, then reads the profile's facts (``ReadsAhead``). (Asking for
     /// the consent decisions too, which the rules on consent read, was within noise live.)
