@@ -16,11 +16,11 @@ public protocol Identified: Sendable {
 public struct IdentifiedTable<Element: Identified>: Sendable {
     /// The values, in the order they were added (a removed one's place taken by the last), in one block that grows
     /// without moving them (``ValueBlock``).
-    private var block = ValueBlock<Element>()
+    @usableFromInline var block = ValueBlock<Element>()
     /// Open addressing with linear probing, a power of two long (or empty): 0 is an empty slot; otherwise the high
     /// 32 bits are those of the id's hash (``hashBits(_:)``) and the low 32 the value's place plus one. A slot's
     /// first choice is its hash bits masked to the table's length.
-    private var slots: [UInt64] = []
+    @usableFromInline var slots: [UInt64] = []
 
     public init() {}
 
@@ -75,7 +75,7 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     /// Calls `body` with the values where they lie, in the order of `ids`, to read them without copying each one
     /// (iterating the table copies each value it hands out, retaining every reference the value holds). The
     /// buffer is valid only inside `body`.
-    public func withValues<Result, Failure: Error>(
+    @inlinable public func withValues<Result, Failure: Error>(
         _ body: (UnsafeBufferPointer<Element>) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         try withExtendedLifetime(block) { () throws(Failure) -> Result in try body(UnsafeBufferPointer(block.buffer)) }
@@ -93,9 +93,9 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
         withValues { stored in stored.indices.map { (key: stored[$0].id, value: Int32($0)) } }
     }
 
-    public func contains(_ id: String) -> Bool { place(of: id) != nil }
+    @inlinable public func contains(_ id: String) -> Bool { place(of: id) != nil }
 
-    public subscript(id: String) -> Element? { place(of: id).map { block.base![$0] } }
+    @inlinable public subscript(id: String) -> Element? { place(of: id).map { block.base![$0] } }
 
     /// Runs `body` on the value of `id` where it lies, made by `make` first when there is none, and passes
     /// `context` through; returns `body`'s result and the value's place (valid until a value is removed). Borrowing
@@ -286,16 +286,16 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
 
     // MARK: Slots
 
-    private enum Probe {
+    @usableFromInline enum Probe {
         case found(slot: Int, place: Int)
         /// The empty slot where the id would go.
         case absent(slot: Int)
     }
 
     /// The 32 bits of `id`'s hash that a slot keeps. The hash is seeded per process: slots are never saved.
-    private static func hashBits(_ id: String) -> UInt32 { hashBits(IDHash.of(id)) }
+    @inlinable static func hashBits(_ id: String) -> UInt32 { hashBits(IDHash.of(id)) }
 
-    private static func hashBits(_ hash: Int) -> UInt32 {
+    @inlinable static func hashBits(_ hash: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: UInt64(bitPattern: Int64(hash)) >> 32)
     }
 
@@ -304,15 +304,15 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// Where `id` is, or the empty slot where it would go; the table must have slots.
-    private func find(_ id: String, bits: UInt32, in stored: UnsafeBufferPointer<Element>) -> Probe {
+    @inlinable func find(_ id: String, bits: UInt32, in stored: UnsafeBufferPointer<Element>) -> Probe {
         // The id compared is in the value, which the caller reads next anyway.
         probe(bits: bits) { place in stored[place].id == id }
     }
 
     /// The first slot, from the first choice of `bits` on, that holds `bits` with a place `matches` accepts, or
     /// the empty slot where the probe ends; the table must have slots.
-    @inline(__always)
-    private func probe(bits: UInt32, matching matches: (_ place: Int) -> Bool) -> Probe {
+    @inlinable @inline(__always)
+    func probe(bits: UInt32, matching matches: (_ place: Int) -> Bool) -> Probe {
         let mask = slots.count - 1
         return slots.withUnsafeBufferPointer { slots in
             var index = Int(bits) & mask
@@ -329,7 +329,12 @@ public struct IdentifiedTable<Element: Identified>: Sendable {
     }
 
     /// The place of `id`'s value, if the table holds it.
-    package func place(of id: String) -> Int? {
+    ///
+    /// Inlinable, with the look-up it makes (`subscript(id:)`, `find`, `probe`, the stored properties they read):
+    /// the key store, in another module, looks up a key for every registration a rebuild opens. Called
+    /// unspecialized, each look-up instantiated the table's generic metadata and copied the entry through its value
+    /// witness (about 8 % of the decoding reference's samples, thirtieth session).
+    @inlinable package func place(of id: String) -> Int? {
         guard !slots.isEmpty else { return nil }
         let found = withValues { find(id, bits: Self.hashBits(id), in: $0) }
         if case .found(_, let place) = found { return place }

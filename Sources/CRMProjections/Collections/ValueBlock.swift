@@ -24,12 +24,13 @@ import Darwin
 /// Its fields are read on every event: they are exempt from the runtime's exclusivity checks, which a class's
 /// stored properties get wherever the compiler cannot prove an access short (the due customers' look-up did a
 /// tracked access per read). The table is the only writer, and writes only a block no other table shares.
+@usableFromInline
 final class ValueBlock<Element> {
     /// The first value, or nil while nothing was ever reserved: the first 64-byte boundary of `allocation`.
-    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Element>?
+    @usableFromInline @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Element>?
     /// What `malloc` or `realloc` gave, which `base` is at most 63 bytes into.
     @exclusivity(unchecked) private var allocation: UnsafeMutableRawPointer?
-    @exclusivity(unchecked) private(set) var count = 0
+    @usableFromInline @exclusivity(unchecked) private(set) var count = 0
     @exclusivity(unchecked) private(set) var capacity = 0
 
     init() {}
@@ -67,7 +68,7 @@ final class ValueBlock<Element> {
     }
 
     /// The values, valid while the block is neither grown nor freed.
-    var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: base, count: count) }
+    @inlinable var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: base, count: count) }
 
     /// A block of its own holding copies of these values.
     func copy() -> ValueBlock { ValueBlock(copying: UnsafeBufferPointer(buffer)) }
