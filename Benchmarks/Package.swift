@@ -47,6 +47,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 "BenchmarkSupport",
                 .product(name: "EventCRM", package: rootPackage),
+                .product(name: "EventLog", package: rootPackage),
                 .product(name: "CRMModel", package: rootPackage),
                 .product(name: "CRMGenerator", package: rootPackage),
                 .product(name: "GRDB", package: "GRDB.swift"),

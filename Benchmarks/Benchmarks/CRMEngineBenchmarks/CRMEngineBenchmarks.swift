@@ -171,6 +171,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     projectionBenchmarks()
+    plainDecodingBoundBenchmark()
     longHistoryBenchmarks()
     attributionBenchmarks()
 
