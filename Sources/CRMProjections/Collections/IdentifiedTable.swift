@@ -16,11 +16,11 @@ public protocol Identified: Sendable {
 public struct IdentifiedTable<Element: Identified>: Sendable {
     /// The values, in the order they were added (a removed one's place taken by the last), in one block that grows
     /// without moving them (``ValueBlock``).
-    @usableFromInline var block = ValueBlock<Element>()
+    @usableFromInline private(set) var block = ValueBlock<Element>()
     /// Open addressing with linear probing, a power of two long (or empty): 0 is an empty slot; otherwise the high
     /// 32 bits are those of the id's hash (``hashBits(_:)``) and the low 32 the value's place plus one. A slot's
     /// first choice is its hash bits masked to the table's length.
-    @usableFromInline var slots: [UInt64] = []
+    @usableFromInline private(set) var slots: [UInt64] = []
 
     public init() {}
 
