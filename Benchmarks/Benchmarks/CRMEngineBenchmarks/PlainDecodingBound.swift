@@ -154,11 +154,14 @@ enum PlainDecodingBound {
         }
     }
 
-    static let fieldsByTag: [UInt16: [(version: UInt16, fields: [Field])]] = Dictionary(
-        uniqueKeysWithValues: EventType.allCases.map { type in
-            (type.tag, (1...EventBinaryCodec.currentVersion(of: type)).map { ($0, fields(of: type, version: $0)) })
+    /// Each type's fields by tag, then by schema version (from 1): looked up by index, as a decoder's switch would.
+    static let fieldsByTag: [[[Field]]] = {
+        var table = [[[Field]]](repeating: [], count: Int(EventType.allCases.map(\.tag).max()!) + 1)
+        for type in EventType.allCases {
+            table[Int(type.tag)] = (1...EventBinaryCodec.currentVersion(of: type)).map { fields(of: type, version: $0) }
         }
-    )
+        return table
+    }()
 
     /// Words numbered by the hash of their bytes, in an open-addressed table.
     struct Words {
@@ -177,27 +180,27 @@ enum PlainDecodingBound {
         }
     }
 
-    /// Up to 16 bytes as two words and the count, mixed with two multiplications (as the engine's `IDHash`).
+    /// The engine's id hash of these bytes (``IDHash``); a longer id, which the engine hashes as a `String`, by
+    /// the standard library's hasher over its bytes. Never 0, the table's empty slot.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var first: UInt64 = 0
-        var last: UInt64 = 0
-        let count = bytes.count
-        if count >= 8 {
-            first = bytes.loadUnaligned(as: UInt64.self)
-            last = bytes.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-        } else {
-            for index in 0..<count { first |= UInt64(bytes[index]) << (8 * UInt64(index)) }
-        }
-        let a = (first ^ 0x9E37_79B9_7F4A_7C15).multipliedFullWidth(by: last ^ 0xC2B2_AE3D_27D4_EB4F)
-        let b = (a.high ^ a.low ^ 0x1656_67B1_9E37_79F9).multipliedFullWidth(by: UInt64(count) ^ 0x27D4_EB2F_1656_67C5)
-        return (b.high ^ b.low) | 1
+        let hash =
+            IDHash.of(shortUTF8: bytes)
+            ?? {
+                var hasher = Hasher()
+                hasher.combine(bytes: bytes)
+                return hasher.finalize()
+            }()
+        return UInt64(bitPattern: Int64(hash)) | 1
     }
 
     /// The record read as plain values: every field checked, ids and words hashed, words numbered.
     static func plain(_ record: RecordView, words: inout Words) throws -> Int {
-        guard let versions = fieldsByTag[record.typeTag],
-            let fields = versions.first(where: { $0.version == record.schemaVersion })?.fields
-        else { throw EventDecodingError(reason: "unknown type tag or version") }
+        let tag = Int(record.typeTag)
+        let version = Int(record.schemaVersion)
+        guard tag < fieldsByTag.count, version >= 1, version <= fieldsByTag[tag].count else {
+            throw EventDecodingError(reason: "unknown type tag or version")
+        }
+        let fields = fieldsByTag[tag][version - 1]
         let layout = try ValueLayout(record.value)
         var open = BinaryReader(UnsafeRawBufferPointer(rebasing: record.value[layout.public]))
         var sum = Int(truncatingIfNeeded: hash(record.key)) &+ Int(truncatingIfNeeded: record.eventTime)

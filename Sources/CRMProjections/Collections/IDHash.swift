@@ -22,29 +22,34 @@ public enum IDHash {
     /// The hash of `id`: equal ids hash equally within a process (a string whose bytes are not contiguous, never
     /// on Linux, is hashed as a longer one is).
     public static func of(_ id: String) -> Int {
-        let short = id.utf8.withContiguousStorageIfAvailable { bytes -> Int? in
-            let count = bytes.count
-            guard count <= 16 else { return nil }
-            let first: UInt64
-            let last: UInt64
-            if count >= 8, let start = UnsafeRawPointer(bytes.baseAddress) {
-                first = start.loadUnaligned(as: UInt64.self)
-                last = start.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            } else if count >= 4, let start = UnsafeRawPointer(bytes.baseAddress) {
-                first =
-                    UInt64(start.loadUnaligned(as: UInt32.self)) << 32
-                    | UInt64(start.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
-                last = 0
-            } else if count > 0 {
-                first = UInt64(bytes[0]) | UInt64(bytes[count / 2]) << 8 | UInt64(bytes[count - 1]) << 16
-                last = 0
-            } else {
-                first = 0
-                last = 0
-            }
-            let seed = seed
-            return Int(truncatingIfNeeded: mix(mix(first ^ seed.0, last ^ seed.1) ^ seed.2, UInt64(count) ^ seed.0))
-        }
+        let short = id.utf8.withContiguousStorageIfAvailable { of(shortUTF8: UnsafeRawBufferPointer($0)) }
         return (short ?? nil) ?? id.hashValue
+    }
+
+    /// What ``of(_:)`` gives for an id of these UTF-8 bytes when they are 16 or fewer; nil for longer ones (their
+    /// hash is the `String`'s). For a reader that has the bytes and no `String`.
+    @inline(__always)
+    public static func of(shortUTF8 bytes: UnsafeRawBufferPointer) -> Int? {
+        let count = bytes.count
+        guard count <= 16 else { return nil }
+        let first: UInt64
+        let last: UInt64
+        if count >= 8, let start = bytes.baseAddress {
+            first = start.loadUnaligned(as: UInt64.self)
+            last = start.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4, let start = bytes.baseAddress {
+            first =
+                UInt64(start.loadUnaligned(as: UInt32.self)) << 32
+                | UInt64(start.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+            last = 0
+        } else if count > 0 {
+            first = UInt64(bytes[0]) | UInt64(bytes[count / 2]) << 8 | UInt64(bytes[count - 1]) << 16
+            last = 0
+        } else {
+            first = 0
+            last = 0
+        }
+        let seed = seed
+        return Int(truncatingIfNeeded: mix(mix(first ^ seed.0, last ^ seed.1) ^ seed.2, UInt64(count) ^ seed.0))
     }
 }
