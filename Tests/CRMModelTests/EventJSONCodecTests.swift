@@ -36,6 +36,53 @@ struct EventJSONCodecTests {
         #expect(amount == Money(minorUnits: 500, currency: .usd), "the default currency applies")
     }
 
+    @Test("The catalog's text fields are kept in canonical form (NFC), custom properties and traits as they came")
+    func canonicalText() throws {
+        // é decomposed (e and a combining accent), the Kelvin sign for K.
+        let decomposed = "Jose\u{301}"
+        let line =
+            #"{"id":"e-\#(decomposed)","type":"order.placed","at":"2024-03-02T08:05:00Z","customer":"\u212A-\#(decomposed)","order":"o-\#(decomposed)","total":1,"city":"S\u00E3o \#(decomposed)","items":[{"sku":"\#(decomposed)","qty":1,"price":1}],"note":"\#(decomposed)"}"#
+        let order = try codec.decode(line)
+        func bytes(_ text: String?) -> [UInt8] { Array((text ?? "").utf8) }
+        let composed = "Jos\u{E9}"
+        #expect(bytes(order.id) == bytes("e-" + composed))
+        #expect(bytes(order.customer) == bytes("K-" + composed))
+        guard case .orderPlaced(let id, _, let items, _, _, _, let city) = order.payload else {
+            Issue.record("not an order: \(order.payload)")
+            return
+        }
+        #expect(bytes(id) == bytes("o-" + composed) && bytes(city) == bytes("S\u{E3}o " + composed))
+        #expect(bytes(items?.first?.sku) == bytes(composed))
+        guard case .string(let note)? = order.custom.members.first?.value else {
+            Issue.record("no custom property: \(order.custom)")
+            return
+        }
+        #expect(bytes(note) == bytes(decomposed), "a custom property comes back byte for byte")
+        // A change of a registration field is canonical; a custom trait is not.
+        let update = try codec.decode(
+            #"{"type":"customer.updated","at":"2024-03-02T08:05:00Z","customer":"c","changes":{"city":"\#(decomposed)","nickname":"\#(decomposed)"}}"#
+        )
+        guard case .customerUpdated(let changes) = update.payload else {
+            Issue.record("not an update: \(update.payload)")
+            return
+        }
+        let values = changes.members.map { member -> [UInt8] in
+            guard case .string(let text) = member.value else { return [] }
+            return bytes(text)
+        }
+        #expect(values == [bytes(composed), bytes(decomposed)])
+        // The length limit applies to the canonical form: 22 Kelvin signs are 66 bytes, over a channel's 64, and 22
+        // as Ks.
+        let kelvin = try codec.decode(
+            #"{"type":"touchpoint","at":"2024-03-02T08:05:00Z","customer":"c","channel":"\#(String(repeating: "\u{212A}", count: 22))"}"#
+        )
+        guard case .touchpoint(let channel, _, _, _, _, _) = kelvin.payload else {
+            Issue.record("not a touchpoint")
+            return
+        }
+        #expect(bytes(channel) == bytes(String(repeating: "K", count: 22)))
+    }
+
     @Test(
         "Bad lines are refused naming the line, the field and the reason",
         arguments: [

@@ -180,8 +180,9 @@ enum PlainDecodingBound {
         }
     }
 
-    /// The engine's id hash of these bytes (``IDHash``); a longer id, which the engine hashes as a `String`, by
-    /// the standard library's hasher over its bytes. Never 0, the table's empty slot.
+    /// The engine's id hash of these bytes (``IDHash``); a longer or non-ASCII id (the engine hashes those as a
+    /// `String`, from their canonical form) by the standard library's hasher over its bytes, which the generated ids
+    /// never need. Never 0, the table's empty slot.
     static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let hash =
             IDHash.of(shortUTF8: bytes)

@@ -61,6 +61,9 @@ public struct EventJSONCodec: Sendable {
         return Event(id: id, at: at, customer: customer, payload: payload, custom: JSONObject(fields.unclaimed))
     }
 
+    /// The fields of `customer.registered` that `customer.updated` may change by name; any other name is a trait.
+    private static let registrationFields: Set<String> = ["email", "name", "phone", "country", "city", "channel"]
+
     private static func payload(_ type: EventType, _ fields: inout FieldReader) throws(ValidationError) -> EventPayload
     {
         switch type {
@@ -87,7 +90,15 @@ public struct EventJSONCodec: Sendable {
         case .customerUpdated:
             // `null` is what export writes for the changes of a forgotten customer: present, but erased.
             guard fields.has("changes") else { throw ValidationError(field: "changes", reason: "is required") }
-            return .customerUpdated(changes: JSONObject(try fields.object("changes") ?? []))
+            // The registration's own fields are text in canonical form there, so they are here; custom traits are
+            // kept as they came.
+            let changes = (try fields.object("changes") ?? []).map { member in
+                guard Self.registrationFields.contains(member.key), case .string(let text) = member.value else {
+                    return member
+                }
+                return (key: member.key, value: JSONValue.string(text.canonicalForm))
+            }
+            return .customerUpdated(changes: JSONObject(changes))
         case .customerMerged:
             return .customerMerged(from: try fields.string("from", required: true)!)
         case .consentChanged:

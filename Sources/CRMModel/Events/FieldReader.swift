@@ -28,7 +28,8 @@ public struct FieldReader {
         ValidationError(field: name, reason: "must be \(expected), not \(value.typeName)")
     }
 
-    /// A string of 1…`maxBytes` UTF-8 bytes; nil when absent or null and not required.
+    /// A string of 1…`maxBytes` UTF-8 bytes in canonical form (``Swift/String/canonicalForm``, docs/events.md: "Ids
+    /// and words are text"), the form the length is checked in; nil when absent or null and not required.
     public mutating func string(
         _ name: String,
         required: Bool = false,
@@ -40,7 +41,8 @@ public struct FieldReader {
         case nil, .null?:
             if required { throw ValidationError(field: name, reason: "is required") }
             return nil
-        case .string(let text)?:
+        case .string(let given)?:
+            let text = given.canonicalForm
             guard !text.isEmpty, text.utf8.count <= maxBytes else {
                 throw ValidationError(field: name, reason: "must be 1 to \(maxBytes) bytes long")
             }

@@ -11,6 +11,9 @@ import Locking
 final class IndexRuns: @unchecked Sendable {
     private static let manifestName = "MANIFEST"
     private static let manifestMagic = Array("EVCRMMAN".utf8)
+    /// 2 since the hashes runs hold are of ids' canonical bytes (docs/engine-directory.md); a version-1 index hashed
+    /// raw bytes and is rebuilt, as a damaged one is.
+    private static let manifestVersion: UInt8 = 2
 
     let directory: LogDirectory
     /// Whether runs carry a Bloom filter (worth it when most lookups are for absent keys).
@@ -99,7 +102,7 @@ final class IndexRuns: @unchecked Sendable {
             else {
                 throw EventLogError(.corruptSegment, "damaged (bad header or CRC)", file: manifestName)
             }
-            guard raw[8] == 1, raw[9] == 0 else {
+            guard raw[8] == manifestVersion, raw[9] == 0 else {
                 throw EventLogError(.unsupportedFormat, "version \(raw[8]) is unknown", file: manifestName)
             }
             let count = Int(raw.le(16, as: UInt32.self))
@@ -119,7 +122,7 @@ final class IndexRuns: @unchecked Sendable {
 
     /// Replaces the MANIFEST with one listing `runs` (called with the state locked, so writes do not interleave).
     private func writeManifest(_ runs: [SortedRun]) throws(EventLogError) {
-        var bytes = Self.manifestMagic + [1, 0] + [UInt8](repeating: 0, count: 6)
+        var bytes = Self.manifestMagic + [Self.manifestVersion, 0] + [UInt8](repeating: 0, count: 6)
         bytes.appendLE(UInt32(runs.count))
         for run in runs {
             bytes.appendLE(run.descriptor.firstOffset)

@@ -1,14 +1,32 @@
+import CRMModel
 import EventLog
 
 /// Hashes that are the same in every process and on every machine, for what indexes store on disk
 /// (docs/engine-directory.md). Swift's `Hasher` is seeded per process and cannot be used for that.
 enum StableHash {
-    /// FNV-1a 64 of the bytes, then MurmurHash3's 64-bit finalizer so that every input bit reaches every output bit.
+    /// FNV-1a 64 of the id's canonical bytes (docs/engine-directory.md: its UTF-8 in Normalization Form C, so that
+    /// every spelling of the same text hashes alike), then MurmurHash3's 64-bit finalizer so that every input bit
+    /// reaches every output bit.
     static func customer(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let (hash, seen) = fnv1a(bytes)
+        // ASCII, nearly every id, is canonical as it is: the bytes were read once.
+        guard seen >= 0x80 else { return finalized(hash) }
+        return bytes.withCanonicalUTF8 { finalized(fnv1a($0).hash) }
+    }
+
+    /// FNV-1a 64 of `bytes`, and every byte or-ed together (0x80 and above when one is not ASCII).
+    private static func fnv1a(_ bytes: UnsafeRawBufferPointer) -> (hash: UInt64, seen: UInt8) {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var seen: UInt8 = 0
         for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            seen |= byte
         }
+        return (hash, seen)
+    }
+
+    private static func finalized(_ hash: UInt64) -> UInt64 {
+        var hash = hash
         hash ^= hash >> 33
         hash &*= 0xff51_afd7_ed55_8ccd
         hash ^= hash >> 33
@@ -22,11 +40,13 @@ enum StableHash {
         return id.withUTF8 { customer(UnsafeRawBufferPointer($0)) }
     }
 
-    /// The first 88 bits of SHA-256 of an event id: a crafted id cannot collide with another one, so the engine
-    /// never skips a genuine event as a duplicate.
+    /// The first 88 bits of SHA-256 of an event id's canonical bytes: a crafted id cannot collide with another one,
+    /// so the engine never skips a genuine event as a duplicate.
     static func eventID(_ bytes: UnsafeRawBufferPointer) -> EventIDHash {
         var digest = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
-        withUnsafeMutableBytes(of: &digest) { SHA256.hash(bytes, into: $0.baseAddress!) }
+        bytes.withCanonicalUTF8 { canonical in
+            withUnsafeMutableBytes(of: &digest) { SHA256.hash(canonical, into: $0.baseAddress!) }
+        }
         return withUnsafeBytes(of: digest) { raw in
             EventIDHash(
                 low: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
