@@ -44,11 +44,11 @@ public struct EventJSONCodec: Sendable {
             throw ValidationError(field: nil, reason: "must be a JSON object, not \(value.typeName)")
         }
         var fields = FieldReader(object: members, defaultCurrency: defaultCurrency)
-        let typeName = try fields.string("type", required: true, maxBytes: 64)!
+        let typeName = try fields.string("type", required: true, maxBytes: 64, asGiven: true)!
         guard let type = EventType(rawValue: typeName) else {
             throw ValidationError(field: "type", reason: "unknown event type \"\(typeName)\"")
         }
-        let atText = try fields.string("at", required: true, maxBytes: 64)!
+        let atText = try fields.string("at", required: true, maxBytes: 64, asGiven: true)!
         let at: EventTime
         do {
             at = try EventTime(rfc3339: atText)
