@@ -31,7 +31,7 @@ public struct FieldReader {
     /// A string of 1…`maxBytes` UTF-8 bytes in canonical form (``Swift/String/canonicalForm``, docs/events.md: "Ids
     /// and words are text"), the form the length is checked in; nil when absent or null and not required.
     /// `asGiven`: for a string that its reader refuses unless it is ASCII (a type's name, a time), which is canonical
-    /// then; the check costs some 30 ns a string, a few percent of an ingest.
+    /// then. (The check costs some 30 ns a string; for the other fields, about 1 % of an ingest's CPU.)
     public mutating func string(
         _ name: String,
         required: Bool = false,
