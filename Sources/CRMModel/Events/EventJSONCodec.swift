@@ -44,6 +44,8 @@ public struct EventJSONCodec: Sendable {
             throw ValidationError(field: nil, reason: "must be a JSON object, not \(value.typeName)")
         }
         var fields = FieldReader(object: members, defaultCurrency: defaultCurrency)
+        // In the order ``encode(_:)`` writes the envelope, which is the order fields are found fastest in.
+        let id = try fields.string("id", maxBytes: 128)
         let typeName = try fields.string("type", required: true, maxBytes: 64, asGiven: true)!
         guard let type = EventType(rawValue: typeName) else {
             throw ValidationError(field: "type", reason: "unknown event type \"\(typeName)\"")
@@ -55,7 +57,6 @@ public struct EventJSONCodec: Sendable {
         } catch {
             throw ValidationError(field: "at", reason: "is not an RFC 3339 time with a zone: \(error.reason)")
         }
-        let id = try fields.string("id", maxBytes: 128)
         let customer = type.isCustomerEvent ? try fields.string("customer", required: true, maxBytes: 256) : nil
         let payload = try Self.payload(type, &fields)
         return Event(id: id, at: at, customer: customer, payload: payload, custom: JSONObject(fields.unclaimed))

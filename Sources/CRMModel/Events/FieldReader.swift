@@ -4,6 +4,8 @@ public struct FieldReader {
     private var members: [(key: String, value: JSONValue)]
     /// Which members a field took, by position (a set of names would hash every key).
     private var claimed: [Bool]
+    /// Where ``take(_:)`` looks first.
+    private var nextGuess = 0
     /// The currency used when an event gives none.
     public let defaultCurrency: Currency
 
@@ -19,8 +21,15 @@ public struct FieldReader {
     }
 
     private mutating func take(_ name: String) -> JSONValue? {
-        guard let index = members.firstIndex(where: { $0.key == name }) else { return nil }
+        // From the member after the last one taken, then from the start: readers take fields in the order the codec
+        // writes them, so a line it wrote finds each at the first look. (From the start every time, comparing names
+        // was about 5 % of an ingest's CPU.)
+        guard
+            let index = members[nextGuess...].firstIndex(where: { $0.key == name })
+                ?? members[..<nextGuess].firstIndex(where: { $0.key == name })
+        else { return nil }
         claimed[index] = true
+        nextGuess = index + 1
         return members[index].value
     }
 
