@@ -25,10 +25,8 @@ extension String {
     /// in one form: `String`'s `<` is not a consistent order over spellings in mixed forms (with é decomposed in
     /// one and composed in another, "e\u{301}" and "\u{E9}a" each compare as not less than the other).
     public var canonicalForm: String {
-        // A native string's bytes are always contiguous; any other is checked as a copy's.
-        let isASCII =
-            utf8.withContiguousStorageIfAvailable { UnsafeRawBufferPointer($0).isASCII }
-            ?? ContiguousArray(utf8).withUnsafeBytes(\.isASCII)
+        // A native string's bytes are always contiguous; any other (never on Linux) is simply normalized.
+        let isASCII = utf8.withContiguousStorageIfAvailable { UnsafeRawBufferPointer($0).isASCII } ?? false
         return isASCII ? self : String(decoding: _nfcCodeUnits, as: UTF8.self)
     }
 }

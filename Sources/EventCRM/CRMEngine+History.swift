@@ -53,11 +53,12 @@ extension CRMEngine {
     }
 
     /// The records whose key is `customer`, in log order: the key as text (docs/events.md), so a record that spells
-    /// the id another way is the customer's too. The index gave every record whose key hashes alike; nearly all of
-    /// them spell it the same way, and their bytes are compared without making a string.
+    /// the id another way is the customer's too. The log keeps keys in canonical form, so the id is put in that form
+    /// once and compared by bytes; a string is made only for a key that differs (a hash collision, or a log written
+    /// before keys were canonical).
     func records(ofCustomer customer: String) throws(CRMError) -> [LogRecord] {
         let offsets = indexes.withLock { $0.history.offsets(ofCustomer: customer) }
-        let key = Array(customer.utf8)
+        let key = Array(customer.canonicalForm.utf8)
         do {
             return try log.records(at: offsets).filter {
                 $0.key.elementsEqual(key) || String(decoding: $0.key, as: UTF8.self) == customer

@@ -8,21 +8,16 @@ enum StableHash {
     /// every spelling of the same text hashes alike), then MurmurHash3's 64-bit finalizer so that every input bit
     /// reaches every output bit.
     static func customer(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let (hash, seen) = fnv1a(bytes)
-        // ASCII, nearly every id, is canonical as it is: the bytes were read once.
-        guard seen >= 0x80 else { return finalized(hash) }
-        return bytes.withCanonicalUTF8 { finalized(fnv1a($0).hash) }
+        bytes.withCanonicalUTF8 { finalized(fnv1a($0)) }
     }
 
-    /// FNV-1a 64 of `bytes`, and every byte or-ed together (0x80 and above when one is not ASCII).
-    private static func fnv1a(_ bytes: UnsafeRawBufferPointer) -> (hash: UInt64, seen: UInt8) {
+    /// FNV-1a 64 of `bytes`.
+    private static func fnv1a(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        var seen: UInt8 = 0
         for byte in bytes {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-            seen |= byte
         }
-        return (hash, seen)
+        return hash
     }
 
     private static func finalized(_ hash: UInt64) -> UInt64 {
