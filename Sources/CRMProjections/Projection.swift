@@ -34,17 +34,22 @@ public struct ProjectedEvent: Sendable {
 
 /// The words of an event that projections keep as ``Vocabulary`` numbers: the channel and campaign of a touchpoint
 /// (no campaign: ``Vocabulary/none``) or of a message sent, opened or clicked, the currency of an order placed or
-/// refunded (the amounts segment rules sum); ``Vocabulary/none`` for the others.
+/// refunded (the amounts segment rules sum); ``Vocabulary/none`` for the others. And the event's type tag, which
+/// the customer projection's facts and rules name types by: worked out from the payload's case on the decoding
+/// core too (on the folding core of a live catch-up, 1.1 % of its samples).
 @usableFromInline
 struct EventWords: Sendable {
     var channel = Vocabulary.none
     var campaign = Vocabulary.none
     var currency = Vocabulary.none
+    /// ``EventType/tag`` of the event's type (every tag fits in a byte: the catalog has fewer than 256 types).
+    let typeTag: UInt8
 
     /// Borrowed: an initializer takes its arguments owned, so an event passed by value would be copied (each of its
     /// strings retained) beside the one the projected event keeps.
     @usableFromInline
     init(_ event: borrowing Event) {
+        typeTag = UInt8(event.type.tag)
         switch event.payload {
         case .touchpoint(let channel, let campaign, _, _, _, _):
             self.channel = Vocabulary.number(of: channel)

@@ -349,7 +349,7 @@ public enum CustomerProfiles: ReadsAhead {
             mergedID = merged
         }
         // Modified in place in the table: a profile is large, and moving it out and back was a third of a rebuild.
-        let tag = UInt8(event.type.tag)
+        let tag = projected.words.typeTag
         var noted: (Vocabulary.Word, Vocabulary.Word)?
         let (scheduled, place) = withProfile(ofCustomer: customer, hash: projected.customerHash, in: &state) {
             profile,

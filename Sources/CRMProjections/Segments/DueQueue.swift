@@ -8,11 +8,13 @@
 /// entry left at the old place is taken as stale. Which of the customers due at one instant goes first changes
 /// nothing: a re-evaluation changes its own customer only.
 ///
-/// A calendar queue: entries wait unordered in a bucket per day of event time, and only the earliest buckets,
-/// once the clock reaches them, are ordered in a heap. Due instants lie weeks to a year ahead (a fact leaving a
-/// window), so the heap holds about a day's entries and stays in the cache, where one heap of every customer took a
-/// few cache misses for each level of a million entries on every push and every pop (a twentieth of a live
-/// catch-up's folding thread).
+/// A calendar queue: entries wait unordered in a bucket per day of event time, and only the earliest bucket, once
+/// the clock reaches it, is ordered: sorted once, then taken from its end. Due instants lie weeks to a year ahead (a
+/// fact leaving a window), so that bucket holds about a day's entries and stays in the cache, where one heap of every
+/// customer took a few cache misses for each level of a million entries on every push and every pop (a twentieth of
+/// a live catch-up's folding thread). An entry pushed into a bucket already taken (rare: due the same day) goes to a
+/// small heap beside it. Sorting a taken bucket instead of ordering it in a heap: each pop of the heap sifted down
+/// about seven levels of four children, 2.7 % of a live catch-up's folding core (perf, thirty-second session).
 ///
 /// Entries can be stale (the customer's due moved since, or another customer holds the place now); the projection
 /// checks each one it takes against the `queued` instant of the profile at the place. The queue is not part of the
@@ -31,17 +33,19 @@ struct DueQueue: Sendable {
 
     /// The span of event time a bucket covers.
     private let bucketWidth: Int64
-    /// The entries of every bucket up to `heapBucket`, in a heap.
-    private var heap = EntryHeap()
-    /// The last bucket whose entries are in `heap` (`Int64.min`: none yet). Every entry of a later bucket is in
-    /// `waiting`.
-    private var heapBucket = Int64.min
+    /// The entries of the bucket taken last, latest first: the next one to take is the last.
+    private var taken: [Entry] = []
+    /// The entries pushed into buckets up to `takenBucket` after it was taken, in a heap.
+    private var late = EntryHeap()
+    /// The last bucket taken (`Int64.min`: none yet). Every entry of a later bucket is in `waiting`; every entry of
+    /// it or an earlier one is in `taken` or `late`.
+    private var takenBucket = Int64.min
     /// The entries of each later bucket, unordered.
     private var waiting: [Int64: [Entry]] = [:]
     /// The buckets of `waiting`, latest first: the next one to take is the last.
     private var waitingBuckets: [Int64] = []
 
-    var count: Int { heap.entries.count + waiting.values.reduce(0) { $0 + $1.count } }
+    var count: Int { taken.count + late.entries.count + waiting.values.reduce(0) { $0 + $1.count } }
 
     /// `bucketWidth`: the span of event time in a bucket (a day; smaller in tests, so that they cross buckets).
     init(bucketWidth: Int64 = Self.day) {
@@ -66,34 +70,42 @@ struct DueQueue: Sendable {
     /// Whether some entry is due at or before `time`.
     mutating func hasEntry(atOrBefore time: Int64) -> Bool {
         takeBuckets(through: time)
-        return heap.first.map { $0.at <= time } ?? false
+        return upcoming.map { $0.at <= time } ?? false
     }
 
     /// The earliest entry of the buckets the clock has reached (nil when none is ordered yet), without taking it:
     /// the customer a window changes next, to read ahead for.
-    var upcoming: Entry? { heap.first }
+    var upcoming: Entry? {
+        guard let next = taken.last else { return late.first }
+        guard let other = late.first, other < next else { return next }
+        return other
+    }
 
     /// Takes the earliest entry if it is due at or before `time`.
     mutating func popDue(atOrBefore time: Int64) -> Entry? {
         guard hasEntry(atOrBefore: time) else { return nil }
-        return heap.removeFirst()
+        if let next = taken.last, late.first.map({ !($0 < next) }) ?? true { return taken.removeLast() }
+        return late.removeFirst()
     }
 
     /// Adds every entry of another queue, whose places are those of a table whose values now follow the first
     /// `offset` (a shard's profiles appended to another's).
     mutating func absorb(_ other: DueQueue, placesAfter offset: Int) {
         func moved(_ entry: Entry) -> Entry { Entry(at: entry.at, place: entry.place + UInt32(offset)) }
-        for entry in other.heap.entries { add(CollectionOfOne(moved(entry)), inBucket: bucket(of: entry.at)) }
+        for entry in other.taken + other.late.entries {
+            add(CollectionOfOne(moved(entry)), inBucket: bucket(of: entry.at))
+        }
         for (bucket, entries) in other.waiting { add(entries.lazy.map(moved), inBucket: bucket) }
     }
 
     /// Every entry, in no particular order (for tests).
-    var entries: [Entry] { heap.entries + waiting.values.joined() }
+    var entries: [Entry] { taken + late.entries + waiting.values.joined() }
 
-    /// Adds `entries`, all of `bucket`: into the heap when that bucket was taken already, else to the bucket.
+    /// Adds `entries`, all of `bucket`: into the heap of late ones when that bucket was taken already, else to the
+    /// bucket.
     private mutating func add(_ entries: some Collection<Entry>, inBucket bucket: Int64) {
-        if bucket <= heapBucket {
-            for entry in entries { heap.push(entry) }
+        if bucket <= takenBucket {
+            for entry in entries { late.push(entry) }
         } else if let index = waiting.index(forKey: bucket) {
             waiting.values[index].append(contentsOf: entries)
         } else {
@@ -102,14 +114,15 @@ struct DueQueue: Sendable {
         }
     }
 
-    /// Moves the entries of the earliest waiting bucket into the heap when the heap is empty and `time` has reached
-    /// that bucket. The heap's entries are all earlier than any waiting one, so its first is the queue's first
-    /// whenever it has one.
+    /// Takes the earliest waiting bucket, sorted latest first, when every taken entry is gone and `time` has reached
+    /// that bucket. Taken entries are all earlier than any waiting one, so the earlier of the last taken and the
+    /// first late one is the queue's first whenever there is one.
     private mutating func takeBuckets(through time: Int64) {
-        while heap.isEmpty, let next = waitingBuckets.last, next <= bucket(of: time) {
+        while taken.isEmpty, late.isEmpty, let next = waitingBuckets.last, next <= bucket(of: time) {
             waitingBuckets.removeLast()
-            heap.replaceEntries(with: waiting.removeValue(forKey: next)!)
-            heapBucket = next
+            taken = waiting.removeValue(forKey: next)!
+            taken.sort { $1 < $0 }
+            takenBucket = next
         }
     }
 
@@ -152,13 +165,6 @@ private struct EntryHeap: Sendable {
         entries[0] = last
         siftDown(0)
         return first
-    }
-
-    /// Replaces the entries with `unordered`, ordered in linear time.
-    mutating func replaceEntries(with unordered: [DueQueue.Entry]) {
-        entries = unordered
-        guard entries.count > 1 else { return }
-        for index in stride(from: (entries.count - 2) / 4, through: 0, by: -1) { siftDown(index) }
     }
 
     private mutating func siftDown(_ start: Int) {

@@ -104,7 +104,7 @@ public struct SegmentStanding: Sendable {
     @discardableResult
     mutating func record(_ event: Event, words: EventWords, order: CustomerProfile.Order?) -> RecordedFacts {
         let at = event.at.microseconds
-        var recorded = RecordedFacts(event: EventFact(at: at, type: UInt8(event.type.tag)))
+        var recorded = RecordedFacts(event: EventFact(at: at, type: words.typeTag))
         // A touchpoint is counted from its touch fact: 41 % of the generated log's events, and most of a long
         // history's, their event facts took memory and made every reading of the list longer.
         if recorded.event.type != Self.touchpointTag { facts.insert(recorded.event) }
