@@ -272,6 +272,9 @@ public enum CustomerJourneys: ReadsAhead {
         }
     }
 
+    // Inlined into the loops that call it, as the customer projection's is: called, each event held in place was
+    // first copied to the stack (a retain and a release of each of its strings).
+    @inline(__always)
     public static func apply(_ projected: ProjectedEvent, to state: inout State) {
         let event = projected.event
         guard let customer = event.customer else { return }
