@@ -143,7 +143,7 @@ extension Projection {
         // strings), also for the events of other shards, which are skipped.
         guard let first = events.baseAddress.map(UnsafeMutablePointer.init(mutating:)) else { return }
         for index in events.indices {
-            ReadAhead.event(at: index, of: UnsafePointer(first), count: events.count)
+            ReadAhead.event(at: index, of: UnsafePointer(first), count: events.count, routedTo: shard)
             readAhead(index, &state)
             let routed = first + index
             if routed.pointee.shard == shard {

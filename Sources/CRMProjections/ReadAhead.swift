@@ -45,6 +45,18 @@ enum ReadAhead {
         guard index + eventDistance < count else { return }
         prefetch(first + index + eventDistance, bytes: MemoryLayout<Element>.size)
     }
+
+    /// ``event(at:of:count:)`` in a parallel rebuild's loop, where each shard walks every event of the chunk: only
+    /// the events the shard folds are asked for whole. Of the others the loop reads just the shard, whose line the
+    /// walk brings in anyway; asking for all of them kept the core's outstanding misses busy on lines it never read.
+    @inline(__always)
+    static func event(at index: Int, of first: UnsafePointer<RoutedEvent>, count: Int, routedTo shard: Int) {
+        guard index + eventDistance < count else { return }
+        let ahead = first + index + eventDistance
+        let routed = ahead.pointee.shard
+        guard routed == shard || routed == RoutedEvent.everyShard else { return }
+        prefetch(ahead, bytes: MemoryLayout<RoutedEvent>.size)
+    }
 }
 
 /// A projection whose fold looks each event's customer up in one ``IdentifiedTable`` and then reads a buffer the
