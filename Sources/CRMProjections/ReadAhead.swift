@@ -52,10 +52,9 @@ enum ReadAhead {
     @inline(__always)
     static func event(at index: Int, of first: UnsafePointer<RoutedEvent>, count: Int, routedTo shard: Int) {
         guard index + eventDistance < count else { return }
-        let ahead = first + index + eventDistance
-        let routed = ahead.pointee.shard
+        let routed = first[index + eventDistance].shard
         guard routed == shard || routed == RoutedEvent.everyShard else { return }
-        prefetch(ahead, bytes: MemoryLayout<RoutedEvent>.size)
+        event(at: index, of: first, count: count)
     }
 }
 

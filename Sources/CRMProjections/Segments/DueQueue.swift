@@ -75,17 +75,19 @@ struct DueQueue: Sendable {
 
     /// The earliest entry of the buckets the clock has reached (nil when none is ordered yet), without taking it:
     /// the customer a window changes next, to read ahead for.
-    var upcoming: Entry? {
-        guard let next = taken.last else { return late.first }
-        guard let other = late.first, other < next else { return next }
-        return other
-    }
+    var upcoming: Entry? { takenGoesFirst ? taken.last : late.first }
 
     /// Takes the earliest entry if it is due at or before `time`.
     mutating func popDue(atOrBefore time: Int64) -> Entry? {
         guard hasEntry(atOrBefore: time) else { return nil }
-        if let next = taken.last, late.first.map({ !($0 < next) }) ?? true { return taken.removeLast() }
-        return late.removeFirst()
+        return takenGoesFirst ? taken.removeLast() : late.removeFirst()
+    }
+
+    /// Whether the queue's first entry is the taken bucket's last rather than the late heap's first (false when
+    /// both are empty).
+    private var takenGoesFirst: Bool {
+        guard let next = taken.last else { return false }
+        return late.first.map { !($0 < next) } ?? true
     }
 
     /// Adds every entry of another queue, whose places are those of a table whose values now follow the first
