@@ -116,7 +116,7 @@ struct LongHistoryTests {
         arguments: [UInt64(1), 2, 3]
     )
     func dueInstantsOverLongHistories(seed: UInt64) {
-        let profile = Self.longHistory(seed: seed)
+        var profile = Self.longHistory(seed: seed)
         var random = SplitMix64(seed: seed + 100)
         let facts = Array(profile.standing.events)
         let last = facts.last!.at
@@ -140,7 +140,7 @@ struct LongHistoryTests {
 
     @Test("Count, sum and touch rules decide as every fact of the history says", arguments: [UInt64(4), 5])
     func rulesOverLongHistories(seed: UInt64) {
-        let profile = Self.longHistory(seed: seed)
+        var profile = Self.longHistory(seed: seed)
         let brl = CustomerProfilesTests.brl
         func days(_ count: Int64) -> SegmentWindow { SegmentWindow("\(count)d")! }
         let events = Array(profile.standing.events)
@@ -253,7 +253,7 @@ struct LongHistoryTests {
         arguments: [(UInt64(6), 1_500), (7, 1_500), (8, 30)]
     )
     func dueInstantsSkipOnlyExitsThatChangeNothing(seed: UInt64, events: Int) throws {
-        let profile = Self.longHistory(seed: seed, events: events)
+        var profile = Self.longHistory(seed: seed, events: events)
         let catalog = try TouchFilterTests.catalog(Self.definitions)
         let rules = catalog.compiled
         func outcomes(at now: Int64) -> [Bool] {

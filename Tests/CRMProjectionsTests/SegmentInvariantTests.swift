@@ -75,7 +75,7 @@ struct SegmentInvariantTests {
     /// which can leave it earlier: a long list read newest first is due only where a rule can change).
     static func checkInvariant(_ state: CustomerProfiles.State, after step: Int) {
         let catalog = state.segments
-        for profile in state.profiles {
+        for var profile in state.profiles {
             var members = LiveSegments()
             for (position, slot) in catalog.evaluationSlots.enumerated()
             where profile.holds(catalog.compiled[position], at: state.now, members: members) {

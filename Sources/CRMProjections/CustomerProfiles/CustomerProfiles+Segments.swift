@@ -14,16 +14,27 @@ extension CustomerProfiles {
     public static func advanceClock(_ state: inout State, to time: EventTime) {
         let target = time.microseconds
         guard target > state.now else { return }
-        // Most events find nobody due: the catalog is not even copied then.
+        // Most events find nobody due.
         guard state.due.hasEntry(atOrBefore: target) else {
             state.now = target
             return
         }
-        let catalog = state.segments
-        while let entry = state.due.popDue(atOrBefore: target) {
+        // The catalog is lent, not copied: a copy retained and released each of its arrays.
+        reevaluateDue(atOrBefore: target, profiles: &state.profiles, due: &state.due, catalog: state.segments)
+        state.now = target
+    }
+
+    /// Re-evaluates the customers queued at or before `target`, in (instant, place) order.
+    private static func reevaluateDue(
+        atOrBefore target: Int64,
+        profiles: inout ProfileTable,
+        due: inout DueQueue,
+        catalog: SegmentCatalog
+    ) {
+        while let entry = due.popDue(atOrBefore: target) {
             // No profile at the place: merged away since, the last one moved into its place (and queued there).
             let place = Int(entry.place)
-            let scheduled = state.profiles.updateIfPresent(atPlace: place, passing: catalog) {
+            let scheduled = profiles.updateIfPresent(atPlace: place, passing: catalog) {
                 profile,
                 catalog -> Int64? in
                 // Superseded by an earlier entry, or the place of another customer now (its own entry, at its
@@ -36,9 +47,8 @@ extension CustomerProfiles {
                 // The due instant moved later since this entry was queued: queue it there.
                 return schedule(&profile)
             }
-            if let scheduled = scheduled ?? nil { state.due.push(scheduled, place: place) }
+            if let scheduled = scheduled ?? nil { due.push(scheduled, place: place) }
         }
-        state.now = target
     }
 
     /// RFM groups are rescored at 00:00 UTC on the first of each month of event time.
@@ -317,8 +327,9 @@ extension CustomerProfiles {
                     continue
                 }
             }
-            let rule = catalog.compiled[position]
-            let holds = profile.holds(rule, at: now, members: members)
+            // Lent, not retained: the catalog holds it for the whole pass (a retain and a release per rule decided).
+            let rule = Unmanaged.passUnretained(catalog.compiled[position])
+            let holds = rule._withUnsafeGuaranteedRef { profile.holds($0, at: now, members: members) }
             let slot = catalog.evaluationSlots[position]
             guard holds != members.contains(slot) else { continue }
             changed = true
@@ -333,7 +344,9 @@ extension CustomerProfiles {
                 case .event: .event(eventType)
                 default: .other
                 }
-            let decided = profile.decidingNode(rule, outcome: holds, at: now, members: members, cause: cause)
+            let decided = rule._withUnsafeGuaranteedRef {
+                profile.decidingNode($0, outcome: holds, at: now, members: members, cause: cause)
+            }
             profile.standing.record(
                 MembershipChange(
                     at: EventTime(microseconds: now),
