@@ -147,7 +147,11 @@ extension CustomerProfile {
     /// leaves at exactly `now`: the windows whose rules time passing can change at that instant (a fact leaves a
     /// window `window` after it happened; it never enters one as time passes). Read in the same pass over the
     /// facts: a fact leaving at `now` comes before the first one leaving after it.
-    mutating func nextDue(after now: Int64, windows: [SegmentCatalog.WindowedFacts], leavingNow: inout UInt64) -> Int64 {
+    mutating func nextDue(
+        after now: Int64,
+        windows: [SegmentCatalog.WindowedFacts],
+        leavingNow: inout UInt64
+    ) -> Int64 {
         var scan = ExitScan(now: now, windows: windows)
         let lists = SegmentCatalog.WindowedFacts.lists(of: windows)
         scan.readEarliestExits(standing.events, of: lists.events)
