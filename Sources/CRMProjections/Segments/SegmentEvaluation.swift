@@ -4,7 +4,7 @@ import CRMModel
 /// include it; they start `window` before it, exclusive.
 ///
 /// The evaluations change nothing but are `mutating`, so that the profile is passed by its address: called on a
-/// profile in the table, a non-mutating method was given a copy of the whole profile (186 bytes) for every rule
+/// profile in the table, a non-mutating method was given a copy of the whole profile (186 bytes then) for every rule
 /// decided.
 extension CustomerProfile {
     /// Whether node `node` of `rule` (the whole rule by default) holds at `now`, given the segments already

@@ -48,6 +48,9 @@ public struct SegmentStanding: Sendable {
 
     /// Facts in event-time order (a late event is inserted at its place), packed in one buffer.
     private(set) var facts = TimedFacts()
+    /// The group at the latest RFM rescoring: its number in `SegmentRule.rfmGroups` plus one; 0 for none. Right
+    /// after the facts, in the padding before `live`: in the profile's second cache line, with what rules read.
+    var rfmGroup: UInt8 = 0
     var events: TimedFacts.List<EventFact> { facts.events }
     var amounts: TimedFacts.List<AmountFact> { facts.amounts }
     var touches: TimedFacts.List<TouchFact> { facts.touches }
@@ -61,9 +64,6 @@ public struct SegmentStanding: Sendable {
     /// The instant of this customer's earliest entry in the due queue (`Int64.max`: none). Not part of the
     /// canonical state: a restored state queues every customer at its `due`, which behaves the same.
     var queued = Int64.max
-    /// The group at the latest RFM rescoring: its number in `SegmentRule.rfmGroups` plus one; 0 for none. Last, so
-    /// that the profile's next field takes the bytes after it.
-    var rfmGroup: UInt8 = 0
 
     public init() {}
 
