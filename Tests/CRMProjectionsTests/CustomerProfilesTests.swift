@@ -360,6 +360,10 @@ struct CustomerProfilesTests {
     func profileSize() {
         // Every customer holds one for as long as the state lives: a field added or reordered shows here.
         #expect(MemoryLayout<CustomerProfile>.stride <= 192)
+        // What every event reads lies in the first two of its three cache lines (the read-ahead asks for those).
+        #expect(CustomerProfile.fieldsEveryEventReads <= 128)
+        let standing = MemoryLayout<CustomerProfile>.offset(of: \CustomerProfile.standing)!
+        #expect(standing + MemoryLayout<SegmentStanding>.size <= CustomerProfile.fieldsEveryEventReads)
         var profile = CustomerProfile(id: "c-1")
         profile.country = "BR"
         profile.acquisitionChannel = ""
