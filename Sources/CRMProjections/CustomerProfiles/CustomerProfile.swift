@@ -280,6 +280,22 @@ extension CustomerProfile {
     /// Where the address of the facts' buffer sits within a profile (``ReadAhead``).
     static let factsBufferOffset = MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.bytesOffset
 
+    /// Where the facts start within their buffer, after the membership changes (``TimedFacts``).
+    private static let factsStartOffset =
+        MemoryLayout<Self>.offset(of: \Self.standing.facts)! + TimedFacts.amountsStartOffset
+
+    /// Asks for what a fold reads of the facts of the profile at `profile` (``ReadAhead``), once the profile is in
+    /// the cache: the buffer's header (which a retain and the uniqueness check write and read) and its first two
+    /// lines of facts. The buffer starts with the customer's membership changes, which the fold only appends to
+    /// when a membership changes: asking for the buffer's first bytes brought those in instead of the facts.
+    @inline(__always)
+    static func prefetchFacts(ofProfileAt profile: UnsafeRawPointer) {
+        guard let storage = (profile + factsBufferOffset).load(as: UnsafeRawPointer?.self) else { return }
+        let start = Int((profile + factsStartOffset).load(as: UInt32.self))
+        CRMProjections.prefetch(storage, bytes: TimedFacts.storageHeaderBytes)
+        CRMProjections.prefetch(storage + TimedFacts.storageHeaderBytes + start, bytes: 128)
+    }
+
     /// Where the arrays that serializing a profile reads sit within it: the contact fields, consent, amounts,
     /// orders and facts.
     static let fieldArrays = [

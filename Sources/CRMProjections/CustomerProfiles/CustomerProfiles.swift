@@ -286,7 +286,7 @@ public enum CustomerProfiles: ReadsAhead {
     static func readAhead(from index: Int, count: Int, in state: inout State, hash: (_ ahead: Int) -> Int) {
         let valueBytes = CustomerProfile.fieldsEveryEventReads
         state.profiles.readAhead(from: index, count: count, valueBytes: valueBytes, hash: hash) { profile in
-            prefetchArrayStorage(at: profile + CustomerProfile.factsBufferOffset)
+            CustomerProfile.prefetchFacts(ofProfileAt: profile)
         }
         readAheadForDue(&state)
     }
@@ -306,7 +306,7 @@ public enum CustomerProfiles: ReadsAhead {
         let place = Int(next.place)
         guard place != state.dueAhead.buffer, let profile = state.profiles.address(ofPlace: place) else { return }
         if place == state.dueAhead.profile {
-            prefetchArrayStorage(at: profile + CustomerProfile.factsBufferOffset)
+            CustomerProfile.prefetchFacts(ofProfileAt: profile)
             state.dueAhead.buffer = place
         } else {
             prefetch(profile, bytes: CustomerProfile.fieldsEveryEventReads)
