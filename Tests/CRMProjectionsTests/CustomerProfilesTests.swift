@@ -83,11 +83,13 @@ struct CustomerProfilesTests {
         #expect(arrays.allSatisfy { $0 != nil } && Set(arrays).count == arrays.count)
         withUnsafePointer(to: &profile) { pointer in
             let words = CustomerProfile.fieldArrays.map { offset in
-                UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self) + 32
+                UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self)
+                    + TimedFacts.storageHeaderBytes
             }
             #expect(words == arrays.map { $0! })
             let memberships = CustomerProfile.membershipArrays.map { offset in
-                UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self) + 32
+                UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self)
+                    + TimedFacts.storageHeaderBytes
             }
             #expect(memberships == [arrays[4]!])
         }
