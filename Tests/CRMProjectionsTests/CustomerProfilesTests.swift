@@ -84,12 +84,12 @@ struct CustomerProfilesTests {
         withUnsafePointer(to: &profile) { pointer in
             let words = CustomerProfile.fieldArrays.map { offset in
                 UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self)
-                    + TimedFacts.storageHeaderBytes
+                    + arrayStorageHeaderBytes
             }
             #expect(words == arrays.map { $0! })
             let memberships = CustomerProfile.membershipArrays.map { offset in
                 UnsafeRawPointer(pointer).load(fromByteOffset: offset, as: UnsafeRawPointer.self)
-                    + TimedFacts.storageHeaderBytes
+                    + arrayStorageHeaderBytes
             }
             #expect(memberships == [arrays[4]!])
         }

@@ -15,10 +15,16 @@ func prefetch(_ address: UnsafeRawPointer?, bytes: Int = 64) {
     }
 }
 
-/// Prefetches the start of the storage of the array at `address`: its header (which a retain writes) and its first
-/// elements. Read through Swift, the array would be retained first, and the retain would wait for the very line the
-/// hint is for: the storage's address is read as the one word an array is made of instead.
+/// The bytes of an array's storage before its first element: the object header, the count and the capacity.
+let arrayStorageHeaderBytes = 32
+
+/// Prefetches the storage of the array at `address`: its header (which a retain writes) and `bytes` of its
+/// elements from the byte `elementsFrom` of them (by default its first elements). Read through Swift, the array
+/// would be retained first, and the retain would wait for the very line the hint is for: the storage's address is
+/// read as the one word an array is made of instead.
 @inline(__always)
-func prefetchArrayStorage(at address: UnsafeRawPointer) {
-    prefetch(address.load(as: UnsafeRawPointer.self), bytes: 96)
+func prefetchArrayStorage(at address: UnsafeRawPointer, elementsFrom start: Int = 0, bytes: Int = 64) {
+    guard let storage = address.load(as: UnsafeRawPointer?.self) else { return }
+    prefetch(storage, bytes: arrayStorageHeaderBytes)
+    prefetch(storage + arrayStorageHeaderBytes + start, bytes: bytes)
 }

@@ -290,10 +290,8 @@ extension CustomerProfile {
     /// when a membership changes: asking for the buffer's first bytes brought those in instead of the facts.
     @inline(__always)
     static func prefetchFacts(ofProfileAt profile: UnsafeRawPointer) {
-        guard let storage = (profile + factsBufferOffset).load(as: UnsafeRawPointer?.self) else { return }
         let start = Int((profile + factsStartOffset).load(as: UInt32.self))
-        CRMProjections.prefetch(storage, bytes: TimedFacts.storageHeaderBytes)
-        CRMProjections.prefetch(storage + TimedFacts.storageHeaderBytes + start, bytes: 128)
+        prefetchArrayStorage(at: profile + factsBufferOffset, elementsFrom: start, bytes: 128)
     }
 
     /// Where the arrays that serializing a profile reads sit within it: the contact fields, consent, amounts,

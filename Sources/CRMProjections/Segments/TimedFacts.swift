@@ -23,8 +23,6 @@ struct TimedFacts: Sendable {
     static var bytesOffset: Int { MemoryLayout<Self>.offset(of: \Self.bytes)! }
     /// Where the start of the amounts, the first facts after the membership changes, sits within the facts.
     static var amountsStartOffset: Int { MemoryLayout<Self>.offset(of: \Self.amountsStart)! }
-    /// The bytes of an array's storage before its first element: the object header, the count and the capacity.
-    static let storageHeaderBytes = 32
     /// Where the bytes are in memory, found the usual way (tests check ``bytesOffset`` against it).
     var bytesAddress: UnsafeRawPointer? { bytes.withUnsafeBytes { $0.baseAddress } }
     /// The time of each list's last fact, which a fact appended after it takes its time from (any value while the
